@@ -1,0 +1,3 @@
+module gotk.dev/cli
+
+go 1.26.0

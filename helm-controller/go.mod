@@ -1,0 +1,3 @@
+module gotk.dev/helm-controller
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module gotk.dev/image-automation-controller
+
+go 1.26.0

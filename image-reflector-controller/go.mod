@@ -1,0 +1,3 @@
+module gotk.dev/image-reflector-controller
+
+go 1.26.0

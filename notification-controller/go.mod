@@ -1,0 +1,3 @@
+module gotk.dev/notification-controller
+
+go 1.26.0

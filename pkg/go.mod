@@ -1,0 +1,3 @@
+module gotk.dev/pkg
+
+go 1.26.0

@@ -1,0 +1,26 @@
+// Package v1 contains the API types of the source.toolkit.fluxcd.io/v1 group.
+// +kubebuilder:object:generate=true
+// +groupName=source.toolkit.fluxcd.io
+package v1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// GroupVersion is the group version used to register these objects.
+var GroupVersion = schema.GroupVersion{Group: "source.toolkit.fluxcd.io", Version: "v1"}
+
+// AddToScheme adds every kind of this group-version to the given scheme.
+func AddToScheme(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion,
+		&GitRepository{}, &GitRepositoryList{},
+		&OCIRepository{}, &OCIRepositoryList{},
+		&HelmRepository{}, &HelmRepositoryList{},
+		&HelmChart{}, &HelmChartList{},
+		&Bucket{}, &BucketList{},
+	)
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

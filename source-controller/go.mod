@@ -1,0 +1,3 @@
+module gotk.dev/source-controller
+
+go 1.26.0
