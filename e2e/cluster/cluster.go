@@ -219,6 +219,8 @@ func (c *Cluster) startAPIServer(ctx context.Context, pki *pki) error {
 		"--allow-privileged=true",
 		"--cert-dir=" + filepath.Join(c.opts.Dir, "apiserver-certs"),
 		"--profiling=false",
+		// The kubernetes Service endpoint would point at a loopback address, which the reconciler refuses.
+		"--endpoint-reconciler-type=none",
 	}
 	args = append(args, c.opts.APIServerArgs...)
 	p, err := c.start("kube-apiserver", args)
