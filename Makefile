@@ -10,6 +10,7 @@ export GOTOOLCHAIN := local
 export KUBEBUILDER_ASSETS := $(BIN)
 
 KWOK_VERSION = v0.8.0
+REGISTRY_VERSION = v3.1.2
 SHARED ?= $(ROOT)/../shared
 
 API_MODULES := source-controller/api kustomize-controller/api helm-controller/api \
@@ -50,8 +51,16 @@ verify: $(CONTROLLER_GEN) ## Fail on stale generated files, gofmt or go vet find
 	@if [ -x $(SHARED)/tools/crd-compat ]; then $(SHARED)/tools/crd-compat $(SHARED)/reference/crds $(ROOT)/manifests; \
 	 else echo "verify: $(SHARED)/tools/crd-compat not found; skipping the CRD wire-compatibility check"; fi
 
+.PHONY: registry
+registry: check-go ## Install the CNCF distribution registry (OCI tests) into bin/ (once).
+	@REGISTRY_VERSION=$(REGISTRY_VERSION) hack/build-registry.sh $(BIN)
+
+.PHONY: test-deps
+test-deps: ## Install the Debian packages tests use (git, openssh-server), when missing.
+	@hack/install-test-deps.sh
+
 .PHONY: testbin
-testbin: check-go ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok into bin/ (once).
+testbin: check-go registry test-deps ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok into bin/ (once).
 	@want="$$(cd tools/testbin && GOWORK=off go list -m -f '{{.Version}}' k8s.io/kubernetes) kwok-$(KWOK_VERSION)"; \
 	if [ "$$(cat $(TESTBIN_STAMP) 2>/dev/null)" != "$$want" ]; then hack/build-testbin.sh $(BIN); \
 	else echo "testbin: up to date ($$want)"; fi
@@ -74,4 +83,4 @@ dev-down: ## Stop everything dev-up started and remove its state (safe to run tw
 
 .PHONY: clean
 clean: ## Remove build output (keeps the control plane binaries).
-	find $(BIN) -maxdepth 1 -type f ! -name 'kube*' ! -name etcd ! -name kwok ! -name '.testbin-version' -delete 2>/dev/null || true
+	find $(BIN) -maxdepth 1 -type f ! -name 'kube*' ! -name etcd ! -name kwok ! -name registry ! -name '.testbin-version' -delete 2>/dev/null || true

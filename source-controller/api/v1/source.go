@@ -42,3 +42,18 @@ var (
 	_ Source = &HelmChart{}
 	_ Source = &Bucket{}
 )
+
+// SetArtifact records the artifact produced by the last successful reconcile.
+func (in *GitRepository) SetArtifact(a *meta.Artifact) { in.Status.Artifact = a }
+
+// SetArtifact records the artifact produced by the last successful reconcile.
+func (in *OCIRepository) SetArtifact(a *meta.Artifact) { in.Status.Artifact = a }
+
+// SetArtifact records the artifact produced by the last successful reconcile.
+func (in *HelmRepository) SetArtifact(a *meta.Artifact) { in.Status.Artifact = a }
+
+// SetArtifact records the artifact produced by the last successful reconcile.
+func (in *HelmChart) SetArtifact(a *meta.Artifact) { in.Status.Artifact = a }
+
+// SetArtifact records the artifact produced by the last successful reconcile.
+func (in *Bucket) SetArtifact(a *meta.Artifact) { in.Status.Artifact = a }

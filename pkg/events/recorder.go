@@ -1,0 +1,162 @@
+// Package events records what controllers do in two places: as Kubernetes Events (what
+// `kubectl describe` and `flux events` show) and, when --events-addr is set, as a JSON POST in
+// the event.toolkit.fluxcd.io format to notification-controller, which routes it to Alerts.
+package events
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// Severity of an event, as notification-controller filters on it.
+const (
+	SeverityInfo  = eventv1.EventSeverityInfo
+	SeverityError = eventv1.EventSeverityError
+	SeverityTrace = eventv1.EventSeverityTrace
+)
+
+// maxMessageLength is the longest message notification-controller accepts.
+const maxMessageLength = 39000
+
+// Recorder emits events for one controller.
+type Recorder struct {
+	controller  string
+	instance    string
+	scheme      *runtime.Scheme
+	k8s         record.EventRecorder
+	broadcaster record.EventBroadcaster
+	webhook     *webhookSender // nil without --events-addr
+	log         logr.Logger
+}
+
+// Options configures a Recorder.
+type Options struct {
+	// Controller is the reporting controller name, e.g. "source-controller".
+	Controller string
+	// EventsAddr is notification-controller's event receiver URL; empty disables forwarding.
+	EventsAddr string
+	Scheme     *runtime.Scheme
+	Log        logr.Logger
+}
+
+// NewRecorder creates a recorder writing Kubernetes Events through cfg. Start forwards to
+// EventsAddr until its context ends, then flushes the queue and releases the broadcaster.
+func NewRecorder(cfg *rest.Config, opts Options) (*Recorder, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := record.NewBroadcaster()
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
+	host, _ := os.Hostname()
+	r := &Recorder{
+		controller:  opts.Controller,
+		instance:    host,
+		scheme:      opts.Scheme,
+		k8s:         b.NewRecorder(opts.Scheme, corev1.EventSource{Component: opts.Controller}),
+		broadcaster: b,
+		log:         opts.Log,
+	}
+	if opts.EventsAddr != "" {
+		r.webhook, err = newWebhookSender(opts.EventsAddr, opts.Log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Start runs the webhook forwarder until ctx ends; it satisfies controller-runtime's Runnable
+// so the manager owns its lifecycle. Kubernetes Events flow without it.
+func (r *Recorder) Start(ctx context.Context) error {
+	if r.webhook != nil {
+		r.webhook.run(ctx)
+	} else {
+		<-ctx.Done()
+	}
+	r.broadcaster.Shutdown()
+	return nil
+}
+
+// NeedLeaderElection lets every replica record events, leader or not.
+func (r *Recorder) NeedLeaderElection() bool { return false }
+
+// Event records an event about obj. Annotations keyed `<group>/<key>` (for example
+// `source.toolkit.fluxcd.io/revision`) go on the Kubernetes Event as they are, and into the
+// webhook payload's metadata as `<key>` when the group is the object's own, which is where
+// notification-controller looks for the revision.
+func (r *Recorder) Event(obj client.Object, severity, reason, message string, annotations map[string]string) {
+	eventType := corev1.EventTypeNormal
+	if severity == SeverityError {
+		eventType = corev1.EventTypeWarning
+	}
+	if severity != SeverityTrace {
+		r.k8s.AnnotatedEventf(obj, annotations, eventType, reason, "%s", message)
+	}
+	if r.webhook == nil {
+		return
+	}
+	ev, err := r.payload(obj, severity, reason, message, annotations)
+	if err != nil {
+		r.log.Error(err, "cannot build event payload", "reason", reason)
+		return
+	}
+	r.webhook.enqueue(ev)
+}
+
+// Eventf is Event with a format string and no annotations.
+func (r *Recorder) Eventf(obj client.Object, severity, reason, format string, args ...any) {
+	r.Event(obj, severity, reason, fmt.Sprintf(format, args...), nil)
+}
+
+func (r *Recorder) payload(obj client.Object, severity, reason, message string, annotations map[string]string) (*eventv1.Event, error) {
+	gvk, err := apiutil.GVKForObject(obj, r.scheme)
+	if err != nil {
+		return nil, err
+	}
+	meta := map[string]string{}
+	prefix := gvk.Group + "/"
+	for k, v := range annotations {
+		meta[strings.TrimPrefix(k, prefix)] = v
+	}
+	if len(message) > maxMessageLength {
+		// Cut on a character boundary: a split UTF-8 sequence would reach notification-controller as U+FFFD.
+		n := maxMessageLength
+		for n > 0 && !utf8.RuneStart(message[n]) {
+			n--
+		}
+		message = message[:n]
+	}
+	return &eventv1.Event{
+		InvolvedObject: corev1.ObjectReference{
+			Kind:            gvk.Kind,
+			APIVersion:      gvk.GroupVersion().String(),
+			Name:            obj.GetName(),
+			Namespace:       obj.GetNamespace(),
+			UID:             obj.GetUID(),
+			ResourceVersion: obj.GetResourceVersion(),
+		},
+		Severity:            severity,
+		Timestamp:           metav1.Now(),
+		Message:             message,
+		Reason:              reason,
+		Metadata:            meta,
+		ReportingController: r.controller,
+		ReportingInstance:   r.instance,
+	}, nil
+}

@@ -1,0 +1,163 @@
+package events
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestWebhookPayload(t *testing.T) {
+	rc := newReceiver(t)
+	r := newRecorder(t, rc.srv.URL+"/", true)
+	obj := newObject(t)
+	host, _ := os.Hostname()
+
+	before := time.Now().Truncate(time.Second)
+	r.Event(obj, SeverityInfo, "NewArtifact", "stored artifact for commit 'add podinfo'", map[string]string{
+		"source.toolkit.fluxcd.io/revision": "main@sha1:4b9a2d7c",
+		"source.toolkit.fluxcd.io/digest":   "sha256:01ba4719",
+	})
+	waitFor(t, 10*time.Second, "the event POST", func() bool { return len(rc.received()) == 1 })
+	after := time.Now().Add(time.Second)
+	got := rc.received()[0]
+
+	if ct := got.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	// The exact wire format notification-controller decodes (event.toolkit.fluxcd.io/v1beta1).
+	var wire map[string]any
+	if err := json.Unmarshal(got.raw, &wire); err != nil {
+		t.Fatalf("payload is not JSON: %v\n%s", err, got.raw)
+	}
+	ts, _ := wire["timestamp"].(string)
+	delete(wire, "timestamp")
+	want := map[string]any{
+		"involvedObject": map[string]any{
+			"kind":            "GitRepository",
+			"apiVersion":      "source.toolkit.fluxcd.io/v1",
+			"name":            "podinfo",
+			"namespace":       obj.Namespace,
+			"uid":             string(obj.UID),
+			"resourceVersion": obj.ResourceVersion,
+		},
+		"severity": "info",
+		"message":  "stored artifact for commit 'add podinfo'",
+		"reason":   "NewArtifact",
+		"metadata": map[string]any{
+			"revision": "main@sha1:4b9a2d7c",
+			"digest":   "sha256:01ba4719",
+		},
+		"reportingController": "source-controller",
+		"reportingInstance":   host,
+	}
+	if !reflect.DeepEqual(wire, want) {
+		t.Errorf("payload =\n%s\nwant (without timestamp)\n%v", got.raw, want)
+	}
+	stamp, err := time.Parse(time.RFC3339, ts)
+	if err != nil || stamp.Before(before) || stamp.After(after) {
+		t.Errorf("timestamp %q (%v) not an RFC 3339 time between %s and %s", ts, err, before, after)
+	}
+}
+
+func TestWebhookPayloadDetails(t *testing.T) {
+	rc := newReceiver(t)
+	r := newRecorder(t, rc.srv.URL, true)
+	obj := newObject(t)
+
+	long := strings.Repeat("x", maxMessageLength+500)
+	r.Event(obj, SeverityError, "BuildFailed", long, map[string]string{
+		"kustomize.toolkit.fluxcd.io/other": "kept",
+	})
+	r.Eventf(obj, SeverityTrace, "Progressing", "fetched %d files from %s", 3, "main")
+	r.Event(obj, SeverityInfo, "NoMetadata", "plain", nil)
+	unicode := "x" + strings.Repeat("日", maxMessageLength/3+10) // the cut falls inside a character
+	r.Event(obj, SeverityInfo, "LongUnicode", unicode, nil)
+	waitFor(t, 10*time.Second, "four POSTs", func() bool { return len(rc.received()) == 4 })
+
+	got := rc.received()
+	if ev := got[0].event; ev.Severity != "error" || len(ev.Message) != maxMessageLength ||
+		ev.Metadata["kustomize.toolkit.fluxcd.io/other"] != "kept" {
+		t.Errorf("error event: severity %s, message length %d, metadata %v", ev.Severity, len(ev.Message), ev.Metadata)
+	}
+	if ev := got[1].event; ev.Severity != "trace" || ev.Message != "fetched 3 files from main" {
+		t.Errorf("trace event: severity %s, message %q", ev.Severity, ev.Message)
+	}
+	if strings.Contains(string(got[2].raw), `"metadata"`) {
+		t.Errorf("event without annotations carries metadata: %s", got[2].raw)
+	}
+	if msg := got[3].event.Message; len(msg) > maxMessageLength || len(msg) < maxMessageLength-3 || !strings.HasPrefix(unicode, msg) {
+		t.Errorf("long message cut to %d bytes, not a clean prefix of the original", len(msg))
+	}
+}
+
+func TestKubernetesEvents(t *testing.T) {
+	for _, tc := range []struct {
+		severity string
+		wantType string
+	}{
+		{SeverityError, corev1.EventTypeWarning},
+		{SeverityInfo, corev1.EventTypeNormal},
+	} {
+		t.Run(tc.severity, func(t *testing.T) {
+			r := newRecorder(t, "", true)
+			obj := newObject(t)
+			r.Event(obj, tc.severity, "ArtifactUpToDate", "artifact up-to-date with remote revision", map[string]string{
+				"source.toolkit.fluxcd.io/revision": "main@sha1:4b9a2d7c",
+			})
+			ev := waitForKubeEvent(t, obj, "ArtifactUpToDate")
+			if ev.Type != tc.wantType {
+				t.Errorf("type = %s, want %s", ev.Type, tc.wantType)
+			}
+			if ev.Message != "artifact up-to-date with remote revision" || ev.Source.Component != "source-controller" {
+				t.Errorf("message %q, source %q", ev.Message, ev.Source.Component)
+			}
+			if ev.InvolvedObject.Kind != "GitRepository" || ev.InvolvedObject.APIVersion != "source.toolkit.fluxcd.io/v1" ||
+				ev.InvolvedObject.Name != obj.Name {
+				t.Errorf("involvedObject = %+v", ev.InvolvedObject)
+			}
+			if got := ev.Annotations["source.toolkit.fluxcd.io/revision"]; got != "main@sha1:4b9a2d7c" {
+				t.Errorf("annotations = %v, want the revision annotation as given", ev.Annotations)
+			}
+		})
+	}
+}
+
+func TestTraceIsNotAKubernetesEvent(t *testing.T) {
+	rc := newReceiver(t)
+	r := newRecorder(t, rc.srv.URL, true)
+	obj := newObject(t)
+	r.Event(obj, SeverityTrace, "TraceOnly", "fine-grained progress", nil)
+	r.Event(obj, SeverityInfo, "Marker", "recorded after the trace event", nil)
+	// Events reach the API in order: once the marker is there, the trace event would be too.
+	waitForKubeEvent(t, obj, "Marker")
+	for _, ev := range kubeEvents(t, obj) {
+		if ev.Reason == "TraceOnly" {
+			t.Errorf("trace event recorded as a Kubernetes Event: %+v", ev)
+		}
+	}
+	// It still goes to notification-controller.
+	waitFor(t, 10*time.Second, "both POSTs", func() bool { return len(rc.received()) == 2 })
+	if got := rc.received()[0].event.Reason; got != "TraceOnly" {
+		t.Errorf("first POST reason = %s, want TraceOnly", got)
+	}
+}
+
+func TestNewRecorderRejectsBadEventsAddr(t *testing.T) {
+	for _, addr := range []string{"notification-controller", "ftp://nc.flux-system/", "http://", "://x"} {
+		_, err := NewRecorder(env.Config, Options{Controller: "c", EventsAddr: addr, Scheme: env.Scheme})
+		if err == nil || !strings.Contains(err.Error(), "--events-addr") {
+			t.Errorf("EventsAddr %q: error %v, want one naming --events-addr", addr, err)
+		}
+	}
+}
+
+func TestRecorderRunsOnEveryReplica(t *testing.T) {
+	if newRecorder(t, "", true).NeedLeaderElection() {
+		t.Error("NeedLeaderElection = true: non-leaders would not record events")
+	}
+}

@@ -1,0 +1,238 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+)
+
+func TestWebhookRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		script     []int
+		wantStatus []int // statuses of the requests for the first event
+	}{
+		{name: "500 then 200", script: []int{500}, wantStatus: []int{500, 200}},
+		{name: "502 503 then 200", script: []int{502, 503}, wantStatus: []int{502, 503, 200}},
+		{name: "429 not retried", script: []int{429}, wantStatus: []int{429}},
+		{name: "400 not retried", script: []int{400}, wantStatus: []int{400}},
+		{name: "200", wantStatus: []int{200}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := newReceiver(t, tc.script...)
+			r := newRecorder(t, rc.srv.URL, true)
+			obj := newObject(t)
+			r.Event(obj, SeverityTrace, "First", "first", nil)
+			// One worker delivers in order: when the second event arrives, the first one's
+			// retries are over.
+			r.Event(obj, SeverityTrace, "Second", "second", nil)
+			waitFor(t, 10*time.Second, "the second event", func() bool {
+				got := rc.received()
+				return len(got) > 0 && got[len(got)-1].event.Reason == "Second"
+			})
+			time.Sleep(300 * time.Millisecond) // a stray retry would show up by now
+			got := rc.received()
+			var statuses []int
+			for _, req := range got[:len(got)-1] {
+				if req.event.Reason != "First" {
+					t.Errorf("unexpected request for %s", req.event.Reason)
+				}
+				statuses = append(statuses, req.status)
+			}
+			if fmt.Sprint(statuses) != fmt.Sprint(tc.wantStatus) {
+				t.Errorf("requests for the first event answered %v, want %v", statuses, tc.wantStatus)
+			}
+			if last := got[len(got)-1]; last.status != 200 {
+				t.Errorf("second event answered %d", last.status)
+			}
+		})
+	}
+}
+
+func TestWebhookRetriesUntilReceiverIsUp(t *testing.T) {
+	addr := closedAddr(t) // nothing listens there until the receiver starts below
+
+	r := newRecorder(t, "http://"+addr+"/", true)
+	obj := newObject(t)
+	r.Event(obj, SeverityInfo, "NewArtifact", "delivered late", nil)
+	time.Sleep(300 * time.Millisecond) // the first attempts are refused
+
+	rc := &receiver{}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	rc.srv = httptest.NewUnstartedServer(rc)
+	rc.srv.Listener.Close()
+	rc.srv.Listener = l
+	rc.srv.Start()
+	t.Cleanup(rc.srv.Close)
+
+	waitFor(t, 10*time.Second, "the event after the receiver came up", func() bool { return len(rc.received()) == 1 })
+	if got := rc.received()[0].event; got.Reason != "NewArtifact" || got.Message != "delivered late" {
+		t.Errorf("received %+v", got)
+	}
+}
+
+func TestWebhookFullQueueDrops(t *testing.T) {
+	rc := newReceiver(t)
+	r := newRecorder(t, rc.srv.URL, false) // not started: nothing drains the queue yet
+	obj := newObject(t)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range queueSize + 100 {
+			r.Event(obj, SeverityTrace, "Progressing", fmt.Sprintf("event %d", i), nil)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Event blocked on a full queue")
+	}
+
+	startRecorder(t, r)
+	waitFor(t, 20*time.Second, "the queued events", func() bool { return len(rc.received()) >= queueSize })
+	time.Sleep(300 * time.Millisecond)
+	got := rc.received()
+	if len(got) != queueSize {
+		t.Fatalf("delivered %d events, want the %d that fit the queue", len(got), queueSize)
+	}
+	if first, last := got[0].event.Message, got[len(got)-1].event.Message; first != "event 0" || last != fmt.Sprintf("event %d", queueSize-1) {
+		t.Errorf("delivered %q .. %q, want the oldest events kept", first, last)
+	}
+}
+
+func TestWebhookDrainsOnShutdown(t *testing.T) {
+	rc := newReceiver(t)
+	r := newRecorder(t, rc.srv.URL, false)
+	obj := newObject(t)
+	for i := range 3 {
+		r.Event(obj, SeverityTrace, "Progressing", fmt.Sprintf("event %d", i), nil)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.Start(ctx) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("Start = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start did not return after its context ended")
+	}
+	if got := len(rc.received()); got != 3 {
+		t.Errorf("delivered %d events on shutdown, want 3", got)
+	}
+}
+
+func TestWebhookGivesUpOnShutdown(t *testing.T) {
+	// A receiver that always fails must not hold shutdown beyond the drain deadline.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	r := newRecorder(t, srv.URL, false)
+	obj := newObject(t)
+	r.Event(obj, SeverityTrace, "Progressing", "never delivered", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { _ = r.Start(ctx); close(stopped) }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case <-stopped:
+		if d := time.Since(start); d > 6*time.Second {
+			t.Errorf("shutdown took %s", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start did not return after its context ended")
+	}
+}
+
+// TestWebhookKeepsCredentialsOutOfLogs checks that a password in --events-addr shows up in no
+// error or log line, on every failure path.
+func TestWebhookKeepsCredentialsOutOfLogs(t *testing.T) {
+	const secret = "s3cr3t-t0ken"
+	for _, addr := range []string{
+		"ftp://flux:" + secret + "@nc.flux-system/",
+		"http://flux:" + secret + "@nc.flux-system:port/",
+		"http://flux:" + secret + "@/",
+	} {
+		_, err := NewRecorder(env.Config, Options{Controller: "c", EventsAddr: addr, Scheme: env.Scheme})
+		if err == nil || strings.Contains(err.Error(), secret) {
+			t.Errorf("NewRecorder(%q) = %v, want an error without the password", addr, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		status int // 0: nothing listens
+	}{
+		{"refused by receiver", http.StatusBadRequest},
+		{"connection refused", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var addr string
+			if tc.status == 0 {
+				addr = closedAddr(t)
+			} else {
+				addr = newReceiver(t, tc.status).srv.Listener.Addr().String()
+			}
+			var mu sync.Mutex
+			var logs []string
+			log := funcr.New(func(prefix, args string) {
+				mu.Lock()
+				defer mu.Unlock()
+				logs = append(logs, args)
+			}, funcr.Options{Verbosity: 10})
+			r, err := NewRecorder(env.Config, Options{
+				Controller: "c", EventsAddr: "http://flux:" + secret + "@" + addr + "/", Scheme: env.Scheme, Log: log,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			startRecorder(t, r)
+			r.Event(newObject(t), SeverityTrace, "Progressing", "message", nil)
+			waitFor(t, 15*time.Second, "the delivery failure log", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(logs) > 0
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range logs {
+				if strings.Contains(l, secret) {
+					t.Errorf("log line carries the password: %s", l)
+				}
+				if !strings.Contains(l, addr) {
+					t.Errorf("log line does not name the receiver %s: %s", addr, l)
+				}
+			}
+		})
+	}
+}
+
+// closedAddr returns a 127.0.0.1 address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

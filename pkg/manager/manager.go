@@ -1,0 +1,165 @@
+// Package manager builds a controller process the way every Flux controller is built: logger,
+// client config, controller-runtime manager with leader election, health and metrics endpoints,
+// a cache scoped by --watch-all-namespaces and --watch-label-selector, the event and metrics
+// recorders, and the per-controller concurrency and retry backoff.
+package manager
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"gotk.dev/pkg/events"
+	"gotk.dev/pkg/metrics"
+	"gotk.dev/pkg/options"
+)
+
+// Setup describes one controller process.
+type Setup struct {
+	// Name is the controller name, e.g. "source-controller"; it names the leader election
+	// lease, the event source and the reporting controller.
+	Name    string
+	Scheme  *runtime.Scheme
+	Options *options.Runtime
+	// Watched are the controller's own kinds; --watch-label-selector scopes their cache.
+	Watched []client.Object
+	// RESTConfig overrides the config built from --kubeconfig (tests).
+	RESTConfig *rest.Config
+}
+
+// Runtime is a built controller process, ready for reconcilers to be added.
+type Runtime struct {
+	Manager ctrl.Manager
+	Events  *events.Recorder
+	Metrics *metrics.Recorder
+	Log     logr.Logger
+	opts    *options.Runtime
+}
+
+// NewLogger builds the process logger from --log-level and --log-encoding.
+func NewLogger(o *options.Runtime) logr.Logger {
+	level := map[string]zapcore.Level{"trace": -2, "debug": -1, "info": 0, "error": zapcore.ErrorLevel}[o.LogLevel]
+	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel)}
+	if o.LogEncoding == "console" {
+		zo = append(zo, zap.ConsoleEncoder())
+	} else {
+		zo = append(zo, zap.JSONEncoder())
+	}
+	return zap.New(zo...)
+}
+
+// RESTConfig builds the client config from --kubeconfig, $KUBECONFIG or the in-cluster
+// service account, with the QPS and burst flags applied.
+func RESTConfig(o *options.Runtime, userAgent string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no Kubernetes client configuration (set --kubeconfig or KUBECONFIG, or run in a cluster): %w", err)
+	}
+	cfg.QPS, cfg.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	cfg.UserAgent = userAgent
+	return cfg, nil
+}
+
+// New builds the manager and recorders. Reconcilers are added by the caller; Start with
+// rt.Manager.Start(ctx).
+func New(s Setup) (*Runtime, error) {
+	log := NewLogger(s.Options)
+	ctrl.SetLogger(log)
+	cfg := s.RESTConfig
+	if cfg == nil {
+		var err error
+		if cfg, err = RESTConfig(s.Options, s.Name); err != nil {
+			return nil, err
+		}
+	}
+	selector, err := s.Options.LabelSelector()
+	if err != nil {
+		return nil, err
+	}
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{}}
+	if !selector.Empty() {
+		for _, obj := range s.Watched {
+			cacheOpts.ByObject[obj] = cache.ByObject{Label: selector}
+		}
+	}
+	if !s.Options.WatchAllNamespaces {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{options.RuntimeNamespace(): {}}
+	}
+	le := s.Options.LeaderElection
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        s.Scheme,
+		Logger:                        log,
+		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr},
+		HealthProbeBindAddress:        s.Options.HealthAddr,
+		LeaderElection:                le.Enabled,
+		LeaderElectionID:              s.Name + "-leader-election",
+		LeaderElectionNamespace:       le.LeaseNamespace,
+		LeaderElectionReleaseOnCancel: le.ReleaseOnExit,
+		LeaseDuration:                 &le.LeaseDuration,
+		RenewDeadline:                 &le.RenewDeadline,
+		RetryPeriod:                   &le.RetryPeriod,
+		Cache:                         cacheOpts,
+		// Secrets and ConfigMaps are read rarely and can be many and large: read them
+		// directly instead of caching every one in the cluster.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	rec, err := events.NewRecorder(cfg, events.Options{Controller: s.Name, EventsAddr: s.Options.EventsAddr, Scheme: s.Scheme, Log: log.WithName("events")})
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(rec); err != nil {
+		return nil, err
+	}
+	m, err := metrics.NewRecorder(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{Manager: mgr, Events: rec, Metrics: m, Log: log, opts: s.Options}, nil
+}
+
+// ControllerOptions carries --concurrent and the --min/--max-retry-delay backoff to a
+// controller built with ctrl.NewControllerManagedBy(...).WithOptions(...).
+func (r *Runtime) ControllerOptions() controller.Options {
+	return controller.Options{
+		MaxConcurrentReconciles: r.opts.Concurrent,
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[crreconcile.Request](
+			r.opts.MinRetryDelay, r.opts.MaxRetryDelay),
+		RecoverPanic: ptrTrue(),
+	}
+}
+
+// RequeueDependency is --requeue-dependency.
+func (r *Runtime) RequeueDependency() time.Duration { return r.opts.RequeueDependency }
+
+// JitterPercent is --interval-jitter-percentage.
+func (r *Runtime) JitterPercent() uint8 { return r.opts.IntervalJitterPercentage }
+
+func ptrTrue() *bool { b := true; return &b }

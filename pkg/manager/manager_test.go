@@ -1,0 +1,258 @@
+package manager_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"gotk.dev/pkg/manager"
+	"gotk.dev/pkg/options"
+	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/testenv"
+	sourcev1 "gotk.dev/source-controller/api/v1"
+)
+
+// env is the API server shared by the tests of this package; set once by TestMain.
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop testenv:", err)
+	}
+	os.Exit(code)
+}
+
+// freeAddr returns a 127.0.0.1 address no one listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// parseOptions binds the runtime flags and parses args, as a controller's main does.
+func parseOptions(t *testing.T, args ...string) *options.Runtime {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	var o options.Runtime
+	o.BindFlags(fs, 3)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Validate(nil); err != nil {
+		t.Fatal(err)
+	}
+	return &o
+}
+
+func httpGet(url string) (int, string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func TestManagerRunsAController(t *testing.T) {
+	metricsAddr, healthAddr := freeAddr(t), freeAddr(t)
+	opts := parseOptions(t,
+		"--metrics-addr="+metricsAddr,
+		"--health-addr="+healthAddr,
+		"--watch-label-selector=sharding.fluxcd.io/key=shard1",
+		"--requeue-dependency=17s",
+		"--interval-jitter-percentage=7",
+		"--log-level=error",
+	)
+	rt, err := manager.New(manager.Setup{
+		Name:       "source-controller",
+		Scheme:     env.Scheme,
+		Options:    opts,
+		Watched:    []client.Object{&sourcev1.GitRepository{}},
+		RESTConfig: env.Config,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.RequeueDependency() != 17*time.Second || rt.JitterPercent() != 7 {
+		t.Errorf("RequeueDependency %s, JitterPercent %d", rt.RequeueDependency(), rt.JitterPercent())
+	}
+	co := rt.ControllerOptions()
+	if co.MaxConcurrentReconciles != 3 || co.RateLimiter == nil || co.RecoverPanic == nil || !*co.RecoverPanic {
+		t.Errorf("ControllerOptions = %+v", co)
+	}
+
+	// go test -count=N runs this again in the same process, where controller names must be unique.
+	skip := true
+	co.SkipNameValidation = &skip
+
+	rec := &reconcile.Controller[*sourcev1.GitRepository]{
+		Client:    rt.Manager.GetClient(),
+		Kind:      sourcev1.GitRepositoryKind,
+		Events:    rt.Events,
+		Metrics:   rt.Metrics,
+		NewObject: func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
+		Steps: func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+			return reconcile.Result{Message: "reconciled by the test controller"}, nil
+		},
+		RequeueDependency: rt.RequeueDependency(),
+		JitterPercent:     rt.JitterPercent(),
+	}
+	err = ctrl.NewControllerManagedBy(rt.Manager).
+		For(&sourcev1.GitRepository{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
+		WithOptions(co).
+		Complete(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Manager.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-stopped:
+			if err != nil {
+				t.Errorf("manager stopped with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("manager did not stop")
+		}
+	})
+
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "mgr-"}}
+	if err := env.Client.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	for name, shard := range map[string]string{"in-shard": "shard1", "other-shard": "shard2"} {
+		obj := &sourcev1.GitRepository{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name, Labels: map[string]string{"sharding.fluxcd.io/key": shard}},
+			Spec:       sourcev1.GitRepositorySpec{URL: "https://git.example.com/" + name, Interval: metav1.Duration{Duration: time.Hour}},
+		}
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	get := func(name string) *sourcev1.GitRepository {
+		obj := &sourcev1.GitRepository{}
+		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: name}, obj); err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	waitFor(t, 30*time.Second, "in-shard to become Ready", func() bool { return reconcile.IsReady(get("in-shard")) })
+	// The other shard's object is outside the cache: never reconciled.
+	time.Sleep(500 * time.Millisecond)
+	if obj := get("other-shard"); controllerutil.ContainsFinalizer(obj, reconcile.Finalizer) || len(obj.Status.Conditions) > 0 {
+		t.Errorf("object outside --watch-label-selector was reconciled: %+v", obj.Status)
+	}
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		code, body, err := httpGet("http://" + healthAddr + path)
+		if err != nil || code != http.StatusOK {
+			t.Errorf("GET %s: %d %q %v", path, code, body, err)
+		}
+	}
+	series := fmt.Sprintf(`gotk_reconcile_duration_seconds_count{kind="GitRepository",name="in-shard",namespace=%q}`, ns.Name)
+	var body string
+	waitFor(t, 10*time.Second, "the reconcile duration on /metrics", func() bool {
+		_, body, _ = httpGet("http://" + metricsAddr + "/metrics")
+		return strings.Contains(body, series)
+	})
+	if !strings.Contains(body, "gotk_suspend_status{") {
+		t.Error("gotk_suspend_status missing from /metrics")
+	}
+	if strings.Contains(body, `name="other-shard"`) {
+		t.Error("/metrics has series of an object outside --watch-label-selector")
+	}
+}
+
+func TestNewRejectsBadSelector(t *testing.T) {
+	opts := parseOptions(t)
+	opts.WatchLabelSelector = "a in (b"
+	_, err := manager.New(manager.Setup{Name: "c", Scheme: env.Scheme, Options: opts, RESTConfig: env.Config})
+	if err == nil || !strings.Contains(err.Error(), "--watch-label-selector") {
+		t.Errorf("New = %v, want an error naming --watch-label-selector", err)
+	}
+}
+
+func TestRESTConfig(t *testing.T) {
+	dir := t.TempDir()
+	path, err := env.Kubeconfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := parseOptions(t, "--kubeconfig="+path, "--kube-api-qps=20", "--kube-api-burst=40")
+	cfg, err := manager.RESTConfig(opts, "kustomize-controller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.QPS != 20 || cfg.Burst != 40 || cfg.UserAgent != "kustomize-controller" {
+		t.Errorf("QPS %v, burst %d, user agent %q", cfg.QPS, cfg.Burst, cfg.UserAgent)
+	}
+	if strings.TrimSuffix(cfg.Host, "/") != strings.TrimSuffix(env.Config.Host, "/") {
+		t.Errorf("host %s, want %s", cfg.Host, env.Config.Host)
+	}
+
+	opts = parseOptions(t, "--kubeconfig="+dir+"/missing")
+	if _, err := manager.RESTConfig(opts, "x"); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing kubeconfig: %v, want an error naming the file", err)
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	for _, level := range []string{"trace", "debug", "info", "error"} {
+		for _, enc := range []string{"json", "console"} {
+			log := manager.NewLogger(&options.Runtime{LogLevel: level, LogEncoding: enc})
+			wantDebug := level == "trace" || level == "debug"
+			if got := log.V(1).Enabled(); got != wantDebug {
+				t.Errorf("%s/%s: V(1) enabled = %t, want %t", level, enc, got, wantDebug)
+			}
+			if got := log.V(2).Enabled(); got != (level == "trace") {
+				t.Errorf("%s/%s: V(2) enabled = %t", level, enc, got)
+			}
+			if got := log.GetSink().Enabled(0); got != (level != "error") {
+				t.Errorf("%s/%s: info enabled = %t", level, enc, got)
+			}
+		}
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
