@@ -6,6 +6,7 @@ package manager
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -40,6 +41,9 @@ type Setup struct {
 	Watched []client.Object
 	// RESTConfig overrides the config built from --kubeconfig (tests).
 	RESTConfig *rest.Config
+	// StripManagedFields drops metadata.managedFields from cached objects: controllers that
+	// watch many objects they do not own (health checks) keep a fraction of the memory.
+	StripManagedFields bool
 }
 
 // Runtime is a built controller process, ready for reconcilers to be added.
@@ -101,10 +105,18 @@ func New(s Setup) (*Runtime, error) {
 			cacheOpts.ByObject[obj] = cache.ByObject{Label: selector}
 		}
 	}
+	if s.StripManagedFields {
+		cacheOpts.DefaultTransform = cache.TransformStripManagedFields()
+	}
 	if !s.Options.WatchAllNamespaces {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{options.RuntimeNamespace(): {}}
 	}
 	le := s.Options.LeaderElection
+	if le.Enabled && le.LeaseNamespace == "" {
+		// In a pod controller-runtime finds its namespace itself; out of cluster (e2e runs the
+		// controllers as processes) it needs one, and $RUNTIME_NAMESPACE is the pod's anyway.
+		le.LeaseNamespace = os.Getenv("RUNTIME_NAMESPACE")
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        s.Scheme,
 		Logger:                        log,

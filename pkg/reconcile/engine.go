@@ -2,12 +2,14 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -119,6 +121,13 @@ func (c *Controller[T]) summarize(ctx context.Context, obj T, res Result, err er
 		return ctrl.Result{RequeueAfter: Jitter(after, c.JitterPercent)}, nil
 	}
 
+	var progressing *Progressing
+	if errors.As(err, &progressing) {
+		SetCondition(obj, meta.ReadyCondition, metav1.ConditionUnknown, meta.ProgressingReason, "Reconciliation in progress")
+		MarkTrue(obj, meta.ReconcilingCondition, progressing.Reason, progressing.Message)
+		DeleteCondition(obj, meta.StalledCondition)
+		return ctrl.Result{RequeueAfter: progressing.RequeueAfter}, nil
+	}
 	stalling, waiting, generic := classify(err)
 	switch {
 	case stalling != nil:

@@ -44,6 +44,22 @@ type Generic struct {
 func (e *Generic) Error() string { return e.Err.Error() }
 func (e *Generic) Unwrap() error { return e.Err }
 
+// Progressing is not a failure: the work is applied and the object waits for something to
+// settle (health checks). Ready=Unknown, Reconciling=True with Message, no event; requeued after
+// RequeueAfter, or earlier by a watch.
+type Progressing struct {
+	Reason       string
+	Message      string
+	RequeueAfter time.Duration
+}
+
+func (e *Progressing) Error() string { return e.Message }
+
+// InProgress returns a Progressing outcome.
+func InProgress(reason, message string, after time.Duration) error {
+	return &Progressing{Reason: reason, Message: message, RequeueAfter: after}
+}
+
 // Stall returns a Stalling error.
 func Stall(reason string, err error) error { return &Stalling{Reason: reason, Err: err} }
 

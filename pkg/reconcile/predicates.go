@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"github.com/fluxcd/pkg/apis/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
@@ -28,3 +29,61 @@ func (requestedAtChanged) Update(e event.UpdateEvent) bool {
 func SpecOrRequestChanged() predicate.Predicate {
 	return predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged{})
 }
+
+// artifactChanged passes updates of a source whose artifact digest changed (or first appeared):
+// consumers watch their sources through it.
+type artifactChanged struct{ predicate.Funcs }
+
+// artifactSource is any Flux source kind.
+type artifactSource interface {
+	GetArtifact() *meta.Artifact
+}
+
+func (artifactChanged) Create(event.CreateEvent) bool   { return false }
+func (artifactChanged) Delete(event.DeleteEvent) bool   { return false }
+func (artifactChanged) Generic(event.GenericEvent) bool { return false }
+func (artifactChanged) Update(e event.UpdateEvent) bool {
+	oldSrc, ok1 := e.ObjectOld.(artifactSource)
+	newSrc, ok2 := e.ObjectNew.(artifactSource)
+	if !ok1 || !ok2 || newSrc.GetArtifact() == nil {
+		return false
+	}
+	if oldSrc.GetArtifact() == nil {
+		return true
+	}
+	return oldSrc.GetArtifact().Digest != newSrc.GetArtifact().Digest ||
+		oldSrc.GetArtifact().Revision != newSrc.GetArtifact().Revision
+}
+
+// ArtifactChanged is the predicate of a consumer's watch on its sources.
+func ArtifactChanged() predicate.Predicate { return artifactChanged{} }
+
+// becameReady passes updates where an object turned Ready=True for its current generation:
+// dependants waiting on it (dependsOn) are requeued at once instead of polling.
+type becameReady struct{ predicate.Funcs }
+
+type readyObject interface {
+	GetConditions() []metav1.Condition
+	GetGeneration() int64
+	GetObservedGeneration() int64
+}
+
+func (becameReady) Create(event.CreateEvent) bool   { return false }
+func (becameReady) Delete(event.DeleteEvent) bool   { return false }
+func (becameReady) Generic(event.GenericEvent) bool { return false }
+func (becameReady) Update(e event.UpdateEvent) bool {
+	oldObj, ok1 := e.ObjectOld.(readyObject)
+	newObj, ok2 := e.ObjectNew.(readyObject)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if !IsReady(newObj) {
+		return false
+	}
+	oldReady := GetCondition(oldObj, meta.ReadyCondition)
+	newReady := GetCondition(newObj, meta.ReadyCondition)
+	return !IsReady(oldObj) || oldReady.Message != newReady.Message
+}
+
+// BecameReady is the predicate of a watch that wakes dependants of an object.
+func BecameReady() predicate.Predicate { return becameReady{} }

@@ -70,7 +70,7 @@ func (r *GitRepositoryReconciler) SetupWithManager(rt *manager.Runtime) error {
 	return ctrl.NewControllerManagedBy(rt.Manager).
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includersOf),
-			builder.WithPredicates(artifactChanged{})).
+			builder.WithPredicates(reconcile.ArtifactChanged())).
 		WithOptions(rt.ControllerOptions()).
 		Complete(engine)
 }

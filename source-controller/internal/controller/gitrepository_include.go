@@ -11,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"gotk.dev/pkg/reconcile"
@@ -146,22 +144,4 @@ func (r *GitRepositoryReconciler) includersOf(ctx context.Context, o client.Obje
 		reqs = append(reqs, ctrlreconcile.Request{NamespacedName: types.NamespacedName{Namespace: item.Namespace, Name: item.Name}})
 	}
 	return reqs
-}
-
-// artifactChanged passes updates of a source whose artifact revision or digest changed.
-type artifactChanged struct{ predicate.Funcs }
-
-func (artifactChanged) Create(event.CreateEvent) bool   { return false }
-func (artifactChanged) Delete(event.DeleteEvent) bool   { return false }
-func (artifactChanged) Generic(event.GenericEvent) bool { return false }
-func (artifactChanged) Update(e event.UpdateEvent) bool {
-	oldSrc, ok1 := e.ObjectOld.(sourcev1.Source)
-	newSrc, ok2 := e.ObjectNew.(sourcev1.Source)
-	if !ok1 || !ok2 || newSrc.GetArtifact() == nil {
-		return false
-	}
-	if oldSrc.GetArtifact() == nil {
-		return true
-	}
-	return oldSrc.GetArtifact().Digest != newSrc.GetArtifact().Digest
 }
