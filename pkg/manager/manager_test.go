@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -254,5 +255,100 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestLeaderElection(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "lease-"}}
+	if err := env.Client.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	// Out of cluster (as in e2e, where controllers run as processes) the lease goes to the
+	// runtime namespace.
+	t.Setenv("RUNTIME_NAMESPACE", ns.Name)
+	opts := parseOptions(t,
+		"--enable-leader-election",
+		"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=1s",
+		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+	)
+	rt, err := manager.New(manager.Setup{Name: "kustomize-controller", Scheme: env.Scheme, Options: opts, RESTConfig: env.Config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Manager.Start(ctx) }()
+	select {
+	case <-rt.Manager.Elected():
+	case err := <-stopped:
+		t.Fatalf("manager stopped before it was elected: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("not elected")
+	}
+	lease := &coordinationv1.Lease{}
+	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: "kustomize-controller-leader-election"}, lease); err != nil {
+		t.Fatalf("lease: %v", err)
+	}
+	if d := lease.Spec.LeaseDurationSeconds; d == nil || *d != 4 {
+		t.Errorf("leaseDurationSeconds = %v, want 4", d)
+	}
+	cancel()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("manager stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("manager did not stop")
+	}
+	// --leader-election-release-on-cancel: the lease is released for the next leader.
+	if err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: ns.Name, Name: "kustomize-controller-leader-election"}, lease); err != nil {
+		t.Fatal(err)
+	}
+	if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
+		t.Errorf("lease still held by %q after shutdown", *h)
+	}
+}
+
+func TestWatchRuntimeNamespaceOnly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var namespaces []string
+	for range 2 {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "watch-"}}
+		if err := env.Client.Create(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		obj := &sourcev1.GitRepository{
+			ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: ns.Name},
+			Spec:       sourcev1.GitRepositorySpec{URL: "https://git.example.com/repo", Interval: metav1.Duration{Duration: time.Hour}},
+		}
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		namespaces = append(namespaces, ns.Name)
+	}
+	t.Setenv("RUNTIME_NAMESPACE", namespaces[0])
+	opts := parseOptions(t, "--watch-all-namespaces=false", "--metrics-addr=0", "--health-addr=0", "--log-level=error")
+	rt, err := manager.New(manager.Setup{Name: "helm-controller", Scheme: env.Scheme, Options: opts, RESTConfig: env.Config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Manager.Start(ctx) }()
+	defer func() { cancel(); <-stopped }()
+	if !rt.Manager.GetCache().WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
+	var list sourcev1.GitRepositoryList
+	if err := rt.Manager.GetClient().List(ctx, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Namespace != namespaces[0] {
+		var got []string
+		for _, o := range list.Items {
+			got = append(got, o.Namespace+"/"+o.Name)
+		}
+		t.Errorf("cached GitRepositories = %v, want only %s/repo", got, namespaces[0])
 	}
 }

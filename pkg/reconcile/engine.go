@@ -76,7 +76,9 @@ func (c *Controller[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		base := obj.DeepCopyObject().(client.Object)
 		controllerutil.AddFinalizer(obj, Finalizer)
-		if err := c.Client.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		// The finalizers list is replaced as a whole: lock on the resourceVersion so a
+		// finalizer added by someone else meanwhile is not dropped.
+		if err := c.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
@@ -186,7 +188,7 @@ func (c *Controller[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 	}
 	base := obj.DeepCopyObject().(client.Object)
 	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := c.Client.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+	if err := c.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
 	c.Metrics.Forget(c.Kind, obj.GetNamespace(), obj.GetName())
