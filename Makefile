@@ -25,7 +25,7 @@ TESTBIN_STAMP := $(BIN)/.testbin-version
 
 .PHONY: help
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: check-go
 check-go:
@@ -72,6 +72,16 @@ build: check-go ## Build the controllers and the flux CLI into bin/.
 .PHONY: test
 test: verify testbin ## Everything CI runs: verify, unit, controller (envtest) and end-to-end smoke tests.
 	go test -count=1 -timeout 25m $(PKGS)
+
+.PHONY: e2e
+e2e: testbin ## The end-to-end journeys and framework tests only, with the long variants enabled.
+	GOTK_E2E_LONG=1 go test -count=1 -timeout 60m ./e2e/...
+
+N ?= 100,1000
+.PHONY: bench
+bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs; results in e2e/results/).
+	go run ./e2e/bench --n $(N)
+	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
 
 .PHONY: dev-up
 dev-up: testbin ## Start a local cluster (control plane + kwok node) with the CRDs installed.

@@ -70,7 +70,14 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	if err := rt.Manager.Add(storageServer{storage: storage, addr: storageOpts.Addr}); err != nil {
+	server, err := newStorageServer(storage, storageOpts.Addr)
+	if err != nil {
+		return err
+	}
+	if err := rt.Manager.Add(server); err != nil {
+		return err
+	}
+	if err := rt.Manager.AddReadyzCheck("storage", server.ready); err != nil {
 		return err
 	}
 	if err := (&controller.GitRepositoryReconciler{

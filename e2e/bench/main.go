@@ -1,0 +1,166 @@
+// Command bench is the Mean-Time-To-Production benchmark: it reproduces flux-benchmark's
+// Kustomization workload (N OCIRepository + Kustomization pairs deploying podinfo, then an
+// upgrade of all of them) on a local cluster and reports how long the controllers took,
+// their peak memory and CPU time, and the API requests made.
+//
+//	go run ./e2e/bench --n 100,500,1000
+//
+// Results go to e2e/results/bench-<N>.json and .md (git-ignored) and the table is printed.
+// Which controllers run, and from which binaries, follows the framework's environment
+// variables (GOTK_E2E_CONTROLLERS, GOTK_E2E_<NAME>_BIN, GOTK_E2E_<NAME>_ARGS), so the same
+// benchmark measures any controllers that speak the Flux API; --controllers overrides the
+// list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"gotk.dev/e2e/cluster"
+	"gotk.dev/e2e/framework"
+)
+
+func main() {
+	// The informers log through controller-runtime's logger; their messages (watch restarts)
+	// are not benchmark output.
+	ctrllog.SetLogger(logr.Discard())
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// flags are the command line of the benchmark.
+type flags struct {
+	ns          []int
+	controllers string
+	tuning      Tuning
+	cfg         Config
+	out         string
+	keep        bool
+	nodes       int
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{tuning: UpstreamTuning()}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	n := fs.String("n", "100", "number of apps (OCIRepository + Kustomization pairs); a comma-separated list runs each on a fresh cluster, e.g. 100,500,1000")
+	fs.StringVar(&f.controllers, "controllers", "", "comma-separated controllers to run (default $"+framework.EnvControllers+", else "+framework.DefaultControllers+")")
+	fs.IntVar(&f.tuning.SourceConcurrent, "source-concurrent", f.tuning.SourceConcurrent, "source-controller --concurrent (0: the controller's default)")
+	fs.IntVar(&f.tuning.KustomizeConcurrent, "kustomize-concurrent", f.tuning.KustomizeConcurrent, "kustomize-controller --concurrent (0: the controller's default)")
+	fs.IntVar(&f.tuning.KubeAPIQPS, "kube-api-qps", f.tuning.KubeAPIQPS, "--kube-api-qps of every controller (0: the controller's default)")
+	fs.IntVar(&f.tuning.KubeAPIBurst, "kube-api-burst", f.tuning.KubeAPIBurst, "--kube-api-burst of every controller (0: the controller's default)")
+	fs.DurationVar(&f.tuning.RequeueDependency, "requeue-dependency", f.tuning.RequeueDependency, "--requeue-dependency of every controller (0: the controller's default)")
+	fs.IntVar(&f.cfg.Workers, "workers", 20, "concurrent create/patch requests of the benchmark client")
+	fs.BoolVar(&f.cfg.Upgrade, "upgrade", true, "also run the upgrade phase (MCPU=2m on every Kustomization)")
+	fs.DurationVar(&f.cfg.Timeout, "timeout", 30*time.Minute, "bound of each phase")
+	fs.StringVar(&f.cfg.Namespace, "namespace", "apps", "namespace of the Flux objects and the apps")
+	fs.StringVar(&f.out, "out", "", "results directory (default <repo>/e2e/results)")
+	fs.BoolVar(&f.keep, "keep", false, "keep the environment's state directory (also $"+framework.EnvKeep+")")
+	fs.IntVar(&f.nodes, "nodes", 1, "kwok nodes")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	for _, s := range strings.Split(*n, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("--n %q: want positive numbers separated by commas", *n)
+		}
+		f.ns = append(f.ns, v)
+	}
+	return f, nil
+}
+
+// envOptions builds the framework options: controllers from the environment (or
+// --controllers), then the tuning flags in front of each controller's own extra arguments.
+func (f *flags) envOptions() (framework.Options, error) {
+	opts, err := framework.OptionsFromEnv(nil)
+	if err != nil {
+		return opts, err
+	}
+	if f.controllers != "" {
+		names, err := framework.ParseControllerList(f.controllers)
+		if err != nil {
+			return opts, fmt.Errorf("--controllers: %w", err)
+		}
+		opts.Controllers = nil
+		for _, name := range names {
+			opts.Controllers = append(opts.Controllers, framework.ControllerFromEnv(name, nil))
+		}
+	}
+	opts.Keep = opts.Keep || f.keep
+	opts.Nodes = f.nodes
+	return f.tuning.Apply(opts), nil
+}
+
+func run(ctx context.Context, args []string) error {
+	f, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	opts, err := f.envOptions()
+	if err != nil {
+		return err
+	}
+	if f.out == "" {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			return err
+		}
+		f.out = filepath.Join(root, "e2e", "results")
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+	opts.Logf = logf
+	bins := framework.NewBinaries("")
+	defer bins.Remove()
+	opts.Binaries = bins
+	for _, n := range f.ns {
+		cfg := f.cfg
+		cfg.N, cfg.Logf = n, logf
+		res, err := runOne(ctx, opts, cfg)
+		if err != nil {
+			return fmt.Errorf("N=%d: %w", n, err)
+		}
+		paths, err := res.Write(f.out)
+		if err != nil {
+			return err
+		}
+		fmt.Println(res.Markdown())
+		fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
+	}
+	return nil
+}
+
+// runOne runs the benchmark on a fresh environment; a failed run keeps every log.
+func runOne(ctx context.Context, opts framework.Options, cfg Config) (*Result, error) {
+	env, err := framework.Start(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Run(ctx, env, cfg)
+	if err != nil {
+		logs, stopErr := env.StopFailed()
+		return nil, errors.Join(fmt.Errorf("%w\n(logs of every process kept in %s)", err, logs), stopErr)
+	}
+	return res, env.Stop()
+}

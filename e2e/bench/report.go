@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gotk.dev/e2e/framework"
+)
+
+// Result is one benchmark run, written as bench-<N>.json.
+type Result struct {
+	N              int                 `json:"n"`
+	Workload       string              `json:"workload"`
+	Namespace      string              `json:"namespace"`
+	Workers        int                 `json:"workers"`
+	ArtifactDigest string              `json:"artifactDigest"`
+	Started        time.Time           `json:"started"`
+	Finished       time.Time           `json:"finished"`
+	Host           Host                `json:"host"`
+	Controllers    []*ControllerResult `json:"controllers"`
+	// Install is creating the N apps until all are Ready.
+	Install Phase `json:"install"`
+	// Upgrade is MCPU=2m on every Kustomization until all are Ready again (nil when not run).
+	Upgrade     *Phase `json:"upgrade,omitempty"`
+	APIRequests struct {
+		Install framework.APIRequests `json:"install"`
+		Upgrade framework.APIRequests `json:"upgrade"`
+	} `json:"apiRequests"`
+	// BenchClientRequests are the benchmark's own requests (included in APIRequests), by
+	// HTTP method.
+	BenchClientRequests map[string]int64 `json:"benchClientRequests"`
+	// Deviations are the ways the controller processes differ from the install manifests.
+	Deviations []string `json:"deviations"`
+}
+
+// Host describes the machine.
+type Host struct {
+	Name      string `json:"name"`
+	CPUs      int    `json:"cpus"`
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+	GoVersion string `json:"goVersion"`
+}
+
+// Phase holds the durations of one phase, in seconds from its start.
+type Phase struct {
+	// CreateSeconds is how long submitting the objects (or patches) took.
+	CreateSeconds float64 `json:"createSeconds"`
+	// SourcesReadySeconds is when the last OCIRepository became Ready (install only).
+	SourcesReadySeconds float64 `json:"sourcesReadySeconds,omitempty"`
+	// KustomizationsReadySeconds is when the last Kustomization became Ready at the phase's
+	// generation.
+	KustomizationsReadySeconds float64 `json:"kustomizationsReadySeconds,omitempty"`
+}
+
+// ControllerResult is one controller's settings and resource use.
+type ControllerResult struct {
+	Name string   `json:"name"`
+	Bin  string   `json:"bin"`
+	Args []string `json:"args"`
+	// Concurrent, KubeAPIQPS and KubeAPIBurst are the effective flag values ("default" when
+	// not passed).
+	Concurrent   string `json:"concurrent"`
+	KubeAPIQPS   string `json:"kubeAPIQPS"`
+	KubeAPIBurst string `json:"kubeAPIBurst"`
+	// PeakRSSBytes is the peak resident set over the whole run; InstallPeakRSSBytes at the
+	// end of the install phase.
+	PeakRSSBytes        int64   `json:"peakRSSBytes"`
+	InstallPeakRSSBytes int64   `json:"installPeakRSSBytes"`
+	CPUSeconds          float64 `json:"cpuSeconds"`
+	InstallCPUSeconds   float64 `json:"installCPUSeconds"`
+	UpgradeCPUSeconds   float64 `json:"upgradeCPUSeconds"`
+	// ClientRequests are the controller's own API requests by HTTP method
+	// (rest_client_requests_total) since it started.
+	ClientRequests map[string]int64 `json:"clientRequests"`
+}
+
+// controller returns the named controller's result, or an empty one.
+func (r *Result) controller(name string) *ControllerResult {
+	for _, c := range r.Controllers {
+		if c.Name == name {
+			return c
+		}
+	}
+	return &ControllerResult{Name: name}
+}
+
+// Markdown renders the result like flux-benchmark's RESULTS.md: one row per object type with
+// the time until all N were Ready and the controller's peak memory, plus CPU time, settings
+// and API request counts.
+func (r *Result) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## MTTP benchmark: %d apps (%s)\n\n", r.N, r.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Host: %d CPUs, %s/%s, %s. Workload: %s in namespace %s, %d client workers.\n\n",
+		r.Host.CPUs, r.Host.GOOS, r.Host.GOARCH, r.Host.GoVersion, r.Workload, r.Namespace, r.Workers)
+	b.WriteString("| Objects | Type | Flux component | Duration | Max Memory | CPU |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
+	src, ks := r.controller("source-controller"), r.controller("kustomize-controller")
+	row := func(typ, comp string, seconds float64, rss int64, cpu float64) {
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %.1fs |\n", r.N, typ, comp, dur(seconds), mebibytes(rss), cpu)
+	}
+	row("OCIRepository", src.Name, r.Install.SourcesReadySeconds, src.InstallPeakRSSBytes, src.InstallCPUSeconds)
+	if r.Install.KustomizationsReadySeconds > 0 {
+		row("Kustomization", ks.Name, r.Install.KustomizationsReadySeconds, ks.InstallPeakRSSBytes, ks.InstallCPUSeconds)
+	}
+	if r.Upgrade != nil {
+		row("Kustomization (upgrade MCPU=2m)", ks.Name, r.Upgrade.KustomizationsReadySeconds, ks.PeakRSSBytes, ks.UpgradeCPUSeconds)
+	}
+	fmt.Fprintf(&b, "\nDurations run from the first create (or patch) until the last object was Ready; "+
+		"submitting took %s (install)", dur(r.Install.CreateSeconds))
+	if r.Upgrade != nil {
+		fmt.Fprintf(&b, " and %s (upgrade)", dur(r.Upgrade.CreateSeconds))
+	}
+	b.WriteString(". Memory is the peak RSS (VmHWM) at the end of the phase; CPU is user+system time in the phase.\n\n")
+
+	b.WriteString("| Controller | concurrent | kube-api-qps | kube-api-burst | Peak RSS (run) | CPU (run) | Own API requests |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, c := range r.Controllers {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1fs | %s |\n", c.Name, c.Concurrent, c.KubeAPIQPS, c.KubeAPIBurst,
+			mebibytes(c.PeakRSSBytes), c.CPUSeconds, framework.FormatCounts(c.ClientRequests))
+	}
+	b.WriteString("\nAPI server requests (all clients; the benchmark's own: " + framework.FormatCounts(r.BenchClientRequests) + "):\n\n")
+	fmt.Fprintf(&b, "- install: %d (%s)\n", r.APIRequests.Install.Total(), framework.FormatCounts(r.APIRequests.Install.ByVerb))
+	if r.Upgrade != nil {
+		fmt.Fprintf(&b, "- upgrade: %d (%s)\n", r.APIRequests.Upgrade.Total(), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
+	}
+	b.WriteString("\nArguments:\n\n")
+	for _, c := range r.Controllers {
+		fmt.Fprintf(&b, "- %s: `%s`\n", c.Name, strings.Join(c.Args, " "))
+	}
+	b.WriteString("\nDeviations from the install manifests:\n\n")
+	for _, d := range r.Deviations {
+		fmt.Fprintf(&b, "- %s\n", d)
+	}
+	return b.String()
+}
+
+// Write stores bench-<N>.json and bench-<N>.md in dir and returns their paths.
+func (r *Result) Write(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Join(dir, fmt.Sprintf("bench-%d", r.N))
+	if err := os.WriteFile(base+".json", append(js, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(base+".md", []byte(r.Markdown()), 0o644); err != nil {
+		return nil, err
+	}
+	return []string{base + ".json", base + ".md"}, nil
+}
+
+func dur(seconds float64) string {
+	return (time.Duration(seconds * float64(time.Second))).Round(100 * time.Millisecond).String()
+}
+
+func mebibytes(b int64) string {
+	return fmt.Sprintf("%dMi", (b+(1<<19))>>20)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

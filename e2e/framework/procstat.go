@@ -1,0 +1,98 @@
+package framework
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. Linux fixes it at
+// 100 for user space on every architecture Go supports, whatever the kernel's HZ, so no
+// sysconf(_SC_CLK_TCK) (which would need cgo) is needed.
+const clockTicks = 100
+
+// procSample is what the framework reads about a live process.
+type procSample struct {
+	// HWM is VmHWM, the peak resident set size so far, in bytes.
+	HWM int64
+	// CPUSeconds is user+system CPU time of the process and its reaped children.
+	CPUSeconds float64
+}
+
+// readProc samples /proc/<pid>/status and /proc/<pid>/stat.
+func readProc(pid int) (procSample, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return procSample{}, err
+	}
+	hwm, err := parseVmHWM(status)
+	if err != nil {
+		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procSample{}, err
+	}
+	cpu, err := parseStatCPU(stat)
+	if err != nil {
+		return procSample{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return procSample{HWM: hwm, CPUSeconds: cpu}, nil
+}
+
+// parseVmHWM finds "VmHWM:   12345 kB" in a /proc/<pid>/status file and returns bytes.
+func parseVmHWM(status []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("unexpected VmHWM line %q", line)
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil || kb < 0 {
+			return 0, fmt.Errorf("unexpected VmHWM line %q", line)
+		}
+		return kb * 1024, nil
+	}
+	return 0, fmt.Errorf("no VmHWM line (a kernel thread or a zombie?)")
+}
+
+// parseStatCPU returns utime+stime+cutime+cstime of a /proc/<pid>/stat line in seconds.
+// The command name (field 2) is parenthesised and may itself contain spaces and
+// parentheses, so fields are counted from the last ')'.
+func parseStatCPU(stat []byte) (float64, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command name in %q", truncate(string(stat), 80))
+	}
+	// After ") " come field 3 (state) onwards; utime is field 14, cstime field 17.
+	fields := strings.Fields(string(stat[i+1:]))
+	const first = 3
+	if len(fields) < 17-first+1 {
+		return 0, fmt.Errorf("only %d fields after the command name", len(fields))
+	}
+	var ticks int64
+	for f := 14; f <= 17; f++ {
+		v, err := strconv.ParseInt(fields[f-first], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("field %d: %w", f, err)
+		}
+		ticks += v
+	}
+	return float64(ticks) / clockTicks, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
