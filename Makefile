@@ -42,6 +42,7 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs (manifests/crds
 	    crd:crdVersions=v1 paths=./... output:crd:artifacts:config=$(ROOT)/manifests/crds); \
 	done
 	hack/annotate-crds.sh manifests/crds
+	$(MAKE) --no-print-directory generate-manifests
 
 .PHONY: verify
 verify: $(CONTROLLER_GEN) ## Fail on stale generated files, gofmt or go vet findings; check CRD wire compatibility.
@@ -67,7 +68,8 @@ testbin: check-go registry test-deps ## Build etcd, kube-apiserver, kube-control
 
 .PHONY: build
 build: check-go ## Build the controllers and the flux CLI into bin/.
-	go build -o $(BIN)/ $(addprefix ./,$(addsuffix /cmd/...,$(CONTROLLERS))) ./cli/cmd/flux
+	@for c in $(CONTROLLERS); do [ -d $$c/cmd ] && go build -o $(BIN)/$$c ./$$c/cmd || true; done
+	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
 
 .PHONY: test
 test: verify testbin ## Everything CI runs: verify, unit, controller (envtest) and end-to-end smoke tests.
@@ -94,3 +96,21 @@ dev-down: ## Stop everything dev-up started and remove its state (safe to run tw
 .PHONY: clean
 clean: ## Remove build output (keeps the control plane binaries).
 	find $(BIN) -maxdepth 1 -type f ! -name 'kube*' ! -name etcd ! -name kwok ! -name registry ! -name '.testbin-version' -delete 2>/dev/null || true
+
+# images
+VERSION ?= v0.0.0-dev
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGES_DIR := $(BIN)/images
+
+.PHONY: generate-manifests
+generate-manifests: ## Render manifests/ into the install bundle the flux CLI embeds (run after the CRDs).
+	go run ./cli/internal/manifests/gen -manifests manifests -out cli/internal/manifests/install.yaml
+
+.PHONY: images
+images: check-go ## Build one OCI image per controller into bin/images/<name>/, without Docker (VERSION=v1.2.3).
+	go run ./e2e/cmd/images build --out $(IMAGES_DIR) --version $(VERSION) --revision $(REVISION)
+
+.PHONY: images-push
+images-push: images ## Push the images to REGISTRY/<controller>:VERSION (make images-push REGISTRY=ghcr.io/you).
+	@if [ -z "$(REGISTRY)" ]; then echo "images-push: set REGISTRY, e.g. make images-push REGISTRY=ghcr.io/you"; exit 1; fi
+	go run ./e2e/cmd/images push --out $(IMAGES_DIR) --registry $(REGISTRY)

@@ -25,7 +25,8 @@ const IgnoreFile = ".sourceignore"
 
 // VCSPatterns excludes version control metadata; it applies even when spec.ignore is set.
 func VCSPatterns() []string {
-	return []string{".git/", ".gitignore", ".gitmodules", ".gitattributes"}
+	// ".git", not ".git/": a checked-out submodule has a .git file pointing at the host path.
+	return []string{".git", ".gitignore", ".gitmodules", ".gitattributes"}
 }
 
 // MediaPatterns excludes images, videos and archives, which manifests never need.

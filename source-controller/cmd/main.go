@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -42,6 +43,9 @@ func run(args []string) error {
 	storageOpts.BindFlags(fs)
 	fs.Int64Var(&maxArtifactSize, "artifact-max-size", 0, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if err := rtOpts.Validate(featureGates); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -32,15 +33,24 @@ func newArtifactFilter(root string, ignore *string) (tarball.Filter, *filterRepo
 	if err != nil {
 		return nil, nil, err
 	}
+	realRoot, err := filepath.EvalSymlinks(absRoot)
+	if err != nil {
+		return nil, nil, err
+	}
 	report := &filterReport{}
 	return func(rel string, d fs.DirEntry) bool {
 		if !ignored(rel, d) {
 			return false
 		}
+		// A checked-out submodule has a .git file (not a directory, so the ".git/" rule
+		// misses it) pointing at the parent's .git/modules: VCS metadata, and a local path.
+		if path.Base(rel) == ".git" {
+			return false
+		}
 		if d.Type()&fs.ModeSymlink != 0 {
 			abs := filepath.Join(absRoot, filepath.FromSlash(rel))
 			target, err := os.Readlink(abs)
-			if err != nil || !inside(absRoot, filepath.Dir(abs), target) {
+			if err != nil || !inside(absRoot, filepath.Dir(abs), target) || resolvesOutside(realRoot, abs) {
 				report.skipped = append(report.skipped, rel)
 				return false
 			}
@@ -80,11 +90,23 @@ func checkSize(root string, filter tarball.Filter, max int64) error {
 	})
 }
 
-// inside reports whether target, relative to dir, resolves under root.
+// inside reports whether target, relative to dir, resolves under root, lexically.
 func inside(root, dir, target string) bool {
 	if filepath.IsAbs(target) {
 		return false
 	}
-	resolved := filepath.Clean(filepath.Join(dir, target))
-	return resolved == root || strings.HasPrefix(resolved, root+string(filepath.Separator))
+	return within(root, filepath.Clean(filepath.Join(dir, target)))
+}
+
+// resolvesOutside reports whether the link at abs, followed through the real file system,
+// ends outside realRoot: chains such as a -> b/.. with b -> . look inside lexically but are
+// not. A link that does not resolve (dangling, a loop) is left to the lexical check; the
+// archiver drops whatever escapes either way, this decides what the Ready message names.
+func resolvesOutside(realRoot, abs string) bool {
+	resolved, err := filepath.EvalSymlinks(abs)
+	return err == nil && !within(realRoot, resolved)
+}
+
+func within(root, p string) bool {
+	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
 }

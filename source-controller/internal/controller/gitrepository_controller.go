@@ -84,10 +84,12 @@ func (r *GitRepositoryReconciler) steps(rt *manager.Runtime) func(context.Contex
 		defer s.cleanup()
 
 		reconcileStorage(ctx, r.Storage, obj, sourcev1.GitRepositoryKind)
-		if err := r.reconcileSource(ctx, s); err != nil {
+		// Includes are resolved first: the source step compares their artifacts with the
+		// ones the stored artifact was built from to decide whether a clone is needed.
+		if err := r.reconcileInclude(ctx, s); err != nil {
 			return reconcile.Result{}, err
 		}
-		if err := r.reconcileInclude(ctx, s); err != nil {
+		if err := r.reconcileSource(ctx, s); err != nil {
 			return reconcile.Result{}, err
 		}
 		if err := r.reconcileArtifact(ctx, rt, s); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -35,7 +36,7 @@ func (r *GitRepositoryReconciler) reconcileSource(ctx context.Context, s *gitSco
 			return failFetch(obj, reconcile.Fail(sourcev1.GitOperationFailedReason,
 				fmt.Errorf("failed to resolve %s of %s: %w", describeRef(ref), git.RedactURL(obj.Spec.URL), err)))
 		}
-		if rev := resolved.String(); rev == a.Revision && s.verificationCurrent() {
+		if sameRevision(resolved, a.Revision) && s.verificationCurrent() {
 			s.upToDate, s.revision = true, a.Revision
 			reconcile.DeleteCondition(obj, sourcev1.FetchFailedCondition)
 			return nil
@@ -117,6 +118,18 @@ func (s *gitScope) verificationCurrent() bool {
 	mode := v.GetMode()
 	return s.obj.Status.SourceVerificationMode != nil && *s.obj.Status.SourceVerificationMode == mode &&
 		reconcile.IsTrue(s.obj, sourcev1.SourceVerifiedCondition)
+}
+
+// sameRevision reports whether the remote's resolved revision is the stored one. A commit
+// pinned by a short or upper-case hash resolves, without any listing, to that hash as written,
+// while the stored revision carries the full hash the clone found.
+func sameRevision(resolved *git.Resolved, stored string) bool {
+	if resolved.String() == stored {
+		return true
+	}
+	name, hash, ok := git.SplitRevision(stored)
+	short := strings.ToLower(resolved.Hash)
+	return ok && name == resolved.Name && len(short) >= 4 && len(short) < len(hash) && strings.HasPrefix(hash, short)
 }
 
 func checkoutRef(ref *sourcev1.GitRepositoryRef) git.CheckoutRef {

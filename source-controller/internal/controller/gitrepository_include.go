@@ -91,12 +91,20 @@ func (r *GitRepositoryReconciler) copyIncludes(s *gitScope) error {
 			if err := tarball.Extract(f, tmp, tarball.ExtractOptions{MaxSize: r.MaxArtifactSize}); err != nil {
 				return fmt.Errorf("included artifact '%s': %w", inc.artifact.Path, err)
 			}
-			from := filepath.Join(tmp, filepath.FromSlash(inc.include.GetFromPath()))
-			to := filepath.Join(s.workDir, filepath.FromSlash(inc.include.GetToPath()))
-			if err := os.RemoveAll(to); err != nil {
-				return err
+			name, fromPath, toPath := inc.include.GitRepositoryRef.Name, inc.include.GetFromPath(), inc.include.GetToPath()
+			from := filepath.Join(tmp, filepath.FromSlash(fromPath))
+			to := filepath.Join(s.workDir, filepath.FromSlash(toPath))
+			// Errors name the include and its paths, not the controller's temporary directories.
+			if _, err := os.Lstat(from); err != nil {
+				return fmt.Errorf("include '%s': fromPath '%s' not found in its artifact (revision '%s')", name, fromPath, inc.artifact.Revision)
 			}
-			return copyTree(from, to)
+			if err := os.RemoveAll(to); err != nil {
+				return fmt.Errorf("include '%s': clearing toPath '%s': %w", name, toPath, err)
+			}
+			if err := copyTree(from, to); err != nil {
+				return fmt.Errorf("include '%s': copying '%s' to '%s': %w", name, fromPath, toPath, err)
+			}
+			return nil
 		}()
 		if err != nil {
 			return err

@@ -105,9 +105,10 @@ func (r *OCIRepositoryReconciler) pullAndStore(ctx context.Context, s *ociScope,
 	}
 	s.workDir = dir
 	if err := pulled.ExtractTo(dir, tarball.ExtractOptions{MaxSize: r.MaxArtifactSize}); err != nil {
+		// As upstream: a layer that cannot be extracted is a fetch failure of reason
+		// OCIArtifactLayerOperationFailed.
 		err = fmt.Errorf("failed to extract layer %s of '%s': %w", pulled.LayerDigest, s.revision, err)
-		reconcile.MarkTrue(obj, sourcev1.BuildFailedCondition, "ExtractFailed", err.Error())
-		return nil, nil, reconcile.Fail("ExtractFailed", err)
+		return nil, nil, failOCIFetch(obj, reconcile.Fail(sourcev1.OCILayerOperationFailedReason, err))
 	}
 	filter, _, err := newArtifactFilter(dir, obj.Spec.Ignore)
 	if err != nil {

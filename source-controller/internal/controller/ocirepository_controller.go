@@ -77,6 +77,7 @@ func (r *OCIRepositoryReconciler) steps(rt *manager.Runtime) func(context.Contex
 		}()
 
 		reconcileStorage(ctx, r.Storage, obj, sourcev1.OCIRepositoryKind)
+		defer setDownloadURL(obj)
 		if err := r.reconcileSource(ctx, s); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -89,4 +90,13 @@ func (r *OCIRepositoryReconciler) steps(rt *manager.Runtime) func(context.Contex
 
 func (r *OCIRepositoryReconciler) finalize(ctx context.Context, obj *sourcev1.OCIRepository) error {
 	return r.Storage.RemoveAll(artifact.ObjectRef{Kind: sourcev1.OCIRepositoryKind, Namespace: obj.Namespace, Name: obj.Name})
+}
+
+// setDownloadURL sets status.url, which upstream documents as "the download link for the
+// artifact output of the last OCI Repository sync": the stored artifact's URL, kept current
+// when the advertised storage address changes.
+func setDownloadURL(obj *sourcev1.OCIRepository) {
+	if a := obj.Status.Artifact; a != nil {
+		obj.Status.URL = a.URL
+	}
 }

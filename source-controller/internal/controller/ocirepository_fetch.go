@@ -20,11 +20,11 @@ import (
 // unchanged, nothing is pulled.
 func (r *OCIRepositoryReconciler) reconcileSource(ctx context.Context, s *ociScope) error {
 	obj := s.obj
-	repoURL, err := oci.ParseURL(obj.Spec.URL)
-	if err != nil {
+	if _, err := oci.ParseURL(obj.Spec.URL); err != nil {
 		return failOCIFetch(obj, reconcile.Stall(sourcev1.URLInvalidReason, err))
 	}
-	s.repoURL = repoURL
+	// The client's calls take the oci:// URL itself, not ParseURL's scheme-less form.
+	s.repoURL = obj.Spec.URL
 	if obj.Spec.Verify != nil {
 		err := fmt.Errorf("spec.verify (%s) is not supported yet: remove it to pull unverified artifacts", obj.Spec.Verify.Provider)
 		return failOCIFetch(obj, reconcile.Stall("VerificationNotSupported", err))
@@ -40,13 +40,12 @@ func (r *OCIRepositoryReconciler) reconcileSource(ctx context.Context, s *ociSco
 	if s.client, err = r.NewClient(opts); err != nil {
 		return failOCIFetch(obj, reconcile.Stall(sourcev1.AuthenticationFailedReason, err))
 	}
-	s.resolved, err = s.client.ResolveRef(ctx, repoURL, ociRef(obj.Spec.Reference))
+	s.resolved, err = s.client.ResolveRef(ctx, s.repoURL, ociRef(obj.Spec.Reference))
 	if err != nil {
 		return failOCIFetch(obj, reconcile.Fail(sourcev1.OCIPullFailedReason,
 			fmt.Errorf("failed to determine artifact digest: %w", err)))
 	}
 	s.revision = s.resolved.Revision()
-	obj.Status.URL = obj.Spec.URL
 	reconcile.DeleteCondition(obj, sourcev1.FetchFailedCondition)
 
 	if a := obj.Status.Artifact; a != nil {

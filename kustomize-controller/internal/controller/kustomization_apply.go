@@ -1,0 +1,140 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/events"
+	"gotk.dev/pkg/inventory"
+	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/ssa"
+)
+
+type unstructuredObj = unstructured.Unstructured
+
+const (
+	reconciliationFailedReason = meta.ReconciliationFailedReason
+	pruneFailedReason          = "PruneFailed"
+	progressingReason          = meta.ProgressingReason
+)
+
+// apply server-side applies the manifests in stages as the Kustomization's identity. Objects
+// end up holding the API server's responses, which the health step reads.
+func (r *KustomizationReconciler) apply(ctx context.Context, s *scope) error {
+	obj := s.obj
+	target, err := r.Clients.For(ctx, r.Client, obj)
+	if err != nil {
+		return err
+	}
+	s.target = target
+	cs, err := target.applier.ApplyAllStaged(ctx, s.objects, ssa.ApplyOptions{
+		Force:             obj.Spec.Force,
+		IgnoreRules:       ignoreRules(obj.Spec.Ignore),
+		WaitCRDs:          obj.GetTimeout(),
+		PreviousInventory: obj.Status.Inventory,
+	})
+	if cs != nil {
+		s.changeSet = cs
+	}
+	if err != nil {
+		return reconcile.FailAfter(reconciliationFailedReason, fmt.Errorf("apply of revision '%s' failed: %w", s.revision, err), retryAfter(obj))
+	}
+	s.inventory = inventory.New(s.objects)
+	if hasChanges(cs) {
+		r.events.Event(obj, events.SeverityInfo, progressingReason, cs.String(), s.eventMetadata())
+	}
+	return nil
+}
+
+// prune deletes objects of the previous inventory that the new revision no longer has. Those
+// the API refuses to delete stay in the inventory, so the next reconcile tries again.
+func (r *KustomizationReconciler) prune(ctx context.Context, s *scope) error {
+	obj := s.obj
+	if !obj.Spec.Prune || obj.Status.Inventory == nil {
+		return nil
+	}
+	stale := inventory.Diff(obj.Status.Inventory, s.inventory)
+	if len(stale) == 0 {
+		return nil
+	}
+	cs, remaining, err := s.target.applier.Prune(ctx, stale, r.deleteOptions(obj))
+	for _, m := range remaining {
+		s.inventory.Entries = append(s.inventory.Entries, kustomizev1.ResourceRef{ID: m.ID(), Version: versionOf(obj.Status.Inventory, m.ID())})
+	}
+	if hasChanges(cs) {
+		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.String(), s.eventMetadata())
+	}
+	if err != nil {
+		obj.Status.Inventory = s.inventory
+		return reconcile.FailAfter(pruneFailedReason, fmt.Errorf("prune failed: %w", err), retryAfter(obj))
+	}
+	return nil
+}
+
+// recordApplied records what the apply produced, before health is known.
+func (r *KustomizationReconciler) recordApplied(s *scope) {
+	s.obj.Status.Inventory = s.inventory
+}
+
+func (r *KustomizationReconciler) deleteOptions(obj *kustomizev1.Kustomization) ssa.DeleteOptions {
+	return ssa.DeleteOptions{
+		PropagationPolicy: metav1.DeletePropagationBackground,
+		OwnerLabels:       map[string]string{ownerLabelName: obj.Name, ownerLabelNamespace: obj.Namespace},
+		Exclusions: map[string]string{
+			"kustomize.toolkit.fluxcd.io/prune":     "disabled",
+			"kustomize.toolkit.fluxcd.io/reconcile": "disabled",
+			"kustomize.toolkit.fluxcd.io/ssa":       "Ignore",
+		},
+	}
+}
+
+func ignoreRules(rules []kustomizev1.IgnoreRule) []ssa.IgnoreRule {
+	out := make([]ssa.IgnoreRule, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, ssa.IgnoreRule{Paths: r.Paths, Target: r.Target})
+	}
+	return out
+}
+
+func versionOf(inv *kustomizev1.ResourceInventory, id string) string {
+	if inv != nil {
+		for _, e := range inv.Entries {
+			if e.ID == id {
+				return e.Version
+			}
+		}
+	}
+	return ""
+}
+
+// eventMetadata carries the revision on events, where notification-controller finds it.
+func (s *scope) eventMetadata() map[string]string {
+	m := map[string]string{kustomizev1.GroupVersion.Group + "/revision": s.revision}
+	if s.originRevision != "" {
+		m[kustomizev1.GroupVersion.Group+"/originRevision"] = s.originRevision
+	}
+	return m
+}
+
+// summarizeChanges shortens a change set for a condition message.
+func summarizeChanges(cs *ssa.ChangeSet) string {
+	if cs == nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(cs.String()), "\n")
+	if len(lines) > 10 {
+		lines = append(lines[:10], fmt.Sprintf("... and %d more", len(lines)-10))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// hasChanges reports whether a change set did anything worth an event.
+func hasChanges(cs *ssa.ChangeSet) bool {
+	return cs != nil && len(cs.Changes().Entries) > 0
+}

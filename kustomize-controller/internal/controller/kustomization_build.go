@@ -1,0 +1,163 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/decrypt"
+	"gotk.dev/pkg/kustomize"
+	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/substitute"
+)
+
+const (
+	buildFailedReason      = "BuildFailed"
+	decryptionFailedReason = "DecryptionFailed"
+	substituteFailedReason = "SubstituteFailed"
+	varsNotFoundReason     = "SubstituteFromNotFound"
+	ownerLabelName         = "kustomize.toolkit.fluxcd.io/name"
+	ownerLabelNamespace    = "kustomize.toolkit.fluxcd.io/namespace"
+)
+
+// build runs kustomize on spec.path (cached per artifact digest and build options), decrypts
+// SOPS Secrets and substitutes post-build variables.
+func (r *KustomizationReconciler) build(ctx context.Context, s *scope) error {
+	obj := s.obj
+	obj.Status.LastAttemptedRevision = s.revision
+	objs, err := r.Builder.Build(s.artifact.Digest, s.dir, obj.Spec.Path, buildOptions(obj, r.Options.NoRemoteBases))
+	if err != nil {
+		return reconcile.FailAfter(buildFailedReason, fmt.Errorf("kustomize build failed for revision '%s': %w", s.revision, err), retryAfter(obj))
+	}
+	if err := r.decrypt(ctx, s, objs); err != nil {
+		return err
+	}
+	if pb := obj.Spec.PostBuild; pb != nil {
+		vars, err := r.substituteVars(ctx, obj)
+		if err != nil {
+			return err
+		}
+		if err := substitute.Apply(objs, vars, substitute.Options{Strict: true}); err != nil {
+			return reconcile.FailAfter(substituteFailedReason, fmt.Errorf("post-build substitution failed for revision '%s': %w", s.revision, err), retryAfter(obj))
+		}
+	}
+	for _, o := range objs {
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[ownerLabelName] = obj.Name
+		labels[ownerLabelNamespace] = obj.Namespace
+		o.SetLabels(labels)
+	}
+	s.objects = objs
+	s.digest = contentDigest(objs)
+	return nil
+}
+
+// decrypt decrypts SOPS-encrypted Secrets with the keys of spec.decryption.secretRef. An
+// encrypted Secret without decryption configured is an error naming it: applying ciphertext
+// would break whatever reads the Secret.
+func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, objs []*unstructuredObj) error {
+	obj := s.obj
+	d := obj.Spec.Decryption
+	if d == nil {
+		if err := decrypt.RequireNoneEncrypted(objs); err != nil {
+			return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
+		}
+		return nil
+	}
+	if d.Provider != kustomizev1.DecryptionProviderSOPS {
+		return reconcile.Stall(decryptionFailedReason, fmt.Errorf("decryption provider '%s' is not supported", d.Provider))
+	}
+	var data map[string][]byte
+	if d.SecretRef != nil {
+		var secret corev1.Secret
+		key := types.NamespacedName{Namespace: obj.Namespace, Name: d.SecretRef.Name}
+		if err := r.Get(ctx, key, &secret); err != nil {
+			return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("failed to get decryption secret '%s': %w", key, err), retryAfter(obj))
+		}
+		data = secret.Data
+	}
+	dec, err := decrypt.NewDecryptor(data)
+	if err != nil {
+		return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("decryption secret '%s/%s': %w", obj.Namespace, d.SecretRef.Name, err), retryAfter(obj))
+	}
+	if err := dec.DecryptObjects(objs); err != nil {
+		return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
+	}
+	return nil
+}
+
+// substituteVars merges spec.postBuild.substituteFrom (in order, later wins) and
+// spec.postBuild.substitute (wins over all).
+func (r *KustomizationReconciler) substituteVars(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, ref := range obj.Spec.PostBuild.SubstituteFrom {
+		key := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
+		switch ref.Kind {
+		case kustomizev1.SubstituteKindConfigMap:
+			var cm corev1.ConfigMap
+			if err := r.Get(ctx, key, &cm); err != nil {
+				if apierrors.IsNotFound(err) && ref.Optional {
+					continue
+				}
+				return nil, reconcile.FailAfter(varsNotFoundReason, fmt.Errorf("substituteFrom ConfigMap '%s': %w", key, err), retryAfter(obj))
+			}
+			for k, v := range cm.Data {
+				vars[k] = v
+			}
+		case kustomizev1.SubstituteKindSecret:
+			var secret corev1.Secret
+			if err := r.Get(ctx, key, &secret); err != nil {
+				if apierrors.IsNotFound(err) && ref.Optional {
+					continue
+				}
+				return nil, reconcile.FailAfter(varsNotFoundReason, fmt.Errorf("substituteFrom Secret '%s': %w", key, err), retryAfter(obj))
+			}
+			for k, v := range secret.Data {
+				vars[k] = string(v)
+			}
+		default:
+			return nil, reconcile.Stall(substituteFailedReason, fmt.Errorf("substituteFrom kind '%s' is not supported (ConfigMap or Secret)", ref.Kind))
+		}
+	}
+	for k, v := range obj.Spec.PostBuild.Substitute {
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+func buildOptions(obj *kustomizev1.Kustomization, noRemoteBases bool) kustomize.Options {
+	o := kustomize.Options{
+		TargetNamespace:         obj.Spec.TargetNamespace,
+		NamePrefix:              obj.Spec.NamePrefix,
+		NameSuffix:              obj.Spec.NameSuffix,
+		Patches:                 obj.Spec.Patches,
+		Images:                  obj.Spec.Images,
+		Components:              obj.Spec.Components,
+		IgnoreMissingComponents: obj.Spec.IgnoreMissingComponents,
+		NoRemoteBases:           noRemoteBases,
+	}
+	if cm := obj.Spec.CommonMetadata; cm != nil {
+		o.CommonMetadata = &kustomize.CommonMetadata{Labels: cm.Labels, Annotations: cm.Annotations}
+	}
+	return o
+}
+
+// contentDigest identifies the final manifests, for status.history.
+func contentDigest(objs []*unstructuredObj) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, o := range objs {
+		_ = enc.Encode(o.Object)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

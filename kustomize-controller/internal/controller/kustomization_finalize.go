@@ -1,0 +1,69 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/events"
+	"gotk.dev/pkg/inventory"
+	"gotk.dev/pkg/reconcile"
+)
+
+// terminationRecheck is how often a WaitForTermination deletion looks at what is left.
+const terminationRecheck = 5 * time.Second
+
+// finalize garbage-collects the inventory according to spec.deletionPolicy before the
+// Kustomization goes: MirrorPrune deletes when spec.prune is set, Delete always, Orphan never,
+// WaitForTermination deletes and waits until everything is gone. A suspended Kustomization
+// leaves its objects alone.
+func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	log := ctrl.LoggerFrom(ctx)
+	r.pending.clear(obj)
+	if obj.Spec.Suspend || obj.Status.Inventory == nil || len(obj.Status.Inventory.Entries) == 0 {
+		return nil
+	}
+	policy := obj.GetDeletionPolicy()
+	switch {
+	case policy == kustomizev1.DeletionPolicyOrphan:
+		return nil
+	case policy == kustomizev1.DeletionPolicyMirrorPrune && !obj.Spec.Prune:
+		return nil
+	}
+	target, err := r.Clients.For(ctx, r.Client, obj)
+	if err != nil {
+		// Without a way to reach the objects, deleting them is impossible; keeping the
+		// finalizer would block the namespace forever.
+		r.events.Event(obj, events.SeverityError, "PruneFailed", fmt.Sprintf("garbage collection skipped: %v", err), nil)
+		log.Error(err, "garbage collection skipped")
+		return nil
+	}
+	objs := make([]inventory.ObjMetadata, 0, len(obj.Status.Inventory.Entries))
+	for _, e := range obj.Status.Inventory.Entries {
+		m, err := inventory.Parse(e.ID)
+		if err != nil {
+			continue
+		}
+		objs = append(objs, m)
+	}
+	cs, _, err := target.applier.Prune(ctx, objs, r.deleteOptions(obj))
+	if hasChanges(cs) {
+		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.String(), nil)
+	}
+	if err != nil {
+		return reconcile.FailAfter(pruneFailedReason, fmt.Errorf("garbage collection failed: %w", err), obj.GetRetryInterval())
+	}
+	if policy == kustomizev1.DeletionPolicyWaitForTermination {
+		left, err := target.applier.Remaining(ctx, objs)
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			return reconcile.Wait("TerminationInProgress", fmt.Errorf("waiting for %d objects to terminate, e.g. %s", len(left), left[0]), terminationRecheck)
+		}
+	}
+	return nil
+}

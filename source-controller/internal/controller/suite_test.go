@@ -1,0 +1,283 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/manager"
+	"gotk.dev/pkg/oci"
+	"gotk.dev/pkg/options"
+	"gotk.dev/pkg/testenv"
+	sourcev1 "gotk.dev/source-controller/api/v1"
+)
+
+// testMaxArtifactSize is the reconcilers' MaxArtifactSize (--artifact-max-size) in this suite:
+// every fixture stays far below it, and the size-limit tests go above it.
+const testMaxArtifactSize = 1 << 20
+
+// suite is the environment every test shares: a real API server, the manager running both
+// reconcilers exactly as cmd/main.go wires them, the artifact storage served over HTTP and an
+// event receiver standing in for notification-controller. Set once by TestMain, read-only
+// afterwards (the recorders inside are safe for concurrent use).
+type suite struct {
+	env *testenv.Env
+	// client is the reconcilers' client: the manager's, counting reads and status writes.
+	client  *countingClient
+	storage *artifact.Storage
+	// workDir is the reconcilers' TmpDir; its parent holds nothing else of ours, so a file
+	// appearing next to it was written outside the working directory.
+	workDir string
+	events  *eventSink
+}
+
+var suiteEnv *suite
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if fuzzing() {
+		// Fuzz workers run the fuzz target alone, many times: no API server for them.
+		os.Exit(m.Run())
+	}
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (int, error) {
+	env, err := testenv.Start()
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop testenv:", err)
+		}
+	}()
+	root, err := os.MkdirTemp("", "source-controller-test-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(root)
+
+	sink, err := startEventSink()
+	if err != nil {
+		return 0, err
+	}
+	defer sink.close()
+
+	fs := pflag.NewFlagSet("source-controller", pflag.ContinueOnError)
+	var opts options.Runtime
+	opts.BindFlags(fs, 2)
+	if err := fs.Parse([]string{
+		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+		"--events-addr=" + sink.url,
+		"--concurrent=4",
+		"--min-retry-delay=200ms", "--max-retry-delay=2s", "--requeue-dependency=1s",
+	}); err != nil {
+		return 0, err
+	}
+	if err := opts.Validate(nil); err != nil {
+		return 0, err
+	}
+	rt, err := manager.New(manager.Setup{
+		Name:       "source-controller",
+		Scheme:     env.Scheme,
+		Options:    &opts,
+		Watched:    []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
+		RESTConfig: env.Config,
+	})
+	if err != nil {
+		return 0, err
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	storage, err := artifact.NewStorage(artifact.StorageOptions{
+		BasePath: filepath.Join(root, "storage"),
+		Hostname: ln.Addr().String(),
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := rt.Manager.Add(crmanager.RunnableFunc(func(ctx context.Context) error {
+		return storage.ServeListener(ctx, ln)
+	})); err != nil {
+		return 0, err
+	}
+	workDir := filepath.Join(root, "work", "tmp")
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return 0, err
+	}
+	cc := newCountingClient(rt.Manager.GetClient())
+	if err := (&GitRepositoryReconciler{
+		Client:          cc,
+		Storage:         storage,
+		Git:             git.NewClient(git.ClientOptions{SSHTimeout: 10 * time.Second}),
+		MaxArtifactSize: testMaxArtifactSize,
+		TmpDir:          workDir,
+	}).SetupWithManager(rt); err != nil {
+		return 0, err
+	}
+	if err := (&OCIRepositoryReconciler{
+		Client:          cc,
+		Storage:         storage,
+		MaxArtifactSize: testMaxArtifactSize,
+		UserAgent:       "source-controller",
+		NewClient:       oci.NewClient,
+		TmpDir:          workDir,
+	}).SetupWithManager(rt); err != nil {
+		return 0, err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Manager.Start(ctx) }()
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink}
+
+	code := m.Run()
+	cancel()
+	if err := <-stopped; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code, nil
+}
+
+// fuzzing reports whether this process runs with -fuzz (the coordinator or a worker); tests
+// needing the suite skip then, so run fuzz targets with -run '^$'.
+func fuzzing() bool {
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return true
+	}
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
+}
+
+// countingClient is the manager's client, counting per object the reconciles (each starts
+// with a Get of the object) and the status writes, so tests can prove that an unchanged
+// source costs no write and that a stalled object is not requeued.
+type countingClient struct {
+	client.Client
+	mu     sync.Mutex
+	gets   map[string]int
+	writes map[string]int
+}
+
+func newCountingClient(c client.Client) *countingClient {
+	return &countingClient{Client: c, gets: map[string]int{}, writes: map[string]int{}}
+}
+
+func countKey(obj client.Object) string {
+	return fmt.Sprintf("%T/%s/%s", obj, obj.GetNamespace(), obj.GetName())
+}
+
+func (c *countingClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.mu.Lock()
+	c.gets[fmt.Sprintf("%T/%s/%s", obj, key.Namespace, key.Name)]++
+	c.mu.Unlock()
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+func (c *countingClient) Status() client.SubResourceWriter {
+	return &countingStatus{SubResourceWriter: c.Client.Status(), c: c}
+}
+
+// reads and statusWrites return the counts for obj (only its type, namespace and name matter).
+func (c *countingClient) reads(obj client.Object) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gets[countKey(obj)]
+}
+
+func (c *countingClient) statusWrites(obj client.Object) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes[countKey(obj)]
+}
+
+type countingStatus struct {
+	client.SubResourceWriter
+	c *countingClient
+}
+
+func (s *countingStatus) count(obj client.Object) {
+	s.c.mu.Lock()
+	s.c.writes[countKey(obj)]++
+	s.c.mu.Unlock()
+}
+
+func (s *countingStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	s.count(obj)
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+func (s *countingStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	s.count(obj)
+	return s.SubResourceWriter.Update(ctx, obj, opts...)
+}
+
+// eventSink receives the events the controller POSTs to --events-addr, the way
+// notification-controller does.
+type eventSink struct {
+	url    string
+	srv    *http.Server
+	mu     sync.Mutex
+	events []eventv1.Event
+}
+
+func startEventSink() (*eventSink, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &eventSink{url: "http://" + ln.Addr().String() + "/"}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev eventv1.Event
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.events = append(s.events, ev)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *eventSink) close() { _ = s.srv.Close() }
+
+// of returns the events received so far about the object kind ns/name with reason ("" for any).
+func (s *eventSink) of(kind, ns, name, reason string) []eventv1.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []eventv1.Event
+	for _, ev := range s.events {
+		o := ev.InvolvedObject
+		if o.Kind == kind && o.Namespace == ns && o.Name == name && (reason == "" || ev.Reason == reason) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
