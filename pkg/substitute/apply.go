@@ -36,20 +36,20 @@ const maxReported = 10
 // is shared, so objects from a build cache can be passed as shallow copies.
 //
 // The rendering has no memory of how the author quoted a scalar: a string
-// "${PORT}" renders unquoted, so PORT=8080 lands as a number. Callers that
-// still have the YAML kustomize produced should use ApplyWithYAML, which
-// keeps the author's quoting as upstream does.
+// "${PORT}" renders unquoted, so PORT=8080 lands as a number. That is also
+// upstream's behaviour: kustomize re-renders every object before Flux
+// substitutes on its text, and that rendering drops the quotes around
+// "${PORT}" too (only strings that would otherwise parse as another type stay
+// quoted). Keep a value a string with a quoted default or value instead.
 func Apply(objs []*unstructured.Unstructured, vars map[string]string, opts Options) error {
 	return ApplyWithYAML(objs, nil, vars, opts)
 }
 
-// ApplyWithYAML is Apply for callers that kept the YAML text kustomize
-// rendered for the objects: sources[i], when not nil, is the YAML of objs[i]
-// and is expanded instead of a rendering of the map. Substituting on that
-// text is what upstream does, so a quoted "${PORT}" stays a string while a
-// plain ${PORT} becomes a number. A source must be nil for an object changed
-// since it was rendered (for instance a decrypted Secret); sources may be
-// shorter than objs.
+// ApplyWithYAML is Apply for callers holding the YAML the objects were parsed
+// from as the author wrote it (not a kustomize rendering): sources[i], when not
+// nil, is the YAML of objs[i] and is expanded instead of a rendering of the map,
+// so a quoted "${PORT}" stays a string. A source must be nil for an object
+// changed since it was parsed; sources may be shorter than objs.
 func ApplyWithYAML(objs []*unstructured.Unstructured, sources [][]byte, vars map[string]string, opts Options) error {
 	var errs []error
 	failed := 0
