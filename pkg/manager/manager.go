@@ -6,6 +6,8 @@ package manager
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -120,7 +122,7 @@ func New(s Setup) (*Runtime, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        s.Scheme,
 		Logger:                        log,
-		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr},
+		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr, ExtraHandlers: pprofHandlers()},
 		HealthProbeBindAddress:        s.Options.HealthAddr,
 		LeaderElection:                le.Enabled,
 		LeaderElectionID:              s.Name + "-leader-election",
@@ -175,3 +177,15 @@ func (r *Runtime) RequeueDependency() time.Duration { return r.opts.RequeueDepen
 func (r *Runtime) JitterPercent() uint8 { return r.opts.IntervalJitterPercentage }
 
 func ptrTrue() *bool { b := true; return &b }
+
+// pprofHandlers serves Go's profiles under /debug/pprof/ on the metrics address, as upstream
+// Flux controllers do, so a CPU or heap profile can be taken from a running controller.
+func pprofHandlers() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+		"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
+		"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+		"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
+		"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+	}
+}
