@@ -86,8 +86,9 @@ bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs;
 	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
 
 .PHONY: dev-up
-dev-up: testbin ## Start a local cluster (control plane + kwok node) with the CRDs installed.
-	go run ./e2e/cmd/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --crds $(ROOT)/manifests/crds
+dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.
+	go build -o $(BIN)/devcluster ./e2e/cmd/devcluster
+	$(BIN)/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --example $(ROOT)/e2e/journeys/testdata/fleet
 
 .PHONY: dev-down
 dev-down: ## Stop everything dev-up started and remove its state (safe to run twice).

@@ -298,6 +298,12 @@ func (c *Cluster) Stop() {
 	_ = os.Remove(filepath.Join(c.opts.Dir, pidFileName))
 }
 
+// KillDetached stops the processes a detached cluster recorded in dir and keeps dir (and the
+// logs in it) for a look at what failed.
+func KillDetached(dir string) ([]string, error) {
+	return (pidFile{filepath.Join(dir, pidFileName)}).killAll(10 * time.Second)
+}
+
 // StopDetached stops the processes a detached cluster recorded in dir and removes dir. Safe
 // to call when nothing runs or dir does not exist. It returns the names it stopped.
 func StopDetached(dir string) ([]string, error) {

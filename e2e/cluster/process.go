@@ -28,6 +28,11 @@ type process struct {
 // their own session so they outlive this Go process (dev-up); attached ones are killed by the
 // kernel when the test process dies, so a crashed test never leaks a control plane.
 func startProcess(name, bin string, args []string, logDir string, detach bool) (*process, error) {
+	return startProcessEnv(name, bin, args, nil, logDir, detach)
+}
+
+// startProcessEnv is startProcess with extra environment variables (KEY=VALUE).
+func startProcessEnv(name, bin string, args, env []string, logDir string, detach bool) (*process, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%s binary not found at %s: run `make testbin` to build the local control plane", name, bin)
 	}
@@ -38,6 +43,9 @@ func startProcess(name, bin string, args []string, logDir string, detach bool) (
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
@@ -213,4 +221,29 @@ func alive(pid int) bool {
 		return stat[i+2] != 'Z'
 	}
 	return true
+}
+
+// StartDetached starts bin as a long-running process outside any test (make dev-up), logging
+// to <logDir>/<name>.log, in its own session so it outlives the caller, and records it in
+// dir's pid file so StopDetached(dir) stops it with the cluster.
+func StartDetached(dir, name, bin string, args, env []string, logDir string) (int, error) {
+	p, err := startProcessEnv(name, bin, args, env, logDir, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := (pidFile{filepath.Join(dir, pidFileName)}).append(p); err != nil {
+		return 0, err
+	}
+	return p.cmd.Process.Pid, nil
+}
+
+// append adds one process to the pid file.
+func (f pidFile) append(p *process) error {
+	fh, err := os.OpenFile(f.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	_, err = fmt.Fprintf(fh, "%s %d\n", p.name, p.cmd.Process.Pid)
+	return err
 }

@@ -141,3 +141,19 @@ func argsFor(spec ControllerSpec, addrs processAddrs, kubeconfig, storagePath, e
 func envName(controller string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(controller))
 }
+
+// LocalAddrs are the loopback addresses of a controller process started outside a test
+// (make dev-up).
+type LocalAddrs struct {
+	Metrics, Health, Storage string
+}
+
+// LocalControllerArgs is the manifest-equivalent command line of controller name for a
+// long-running local process, the same arguments the e2e suite gives it.
+func LocalControllerArgs(name string, addrs LocalAddrs, kubeconfig, storagePath string, extra []string) ([]string, error) {
+	spec, err := LookupController(name)
+	if err != nil {
+		return nil, err
+	}
+	return argsFor(spec, processAddrs{Metrics: addrs.Metrics, Health: addrs.Health, Storage: addrs.Storage}, kubeconfig, storagePath, "", extra), nil
+}

@@ -18,8 +18,8 @@ import (
 // changes exactly those fields (an upgrade), leaving fields others set alone.
 const fieldManager = "flux"
 
-// install applies objs in two phases, CRDs and the namespace first (nothing else can be
-// created before them), then the rest, and waits for the controllers to be ready.
+// install applies objs (see applyComponents), printing what happened to each object, and
+// waits for the controllers to be ready.
 func (c *Command) install(ctx context.Context, objs []*unstructured.Unstructured, opts manifests.Options) error {
 	kube, _, err := c.connect(ctx)
 	if err != nil {
@@ -27,6 +27,29 @@ func (c *Command) install(ctx context.Context, objs []*unstructured.Unstructured
 	}
 	log := c.Log()
 	log.Actionf("installing components in %s namespace", opts.Namespace)
+	deadline := time.Now().Add(c.Global.Timeout)
+	deployments, err := c.applyComponents(ctx, kube, objs, deadline, func(u *unstructured.Unstructured, action string) {
+		fmt.Fprintf(c.Out, "%s %s\n", manifests.ID(u), action)
+	})
+	if err != nil {
+		return err
+	}
+	log.Successf("install completed")
+	log.Waitingf("verifying installation")
+	if err := waitDeployments(ctx, kube, log, opts.Namespace, deployments, time.Until(deadline), func(d *appsv1.Deployment) {
+		log.Successf("%s: deployment ready", d.Name)
+	}); err != nil {
+		return err
+	}
+	log.Successf("install finished")
+	return nil
+}
+
+// applyComponents applies objs in two phases, CRDs and the namespace first (nothing else can
+// be created before them), then the rest, calling report with what happened to each object
+// it applied (created, configured, unchanged). It returns the names of the Deployments among
+// objs, for the caller to wait on. flux install and flux bootstrap share it.
+func (c *Command) applyComponents(ctx context.Context, kube *Kube, objs []*unstructured.Unstructured, deadline time.Time, report func(u *unstructured.Unstructured, action string)) ([]string, error) {
 	var first, rest []*unstructured.Unstructured
 	var deployments []string
 	for _, u := range objs {
@@ -40,67 +63,66 @@ func (c *Command) install(ctx context.Context, objs []*unstructured.Unstructured
 			rest = append(rest, u)
 		}
 	}
-	deadline := time.Now().Add(c.Global.Timeout)
+	apply := func(u *unstructured.Unstructured) error {
+		action, err := c.applyObject(ctx, kube, u)
+		if err == nil {
+			report(u, action)
+		}
+		return err
+	}
 	for _, u := range first {
 		if u.GetKind() == "Namespace" {
-			if err := c.applyNamespace(ctx, kube, u, deadline); err != nil {
-				return err
+			applied, err := c.applyNamespace(ctx, kube, u, deadline)
+			if err != nil {
+				return nil, err
 			}
-			continue
+			if !applied {
+				continue
+			}
 		}
-		if err := c.applyObject(ctx, kube, u); err != nil {
-			return err
+		if err := apply(u); err != nil {
+			return nil, err
 		}
 	}
 	if err := waitEstablished(ctx, kube, first, time.Until(deadline)); err != nil {
-		return err
+		return nil, err
 	}
 	for _, u := range rest {
-		if err := c.applyObject(ctx, kube, u); err != nil {
-			return err
+		if err := apply(u); err != nil {
+			return nil, err
 		}
 	}
-	log.Successf("install completed")
-	log.Waitingf("verifying installation")
-	if err := waitDeployments(ctx, kube, log, opts.Namespace, deployments, time.Until(deadline), func(d *appsv1.Deployment) {
-		log.Successf("%s: deployment ready", d.Name)
-	}); err != nil {
-		return err
-	}
-	log.Successf("install finished")
-	return nil
+	return deployments, nil
 }
 
-// applyObject server-side applies u (forcing conflicts: install owns these fields) and prints
-// whether that created, changed or left the object as it was.
-func (c *Command) applyObject(ctx context.Context, kube *Kube, u *unstructured.Unstructured) error {
+// applyObject server-side applies u (forcing conflicts: install owns these fields) and says
+// whether that created, changed ("configured") or left the object as it was ("unchanged").
+func (c *Command) applyObject(ctx context.Context, kube *Kube, u *unstructured.Unstructured) (string, error) {
 	existing := &unstructured.Unstructured{}
 	existing.SetGroupVersionKind(u.GroupVersionKind())
 	err := kube.Client.Get(ctx, client.ObjectKeyFromObject(u), existing)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("get %s: %w", manifests.ID(u), err)
+		return "", fmt.Errorf("get %s: %w", manifests.ID(u), err)
 	}
 	created := apierrors.IsNotFound(err)
 	applied := u.DeepCopy()
 	if err := kube.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.ForceOwnership, client.FieldOwner(fieldManager)); err != nil {
-		return fmt.Errorf("apply %s: %w", manifests.ID(u), err)
+		return "", fmt.Errorf("apply %s: %w", manifests.ID(u), err)
 	}
-	action := "unchanged"
 	switch {
 	case created:
-		action = "created"
+		return "created", nil
 	case applied.GetResourceVersion() != existing.GetResourceVersion():
-		action = "configured"
+		return "configured", nil
 	}
-	fmt.Fprintf(c.Out, "%s %s\n", manifests.ID(u), action)
-	return nil
+	return "unchanged", nil
 }
 
-// applyNamespace applies the install namespace, with two exceptions. A namespace that exists
-// without the part-of=flux label belongs to someone else: install uses it as it is and does
-// not label it, so uninstall will leave it (and its other content) alone. A namespace still
-// terminating from an uninstall is waited for first.
-func (c *Command) applyNamespace(ctx context.Context, kube *Kube, u *unstructured.Unstructured, deadline time.Time) error {
+// applyNamespace decides whether the install namespace is to be applied, with two
+// exceptions. A namespace that exists without the part-of=flux label belongs to someone
+// else: install uses it as it is and does not label it, so uninstall will leave it (and its
+// other content) alone. A namespace still terminating from an uninstall is waited for first.
+func (c *Command) applyNamespace(ctx context.Context, kube *Kube, u *unstructured.Unstructured, deadline time.Time) (bool, error) {
 	existing := &unstructured.Unstructured{}
 	existing.SetGroupVersionKind(u.GroupVersionKind())
 	key := client.ObjectKeyFromObject(u)
@@ -115,21 +137,21 @@ func (c *Command) applyNamespace(ctx context.Context, kube *Kube, u *unstructure
 			return false, err
 		})
 		if err != nil {
-			return fmt.Errorf("namespace %s is still terminating: %w", u.GetName(), err)
+			return false, fmt.Errorf("namespace %s is still terminating: %w", u.GetName(), err)
 		}
 		err = kube.Client.Get(ctx, key, existing)
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return c.applyObject(ctx, kube, u)
+		return true, nil
 	case err != nil:
-		return fmt.Errorf("get %s: %w", manifests.ID(u), err)
+		return false, fmt.Errorf("get %s: %w", manifests.ID(u), err)
 	case existing.GetLabels()[manifests.PartOfLabel] != manifests.PartOfValue:
 		c.Log().Actionf("using the existing namespace %s as it is: it is not labelled %s=%s, so uninstall will keep it",
 			u.GetName(), manifests.PartOfLabel, manifests.PartOfValue)
-		return nil
+		return false, nil
 	}
-	return c.applyObject(ctx, kube, u)
+	return true, nil
 }
 
 // waitEstablished waits until the API server serves every CRD among objs.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"gotk.dev/cli/internal/manifests"
 )
@@ -80,6 +81,13 @@ If a previous version is installed, then an in-place upgrade will be performed.`
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&f.export, "export", false, "write the install manifests to stdout and exit")
+	f.bindFlags(fs)
+	return cmd
+}
+
+// bindFlags registers the flags that select and configure the components; flux install and
+// flux bootstrap share them.
+func (f *installFlags) bindFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.components, "components", manifests.DefaultComponents(), "list of components, accepts comma-separated values")
 	fs.StringSliceVar(&f.extra, "components-extra", nil, "list of components in addition to those supplied or defaulted, accepts values such as 'image-reflector-controller,image-automation-controller'")
 	fs.StringVar(&f.registry, "registry", manifests.DefaultRegistry, "container registry where the toolkit images are published")
@@ -90,7 +98,6 @@ If a previous version is installed, then an in-place upgrade will be performed.`
 	fs.StringVar(&f.logLevel, "log-level", manifests.DefaultLogLevel, "log level, accepts "+strings.Join(manifests.LogLevels(), ", "))
 	fs.StringVar(&f.clusterDomain, "cluster-domain", manifests.DefaultClusterDomain, "internal cluster domain")
 	fs.StringSliceVar(&f.tolerationKeys, "toleration-keys", nil, "list of toleration keys used to schedule the components pods onto nodes with matching taints")
-	return cmd
 }
 
 // options turns the flags into validated install options.

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// assertGoldenFile compares got with testdata/<name>.golden; -update rewrites the file.
+func assertGoldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run with -update to accept):\n%s", golden, lineDiff(string(want), got))
+	}
+}
+
+// TestCreateExport compares flux create ... --export with golden files. No cluster exists
+// (the kubeconfig is missing): --export must not need one, and must print nothing on stderr.
+func TestCreateExport(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"create-source-git-branch", []string{"source", "git", "podinfo", "--url=https://github.com/stefanprodan/podinfo"}},
+		{"create-source-git-tag-labels", []string{"source", "git", "podinfo", "--url=https://github.com/stefanprodan/podinfo",
+			"--tag=6.0.0", "--interval=10m", "--label=app=podinfo,tier=frontend", "--namespace=apps"}},
+		{"create-source-git-semver-ignore", []string{"source", "git", "podinfo", "--url=ssh://git@github.com/stefanprodan/podinfo",
+			"--tag-semver=>=6.0.0 <7.0.0", "--secret-ref=podinfo-ssh", "--ignore-paths=/*.md,/docs/", "--recurse-submodules"}},
+		{"create-source-git-commit-branch", []string{"source", "git", "podinfo", "--url=http://git.example.com/podinfo.git",
+			"--commit=0123456789abcdef0123456789abcdef01234567", "--branch=main"}},
+		{"create-source-git-ref-name", []string{"source", "git", "podinfo", "--url=https://github.com/stefanprodan/podinfo",
+			"--ref-name=refs/pull/1/head"}},
+		{"create-source-oci-tag", []string{"source", "oci", "podinfo", "--url=oci://ghcr.io/stefanprodan/manifests/podinfo",
+			"--tag=6.1.6", "--interval=10m"}},
+		{"create-source-oci-semver-digest-auth", []string{"source", "oci", "podinfo", "--url=oci://registry.example.com:5000/podinfo",
+			"--tag-semver=6.x", "--digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			"--secret-ref=regcred", "--insecure", "--provider=aws", "--ignore-paths=*.md"}},
+		{"create-kustomization-defaults", []string{"kustomization", "podinfo", "--source=podinfo"}},
+		{"create-kustomization-full", []string{"ks", "podinfo", "--source=OCIRepository/podinfo.sources", "--path=deploy/overlays/prod/",
+			"--prune", "--wait", "--interval=10m", "--retry-interval=2m", "--health-check-timeout=3m",
+			"--health-check=Deployment/podinfo.apps,HelmRelease/redis.apps", "--depends-on=infra,databases/postgres",
+			"--target-namespace=apps", "--service-account=deployer", "--decryption-provider=sops", "--decryption-secret=sops-age",
+			"--label=team=a"}},
+		{"create-kustomization-bucket", []string{"kustomization", "podinfo", "--source=Bucket/podinfo", "--path=./"}},
+		{"create-secret-git-basic", []string{"secret", "git", "podinfo-auth", "--url=https://github.com/stefanprodan/podinfo",
+			"--username=user", "--password=s3cr3t"}},
+		{"create-secret-git-bearer-ca", []string{"secret", "git", "podinfo-auth", "--url=https://git.example.com/podinfo",
+			"--bearer-token=t0k3n", "--ca-crt-file=testdata/create-ca.crt", "--label=env=dev"}},
+		{"create-secret-oci", []string{"secret", "oci", "ghcr-auth", "--url=ghcr.io", "--username=user", "--password=s3cr3t"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"create"}, tt.args...)
+			args = append(args, "--export", "--kubeconfig="+filepath.Join(t.TempDir(), "missing"))
+			r := runFlux(t, "", args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(strings.TrimPrefix(r.stdout, "---\n")), &obj); err != nil || obj["kind"] == nil {
+				t.Fatalf("export is not one YAML object: %v\n%s", err, r.stdout)
+			}
+			assertGoldenFile(t, tt.golden, r.stdout)
+		})
+	}
+}
+
+// TestCreateBadInput: wrong flags fail before anything reaches a cluster (none exists), with
+// an error naming the flag, and secrets given on the command line never show in errors.
+func TestCreateBadInput(t *testing.T) {
+	const secret = "pa55w0rd-n0t-t0-pr1nt"
+	badKey := filepath.Join(t.TempDir(), "bad-key")
+	if err := os.WriteFile(badKey, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"+secret+"\n-----END OPENSSH PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"source", "git"}, "✗ GitRepository source name is required"},
+		{[]string{"source", "git", "Bad_Name", "--url=https://h/r"}, `invalid GitRepository source name "Bad_Name"`},
+		{[]string{"source", "git", "x"}, "✗ --url is required"},
+		{[]string{"source", "git", "x", "--url=ftp://h/r"}, "git URL scheme 'ftp' not supported, can be: ssh, http and https"},
+		{[]string{"source", "git", "x", "--url=https://h/r", "--branch="}, "a Git ref is required"},
+		{[]string{"source", "git", "x", "--url=https://h/r", "--label=novalue"}, `invalid label "novalue": must be key=value`},
+		{[]string{"source", "git", "x", "--url=https://h/r", "--label=a=b c"}, `invalid label value "b c"`},
+		{[]string{"source", "oci", "x", "--tag=1"}, "--url is required"},
+		{[]string{"source", "oci", "x", "--url=https://ghcr.io/x", "--tag=1"}, "it must start with oci://"},
+		{[]string{"source", "oci", "x", "--url=oci://ghcr.io/x"}, "one of --tag, --tag-semver or --digest is required"},
+		{[]string{"source", "oci", "x", "--url=oci://ghcr.io/x", "--tag=1", "--provider=ibm"}, `invalid --provider "ibm"`},
+		{[]string{"kustomization", "x"}, "--source is required"},
+		{[]string{"kustomization", "x", "--source=HelmRepository/x"}, "source kind HelmRepository is not supported, can be GitRepository, OCIRepository or Bucket"},
+		{[]string{"kustomization", "x", "--source=x", "--path=../up"}, `invalid --path "../up": it leaves the source root`},
+		{[]string{"kustomization", "x", "--source=x", "--path=/abs"}, "it must be relative"},
+		{[]string{"kustomization", "x", "--source=x", "--health-check=Deployment/x"}, "invalid health check 'Deployment/x' must be in format 'kind/name.namespace'"},
+		{[]string{"kustomization", "x", "--source=x", "--health-check=Pod/x.y"}, "invalid health check kind 'Pod'"},
+		{[]string{"kustomization", "x", "--source=x", "--decryption-secret=s"}, "--decryption-secret needs --decryption-provider=sops"},
+		{[]string{"kustomization", "x", "--source=x", "--decryption-provider=vault"}, `invalid --decryption-provider "vault"`},
+		{[]string{"secret", "git", "x", "--url=https://h/r"}, "the username and password, or a bearer token, are required"},
+		{[]string{"secret", "git", "x", "--url=https://h/r", "--username=u"}, "--username and --password go together"},
+		{[]string{"secret", "git", "x", "--url=https://h/r", "--username=u", "--password=" + secret, "--bearer-token=" + secret}, "user credentials and bearer token cannot be used together"},
+		{[]string{"secret", "git", "x", "--url=https://u:" + secret + "@h/r%zz", "--username=u", "--password=p"}, "invalid --url"},
+		{[]string{"secret", "git", "x", "--url=ssh://git@127.0.0.1:1/r", "--private-key-file=" + badKey}, "is not a valid SSH private key"},
+		{[]string{"secret", "git", "x", "--url=ssh://git@127.0.0.1:1/r", "--ssh-key-algorithm=dsa"}, `invalid --ssh-key-algorithm "dsa"`},
+		{[]string{"secret", "git", "x", "--url=ssh://git@127.0.0.1:1/r", "--ssh-key-algorithm=ecdsa", "--ssh-ecdsa-curve=p224"}, `invalid --ssh-ecdsa-curve "p224"`},
+		{[]string{"secret", "git", "x", "--url=ssh://git@127.0.0.1:1/r", "--ssh-key-algorithm=rsa", "--ssh-rsa-bits=1000"}, "invalid --ssh-rsa-bits 1000"},
+		{[]string{"secret", "git", "x", "--url=ssh://git@127.0.0.1:1/r", "--ssh-key-algorithm=ed25519"}, "cannot get the SSH host key of 127.0.0.1:1"},
+		{[]string{"secret", "oci", "x", "--url=https://ghcr.io", "-u=u", "-p=" + secret}, "give the registry host without scheme"},
+		{[]string{"secret", "oci", "x", "--url=ghcr.io", "-u=u"}, "--username and --password are required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"create"}, tt.args...)
+			args = append(args, "--export", "--kubeconfig="+filepath.Join(t.TempDir(), "missing"))
+			r := runFlux(t, "", args...)
+			if r.code != 1 || r.stdout != "" {
+				t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
+			}
+			wants(t, "stderr", r.stderr, tt.want)
+			if strings.Contains(r.stderr, secret) {
+				t.Errorf("a secret was printed:\n%s", r.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,46 @@
+package githubapi
+
+import (
+	"net/http"
+	"strings"
+)
+
+// isGitRequest reports a smart-HTTP Git request (/<owner>/<repo>.git/info/refs, ...).
+func isGitRequest(p string) bool {
+	return strings.HasSuffix(p, "/info/refs") || strings.HasSuffix(p, "/git-upload-pack") ||
+		strings.HasSuffix(p, "/git-receive-pack")
+}
+
+// serveGit applies GitHub's rules to a Git request, then forwards it to the Git server:
+// the token (as basic auth password, any user name) is required to push and to read a
+// private repository; a wrong token is always refused.
+func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
+	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 3)
+	if len(parts) < 3 {
+		http.Error(w, "Repository not found.", http.StatusNotFound)
+		return
+	}
+	s.mu.Lock()
+	repo := s.lookup(parts[0], parts[1])
+	var gitName string
+	var private bool
+	if repo != nil {
+		gitName, private = repo.gitName(), repo.private
+	}
+	s.mu.Unlock()
+	who := s.authenticate(r)
+	push := strings.HasSuffix(parts[2], "git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack"
+	if who == badCredentials || (who == anonymous && (push || private)) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
+		http.Error(w, "Invalid username or token. Password authentication is not supported for Git operations.", http.StatusUnauthorized)
+		return
+	}
+	if repo == nil {
+		http.Error(w, "Repository not found.", http.StatusNotFound)
+		return
+	}
+	fwd := r.Clone(r.Context())
+	fwd.URL.Path = "/" + gitName + ".git/" + parts[2]
+	fwd.Header.Del("Authorization")
+	s.opts.Git.ServeHTTP(w, fwd)
+}
