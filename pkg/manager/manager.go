@@ -60,7 +60,9 @@ type Runtime struct {
 // NewLogger builds the process logger from --log-level and --log-encoding.
 func NewLogger(o *options.Runtime) logr.Logger {
 	level := map[string]zapcore.Level{"trace": -2, "debug": -1, "info": 0, "error": zapcore.ErrorLevel}[o.LogLevel]
-	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel)}
+	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel),
+		// ISO-8601 timestamps, as upstream controllers log them (log tooling parses them).
+		func(o *zap.Options) { o.TimeEncoder = zapcore.ISO8601TimeEncoder }}
 	if o.LogEncoding == "console" {
 		zo = append(zo, zap.ConsoleEncoder())
 	} else {

@@ -2,4 +2,8 @@ package app
 
 import "github.com/spf13/cobra"
 
-func debugCommands(c *Command) []*cobra.Command { return nil }
+// debugCommands are the commands that explain what Flux did: events (events_cmd.go), logs
+// (logs_cmd.go), tree (tree_cmd.go) and trace (trace_cmd.go).
+func debugCommands(c *Command) []*cobra.Command {
+	return []*cobra.Command{newEventsCommand(c), newLogsCommand(c), newTreeCommand(c), newTraceCommand(c)}
+}
