@@ -66,11 +66,11 @@ func run(args []string) error {
 		}
 	}
 	rt, err := manager.New(manager.Setup{
-		Name:               controllerName,
-		Scheme:             scheme,
-		Options:            &rtOpts,
-		Watched:            []client.Object{&kustomizev1.Kustomization{}},
-		StripManagedFields: true,
+		Name:           controllerName,
+		Scheme:         scheme,
+		Options:        &rtOpts,
+		Watched:        []client.Object{&kustomizev1.Kustomization{}},
+		CacheTransform: manager.HealthCacheTransform(),
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -43,9 +44,10 @@ type Setup struct {
 	Watched []client.Object
 	// RESTConfig overrides the config built from --kubeconfig (tests).
 	RESTConfig *rest.Config
-	// StripManagedFields drops metadata.managedFields from cached objects: controllers that
-	// watch many objects they do not own (health checks) keep a fraction of the memory.
-	StripManagedFields bool
+	// CacheTransform rewrites every object before the cache stores it (nil keeps objects
+	// whole): controllers that watch many objects they do not own (health checks) drop what
+	// they never read.
+	CacheTransform toolscache.TransformFunc
 }
 
 // Runtime is a built controller process, ready for reconcilers to be added.
@@ -109,9 +111,7 @@ func New(s Setup) (*Runtime, error) {
 			cacheOpts.ByObject[obj] = cache.ByObject{Label: selector}
 		}
 	}
-	if s.StripManagedFields {
-		cacheOpts.DefaultTransform = cache.TransformStripManagedFields()
-	}
+	cacheOpts.DefaultTransform = s.CacheTransform
 	if !s.Options.WatchAllNamespaces {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{options.RuntimeNamespace(): {}}
 	}

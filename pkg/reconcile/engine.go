@@ -55,6 +55,18 @@ type Controller[T Object] struct {
 	RequeueDependency time.Duration
 	// JitterPercent spreads interval requeues by +/- this percentage.
 	JitterPercent uint8
+	// EventMetadata returns the annotations of the failure events the engine records
+	// (`<group>/revision` of the attempted revision, ...), so that notification-controller
+	// can tell which revision failed (Git commit statuses need it); nil records none.
+	EventMetadata func(obj T) map[string]string
+}
+
+// eventMetadata returns the annotations of a failure event about obj.
+func (c *Controller[T]) eventMetadata(obj T) map[string]string {
+	if c.EventMetadata == nil {
+		return nil
+	}
+	return c.EventMetadata(obj)
 }
 
 // Reconcile implements controller-runtime's reconcile.Reconciler.
@@ -139,7 +151,7 @@ func (c *Controller[T]) summarize(ctx context.Context, obj T, res Result, err er
 		// The spec was seen and judged: kstatus reads this generation as Failed, not InProgress.
 		obj.SetObservedGeneration(obj.GetGeneration())
 		log.Error(err, "reconciliation stalled", "reason", stalling.Reason)
-		c.Events.Event(obj, events.SeverityError, stalling.Reason, err.Error(), nil)
+		c.Events.Event(obj, events.SeverityError, stalling.Reason, err.Error(), c.eventMetadata(obj))
 		return ctrl.Result{}, nil
 	case waiting != nil:
 		MarkFalse(obj, meta.ReadyCondition, waiting.Reason, err.Error())
@@ -156,7 +168,7 @@ func (c *Controller[T]) summarize(ctx context.Context, obj T, res Result, err er
 		MarkTrue(obj, meta.ReconcilingCondition, meta.ProgressingWithRetryReason, err.Error())
 		DeleteCondition(obj, meta.StalledCondition)
 		if !generic.Quiet {
-			c.Events.Event(obj, events.SeverityError, generic.Reason, err.Error(), nil)
+			c.Events.Event(obj, events.SeverityError, generic.Reason, err.Error(), c.eventMetadata(obj))
 		}
 		if generic.RequeueAfter > 0 {
 			log.Error(err, "reconciliation failed", "reason", generic.Reason, "retryIn", generic.RequeueAfter.String())
@@ -182,7 +194,7 @@ func (c *Controller[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 				}
 				return ctrl.Result{RequeueAfter: after}, nil
 			}
-			c.Events.Event(obj, events.SeverityError, "FinalizeFailed", err.Error(), nil)
+			c.Events.Event(obj, events.SeverityError, "FinalizeFailed", err.Error(), c.eventMetadata(obj))
 			return ctrl.Result{}, err
 		}
 	}

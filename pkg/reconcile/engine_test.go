@@ -159,6 +159,9 @@ func TestReconcileOutcomes(t *testing.T) {
 			h := newHarness(t, func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
 				return reconcile.Result{}, tc.err
 			})
+			h.ctrl.EventMetadata = func(obj *sourcev1.GitRepository) map[string]string {
+				return map[string]string{"source.toolkit.fluxcd.io/revision": "main@sha1:" + obj.Name}
+			}
 			h.create(t, "repo", nil)
 			res, err := h.reconcile(t, "repo")
 			if tc.wantErr {
@@ -203,6 +206,9 @@ func TestReconcileOutcomes(t *testing.T) {
 				ev := waitForEvent(t, h.ns, "repo", tc.wantReason)
 				if ev.Type != corev1.EventTypeWarning || ev.Message != tc.wantMessage {
 					t.Errorf("event type %s message %q, want Warning %q", ev.Type, ev.Message, tc.wantMessage)
+				}
+				if rev := ev.Annotations["source.toolkit.fluxcd.io/revision"]; rev != "main@sha1:repo" {
+					t.Errorf("event annotations %v, want the EventMetadata revision", ev.Annotations)
 				}
 			}
 		})

@@ -170,6 +170,14 @@ func (r *applyRun) applyOne(ctx context.Context, u *unstructured.Unstructured) (
 	if err != nil {
 		return entry, objectError(id, err)
 	}
+	// full is the whole manifest when data leaves ignored paths out: u holds the response
+	// once applied.
+	var full []byte
+	if body != u {
+		if full, err = json.Marshal(u.Object); err != nil {
+			return entry, objectError(id, err)
+		}
+	}
 
 	start := time.Now()
 	recreated := false
@@ -181,13 +189,19 @@ func (r *applyRun) applyOne(ctx context.Context, u *unstructured.Unstructured) (
 			return entry, objectError(id, fmt.Errorf("%w (immutable field changed: enable force (spec.force) or annotate the object with %s: %s to recreate it)",
 				err, m.owner.key("force"), "enabled"))
 		}
-		if body != u {
+		if full != nil {
 			// A recreated object starts from the full manifest, as any created object.
-			if data, err = json.Marshal(u.Object); err != nil {
-				return entry, objectError(id, err)
-			}
+			data = full
 		}
 		if err := m.recreate(ctx, u, data); err != nil {
+			return entry, objectError(id, err)
+		}
+		recreated = true
+	} else if full != nil && m.createdSince(u, start) {
+		// The ignored paths were left out on the belief that the object existed (the
+		// inventory was unknown or stale), but this apply created it: a created object
+		// starts from the full manifest, so apply that once more.
+		if err := m.patchApply(ctx, u, full); err != nil {
 			return entry, objectError(id, err)
 		}
 		recreated = true

@@ -43,6 +43,13 @@ func (m *Manager) classify(u *unstructured.Unstructured, start time.Time, inPrev
 	return Unchanged
 }
 
+// createdSince reports whether the apply response u shows an object created by an apply of
+// ours sent at start or later (see the Created rule of classify), whatever the inventory and
+// memory say.
+func (m *Manager) createdSince(u *unstructured.Unstructured, start time.Time) bool {
+	return u.GetCreationTimestamp().After(start.Add(-time.Second)) && m.onlyOurEntry(u)
+}
+
 // onlyOurEntry reports whether every managed-fields entry of u is our manager's.
 func (m *Manager) onlyOurEntry(u *unstructured.Unstructured) bool {
 	for _, e := range managedFieldsOf(u) {

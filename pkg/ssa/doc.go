@@ -20,7 +20,9 @@
 //     edits of them are kept. When the previous inventory says the object is new, the full
 //     manifest is sent (the object starts from the manifest's values) and one managed-fields
 //     patch makes our manager release the ignored paths, so later applies without them do
-//     not delete them.
+//     not delete them. When the inventory is unknown (nil) or stale and the apply without
+//     the ignored paths turns out to have created the object, the full manifest is applied
+//     once more, so a created object always starts from the manifest's values.
 //   - Immutable field errors with force (option or <group>/force: enabled): delete, wait
 //     until gone, apply again (Created).
 //   - New CustomResourceDefinitions: polled until Established and served.

@@ -219,25 +219,38 @@ func TestTakeoverClientSideApply(t *testing.T) {
 }
 
 // TestIgnoreRulesWithoutInventory: when the caller cannot tell whether objects are new, the
-// ignored paths are never sent, not even at creation.
+// ignored paths are left out of the apply; when that apply created the object, the full
+// manifest is applied once more (a created object starts from the manifest's values, as
+// with a known inventory) and the ignored paths are released.
 func TestIgnoreRulesWithoutInventory(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	c, cnt := countingClient(t, "")
 	objs := objects(t, ns, strings.Replace(deployment, "ANNOTATIONS", "{}", 1))
 	warm(t, c, cnt, objs)
-	cs, err := NewManager(c, testOwner).ApplyAllStaged(ctx, objs, ApplyOptions{IgnoreRules: []IgnoreRule{{Paths: []string{"/spec/replicas"}}}})
+	m := NewManager(c, testOwner)
+	opts := ApplyOptions{IgnoreRules: []IgnoreRule{{Paths: []string{"/spec/replicas"}}}}
+	cs, err := m.ApplyAllStaged(ctx, objs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertActions(t, cs, "Deployment/"+ns+"/podinfo created")
-	if n := len(cnt.take()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
+	// The apply without the ignored path, the full one, the managed-fields release.
+	if n := len(cnt.take()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
 	}
-	if replicas, _, _ := deploymentState(t, ns); replicas != 1 {
-		t.Errorf("replicas = %d, want the API server's default 1", replicas)
+	if replicas, _, _ := deploymentState(t, ns); replicas != 2 {
+		t.Errorf("replicas = %d, want the manifest's 2", replicas)
 	}
 	if fields := ourFields(t, ns); strings.Contains(fields, "f:replicas") {
 		t.Errorf("we own an ignored path: %s", fields)
+	}
+	// Once the object exists, the ignored path is never sent: an edit of it is kept.
+	kubectlEdit(t, ns, "kubectl-edit", types.MergePatchType, `{"spec":{"replicas":5}}`)
+	if _, err := m.ApplyAllStaged(ctx, objects(t, ns, strings.Replace(deployment, "ANNOTATIONS", "{}", 1)), opts); err != nil {
+		t.Fatal(err)
+	}
+	if replicas, _, _ := deploymentState(t, ns); replicas != 5 {
+		t.Errorf("replicas = %d, want the edit (5) kept", replicas)
 	}
 }

@@ -56,7 +56,11 @@ func NewClientFactory(cfg *rest.Config, scheme *runtime.Scheme, mapper apimeta.R
 // For returns the target of obj: spec.kubeConfig, else spec.serviceAccountName (or
 // --default-service-account) impersonated, else the controller itself.
 func (f *ClientFactory) For(ctx context.Context, reader client.Reader, obj *kustomizev1.Kustomization) (*targetCluster, error) {
-	if kc := obj.Spec.KubeConfig; kc != nil && kc.SecretRef != nil {
+	if kc := obj.Spec.KubeConfig; kc != nil {
+		if kc.SecretRef == nil {
+			// Falling back to the local cluster would apply what was meant for another one.
+			return nil, reconcile.Stall(reconciliationFailedReason, fmt.Errorf("spec.kubeConfig.configMapRef (workload identity) is not supported; use spec.kubeConfig.secretRef"))
+		}
 		return f.remote(ctx, reader, obj)
 	}
 	sa := obj.Spec.ServiceAccountName

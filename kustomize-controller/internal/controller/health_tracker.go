@@ -25,9 +25,9 @@ type HealthTracker struct {
 	ctrl    controller.Controller
 	cache   cache.Cache
 	watched map[schema.GroupVersionKind]bool
-	// waiting reports whether a Kustomization has pending health checks, so updates of objects
-	// nobody waits on (the steady state) trigger nothing.
-	waiting func(types.NamespacedName) bool
+	// pending is the reconciler's set of Kustomizations waiting on health checks, so updates
+	// of objects nobody waits on (the steady state) trigger nothing.
+	pending *pendingHealth
 }
 
 // NewHealthTracker creates a tracker; the reconciler binds it to its controller.
@@ -71,17 +71,25 @@ func (t *HealthTracker) Get(ctx context.Context, gvk schema.GroupVersionKind, ke
 	return u, nil
 }
 
-// ownerOf maps an object to the Kustomization that applied it (owner labels), if that one
-// is waiting on health checks.
+// ownerOf maps an object to the Kustomizations waiting on its health: the one that applied
+// it (owner labels), if that one is waiting, and those whose spec.healthChecks name it
+// (objects of other controllers carry no owner labels of ours).
 func (t *HealthTracker) ownerOf(_ context.Context, o client.Object) []ctrlreconcile.Request {
+	if t.pending == nil {
+		return nil
+	}
+	var reqs []ctrlreconcile.Request
 	l := o.GetLabels()
 	name, ns := l[ownerLabelName], l[ownerLabelNamespace]
-	if name == "" || ns == "" {
-		return nil
+	owner := types.NamespacedName{Namespace: ns, Name: name}
+	if name != "" && ns != "" && t.pending.waiting(owner) {
+		reqs = append(reqs, ctrlreconcile.Request{NamespacedName: owner})
 	}
-	key := types.NamespacedName{Namespace: ns, Name: name}
-	if t.waiting != nil && !t.waiting(key) {
-		return nil
+	gvk := o.GetObjectKind().GroupVersionKind()
+	for _, k := range t.pending.waitersOf(checkedKey{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}) {
+		if k != owner {
+			reqs = append(reqs, ctrlreconcile.Request{NamespacedName: k})
+		}
 	}
-	return []ctrlreconcile.Request{{NamespacedName: key}}
+	return reqs
 }

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,9 +44,14 @@ func (r *KustomizationReconciler) apply(ctx context.Context, s *scope) error {
 	if err != nil {
 		return reconcile.FailAfter(reconciliationFailedReason, fmt.Errorf("apply of revision '%s' failed: %w", s.revision, err), retryAfter(obj))
 	}
+	// The responses now serve only health checks, which never read managed fields: drop them
+	// (they are often half of an object) before objects wait in the pending set.
+	for _, o := range s.objects {
+		unstructured.RemoveNestedField(o.Object, "metadata", "managedFields")
+	}
 	s.inventory = inventory.New(s.objects)
 	if hasChanges(cs) {
-		r.events.Event(obj, events.SeverityInfo, progressingReason, cs.String(), s.eventMetadata())
+		r.events.Event(obj, events.SeverityInfo, progressingReason, cs.Changes().String(), s.eventMetadata())
 	}
 	return nil
 }
@@ -68,7 +72,7 @@ func (r *KustomizationReconciler) prune(ctx context.Context, s *scope) error {
 		s.inventory.Entries = append(s.inventory.Entries, kustomizev1.ResourceRef{ID: m.ID(), Version: versionOf(obj.Status.Inventory, m.ID())})
 	}
 	if hasChanges(cs) {
-		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.String(), s.eventMetadata())
+		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.Changes().String(), s.eventMetadata())
 	}
 	if err != nil {
 		obj.Status.Inventory = s.inventory
@@ -122,17 +126,6 @@ func (s *scope) eventMetadata() map[string]string {
 	return m
 }
 
-// summarizeChanges shortens a change set for a condition message.
-func summarizeChanges(cs *ssa.ChangeSet) string {
-	if cs == nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimSpace(cs.String()), "\n")
-	if len(lines) > 10 {
-		lines = append(lines[:10], fmt.Sprintf("... and %d more", len(lines)-10))
-	}
-	return strings.Join(lines, "\n")
-}
 
 // hasChanges reports whether a change set did anything worth an event.
 func hasChanges(cs *ssa.ChangeSet) bool {

@@ -44,8 +44,12 @@ func (r *KustomizationReconciler) build(ctx context.Context, s *scope) error {
 		if err != nil {
 			return err
 		}
-		if err := substitute.Apply(objs, vars, substitute.Options{Strict: true}); err != nil {
-			return reconcile.FailAfter(substituteFailedReason, fmt.Errorf("post-build substitution failed for revision '%s': %w", s.revision, err), retryAfter(obj))
+		// With the default strategy (WithVariables) no variable means no substitution, so
+		// manifests holding ${...} for other tools are applied as written.
+		if len(vars) > 0 || pb.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
+			if err := substitute.Apply(objs, vars, substitute.Options{Strict: true}); err != nil {
+				return reconcile.FailAfter(substituteFailedReason, fmt.Errorf("post-build substitution failed for revision '%s': %w", s.revision, err), retryAfter(obj))
+			}
 		}
 	}
 	for _, o := range objs {

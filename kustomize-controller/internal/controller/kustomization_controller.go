@@ -91,27 +91,9 @@ func (r *KustomizationReconciler) SetupWithManager(rt *manager.Runtime) error {
 	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, dependsOnIndexKey, indexByDependency); err != nil {
 		return err
 	}
-	var err error
-	if r.healthCompiler, err = health.NewCompiler(); err != nil {
+	engine, err := r.engine(rt)
+	if err != nil {
 		return err
-	}
-	if r.deps, err = dependency.NewChecker(false); err != nil {
-		return err
-	}
-	r.pending = newPendingHealth()
-	r.events = rt.Events
-	r.Health.waiting = r.pending.waiting
-	engine := &reconcile.Controller[*kustomizev1.Kustomization]{
-		Client:            r.Client,
-		Kind:              kustomizev1.KustomizationKind,
-		Events:            rt.Events,
-		Metrics:           rt.Metrics,
-		NewObject:         func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		Steps:             r.steps,
-		Finalize:          r.finalize,
-		SuccessReason:     meta.ReconciliationSucceededReason,
-		RequeueDependency: rt.RequeueDependency(),
-		JitterPercent:     rt.JitterPercent(),
 	}
 	b := ctrl.NewControllerManagedBy(rt.Manager).
 		For(&kustomizev1.Kustomization{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
@@ -130,6 +112,43 @@ func (r *KustomizationReconciler) SetupWithManager(rt *manager.Runtime) error {
 	}
 	r.Health.bind(c.(controller.Controller), rt.Manager.GetCache())
 	return nil
+}
+
+// engine prepares the reconciler's internals and returns the reconcile skeleton that runs
+// its steps.
+func (r *KustomizationReconciler) engine(rt *manager.Runtime) (*reconcile.Controller[*kustomizev1.Kustomization], error) {
+	var err error
+	if r.healthCompiler, err = health.NewCompiler(); err != nil {
+		return nil, err
+	}
+	if r.deps, err = dependency.NewChecker(false); err != nil {
+		return nil, err
+	}
+	r.pending = newPendingHealth()
+	r.events = rt.Events
+	r.Health.pending = r.pending
+	return &reconcile.Controller[*kustomizev1.Kustomization]{
+		Client:            r.Client,
+		Kind:              kustomizev1.KustomizationKind,
+		Events:            rt.Events,
+		Metrics:           rt.Metrics,
+		NewObject:         func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
+		Steps:             r.steps,
+		Finalize:          r.finalize,
+		SuccessReason:     meta.ReconciliationSucceededReason,
+		RequeueDependency: rt.RequeueDependency(),
+		JitterPercent:     rt.JitterPercent(),
+		EventMetadata:     failureEventMetadata,
+	}, nil
+}
+
+// failureEventMetadata names the revision a failed reconcile attempted on its event, as on
+// every other event of a Kustomization.
+func failureEventMetadata(obj *kustomizev1.Kustomization) map[string]string {
+	if obj.Status.LastAttemptedRevision == "" {
+		return nil
+	}
+	return map[string]string{kustomizev1.GroupVersion.Group + "/revision": obj.Status.LastAttemptedRevision}
 }
 
 // steps is the ordered step list of a Kustomization reconcile.
@@ -155,6 +174,9 @@ func (r *KustomizationReconciler) steps(ctx context.Context, obj *kustomizev1.Ku
 		}
 		return r.checkHealth(ctx, s)
 	}
+	// A new generation, revision or reconcile request supersedes health checks still
+	// pending for an earlier apply: what is applied now is judged on its own.
+	r.pending.clear(obj)
 	if err := r.fetchArtifact(ctx, s); err != nil {
 		return reconcile.Result{}, err
 	}

@@ -51,7 +51,7 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 	}
 	cs, _, err := target.applier.Prune(ctx, objs, r.deleteOptions(obj))
 	if hasChanges(cs) {
-		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.String(), nil)
+		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.Changes().String(), nil)
 	}
 	if err != nil {
 		return reconcile.FailAfter(pruneFailedReason, fmt.Errorf("garbage collection failed: %w", err), obj.GetRetryInterval())

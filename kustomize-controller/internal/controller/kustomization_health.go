@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -97,7 +96,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		return done()
 	case time.Now().After(p.deadline):
 		r.pending.clear(obj)
-		msg := fmt.Sprintf("timeout waiting for: %s", summary.Message)
+		msg := "timeout waiting for: " + strings.TrimPrefix(summary.Message, "waiting for: ")
 		reconcile.MarkFalse(obj, kustomizev1.HealthyCondition, healthCheckFailedReason, msg)
 		r.upsertHistory(s, healthCheckFailedReason)
 		return reconcile.Result{}, reconcile.FailAfter(healthCheckFailedReason,
@@ -140,10 +139,10 @@ func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p
 	for _, o := range p.fresh {
 		byRef[refOf(o)] = o
 	}
-	if p.applied == nil {
-		p.applied = map[objectRef]*unstructured.Unstructured{}
+	if p.appliedGen == nil {
+		p.appliedGen = make(map[objectRef]int64, len(p.fresh))
 		for _, o := range p.fresh {
-			p.applied[refOf(o)] = o
+			p.appliedGen[refOf(o)] = o.GetGeneration()
 		}
 	}
 	var objs []*unstructured.Unstructured
@@ -157,9 +156,10 @@ func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p
 		if err != nil {
 			return nil, nil, err
 		}
-		if a := p.applied[ref]; a != nil && (o == nil || o.GetGeneration() < a.GetGeneration()) {
-			// The watch cache has not seen our apply yet: what we applied is the truth.
-			o = a
+		if gen, ok := p.appliedGen[ref]; ok && (o == nil || o.GetGeneration() < gen) {
+			// The watch cache has not seen our apply yet: the object is at generation gen,
+			// which nobody has observed.
+			o = notYetObserved(ref, gen)
 		}
 		if o == nil {
 			missing = append(missing, ref.meta())
@@ -211,78 +211,6 @@ func (r *KustomizationReconciler) upsertHistory(s *scope, status string) {
 	s.obj.Status.History.Upsert(s.digest, time.Now(), time.Since(s.started), status, md)
 }
 
-// pendingEntry remembers an applied revision whose health checks are still running.
-type pendingEntry struct {
-	uid        types.UID
-	generation int64
-	digest     string
-	token      string
-	deadline   time.Time
-	refs       []objectRef
-	fresh      []*unstructured.Unstructured
-	// applied holds the apply responses, to tell a lagging watch cache from the truth.
-	applied   map[objectRef]*unstructured.Unstructured
-	revision  string
-	origin    string
-	digestSet string
-	started   time.Time
-}
-
-// pendingHealth is the in-memory set of Kustomizations waiting on health checks. After a
-// restart it is empty, and the next reconcile applies again (a no-op) and re-evaluates.
-type pendingHealth struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]*pendingEntry
-}
-
-func newPendingHealth() *pendingHealth {
-	return &pendingHealth{m: map[types.NamespacedName]*pendingEntry{}}
-}
-
-func keyOf(obj *kustomizev1.Kustomization) types.NamespacedName {
-	return types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name}
-}
-
-// get returns obj's entry; an entry of an earlier object with the same name does not count.
-func (p *pendingHealth) get(obj *kustomizev1.Kustomization) *pendingEntry {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e := p.m[keyOf(obj)]; e != nil && e.uid == obj.UID {
-		return e
-	}
-	return nil
-}
-
-func (p *pendingHealth) set(obj *kustomizev1.Kustomization, e *pendingEntry) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.m[keyOf(obj)] = e
-}
-
-func (p *pendingHealth) clear(obj *kustomizev1.Kustomization) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.m, keyOf(obj))
-}
-
-// waiting reports whether the Kustomization key has pending health checks.
-func (p *pendingHealth) waiting(key types.NamespacedName) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.m[key] != nil
-}
-
-// matches reports whether obj is waiting on health checks of exactly this generation, source
-// artifact and reconcile request, so nothing needs building or applying.
-func (p *pendingHealth) matches(obj *kustomizev1.Kustomization, a *meta.Artifact) bool {
-	e := p.get(obj)
-	if e == nil {
-		return false
-	}
-	token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
-	return e.generation == obj.Generation && e.digest == a.Digest && token == e.token
-}
-
 // objectRef identifies an object to health-check.
 type objectRef struct {
 	APIVersion, Kind, Namespace, Name string
@@ -320,4 +248,18 @@ func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope
 		return u, nil
 	}
 	return r.Health.Get(ctx, ref.gvk(), key)
+}
+
+// notYetObserved stands in for an object the watch cache has not caught up with: its
+// observedGeneration lags, which every status rule reads as in progress.
+func notYetObserved(ref objectRef, generation int64) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"status": map[string]any{"observedGeneration": generation - 1},
+	}}
+	u.SetAPIVersion(ref.APIVersion)
+	u.SetKind(ref.Kind)
+	u.SetNamespace(ref.Namespace)
+	u.SetName(ref.Name)
+	u.SetGeneration(generation)
+	return u
 }

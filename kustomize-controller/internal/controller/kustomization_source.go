@@ -67,6 +67,11 @@ func (r *KustomizationReconciler) checkDependencies(ctx context.Context, s *scop
 		if errors.As(err, &invalid) {
 			return reconcile.Stall(invalidExprReason, err)
 		}
+		// Depending on itself can never be satisfied: waiting would requeue forever.
+		var cycle *dependency.CycleError
+		if errors.As(err, &cycle) {
+			return reconcile.Stall(dependencyNotReadyReason, err)
+		}
 		return reconcile.Wait(dependencyNotReadyReason, err, 0)
 	}
 	return nil

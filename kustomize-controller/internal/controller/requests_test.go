@@ -1,0 +1,52 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+)
+
+// TestRequestsOfNoOpReconcile counts the API requests of a reconcile that changes nothing,
+// a design goal: one server-side apply per object (the API server finds each a no-op) and
+// at most one status patch; no reads of the applied objects, no dry-runs, health checked
+// from the apply responses.
+func TestRequestsOfNoOpReconcile(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{
+		"cm.yaml":     cmYAML("a", map[string]string{"k": "v"}) + "---\n" + cmYAML("b", nil),
+		"sa.yaml":     "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n",
+		"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: v\n",
+	})
+	newKustomization(t, ns, "app", src, "", func(ks *kustomizev1.Kustomization) { ks.Spec.Wait = true })
+	waitReady(t, ns, "app", 30*time.Second)
+	time.Sleep(500 * time.Millisecond) // let the first reconcile's event and status settle
+
+	mark := suiteEnv.requests.mark()
+	token := requestReconcile(t, ns, "app")
+	ks := waitHandled(t, ns, "app", token, 20*time.Second)
+	time.Sleep(500 * time.Millisecond) // anything sent late would show now
+	reqs := suiteEnv.requests.since(mark, ns)
+
+	applies, statusPatches := 0, 0
+	for _, r := range reqs {
+		switch {
+		case strings.Contains(r.Query, "dryRun"):
+			t.Errorf("dry-run: %s", r)
+		case r.Method == "PATCH" && strings.HasSuffix(r.Path, "/kustomizations/app/status"):
+			statusPatches++
+		case r.Method == "PATCH" && strings.Contains(r.Query, "fieldManager=kustomize-controller"):
+			applies++
+		default:
+			t.Errorf("unexpected request: %s", r)
+		}
+	}
+	if applies != 4 || statusPatches > 1 {
+		t.Errorf("%d applies and %d status patches, want 4 and at most 1; requests:\n%v", applies, statusPatches, reqs)
+	}
+	if len(ks.Status.History) != 1 || ks.Status.History[0].TotalReconciliations != 2 {
+		t.Errorf("history = %+v", ks.Status.History)
+	}
+}

@@ -1,0 +1,303 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
+	"github.com/spf13/pflag"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
+
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/kustomize"
+	"gotk.dev/pkg/manager"
+	"gotk.dev/pkg/options"
+	"gotk.dev/pkg/testenv"
+)
+
+// directLabel marks Kustomizations the suite's manager does not watch: tests drive them
+// through a reconciler with other controller options (see direct_test.go).
+const directLabel = "test.gotk.dev/direct"
+
+// suite is the environment every test shares: a real API server, the manager running the
+// Kustomization reconciler exactly as cmd/main.go wires it (every client of it counting its
+// requests), an artifact server standing in for source-controller and an event receiver
+// standing in for notification-controller. Set once by TestMain, read-only afterwards.
+type suite struct {
+	env *testenv.Env
+	// managerConfig is the manager's REST config; its transport records every request.
+	managerConfig *rest.Config
+	requests      *requestLog
+	rt            *manager.Runtime
+	storage       *artifact.Storage
+	artifacts     *artifact.Cache
+	builder       *kustomize.Builder
+	events        *eventReceiver
+	root          string
+}
+
+var suiteEnv *suite
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (int, error) {
+	env, err := testenv.Start()
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop testenv:", err)
+		}
+	}()
+	root, err := os.MkdirTemp("", "kustomize-controller-test-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(root)
+	if err := installWidgetCRD(env.Client); err != nil {
+		return 0, err
+	}
+
+	sink, err := startEventReceiver()
+	if err != nil {
+		return 0, err
+	}
+	defer sink.close()
+
+	fs := pflag.NewFlagSet("kustomize-controller", pflag.ContinueOnError)
+	var opts options.Runtime
+	opts.BindFlags(fs, 4)
+	if err := fs.Parse([]string{
+		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+		"--events-addr=" + sink.url,
+		"--concurrent=8",
+		"--min-retry-delay=200ms", "--max-retry-delay=2s",
+		// Long on purpose: tests prove dependants are woken by watches, not by this timer.
+		"--requeue-dependency=30s",
+		"--watch-label-selector=!" + directLabel,
+	}); err != nil {
+		return 0, err
+	}
+	if err := opts.Validate(nil); err != nil {
+		return 0, err
+	}
+	reqs := &requestLog{}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, log: reqs} }
+	rt, err := manager.New(manager.Setup{
+		Name:           "kustomize-controller",
+		Scheme:         env.Scheme,
+		Options:        &opts,
+		Watched:        []client.Object{&kustomizev1.Kustomization{}},
+		RESTConfig:     cfg,
+		CacheTransform: manager.HealthCacheTransform(),
+	})
+	if err != nil {
+		return 0, err
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	storage, err := artifact.NewStorage(artifact.StorageOptions{BasePath: filepath.Join(root, "storage"), Hostname: ln.Addr().String()})
+	if err != nil {
+		return 0, err
+	}
+	if err := rt.Manager.Add(crmanager.RunnableFunc(func(ctx context.Context) error {
+		return storage.ServeListener(ctx, ln)
+	})); err != nil {
+		return 0, err
+	}
+	cache, err := artifact.NewCache(filepath.Join(root, "artifacts"), &artifact.Fetcher{
+		Retries: 2, RetryWaitMin: 50 * time.Millisecond, RetryWaitMax: 200 * time.Millisecond,
+		Client: &http.Client{Timeout: time.Minute},
+	}, 64)
+	if err != nil {
+		return 0, err
+	}
+	builder := kustomize.NewBuilder(256)
+	clients, err := NewClientFactory(rt.Manager.GetConfig(), env.Scheme, rt.Manager.GetRESTMapper(), "", false)
+	if err != nil {
+		return 0, err
+	}
+	if err := (&KustomizationReconciler{
+		Client:    rt.Manager.GetClient(),
+		Artifacts: cache,
+		Builder:   builder,
+		Clients:   clients,
+		Health:    NewHealthTracker(),
+	}).SetupWithManager(rt); err != nil {
+		return 0, err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Manager.Start(ctx) }()
+	suiteEnv = &suite{env: env, managerConfig: cfg, requests: reqs, rt: rt, storage: storage,
+		artifacts: cache, builder: builder, events: sink, root: root}
+
+	code := m.Run()
+	cancel()
+	if err := <-stopped; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code, nil
+}
+
+// installWidgetCRD installs test.gotk.dev Widgets: a namespaced custom kind with a status
+// subresource, whose status tests write to drive health checks.
+func installWidgetCRD(c client.Client) error {
+	preserve := true
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "widgets.test.gotk.dev"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "test.gotk.dev",
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
+			Scope: apiextensionsv1.NamespaceScoped,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: "v1", Served: true, Storage: true,
+				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+					Type: "object",
+					Properties: map[string]apiextensionsv1.JSONSchemaProps{
+						"spec":   {Type: "object", XPreserveUnknownFields: &preserve},
+						"status": {Type: "object", XPreserveUnknownFields: &preserve},
+					},
+				}},
+			}},
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Create(ctx, crd); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		var got apiextensionsv1.CustomResourceDefinition
+		if err := c.Get(ctx, client.ObjectKeyFromObject(crd), &got); err == nil {
+			for _, cond := range got.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return nil
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("CRD %s not established", crd.Name)
+}
+
+// request is one API request sent by the manager's clients.
+type request struct {
+	Method, Path, Query string
+}
+
+func (r request) String() string { return r.Method + " " + r.Path + "?" + r.Query }
+
+// requestLog records the requests of the manager's config (every client built from it: the
+// manager's, the appliers', the event recorder's).
+type requestLog struct {
+	mu   sync.Mutex
+	reqs []request
+}
+
+// mark returns a position to read the requests sent after it.
+func (l *requestLog) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.reqs)
+}
+
+// since returns the requests sent after mark whose path is within namespace ns.
+func (l *requestLog) since(mark int, ns string) []request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []request
+	for _, r := range l.reqs[mark:] {
+		if strings.Contains(r.Path, "/namespaces/"+ns+"/") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type countingTransport struct {
+	next http.RoundTripper
+	log  *requestLog
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.log.mu.Lock()
+	c.log.reqs = append(c.log.reqs, request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery})
+	c.log.mu.Unlock()
+	return c.next.RoundTrip(req)
+}
+
+// eventReceiver receives the events the controller POSTs to --events-addr, the way
+// notification-controller does.
+type eventReceiver struct {
+	url    string
+	srv    *http.Server
+	mu     sync.Mutex
+	events []eventv1.Event
+}
+
+func startEventReceiver() (*eventReceiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &eventReceiver{url: "http://" + ln.Addr().String() + "/"}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev eventv1.Event
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.events = append(s.events, ev)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *eventReceiver) close() { _ = s.srv.Close() }
+
+// inNamespace returns the events received so far about objects in ns.
+func (s *eventReceiver) inNamespace(ns string) []eventv1.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []eventv1.Event
+	for _, ev := range s.events {
+		if ev.InvolvedObject.Namespace == ns {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
