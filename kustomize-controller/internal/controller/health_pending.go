@@ -24,10 +24,10 @@ type pendingEntry struct {
 	// has not seen our apply yet from the truth (the responses themselves are not kept:
 	// 1000 Kustomizations waiting at once would hold 4000 whole objects).
 	appliedGen map[objectRef]int64
-	revision  string
-	origin    string
-	digestSet string
-	started   time.Time
+	revision   string
+	origin     string
+	digestSet  string
+	started    time.Time
 }
 
 // pendingHealth is the in-memory set of Kustomizations waiting on health checks. After a

@@ -126,7 +126,6 @@ func (s *scope) eventMetadata() map[string]string {
 	return m
 }
 
-
 // hasChanges reports whether a change set did anything worth an event.
 func hasChanges(cs *ssa.ChangeSet) bool {
 	return cs != nil && len(cs.Changes().Entries) > 0
