@@ -70,6 +70,9 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		return reconcile.Result{}, err
 	}
 	if p.fresh != nil && !summary.Healthy() && summary.Status != health.Failed {
+		// Only what is still in progress is checked again (and watched): objects Current in
+		// their apply response (ConfigMaps, Services, ...) cost no watch and no cache.
+		p.refs = stillWaiting(p.refs, summary.Waiting)
 		// Right after an apply: record the wait and watch first, then look again in the
 		// cache. An update that landed before the wait was recorded is in the cache by now;
 		// any later one finds the wait and wakes us.
@@ -102,6 +105,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		return reconcile.Result{}, reconcile.FailAfter(healthCheckFailedReason,
 			fmt.Errorf("health check failed after %s, %s", obj.GetTimeout(), msg), retryAfter(obj))
 	}
+	p.refs = stillWaiting(p.refs, summary.Waiting)
 	r.pending.set(obj, p)
 	reconcile.SetCondition(obj, kustomizev1.HealthyCondition, "Unknown", progressingReason, "Running health checks")
 	wait := time.Until(p.deadline)
@@ -110,6 +114,21 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 	}
 	return reconcile.Result{}, reconcile.InProgress(progressingReason,
 		fmt.Sprintf("Running health checks for revision '%s' with a timeout of %s: %s", s.revision, obj.GetTimeout(), summary.Message), wait)
+}
+
+// stillWaiting keeps the refs whose objects are still in progress (or not found).
+func stillWaiting(refs []objectRef, waiting []health.ObjectResult) []objectRef {
+	keep := make(map[health.ObjMeta]bool, len(waiting))
+	for _, w := range waiting {
+		keep[w.Object] = true
+	}
+	out := make([]objectRef, 0, len(waiting))
+	for _, r := range refs {
+		if keep[r.meta()] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // healthRefs lists what to check: every applied object with spec.wait, else spec.healthChecks.
