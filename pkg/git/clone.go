@@ -41,6 +41,9 @@ type fetchPlan struct {
 	history   bool   // needs full history
 }
 
+// largeObjectThreshold is the size above which Git objects are not read into memory.
+const largeObjectThreshold = 1 << 20
+
 func planFor(ref CheckoutRef, semverTag string) (fetchPlan, error) {
 	spec := func(src, dst string) config.RefSpec { return config.RefSpec("+" + src + ":" + dst) }
 	switch {
@@ -175,7 +178,9 @@ func initRepo(dir string) (*gogit.Repository, error) {
 		return nil, err
 	}
 	dot := osfs.New(filepath.Join(dir, gogit.GitDirName))
-	st := filesystem.NewStorageWithOptions(dot, cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+	// Objects over largeObjectThreshold are streamed from the packfile instead of held in
+	// memory: a repository with a 1 GiB file must not cost 1 GiB (or more) of RAM to check out.
+	st := filesystem.NewStorageWithOptions(dot, cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true, LargeObjectThreshold: largeObjectThreshold})
 	return gogit.Init(st, osfs.New(dir))
 }
 
