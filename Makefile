@@ -84,6 +84,7 @@ N ?= 100,1000
 bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs; results in e2e/results/).
 	go run ./e2e/bench --n $(N)
 	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
+	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
 
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.

@@ -26,7 +26,7 @@ import (
 // k8s is the tests' own client (admin, not counted, no cache).
 func k8s() client.Client { return suiteEnv.env.Client }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -41,7 +41,7 @@ func randSuffix() string {
 
 // newNamespace creates a namespace of its own for a test. envtest runs no namespace
 // controller, so namespaces are left behind rather than deleted.
-func newNamespace(t *testing.T) string {
+func newNamespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ks-" + randSuffix()}}
 	if err := k8s().Create(testCtx(t), ns); err != nil {
@@ -56,7 +56,7 @@ type ksOpt func(*kustomizev1.Kustomization)
 // newKustomization creates a Kustomization of src's artifact at path, applying to ns
 // (targetNamespace), with a long interval so that only watches, retries and requests
 // drive it, and a short retryInterval.
-func newKustomization(t *testing.T, ns, name string, src sourceObject, path string, opts ...ksOpt) *kustomizev1.Kustomization {
+func newKustomization(t testing.TB, ns, name string, src sourceObject, path string, opts ...ksOpt) *kustomizev1.Kustomization {
 	t.Helper()
 	ks := &kustomizev1.Kustomization{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -84,7 +84,7 @@ func newKustomization(t *testing.T, ns, name string, src sourceObject, path stri
 }
 
 // getKS reads the Kustomization from the API server.
-func getKS(t *testing.T, ns, name string) *kustomizev1.Kustomization {
+func getKS(t testing.TB, ns, name string) *kustomizev1.Kustomization {
 	t.Helper()
 	var ks kustomizev1.Kustomization
 	if err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name}, &ks); err != nil {
@@ -94,7 +94,7 @@ func getKS(t *testing.T, ns, name string) *kustomizev1.Kustomization {
 }
 
 // tryGetKS reads the Kustomization from the API server.
-func tryGetKS(t *testing.T, ns, name string) (*kustomizev1.Kustomization, error) {
+func tryGetKS(t testing.TB, ns, name string) (*kustomizev1.Kustomization, error) {
 	t.Helper()
 	var ks kustomizev1.Kustomization
 	err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name}, &ks)
@@ -103,7 +103,7 @@ func tryGetKS(t *testing.T, ns, name string) (*kustomizev1.Kustomization, error)
 
 // eventually polls cond every 100ms until it returns nil or timeout passes, then fails with
 // its last error.
-func eventually(t *testing.T, timeout time.Duration, cond func() error) {
+func eventually(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -125,7 +125,7 @@ func condition(ks *kustomizev1.Kustomization, ct string) *metav1.Condition {
 
 // waitReady waits until the Kustomization is Ready=True for its current generation and
 // returns it.
-func waitReady(t *testing.T, ns, name string, timeout time.Duration) *kustomizev1.Kustomization {
+func waitReady(t testing.TB, ns, name string, timeout time.Duration) *kustomizev1.Kustomization {
 	t.Helper()
 	var ks *kustomizev1.Kustomization
 	eventually(t, timeout, func() error {
@@ -144,7 +144,7 @@ func waitReady(t *testing.T, ns, name string, timeout time.Duration) *kustomizev
 
 // waitCondition waits until the Kustomization's Ready condition has status and reason and
 // returns it.
-func waitReadyReason(t *testing.T, ns, name string, status metav1.ConditionStatus, reason string, timeout time.Duration) *kustomizev1.Kustomization {
+func waitReadyReason(t testing.TB, ns, name string, status metav1.ConditionStatus, reason string, timeout time.Duration) *kustomizev1.Kustomization {
 	t.Helper()
 	var ks *kustomizev1.Kustomization
 	eventually(t, timeout, func() error {
@@ -173,7 +173,7 @@ func describe(ks *kustomizev1.Kustomization) string {
 
 // requestReconcile sets reconcile.fluxcd.io/requestedAt as `flux reconcile` does and returns
 // the token.
-func requestReconcile(t *testing.T, ns, name string) string {
+func requestReconcile(t testing.TB, ns, name string) string {
 	t.Helper()
 	ks := getKS(t, ns, name)
 	base := ks.DeepCopy()
@@ -190,7 +190,7 @@ func requestReconcile(t *testing.T, ns, name string) string {
 
 // waitHandled waits until the controller has handled the reconcile request token and
 // returns the Kustomization.
-func waitHandled(t *testing.T, ns, name, token string, timeout time.Duration) *kustomizev1.Kustomization {
+func waitHandled(t testing.TB, ns, name, token string, timeout time.Duration) *kustomizev1.Kustomization {
 	t.Helper()
 	var ks *kustomizev1.Kustomization
 	eventually(t, timeout, func() error {
@@ -207,7 +207,7 @@ func waitHandled(t *testing.T, ns, name, token string, timeout time.Duration) *k
 }
 
 // updateKS changes the spec of a Kustomization (retrying on conflicts).
-func updateKS(t *testing.T, ns, name string, mutate func(*kustomizev1.Kustomization)) {
+func updateKS(t testing.TB, ns, name string, mutate func(*kustomizev1.Kustomization)) {
 	t.Helper()
 	eventually(t, 10*time.Second, func() error {
 		ks := getKS(t, ns, name)
@@ -217,7 +217,7 @@ func updateKS(t *testing.T, ns, name string, mutate func(*kustomizev1.Kustomizat
 }
 
 // getObj reads an object by apiVersion/kind; nil when it does not exist.
-func getObj(t *testing.T, apiVersion, kind, ns, name string) *unstructured.Unstructured {
+func getObj(t testing.TB, apiVersion, kind, ns, name string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
@@ -231,7 +231,7 @@ func getObj(t *testing.T, apiVersion, kind, ns, name string) *unstructured.Unstr
 }
 
 // getCM reads a ConfigMap; nil when it does not exist.
-func getCM(t *testing.T, ns, name string) *corev1.ConfigMap {
+func getCM(t testing.TB, ns, name string) *corev1.ConfigMap {
 	t.Helper()
 	var cm corev1.ConfigMap
 	if err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name}, &cm); err != nil {
@@ -286,7 +286,7 @@ func kustomizationYAML(resources ...string) string {
 }
 
 // assertContains fails unless s contains every one of subs.
-func assertContains(t *testing.T, what, s string, subs ...string) {
+func assertContains(t testing.TB, what, s string, subs ...string) {
 	t.Helper()
 	for _, sub := range subs {
 		if !strings.Contains(s, sub) {

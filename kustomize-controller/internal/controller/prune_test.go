@@ -14,7 +14,7 @@ import (
 )
 
 // waitApplied waits until the Kustomization applied revision and returns it.
-func waitApplied(t *testing.T, ns, name, revision string, timeout time.Duration) *kustomizev1.Kustomization {
+func waitApplied(t testing.TB, ns, name, revision string, timeout time.Duration) *kustomizev1.Kustomization {
 	t.Helper()
 	var ks *kustomizev1.Kustomization
 	eventually(t, timeout, func() error {

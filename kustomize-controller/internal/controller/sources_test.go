@@ -26,7 +26,7 @@ type sourceObject interface {
 }
 
 // newSource creates a source of kind in ns without an artifact (not ready yet).
-func newSource(t *testing.T, kind, ns, name string) sourceObject {
+func newSource(t testing.TB, kind, ns, name string) sourceObject {
 	t.Helper()
 	om := metav1.ObjectMeta{Namespace: ns, Name: name}
 	hour := metav1.Duration{Duration: time.Hour}
@@ -48,7 +48,7 @@ func newSource(t *testing.T, kind, ns, name string) sourceObject {
 }
 
 // gitRepo creates a GitRepository in ns serving files.
-func gitRepo(t *testing.T, ns, name string, files map[string]string) (sourceObject, *meta.Artifact) {
+func gitRepo(t testing.TB, ns, name string, files map[string]string) (sourceObject, *meta.Artifact) {
 	t.Helper()
 	src := newSource(t, sourcev1.GitRepositoryKind, ns, name)
 	return src, publish(t, src, files, nil)
@@ -57,7 +57,7 @@ func gitRepo(t *testing.T, ns, name string, files map[string]string) (sourceObje
 // publish archives files as the artifact of src, stores it in the suite's artifact server
 // and records it in src's status, as source-controller does. metadata goes into the
 // artifact's metadata (OCI annotations).
-func publish(t *testing.T, src sourceObject, files map[string]string, metadata map[string]string) *meta.Artifact {
+func publish(t testing.TB, src sourceObject, files map[string]string, metadata map[string]string) *meta.Artifact {
 	t.Helper()
 	ctx := testCtx(t)
 	dir := t.TempDir()
@@ -104,7 +104,7 @@ func sourceKind(src sourceObject) string {
 }
 
 // setArtifact writes a (Ready=True) into src's status.
-func setArtifact(t *testing.T, src sourceObject, a *meta.Artifact) {
+func setArtifact(t testing.TB, src sourceObject, a *meta.Artifact) {
 	t.Helper()
 	ctx := testCtx(t)
 	if err := k8s().Get(ctx, client.ObjectKeyFromObject(src), src); err != nil {
