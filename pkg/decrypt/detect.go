@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/getsops/sops/v3/cmd/sops/formats"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -18,7 +17,8 @@ var cipherMarker = []byte("ENC[AES256_GCM,")
 
 // macMarker finds the SOPS MAC in each store's layout: YAML "mac: ENC[",
 // JSON "mac": "ENC[", dotenv "sops_mac=ENC[", INI "mac = ENC[" in [sops].
-var macMarker = regexp.MustCompile(`(?m)(?:^|[\s"{,])(?:sops_)?mac"?[ \t]*[:=][ \t]*"?ENC\[AES256_GCM,`)
+// SOPS reads the field name case-insensitively, and YAML may quote it.
+var macMarker = regexp.MustCompile(`(?m)(?:^|[\s"'{,])(?:sops_)?(?i:mac)["']?[ \t]*[:=][ \t]*["']?ENC\[AES256_GCM,`)
 
 // yamlMetadata finds the top-level "sops" key of a YAML document.
 var yamlMetadata = regexp.MustCompile(`(?m)^sops:`)
@@ -45,8 +45,13 @@ func hasSOPSMetadata(obj *unstructured.Unstructured) bool {
 	if !ok {
 		return false
 	}
-	_, hasMAC := md["mac"]
-	return hasMAC
+	// SOPS matches metadata field names case-insensitively.
+	for k := range md {
+		if strings.EqualFold(k, "mac") {
+			return true
+		}
+	}
+	return false
 }
 
 // secretEntry is one Secret value that holds an encrypted file.
@@ -110,33 +115,6 @@ func RequireNoneEncrypted(objs []*unstructured.Unstructured) error {
 
 // maxReported bounds how many objects one error names.
 const maxReported = 10
-
-// formatFor picks the SOPS store for a file: by extension as the sops CLI
-// does (.yaml/.yml, .json, .env, .ini), else by content, else binary.
-func formatFor(path string, data []byte) formats.Format {
-	switch {
-	case formats.IsYAMLFile(path):
-		return formats.Yaml
-	case formats.IsJSONFile(path):
-		return formats.Json
-	case formats.IsEnvFile(path):
-		return formats.Dotenv
-	case formats.IsIniFile(path):
-		return formats.Ini
-	}
-	switch {
-	case bytes.Contains(data, []byte("sops_mac=ENC[")):
-		return formats.Dotenv
-	case bytes.Contains(data, []byte("[sops]")):
-		return formats.Ini
-	case len(bytes.TrimSpace(data)) > 0 && bytes.TrimSpace(data)[0] == '{':
-		// What sops writes for a file of unknown type: {"data": ..., "sops": ...}.
-		return formats.Binary
-	case yamlMetadata.Match(data):
-		return formats.Yaml
-	}
-	return formats.Binary
-}
 
 // objectRef names an object as Kind/namespace/name (Kind/name when it has
 // no namespace).

@@ -1,12 +1,7 @@
 package decrypt
 
 import (
-	"errors"
 	"fmt"
-
-	"github.com/getsops/sops/v3/cmd/sops/common"
-	"github.com/getsops/sops/v3/cmd/sops/formats"
-	"github.com/getsops/sops/v3/config"
 )
 
 // DecryptFile decrypts a SOPS-encrypted file and returns its plaintext in
@@ -19,37 +14,33 @@ import (
 func (d *Decryptor) DecryptFile(path string, data []byte) (_ []byte, err error) {
 	name := path
 	defer func() {
+		// The parsers are libraries fed with untrusted input; one bad
+		// file must fail its reconciliation, not the controller.
 		if r := recover(); r != nil {
 			err = fmt.Errorf("file '%s': internal error while decrypting (malformed SOPS document)", name)
 		}
 	}()
-	format := formatFor(path, data)
-	store := common.StoreForFormat(format, config.NewStoresConfig())
-	tree, err := store.LoadEncryptedFile(data)
+	f := formatFor(path, data)
+	docs, md, err := loadEncrypted(f, data)
 	if err != nil {
-		// The stores' messages can quote a line of the file.
-		return nil, fmt.Errorf("file '%s' is not a SOPS-encrypted %s document", name, formatName(format))
+		// Parser messages can quote a line of the file.
+		return nil, fmt.Errorf("file '%s' is not a SOPS-encrypted %s document", name, f)
 	}
-	if err := d.decryptTree(&tree, macFull); err != nil {
+	if err := d.decryptDocument(docs, md, macFull); err != nil {
 		return nil, fmt.Errorf("file '%s': %w", name, err)
 	}
-	out, err := store.EmitPlainFile(tree.Branches)
+	out, err := f.emit(docs)
 	if err != nil {
-		return nil, fmt.Errorf("file '%s': %w", name, errors.New("cannot write the decrypted document"))
+		return nil, fmt.Errorf("file '%s': cannot write the decrypted document", name)
 	}
 	return out, nil
 }
 
-func formatName(f formats.Format) string {
-	switch f {
-	case formats.Yaml:
-		return "YAML"
-	case formats.Json:
-		return "JSON"
-	case formats.Dotenv:
-		return "dotenv"
-	case formats.Ini:
-		return "INI"
+// loadEncrypted parses an encrypted document and takes its metadata out.
+func loadEncrypted(f format, data []byte) ([]mapping, *metadata, error) {
+	docs, err := f.load(data)
+	if err != nil {
+		return nil, nil, err
 	}
-	return "binary"
+	return extractMetadata(docs, f.layout())
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keys"
 	"github.com/getsops/sops/v3/pgp"
+	"github.com/getsops/sops/v3/shamir"
 	"github.com/getsops/sops/v3/version"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -76,34 +77,70 @@ func pgpKey(t testing.TB, cfg *packet.Config) ([]byte, *pgp.MasterKey) {
 // is the --encrypted-regex ("" encrypts every value).
 func encrypt(t testing.TB, name string, plain []byte, regex string, mks ...keys.MasterKey) []byte {
 	t.Helper()
+	return encryptDoc(t, name, plain, encOpts{rules: sops.Metadata{EncryptedRegex: regex}, groups: [][]keys.MasterKey{mks}})
+}
+
+// encOpts are the sops options of a test encryption.
+type encOpts struct {
+	// rules holds the encryption rule (at most one of the suffix and regex
+	// fields) and MACOnlyEncrypted; the other fields are ignored. Without a
+	// rule, sops' default unencrypted suffix applies.
+	rules sops.Metadata
+	// groups are the key groups; with more than one, the data key is split
+	// with Shamir's scheme and threshold shares are needed.
+	groups    [][]keys.MasterKey
+	threshold int
+}
+
+// testDataKey is the data key of every test encryption.
+func testDataKey() []byte {
+	k := make([]byte, 32)
+	for i := range k {
+		k[i] = byte(i*7 + 3)
+	}
+	return k
+}
+
+// encryptDoc encrypts plain with sops' library as `sops --encrypt` does.
+func encryptDoc(t testing.TB, name string, plain []byte, o encOpts) []byte {
+	t.Helper()
 	store := common.DefaultStoreForPath(config.NewStoresConfig(), name)
 	branches, err := store.LoadPlainFile(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree := sops.Tree{
-		Branches: branches,
-		Metadata: sops.Metadata{
-			KeyGroups:         []sops.KeyGroup{mks},
-			EncryptedRegex:    regex,
-			UnencryptedSuffix: "",
-			Version:           version.Version,
-		},
+	md := sops.Metadata{
+		UnencryptedSuffix:       o.rules.UnencryptedSuffix,
+		EncryptedSuffix:         o.rules.EncryptedSuffix,
+		UnencryptedRegex:        o.rules.UnencryptedRegex,
+		EncryptedRegex:          o.rules.EncryptedRegex,
+		UnencryptedCommentRegex: o.rules.UnencryptedCommentRegex,
+		EncryptedCommentRegex:   o.rules.EncryptedCommentRegex,
+		MACOnlyEncrypted:        o.rules.MACOnlyEncrypted,
+		Version:                 version.Version,
 	}
-	if regex == "" {
-		tree.Metadata.UnencryptedSuffix = sops.DefaultUnencryptedSuffix
+	if md.UnencryptedSuffix+md.EncryptedSuffix+md.UnencryptedRegex+md.EncryptedRegex+md.UnencryptedCommentRegex+md.EncryptedCommentRegex == "" {
+		md.UnencryptedSuffix = sops.DefaultUnencryptedSuffix
 	}
-	dataKey := make([]byte, 32)
-	for i := range dataKey {
-		dataKey[i] = byte(i*7 + 3)
-	}
-	// The master keys encrypt the data key themselves (not through sops'
-	// local key service, which would look for keys in the user's home).
-	for _, mk := range mks {
-		if err := mk.Encrypt(dataKey); err != nil {
+	dataKey := testDataKey()
+	shares := [][]byte{dataKey}
+	if len(o.groups) > 1 {
+		md.ShamirThreshold = o.threshold
+		if shares, err = shamir.Split(dataKey, len(o.groups), o.threshold); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The master keys encrypt the data key themselves (not through sops'
+	// local key service, which would look for keys in the user's home).
+	for i, g := range o.groups {
+		for _, mk := range g {
+			if err := mk.Encrypt(shares[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		md.KeyGroups = append(md.KeyGroups, sops.KeyGroup(g))
+	}
+	tree := sops.Tree{Branches: branches, Metadata: md}
 	if err := common.EncryptTree(common.EncryptTreeOpts{Tree: &tree, Cipher: aes.NewCipher(), DataKey: dataKey}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
-	"github.com/getsops/sops/v3/config"
-	sopsjson "github.com/getsops/sops/v3/stores/json"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -56,24 +55,29 @@ func (d *Decryptor) DecryptObjects(objs []*unstructured.Unstructured) error {
 	return errors.Join(errs...)
 }
 
-// decryptObject decrypts an object that carries SOPS metadata. It goes
-// through SOPS' JSON store, which reads the metadata exactly as sops does.
-func (d *Decryptor) decryptObject(obj *unstructured.Unstructured) error {
+// decryptObject decrypts an object that carries SOPS metadata. It reads
+// the object as its JSON encoding, the way sops reads a JSON file.
+func (d *Decryptor) decryptObject(obj *unstructured.Unstructured) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("internal error while decrypting (malformed SOPS document)")
+		}
+	}()
 	data, err := json.Marshal(obj.Object)
 	if err != nil {
 		return fmt.Errorf("cannot serialize for decryption: %w", err)
 	}
-	tree, err := sopsjson.NewStore(&config.JSONStoreConfig{}).LoadEncryptedFile(data)
+	docs, md, err := loadEncrypted(formatJSON, data)
 	if err != nil {
 		return errors.New("the SOPS metadata is invalid")
 	}
-	if err := d.decryptTree(&tree, macStored); err != nil {
+	if err := d.decryptDocument(docs, md, macStored); err != nil {
 		return err
 	}
-	if len(tree.Branches) != 1 {
+	if len(docs) != 1 {
 		return errors.New("unexpected SOPS document layout")
 	}
-	v, err := plainValue(tree.Branches[0])
+	v, err := plainValue(docs[0])
 	if err != nil {
 		return fmt.Errorf("decrypted object: %w", err)
 	}
@@ -119,4 +123,50 @@ func checkObject(m map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// plainValue converts a decrypted value into the JSON value types of
+// unstructured.Unstructured, dropping comments.
+func plainValue(v any) (any, error) {
+	switch v := v.(type) {
+	case mapping:
+		m := make(map[string]any, len(v))
+		for _, e := range v {
+			if _, isComment := e.key.(comment); isComment {
+				continue
+			}
+			k, ok := e.key.(string)
+			if !ok {
+				return nil, fmt.Errorf("non-string key of type %T", e.key)
+			}
+			pv, err := plainValue(e.value)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = pv
+		}
+		return m, nil
+	case []any:
+		s := make([]any, 0, len(v))
+		for _, e := range v {
+			if _, isComment := e.(comment); isComment {
+				continue
+			}
+			pv, err := plainValue(e)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, pv)
+		}
+		return s, nil
+	case string, bool, int64, float64, nil:
+		return v, nil
+	case int:
+		return int64(v), nil
+	case []byte:
+		return string(v), nil
+	case time.Time:
+		return v.Format(time.RFC3339Nano), nil
+	}
+	return nil, fmt.Errorf("value of unexpected type %T", v)
 }

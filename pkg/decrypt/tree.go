@@ -1,107 +1,225 @@
 package decrypt
 
 import (
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
+	"hash"
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/aes"
 )
 
-// macPolicy says how much of SOPS' message authentication code is checked.
-type macPolicy int
+// A SOPS document in memory, as every format loads into it: an ordered
+// mapping per document (YAML streams have several), whose keys are strings
+// or comments, and whose values are mappings, lists ([]any) or scalars
+// (string, int, float64, bool, nil, time.Time; []byte and comment only after
+// decryption). Order matters: the MAC hashes values in document order.
+type (
+	mapping []entry
 
-const (
-	// macFull recomputes the MAC over the document and compares it with the
-	// stored one, as `sops --decrypt` does. Only meaningful on the bytes that
-	// were encrypted.
-	macFull macPolicy = iota
-	// macStored only checks that the stored MAC decrypts (it is bound to the
-	// data key and the lastmodified date). Used for objects out of a
-	// kustomize build, whose unencrypted fields kustomize may legitimately
-	// have changed or reordered; every encrypted value still authenticates
-	// on its own, bound to its path (AES-GCM with the path as additional
-	// data).
-	macStored
+	// entry is one key of a mapping. A comment line is an entry whose key
+	// is a comment and whose value is nil. YAML keys may be other scalars,
+	// which SOPS refuses when it walks the tree.
+	entry struct {
+		key, value any
+	}
+
+	// comment is a comment line (without its '#'). inline marks a YAML
+	// comment that followed a value on its line.
+	comment struct {
+		text   string
+		inline bool
+	}
 )
 
-// decryptTree decrypts tree in place. Errors never carry SOPS' messages
-// for value decryption, which can quote a value that was meant to be
-// encrypted but is plaintext, or a decrypted value that failed to convert.
-func (d *Decryptor) decryptTree(tree *sops.Tree, policy macPolicy) (err error) {
-	defer func() {
-		// SOPS has panicked on hostile input before; one bad document must
-		// fail its reconciliation, not the controller.
-		if r := recover(); r != nil {
-			err = errors.New("internal error while decrypting (malformed SOPS document)")
-		}
-	}()
-	if tree.Metadata.Version == "" && tree.Metadata.MessageAuthenticationCode == "" {
-		return errors.New("the SOPS metadata has no version and no mac")
-	}
-	key, err := d.dataKey(&tree.Metadata)
-	if err != nil {
-		return err
-	}
-	cipher := aes.NewCipher()
-	computed, err := tree.Decrypt(key, cipher)
-	if err != nil {
-		return errors.New("a value does not decrypt with the data key (it is corrupted, was moved, or is not SOPS ciphertext)")
-	}
-	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, key, tree.Metadata.LastModified.Format(time.RFC3339))
-	if err != nil {
-		return errors.New("the SOPS MAC is corrupted (it does not decrypt with the data key and lastmodified date)")
-	}
-	if policy == macFull && stored != computed {
-		// The MACs are hashes of the plaintext: never print them.
-		return errors.New("the SOPS MAC does not match the content: the file was changed after it was encrypted")
-	}
-	return nil
+// walker decrypts a document in place, in SOPS' order, and hashes the
+// values for the MAC as it goes.
+type walker struct {
+	rules  cryptRules
+	cipher *valueCipher
+	mac    hash.Hash
+	// macOnlyEncrypted limits the MAC to the values that are encrypted.
+	macOnlyEncrypted bool
 }
 
-// plainValue converts a decrypted tree value into the JSON value types of
-// unstructured.Unstructured.
-func plainValue(v any) (any, error) {
+func newWalker(md *metadata, c *valueCipher) *walker {
+	w := &walker{rules: newCryptRules(md), cipher: c, mac: sha512.New(), macOnlyEncrypted: md.macOnlyEncrypted}
+	if md.macOnlyEncrypted {
+		// SOPS starts such a MAC with sha256("sops"), so that it never
+		// equals the MAC over all values of the same document.
+		seed := sha256.Sum256([]byte("sops"))
+		w.mac.Write(seed[:])
+	}
+	return w
+}
+
+// sum is the MAC of what was walked, as SOPS writes it: uppercase hex of
+// the SHA-512.
+func (w *walker) sum() string {
+	return fmt.Sprintf("%X", w.mac.Sum(nil))
+}
+
+// value walks one value at path. Keys join the path; list indices do not
+// (every element of a list shares its key's path).
+func (w *walker) value(v any, path []string, comments [][]string) (any, error) {
 	switch v := v.(type) {
-	case sops.TreeBranch:
-		m := make(map[string]any, len(v))
-		for _, item := range v {
-			if _, isComment := item.Key.(sops.Comment); isComment {
-				continue
-			}
-			k, ok := item.Key.(string)
-			if !ok {
-				return nil, fmt.Errorf("non-string key of type %T", item.Key)
-			}
-			pv, err := plainValue(item.Value)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = pv
-		}
-		return m, nil
+	case string, int, float64, bool, time.Time, comment:
+		return w.leaf(v, path, comments)
+	case []byte:
+		return w.leaf(string(v), path, comments)
+	case mapping:
+		return w.mapping(v, path, comments)
 	case []any:
-		s := make([]any, 0, len(v))
-		for _, e := range v {
-			if _, isComment := e.(sops.Comment); isComment {
-				continue
-			}
-			pv, err := plainValue(e)
+		return w.list(v, path, comments)
+	case nil:
+		// Nulls are neither encrypted nor part of the MAC.
+		return nil, nil
+	}
+	return nil, fmt.Errorf("the document holds a value of unsupported type %T", v)
+}
+
+// mapping walks the entries of m. comments keeps, per nesting level, the
+// comment lines just above the current entry, for the comment regexes.
+func (w *walker) mapping(m mapping, path []string, comments [][]string) (mapping, error) {
+	comments = append(comments, nil)
+	top := len(comments) - 1
+	for i, e := range m {
+		if c, ok := e.key.(comment); ok {
+			comments[top] = append(comments[top], c.text)
+			v, err := w.leaf(c, path, comments)
 			if err != nil {
 				return nil, err
 			}
-			s = append(s, pv)
+			switch v := v.(type) {
+			case comment:
+				m[i].key = v
+			case string:
+				m[i].key = comment{text: v, inline: c.inline}
+			default:
+				return nil, errors.New("an encrypted comment decrypts to a value that is not a comment")
+			}
+			continue
 		}
-		return s, nil
-	case string, bool, int64, float64, nil:
+		c, valueIsComment := e.value.(comment)
+		if valueIsComment {
+			comments[top] = append(comments[top], c.text)
+		}
+		k, ok := e.key.(string)
+		if !ok {
+			return nil, fmt.Errorf("the document has a key of type %T; only string keys are supported", e.key)
+		}
+		v, err := w.value(e.value, append(path, k), comments)
+		if err != nil {
+			return nil, err
+		}
+		m[i].value = v
+		if !valueIsComment {
+			comments[top] = nil
+		}
+	}
+	return m, nil
+}
+
+func (w *walker) list(l []any, path []string, comments [][]string) ([]any, error) {
+	comments = append(comments, nil)
+	top := len(comments) - 1
+	for i, e := range l {
+		c, isComment := e.(comment)
+		if isComment {
+			comments[top] = append(comments[top], c.text)
+		}
+		v, err := w.value(e, path, comments)
+		if err != nil {
+			return nil, err
+		}
+		l[i] = v
+		if !isComment {
+			comments[top] = nil
+		}
+	}
+	return l, nil
+}
+
+// leaf decrypts one scalar or comment if the rules say it is encrypted, and
+// adds what is not a comment to the MAC. A comment that does not decrypt is
+// kept as it is (older SOPS versions left comments in plaintext); any other
+// value that should be encrypted and does not decrypt fails the document.
+func (w *walker) leaf(in any, path []string, comments [][]string) (any, error) {
+	c, isComment := in.(comment)
+	encrypted := w.rules.encrypted(path, comments, isComment)
+	out := in
+	if encrypted {
+		ad := additionalData(path)
+		switch {
+		case isComment:
+			if v, err := w.cipher.open(c.text, ad); err == nil {
+				out = v
+			}
+		default:
+			s, ok := in.(string)
+			if !ok {
+				return nil, errValue
+			}
+			v, err := w.cipher.open(s, ad)
+			if err != nil {
+				return nil, err
+			}
+			out = v
+		}
+	}
+	if !w.macOnlyEncrypted || encrypted {
+		// A value may decrypt to a comment (type:comment in a list).
+		if _, isComment := out.(comment); !isComment {
+			b, err := macBytes(out)
+			if err != nil {
+				return nil, err
+			}
+			w.mac.Write(b)
+		}
+	}
+	return out, nil
+}
+
+// additionalData authenticates a value together with its key path:
+// "a:b:c:" for the value of key c in b in a.
+func additionalData(path []string) string {
+	return strings.Join(path, ":") + ":"
+}
+
+// macBytes is how SOPS feeds a value to the MAC: its text, with Python's
+// spelling of booleans (SOPS began in Python) and floats without exponent.
+func macBytes(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return []byte(v), nil
+	case []byte:
 		return v, nil
 	case int:
-		return int64(v), nil
-	case []byte:
-		return string(v), nil
+		return []byte(strconv.Itoa(v)), nil
+	case float64:
+		return []byte(strconv.FormatFloat(v, 'f', -1, 64)), nil
+	case bool:
+		if v {
+			return []byte("True"), nil
+		}
+		return []byte("False"), nil
 	case time.Time:
-		return v.Format(time.RFC3339Nano), nil
+		return v.MarshalText()
 	}
-	return nil, fmt.Errorf("value of unexpected type %T", v)
+	return nil, fmt.Errorf("the document holds a value of unsupported type %T", v)
+}
+
+// encodable is what an encoder is given for a value: a comment that ended
+// up as a mapping value (a value of type:comment) is written as SOPS
+// writes its Comment struct.
+func encodable(v any) any {
+	if c, ok := v.(comment); ok {
+		return struct {
+			Value  string
+			Inline bool
+		}{c.text, c.inline}
+	}
+	return v
 }

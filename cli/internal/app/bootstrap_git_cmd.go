@@ -129,7 +129,7 @@ func (f bootstrapGitFlags) configureSSH(ctx context.Context, c *Command, u *url.
 	if u.Port() == "" {
 		hostport = net.JoinHostPort(u.Hostname(), "22")
 	}
-	knownHosts, err := bootstrapScanHostKey(ctx, hostport, min(connectTimeout, c.Global.Timeout))
+	knownHosts, err := scanHostKeys(ctx, hostport, min(connectTimeout, c.Global.Timeout))
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,8 @@ func TestBootstrapGitHubAPI(t *testing.T) {
 	}
 
 	f := bootstrapGitHubFlags{owner: "fleet", repository: "infra"}
-	_, public, err := bootstrapGenerateKey(bootstrapKeyOptions{Algorithm: "ed25519"})
+	kp, err := sshKeyFlags{algorithm: "ed25519"}.generate()
+	public := kp.public
 	if err != nil {
 		t.Fatal(err)
 	}

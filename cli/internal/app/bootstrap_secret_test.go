@@ -20,22 +20,23 @@ import (
 
 func TestBootstrapGenerateKey(t *testing.T) {
 	tests := []struct {
-		opts     bootstrapKeyOptions
+		opts     sshKeyFlags
 		wantType string
 		wantErr  string
 	}{
-		{opts: bootstrapKeyOptions{Algorithm: "ed25519"}, wantType: ssh.KeyAlgoED25519},
-		{opts: bootstrapKeyOptions{Algorithm: "ecdsa", Curve: "p256"}, wantType: ssh.KeyAlgoECDSA256},
-		{opts: bootstrapKeyOptions{Algorithm: "ecdsa", Curve: "p384"}, wantType: ssh.KeyAlgoECDSA384},
-		{opts: bootstrapKeyOptions{Algorithm: "ecdsa", Curve: "p521"}, wantType: ssh.KeyAlgoECDSA521},
-		{opts: bootstrapKeyOptions{Algorithm: "rsa", RSABits: 2048}, wantType: ssh.KeyAlgoRSA},
-		{opts: bootstrapKeyOptions{Algorithm: "dsa"}, wantErr: "invalid --ssh-key-algorithm"},
-		{opts: bootstrapKeyOptions{Algorithm: "ecdsa", Curve: "p224"}, wantErr: "invalid --ssh-ecdsa-curve"},
-		{opts: bootstrapKeyOptions{Algorithm: "rsa", RSABits: 1000}, wantErr: "invalid --ssh-rsa-bits"},
+		{opts: sshKeyFlags{algorithm: "ed25519"}, wantType: ssh.KeyAlgoED25519},
+		{opts: sshKeyFlags{algorithm: "ecdsa", ecdsaCurve: "p256"}, wantType: ssh.KeyAlgoECDSA256},
+		{opts: sshKeyFlags{algorithm: "ecdsa", ecdsaCurve: "p384"}, wantType: ssh.KeyAlgoECDSA384},
+		{opts: sshKeyFlags{algorithm: "ecdsa", ecdsaCurve: "p521"}, wantType: ssh.KeyAlgoECDSA521},
+		{opts: sshKeyFlags{algorithm: "rsa", rsaBits: 2048}, wantType: ssh.KeyAlgoRSA},
+		{opts: sshKeyFlags{algorithm: "dsa"}, wantErr: "invalid --ssh-key-algorithm"},
+		{opts: sshKeyFlags{algorithm: "ecdsa", ecdsaCurve: "p224"}, wantErr: "invalid --ssh-ecdsa-curve"},
+		{opts: sshKeyFlags{algorithm: "rsa", rsaBits: 1000}, wantErr: "invalid --ssh-rsa-bits"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.opts.Algorithm+tt.opts.Curve, func(t *testing.T) {
-			private, public, err := bootstrapGenerateKey(tt.opts)
+		t.Run(tt.opts.algorithm+tt.opts.ecdsaCurve, func(t *testing.T) {
+			kp, err := tt.opts.generate()
+			private, public := kp.private, kp.public
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -71,13 +72,14 @@ func TestBootstrapPublicKeyOfEncryptedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := pem.EncodeToMemory(block)
-	if _, err := bootstrapPublicKey(key, ""); err == nil || !strings.Contains(err.Error(), "--password") {
+	if _, err := keyPairFromPEM(key, "", "--private-key-file"); err == nil || !strings.Contains(err.Error(), "--password") {
 		t.Errorf("without passphrase: %v", err)
 	}
-	if _, err := bootstrapPublicKey(key, "wrong passphrase"); err == nil || strings.Contains(err.Error(), passphrase) {
+	if _, err := keyPairFromPEM(key, "wrong passphrase", "--private-key-file"); err == nil || strings.Contains(err.Error(), passphrase) {
 		t.Errorf("wrong passphrase: %v", err)
 	}
-	pub, err := bootstrapPublicKey(key, passphrase)
+	kp, err := keyPairFromPEM(key, passphrase, "--private-key-file")
+	pub := kp.public
 	if err != nil || !strings.HasPrefix(string(pub), "ssh-ed25519 ") {
 		t.Errorf("= %q, %v", pub, err)
 	}
@@ -87,7 +89,7 @@ func TestBootstrapPublicKeyOfEncryptedKey(t *testing.T) {
 func TestBootstrapScanHostKey(t *testing.T) {
 	srv := gitserver.NewSSH(t, gitserver.SSHOptions{})
 	ctx := context.Background()
-	line, err := bootstrapScanHostKey(ctx, srv.Addr(), 5*time.Second)
+	line, err := scanHostKeys(ctx, srv.Addr(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestBootstrapScanHostKey(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	if _, err := bootstrapScanHostKey(ctx, addr, 5*time.Second); err == nil || !strings.Contains(err.Error(), addr) {
+	if _, err := scanHostKeys(ctx, addr, 5*time.Second); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Errorf("closed port: %v", err)
 	}
 }
@@ -117,7 +119,7 @@ func TestBootstrapCredentialsData(t *testing.T) {
 		{"basic auth", bootstrapCredentials{Username: "git", Password: "s3cret", CACert: ca}, "ca.crt,password,username", false},
 		{"bearer token", bootstrapCredentials{BearerToken: "t0ken"}, "bearerToken", false},
 		{"new ssh key", bootstrapCredentials{SSH: true, KnownHosts: []byte("example.com ssh-ed25519 AAAA\n"),
-			KeyOpts: bootstrapKeyOptions{Algorithm: "ed25519"}}, "identity,identity.pub,known_hosts", true},
+			KeyOpts: sshKeyFlags{algorithm: "ed25519"}}, "identity,identity.pub,known_hosts", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ type bootstrapFlags struct {
 	secretName        string
 	caFile            string
 	privateKeyFile    string
-	keyOpts           bootstrapKeyOptions
+	keyOpts           sshKeyFlags
 	sshHostname       string
 	authorName        string
 	authorEmail       string
@@ -50,9 +50,9 @@ func (f *bootstrapFlags) bindFlags(cmd *cobra.Command) {
 	fs.StringVar(&f.secretName, "secret-name", "flux-system", "name of the secret the sync credentials can be found in or stored to")
 	fs.StringVar(&f.caFile, "ca-file", "", "path to TLS CA file used for validating self-signed certificates")
 	fs.StringVar(&f.privateKeyFile, "private-key-file", "", "path to a private key file used for authenticating to the Git SSH server")
-	fs.StringVar(&f.keyOpts.Algorithm, "ssh-key-algorithm", "ecdsa", "SSH public key algorithm (rsa, ecdsa, ed25519)")
-	fs.StringVar(&f.keyOpts.Curve, "ssh-ecdsa-curve", "p384", "SSH ECDSA public key curve (p256, p384, p521)")
-	fs.IntVar(&f.keyOpts.RSABits, "ssh-rsa-bits", 4096, "SSH RSA public key bit size (multiplies of 8, min 1024)")
+	fs.StringVar(&f.keyOpts.algorithm, "ssh-key-algorithm", "ecdsa", "SSH public key algorithm (rsa, ecdsa, ed25519)")
+	fs.StringVar(&f.keyOpts.ecdsaCurve, "ssh-ecdsa-curve", "p384", "SSH ECDSA public key curve (p256, p384, p521)")
+	fs.IntVar(&f.keyOpts.rsaBits, "ssh-rsa-bits", 4096, "SSH RSA public key bit size (multiplies of 8, min 1024)")
 	fs.StringVar(&f.sshHostname, "ssh-hostname", "", "SSH hostname (host[:port]), to be used when the SSH host differs from the HTTPS one")
 	fs.StringVar(&f.authorName, "author-name", "Flux", "author name for Git commits")
 	fs.StringVar(&f.authorEmail, "author-email", "", "author email for Git commits")
@@ -80,7 +80,7 @@ func (f *bootstrapFlags) newRun(c *Command, repoPath string, interval time.Durat
 	if interval <= 0 {
 		return nil, fmt.Errorf("invalid --interval %s: must be positive", interval)
 	}
-	if err := f.keyOpts.Validate(); err != nil {
+	if err := f.keyOpts.validate(); err != nil {
 		return nil, err
 	}
 	var ca []byte

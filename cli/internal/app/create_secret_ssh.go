@@ -36,27 +36,43 @@ type keyPair struct {
 	private, public []byte
 }
 
+// ecdsaCurves are the --ssh-ecdsa-curve values.
+func ecdsaCurves() map[string]elliptic.Curve {
+	return map[string]elliptic.Curve{"p256": elliptic.P256(), "p384": elliptic.P384(), "p521": elliptic.P521()}
+}
+
+// validate checks the flags before anything is generated, cloned or applied.
+func (f sshKeyFlags) validate() error {
+	switch f.algorithm {
+	case "rsa":
+		if f.rsaBits < 1024 || f.rsaBits%8 != 0 || f.rsaBits > 16384 {
+			return fmt.Errorf("invalid --ssh-rsa-bits %d: want a multiple of 8 between 1024 and 16384", f.rsaBits)
+		}
+	case "ecdsa":
+		if _, ok := ecdsaCurves()[f.ecdsaCurve]; !ok {
+			return fmt.Errorf("invalid --ssh-ecdsa-curve %q: want p256, p384 or p521", f.ecdsaCurve)
+		}
+	case "ed25519":
+	default:
+		return fmt.Errorf("invalid --ssh-key-algorithm %q: want rsa, ecdsa or ed25519", f.algorithm)
+	}
+	return nil
+}
+
 // generate makes a new key pair as the flags say.
 func (f sshKeyFlags) generate() (keyPair, error) {
+	if err := f.validate(); err != nil {
+		return keyPair{}, err
+	}
 	var key crypto.Signer
 	var err error
 	switch f.algorithm {
 	case "rsa":
-		if f.rsaBits < 1024 || f.rsaBits%8 != 0 {
-			return keyPair{}, fmt.Errorf("invalid --ssh-rsa-bits %d: want a multiple of 8, at least 1024", f.rsaBits)
-		}
 		key, err = rsa.GenerateKey(rand.Reader, f.rsaBits)
 	case "ecdsa":
-		curves := map[string]elliptic.Curve{"p256": elliptic.P256(), "p384": elliptic.P384(), "p521": elliptic.P521()}
-		curve, ok := curves[f.ecdsaCurve]
-		if !ok {
-			return keyPair{}, fmt.Errorf("invalid --ssh-ecdsa-curve %q: want p256, p384 or p521", f.ecdsaCurve)
-		}
-		key, err = ecdsa.GenerateKey(curve, rand.Reader)
+		key, err = ecdsa.GenerateKey(ecdsaCurves()[f.ecdsaCurve], rand.Reader)
 	case "ed25519":
 		_, key, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		return keyPair{}, fmt.Errorf("invalid --ssh-key-algorithm %q: want rsa, ecdsa or ed25519", f.algorithm)
 	}
 	if err != nil {
 		return keyPair{}, fmt.Errorf("generate %s key: %w", f.algorithm, err)
@@ -79,7 +95,14 @@ func loadKeyPair(path, passphrase string) (keyPair, error) {
 	if err != nil {
 		return keyPair{}, fmt.Errorf("read private key: %w", err)
 	}
+	return keyPairFromPEM(data, passphrase, "private key "+path)
+}
+
+// keyPairFromPEM derives the public key of a private key (decrypted with passphrase when it
+// is encrypted). Errors name what (the file or flag), never the key or the passphrase.
+func keyPairFromPEM(data []byte, passphrase, what string) (keyPair, error) {
 	var signer ssh.Signer
+	var err error
 	if passphrase != "" {
 		signer, err = ssh.ParsePrivateKeyWithPassphrase(data, []byte(passphrase))
 	} else {
@@ -88,11 +111,11 @@ func loadKeyPair(path, passphrase string) (keyPair, error) {
 	var missing *ssh.PassphraseMissingError
 	switch {
 	case errors.As(err, &missing):
-		return keyPair{}, fmt.Errorf("private key %s is encrypted: give its passphrase with --password", path)
+		return keyPair{}, fmt.Errorf("%s is encrypted: give its passphrase with --password", what)
 	case errors.Is(err, x509.IncorrectPasswordError):
-		return keyPair{}, fmt.Errorf("private key %s: wrong passphrase", path)
+		return keyPair{}, fmt.Errorf("%s: wrong passphrase", what)
 	case err != nil:
-		return keyPair{}, fmt.Errorf("private key %s is not a valid SSH private key (%s)", path, safeKeyError(err))
+		return keyPair{}, fmt.Errorf("%s is not a valid SSH private key (%s)", what, safeKeyError(err))
 	}
 	return keyPair{private: data, public: ssh.MarshalAuthorizedKey(signer.PublicKey())}, nil
 }
