@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"gotk.dev/pkg/workspace"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,6 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"gotk.dev/e2e/cluster"
 	"gotk.dev/e2e/framework"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
@@ -118,7 +118,7 @@ func checkReport(t *testing.T, res *Result, n int) {
 // TestAppManifestMatchesReference keeps the embedded workload identical to flux-benchmark's
 // (when the reference checkout is present next to the repository).
 func TestAppManifestMatchesReference(t *testing.T) {
-	root, err := cluster.RepoRoot()
+	root, err := workspace.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

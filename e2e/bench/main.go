@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,7 +29,6 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"gotk.dev/e2e/cluster"
 	"gotk.dev/e2e/framework"
 )
 
@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if f.out == "" {
-		root, err := cluster.RepoRoot()
+		root, err := workspace.Root()
 		if err != nil {
 			return err
 		}

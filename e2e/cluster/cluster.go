@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,7 +68,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, errors.New("cluster: Options.Dir is required")
 	}
 	if opts.BinDir == "" {
-		opts.BinDir = DefaultBinDir()
+		opts.BinDir = workspace.BinDir()
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -119,35 +120,6 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 	}
 	return c, nil
-}
-
-// DefaultBinDir is $KUBEBUILDER_ASSETS when set, else bin/ at the repository root.
-func DefaultBinDir() string {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d
-	}
-	if root, err := RepoRoot(); err == nil {
-		return filepath.Join(root, "bin")
-	}
-	return "bin"
-}
-
-// RepoRoot walks up from the working directory to the directory holding go.work.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func (c *Cluster) start(name string, args []string) (*process, error) {

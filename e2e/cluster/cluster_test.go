@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"gotk.dev/pkg/workspace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,7 @@ func TestLocalCluster(t *testing.T) {
 	defer c.Stop()
 	cs := kubernetes.NewForConfigOrDie(c.Config)
 
-	root, err := cluster.RepoRoot()
+	root, err := workspace.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

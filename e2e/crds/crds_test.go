@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"io"
 	"os"
 	"os/exec"
@@ -88,7 +89,7 @@ func TestAllCRDsEstablished(t *testing.T) {
 // TestReferenceRepositoryAccepted server-side dry-runs every Flux object of a real Flux user
 // repository: the API server must accept all of them unchanged.
 func TestReferenceRepositoryAccepted(t *testing.T) {
-	shared := testenv.SharedDir()
+	shared := workspace.SharedDir()
 	if shared == "" {
 		t.Skip("../shared/reference is absent; skipping the reference repository check")
 	}

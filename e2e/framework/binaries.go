@@ -3,13 +3,12 @@ package framework
 import (
 	"context"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"gotk.dev/e2e/cluster"
 )
 
 // Binaries builds controller executables from this repository with `go build`, each at most
@@ -104,7 +103,7 @@ func (b *Binaries) Path(ctx context.Context, name string) (string, error) {
 func (b *Binaries) goBuild(ctx context.Context, spec ControllerSpec, dir string) (string, error) {
 	b.buildMu.Lock()
 	defer b.buildMu.Unlock()
-	root, err := cluster.RepoRoot()
+	root, err := workspace.Root()
 	if err != nil {
 		return "", fmt.Errorf("build %s: %w", spec.Name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"net"
 	"os"
 	"path/filepath"
@@ -82,10 +83,10 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	if opts.BinDir == "" {
-		opts.BinDir = cluster.DefaultBinDir()
+		opts.BinDir = workspace.BinDir()
 	}
 	e := &Env{opts: opts, Dir: opts.Dir, Controllers: map[string]*Process{}}
-	if e.Root, err = cluster.RepoRoot(); err != nil {
+	if e.Root, err = workspace.Root(); err != nil {
 		return nil, err
 	}
 	if e.Dir == "" {

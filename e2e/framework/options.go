@@ -45,7 +45,7 @@ type Options struct {
 	// Keep leaves Dir in place after Stop.
 	Keep bool
 	// BinDir holds the control plane and registry binaries; empty means
-	// cluster.DefaultBinDir() ($KUBEBUILDER_ASSETS, else bin/).
+	// workspace.BinDir() ($KUBEBUILDER_ASSETS, else bin/).
 	BinDir string
 	// Nodes is the number of kwok nodes (at least 1; default 1).
 	Nodes int

@@ -16,6 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,7 +26,6 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"gotk.dev/e2e/cluster"
 	"gotk.dev/e2e/framework"
 )
 
@@ -86,7 +86,7 @@ func (f *fixture) startOnce() error {
 	opts.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
 	}
-	f.kubectl = filepath.Join(cluster.DefaultBinDir(), "kubectl")
+	f.kubectl = filepath.Join(workspace.BinDir(), "kubectl")
 	if _, err := os.Stat(f.kubectl); err != nil {
 		return fmt.Errorf("%w (run `make testbin`, or set KUBEBUILDER_ASSETS to the directory holding the control plane and kubectl)", err)
 	}

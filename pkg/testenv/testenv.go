@@ -4,7 +4,6 @@
 package testenv
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"gotk.dev/pkg/scheme"
+	"gotk.dev/pkg/workspace"
 )
 
 // Env is a running API server with the Flux CRDs installed.
@@ -32,7 +32,7 @@ type Env struct {
 
 // Start starts etcd and kube-apiserver and installs manifests/crds. Call Stop when done.
 func Start() (*Env, error) {
-	root, err := RepoRoot()
+	root, err := workspace.Root()
 	if err != nil {
 		return nil, err
 	}
@@ -86,36 +86,4 @@ func (e *Env) Kubeconfig(dir string) (string, error) {
 	}
 	path := filepath.Join(dir, "kubeconfig")
 	return path, os.WriteFile(path, b, 0o600)
-}
-
-// RepoRoot walks up from the working directory to the directory holding go.work.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// SharedDir returns ../shared next to the repository root, or "" when it is absent: tests that
-// read the shared reference material skip with a message in that case.
-func SharedDir() string {
-	root, err := RepoRoot()
-	if err != nil {
-		return ""
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared")
-	if _, err := os.Stat(filepath.Join(dir, "reference")); err != nil {
-		return ""
-	}
-	return dir
 }

@@ -131,6 +131,34 @@ func (c *Command) applyAndWait(ctx context.Context, kube *Kube, k Kind, u *unstr
 	return got, true, err
 }
 
+// createTarget is a new object on its way to the cluster.
+type createTarget struct {
+	u      *unstructured.Unstructured
+	ctx    context.Context
+	cancel context.CancelFunc
+	kube   *Kube
+}
+
+// beginCreate is the common start of flux create: convert obj, print it for --export (and
+// return nil: nothing else to do), or connect to the cluster within --timeout. Callers defer
+// cancel.
+func (c *Command) beginCreate(cmd *cobra.Command, cf *createFlags, obj runtime.Object) (*createTarget, error) {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	if done, err := c.exportCreated(cf, u); done {
+		return nil, err
+	}
+	ctx, cancel := c.withTimeout(cmd.Context())
+	kube, _, err := c.connect(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &createTarget{u: u, ctx: ctx, cancel: cancel, kube: kube}, nil
+}
+
 // exportCreated prints the objects for --export and reports whether it did.
 func (c *Command) exportCreated(f *createFlags, objs ...*unstructured.Unstructured) (bool, error) {
 	if !f.export {

@@ -68,19 +68,12 @@ func newCreateKustomizationCommand(c *Command, cf *createFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u, err := toUnstructured(ks)
-			if err != nil {
+			t, err := c.beginCreate(cmd, cf, ks)
+			if err != nil || t == nil {
 				return err
 			}
-			if done, err := c.exportCreated(cf, u); done {
-				return err
-			}
-			ctx, cancel := c.withTimeout(cmd.Context())
-			defer cancel()
-			kube, _, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
+			defer t.cancel()
+			ctx, kube, u := t.ctx, t.kube, t.u
 			c.Log().Generatef("generating Kustomization")
 			k, _ := LookupKind("", "kustomization")
 			got, _, err := c.applyAndWait(ctx, kube, k, u, "Kustomization")

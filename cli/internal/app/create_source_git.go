@@ -122,19 +122,12 @@ func (c *Command) createSourceGit(cmd *cobra.Command, cf *createFlags, f *source
 	if err != nil {
 		return err
 	}
-	u, err := toUnstructured(repo)
-	if err != nil {
+	t, err := c.beginCreate(cmd, cf, repo)
+	if err != nil || t == nil {
 		return err
 	}
-	if done, err := c.exportCreated(cf, u); done {
-		return err
-	}
-	ctx, cancel := c.withTimeout(cmd.Context())
-	defer cancel()
-	kube, _, err := c.connect(ctx)
-	if err != nil {
-		return err
-	}
+	defer t.cancel()
+	ctx, kube, u := t.ctx, t.kube, t.u
 	log := c.Log()
 	log.Generatef("generating GitRepository source")
 	var secret *appliedSecret

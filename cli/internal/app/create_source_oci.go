@@ -39,19 +39,12 @@ func newCreateSourceOCICommand(c *Command, cf *createFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u, err := toUnstructured(repo)
-			if err != nil {
+			t, err := c.beginCreate(cmd, cf, repo)
+			if err != nil || t == nil {
 				return err
 			}
-			if done, err := c.exportCreated(cf, u); done {
-				return err
-			}
-			ctx, cancel := c.withTimeout(cmd.Context())
-			defer cancel()
-			kube, _, err := c.connect(ctx)
-			if err != nil {
-				return err
-			}
+			defer t.cancel()
+			ctx, kube, u := t.ctx, t.kube, t.u
 			c.Log().Generatef("generating OCIRepository source")
 			k, _ := LookupKind("source", "oci")
 			got, _, err := c.applyAndWait(ctx, kube, k, u, "OCIRepository source")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"net"
 	"net/http"
 	"os"
@@ -31,7 +32,7 @@ const (
 func runUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ExitOnError)
 	dir := fs.String("dir", ".dev", "state directory (PKI, etcd data, logs, kubeconfig, Git repositories)")
-	bin := fs.String("bin", cluster.DefaultBinDir(), "directory with the control plane, controller and flux binaries")
+	bin := fs.String("bin", workspace.BinDir(), "directory with the control plane, controller and flux binaries")
 	port := fs.Int("api-port", 16443, "loopback port of the API server (0 picks a free one)")
 	example := fs.String("example", "e2e/journeys/testdata/fleet", "example repository to push to the local Git server")
 	noBootstrap := fs.Bool("no-bootstrap", false, "only start the cluster, with the CRDs installed")
@@ -56,7 +57,7 @@ func runUp(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w\n  stopped what was started; logs are in %s (`make dev-down` removes them)", err, c.LogDir)
 	}
 	// The controllers need their CRDs to start; bootstrap applies the same ones again.
-	root, _ := cluster.RepoRoot()
+	root, _ := workspace.Root()
 	if _, err := cluster.InstallCRDs(ctx, c.Config, filepath.Join(root, "manifests", "crds")); err != nil {
 		return stopOnError(err)
 	}

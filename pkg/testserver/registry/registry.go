@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"gotk.dev/pkg/workspace"
 	"net"
 	"net/http"
 	"os"
@@ -271,7 +272,7 @@ func findBinary(binDir string) (string, error) {
 	dirs := []string{binDir}
 	if binDir == "" {
 		dirs = []string{os.Getenv("KUBEBUILDER_ASSETS")}
-		if root, err := repoRoot(); err == nil {
+		if root, err := workspace.Root(); err == nil {
 			dirs = append(dirs, filepath.Join(root, "bin"))
 		}
 	}
@@ -288,24 +289,6 @@ func findBinary(binDir string) (string, error) {
 	}
 	return "", fmt.Errorf("distribution registry binary not found in %s: run `%s` (hack/build-registry.sh) to build it",
 		strings.Join(looked, ", "), BuildHint)
-}
-
-// repoRoot is the nearest directory above the working directory holding go.work.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func freePort() (int, error) {
