@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -34,9 +35,15 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 // Main runs the flux CLI and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Execute(&Streams{In: stdin, Out: stdout, Err: stderr}, args)
+}
+
+// Execute runs a fresh command tree on streams and returns the exit code.
+func Execute(streams *Streams, args []string) int {
+	stderr := streams.Err
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	cmd := NewRootCommand(&Streams{In: stdin, Out: stdout, Err: stderr})
+	cmd := NewRootCommand(streams)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
@@ -53,11 +60,22 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// Streams are the command's standard streams: data goes to Out, progress to Err.
+// Streams are the command's standard streams (data goes to Out, progress to Err) and its
+// clock.
 type Streams struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+	// Now is the clock ages are computed against; nil means time.Now. Tests pin it.
+	Now func() time.Time
+}
+
+// Clock returns the current time of the command's clock.
+func (s *Streams) Clock() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Command is what every subcommand constructor receives: the streams and the global options.

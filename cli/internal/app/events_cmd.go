@@ -159,7 +159,7 @@ func (c *Command) runEvents(ctx context.Context, o *eventsOptions) error {
 		return nil
 	}
 	sort.SliceStable(events, func(i, j int) bool { return eventTime(&events[i]).Before(eventTime(&events[j])) })
-	now := time.Now()
+	now := c.Clock()
 	rows := make([][]string, 0, len(events))
 	for i := range events {
 		rows = append(rows, eventRow(&events[i], o.allNamespaces, now))

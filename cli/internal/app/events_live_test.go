@@ -112,10 +112,19 @@ spec: {interval: 10m, prune: true, suspend: true, sourceRef: {kind: GitRepositor
 	record("e4", ks, "Kustomization", "other", "Normal", "Progressing", "ConfigMap/apps/x created", 1, 5*time.Minute, 5*time.Minute)
 	record("e5", "v1", "Pod", "podinfo-abc", "Warning", "BackOff", "Back-off restarting failed container", 1, time.Minute, time.Minute)
 
-	r := lc.run(t, 0, "events", "-n", ns)
+	// Ages are computed against the instant the events were recorded at, not the wall clock.
+	at := func(args ...string) result {
+		t.Helper()
+		r := runFluxAt(t, now, "", append(args, lc.kc)...)
+		if r.code != 0 {
+			t.Fatalf("flux %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+		return r
+	}
+	r := at("events", "-n", ns)
 	assertGolden(t, "events-namespace", r.stdout)
-	r = lc.run(t, 0, "events", "-n", ns, "--for", "Kustomization/demo")
+	r = at("events", "-n", ns, "--for", "Kustomization/demo")
 	assertGolden(t, "events-for-kustomization", r.stdout)
-	r = lc.run(t, 0, "events", "-n", ns, "--for", "Kustomization/demo", "--types", "Warning")
+	r = at("events", "-n", ns, "--for", "Kustomization/demo", "--types", "Warning")
 	assertGolden(t, "events-for-kustomization-warnings", r.stdout)
 }

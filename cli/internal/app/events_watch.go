@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,7 +35,7 @@ func (c *Command) watchEvents(ctx context.Context, kube *Kube, queries []eventQu
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				return tabRow(c.Out, eventRow(e, allNamespaces, time.Now()))
+				return tabRow(c.Out, eventRow(e, allNamespaces, c.Clock()))
 			})
 			if err != nil {
 				cancel() // one failed watch ends the command

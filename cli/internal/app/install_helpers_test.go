@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // result is one flux invocation's outcome.
@@ -21,6 +22,15 @@ func runFlux(t *testing.T, stdin string, args ...string) result {
 	var out, errOut bytes.Buffer
 	var in io.Reader = strings.NewReader(stdin)
 	code := Main(args, in, &out, &errOut)
+	t.Logf("flux %s -> %d\n%s", strings.Join(args, " "), code, errOut.String())
+	return result{stdout: out.String(), stderr: errOut.String(), code: code}
+}
+
+// runFluxAt is runFlux with the command's clock pinned to now, for output holding ages.
+func runFluxAt(t *testing.T, now time.Time, stdin string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Execute(&Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut, Now: func() time.Time { return now }}, args)
 	t.Logf("flux %s -> %d\n%s", strings.Join(args, " "), code, errOut.String())
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
