@@ -57,7 +57,7 @@ registry: check-go ## Install the CNCF distribution registry (OCI tests) into bi
 	@REGISTRY_VERSION=$(REGISTRY_VERSION) hack/build-registry.sh $(BIN)
 
 .PHONY: test-deps
-test-deps: ## Install the Debian packages tests use (git, openssh-server), when missing.
+test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg), when missing.
 	@hack/install-test-deps.sh
 
 .PHONY: testbin

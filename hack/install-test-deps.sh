@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # install-test-deps.sh: installs the Debian packages the tests run as real peers, when missing:
-# git (git http-backend for the Git server) and openssh-server (sshd for Git over SSH).
+# git (git http-backend for the Git server), openssh-server (sshd for Git over SSH),
+# openssh-client (ssh-keygen, ssh-agent) and gnupg (OpenPGP interop checks).
 set -euo pipefail
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]} with apt-get"
 sudo=""
