@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"os"
 	"path/filepath"
 	"slices"

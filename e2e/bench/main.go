@@ -17,7 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"os"
 	"os/signal"
 	"path/filepath"

@@ -5,10 +5,11 @@
 package cluster
 
 import (
+	"gotk.dev/internal/testing/ports"
 	"context"
 	"errors"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -132,11 +133,11 @@ func (c *Cluster) start(name string, args []string) (*process, error) {
 }
 
 func (c *Cluster) startEtcd(ctx context.Context) error {
-	clientPort, err := freePort()
+	clientPort, err := ports.Free()
 	if err != nil {
 		return err
 	}
-	peerPort, err := freePort()
+	peerPort, err := ports.Free()
 	if err != nil {
 		return err
 	}

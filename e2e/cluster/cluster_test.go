@@ -2,7 +2,7 @@ package cluster_test
 
 import (
 	"context"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"os"
 	"path/filepath"
 	"strings"

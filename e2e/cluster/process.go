@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"gotk.dev/internal/testing/ports"
 	"bytes"
 	"context"
 	"errors"
@@ -127,21 +128,12 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // portOrFree returns port when it is free, a fresh free port when port is 0, and an error
 // naming the port and what to do when it is taken.
 func portOrFree(port int, flag string) (int, error) {
 	if port == 0 {
-		return freePort()
+		return ports.Free()
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {

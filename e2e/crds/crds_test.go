@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"io"
 	"os"
 	"os/exec"
@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/e2e/cluster"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 )
 
 var env *testenv.Env

@@ -3,7 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -1,10 +1,11 @@
 package framework
 
 import (
+	"gotk.dev/internal/testing/ports"
 	"context"
 	"errors"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,9 +22,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/e2e/cluster"
-	"gotk.dev/pkg/scheme"
-	"gotk.dev/pkg/testserver/gitserver"
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/apis"
+	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/registry"
 )
 
 // RuntimeNamespace is the namespace the controllers believe they run in ($RUNTIME_NAMESPACE).
@@ -215,7 +216,7 @@ func (e *Env) connect() error {
 	cfg.Wrap(e.requests.wrap)
 	e.Config = cfg
 	var err error
-	if e.Scheme, err = scheme.New(); err != nil {
+	if e.Scheme, err = apis.NewScheme(); err != nil {
 		return err
 	}
 	if e.Client, err = client.New(cfg, client.Options{Scheme: e.Scheme}); err != nil {
@@ -282,7 +283,7 @@ func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsUR
 	}
 	var addrs processAddrs
 	for _, a := range []*string{&addrs.Metrics, &addrs.Health, &addrs.Storage, &addrs.Events, &addrs.Receiver} {
-		port, err := freePort()
+		port, err := ports.Free()
 		if err != nil {
 			return nil, err
 		}
@@ -455,12 +456,3 @@ func copyLogs(from, to string) error {
 	return nil
 }
 
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 func TestParseVmHWM(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 // repoRoot is the directory holding go.work.

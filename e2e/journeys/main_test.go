@@ -16,7 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"os"
 	"path/filepath"
 	"sync"

@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	gogit "github.com/go-git/go-git/v5"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // fixture is one repository with branches, tags and a pull request ref.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 type signers struct {

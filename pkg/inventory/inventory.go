@@ -1,6 +1,7 @@
-// Package inventory converts between applied objects and the status.inventory of a
-// Kustomization: a list of {id, v} entries where id is '<namespace>_<name>_<group>_<kind>'
-// and v is the version of the object's API (e.g. "v1" for apps/v1).
+// Package inventory records which objects an applier owns: a list of {id, v} entries where
+// id is '<namespace>_<name>_<group>_<kind>' and v is the version of the object's API (e.g.
+// "v1" for apps/v1), the shape of a Kustomization's status.inventory. Controllers keep it in
+// their own API type and convert (the entries have the same fields).
 //
 // The id format is the one of sigs.k8s.io/cli-utils (used by upstream Flux), so an inventory
 // written by upstream kustomize-controller is read unchanged and vice versa: the namespace is
@@ -14,9 +15,37 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
+
+// Entry is one object of an inventory.
+type Entry struct {
+	// ID is '<namespace>_<name>_<group>_<kind>'.
+	ID string
+	// Version is the version of the object's API group ("v1" for apps/v1).
+	Version string
+}
+
+// Inventory is the set of objects an applier owns, in apply order.
+type Inventory struct {
+	Entries []Entry
+}
+
+// Add appends an entry for o at version.
+func (inv *Inventory) Add(o ObjMetadata, version string) {
+	inv.Entries = append(inv.Entries, Entry{ID: o.ID(), Version: version})
+}
+
+// VersionOf returns the version recorded for id, or "".
+func (inv *Inventory) VersionOf(id string) string {
+	if inv != nil {
+		for _, e := range inv.Entries {
+			if e.ID == id {
+				return e.Version
+			}
+		}
+	}
+	return ""
+}
 
 const (
 	// separator separates the fields of an id; it cannot occur in a namespace, group or kind,
@@ -110,8 +139,8 @@ func Parse(id string) (ObjMetadata, error) {
 // New records objs as an inventory, in their order, each object once. Objects are identified
 // by their namespace, name, group and kind; the entry's version is the version of the
 // object's apiVersion ("v1" for both "v1" and "apps/v1").
-func New(objs []*unstructured.Unstructured) *kustomizev1.ResourceInventory {
-	inv := &kustomizev1.ResourceInventory{Entries: make([]kustomizev1.ResourceRef, 0, len(objs))}
+func New(objs []*unstructured.Unstructured) *Inventory {
+	inv := &Inventory{Entries: make([]Entry, 0, len(objs))}
 	seen := make(map[string]struct{}, len(objs))
 	for _, obj := range objs {
 		id := FromObject(obj).ID()
@@ -119,7 +148,7 @@ func New(objs []*unstructured.Unstructured) *kustomizev1.ResourceInventory {
 			continue
 		}
 		seen[id] = struct{}{}
-		inv.Entries = append(inv.Entries, kustomizev1.ResourceRef{ID: id, Version: obj.GroupVersionKind().Version})
+		inv.Entries = append(inv.Entries, Entry{ID: id, Version: obj.GroupVersionKind().Version})
 	}
 	return inv
 }
@@ -127,7 +156,7 @@ func New(objs []*unstructured.Unstructured) *kustomizev1.ResourceInventory {
 // Diff returns the objects of old that are not in new: those to prune. Entries are compared
 // by id only, so an object whose API version changed is not stale. Entries of old whose id
 // cannot be parsed are left out: an object that cannot be named cannot be deleted.
-func Diff(old, new *kustomizev1.ResourceInventory) []ObjMetadata {
+func Diff(old, new *Inventory) []ObjMetadata {
 	if old == nil || len(old.Entries) == 0 {
 		return nil
 	}
@@ -153,7 +182,7 @@ func Diff(old, new *kustomizev1.ResourceInventory) []ObjMetadata {
 }
 
 // Contains reports whether inv has an entry for o.
-func Contains(inv *kustomizev1.ResourceInventory, o ObjMetadata) bool {
+func Contains(inv *Inventory, o ObjMetadata) bool {
 	if inv == nil {
 		return false
 	}
@@ -167,7 +196,7 @@ func Contains(inv *kustomizev1.ResourceInventory, o ObjMetadata) bool {
 }
 
 // IDs returns the set of ids in inv, for repeated membership tests.
-func IDs(inv *kustomizev1.ResourceInventory) map[string]struct{} {
+func IDs(inv *Inventory) map[string]struct{} {
 	if inv == nil {
 		return nil
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // TestBuildRemoteGitBase clones a remote base from a real git http-backend on loopback:

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"time"
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -31,15 +31,27 @@ import (
 	"gotk.dev/pkg/events"
 	"gotk.dev/pkg/metrics"
 	"gotk.dev/pkg/options"
+	"gotk.dev/pkg/reconcile"
 )
+
+// AddToScheme registers API types with a scheme (every API package has one).
+type AddToScheme func(*runtime.Scheme) error
 
 // Setup describes one controller process.
 type Setup struct {
 	// Name is the controller name, e.g. "source-controller"; it names the leader election
 	// lease, the event source and the reporting controller.
-	Name    string
-	Scheme  *runtime.Scheme
+	Name string
+	// Options are the parsed shared flags; New validates them.
 	Options *options.Runtime
+	// FeatureGates are the gates the controller knows, with their defaults: a gate named in
+	// --feature-gates that is not here is an error.
+	FeatureGates map[string]bool
+	// AddToScheme registers the kinds the controller reads and writes, beyond the built-in
+	// Kubernetes kinds.
+	AddToScheme []AddToScheme
+	// Scheme replaces the scheme New would build (tests share one).
+	Scheme *runtime.Scheme
 	// Watched are the controller's own kinds; --watch-label-selector scopes their cache.
 	Watched []client.Object
 	// RESTConfig overrides the config built from --kubeconfig (tests).
@@ -92,6 +104,17 @@ func RESTConfig(o *options.Runtime, userAgent string) (*rest.Config, error) {
 // New builds the manager and recorders. Reconcilers are added by the caller; Start with
 // rt.Manager.Start(ctx).
 func New(s Setup) (*Runtime, error) {
+	if err := s.Options.Validate(s.FeatureGates); err != nil {
+		return nil, err
+	}
+	if s.Scheme == nil {
+		s.Scheme = runtime.NewScheme()
+		for _, add := range append([]AddToScheme{clientgoscheme.AddToScheme}, s.AddToScheme...) {
+			if err := add(s.Scheme); err != nil {
+				return nil, err
+			}
+		}
+	}
 	log := NewLogger(s.Options)
 	ctrl.SetLogger(log)
 	cfg := s.RESTConfig
@@ -172,11 +195,20 @@ func (r *Runtime) ControllerOptions() controller.Options {
 	}
 }
 
-// RequeueDependency is --requeue-dependency.
-func (r *Runtime) RequeueDependency() time.Duration { return r.opts.RequeueDependency }
+// Shared is what every reconcile engine of this process shares: the event and metrics
+// recorders, --requeue-dependency and --interval-jitter-percentage. Pass it as
+// reconcile.Options.Shared.
+func (r *Runtime) Shared() reconcile.Shared {
+	return reconcile.Shared{
+		Events:            r.Events,
+		Metrics:           r.Metrics,
+		RequeueDependency: r.opts.RequeueDependency,
+		JitterPercent:     r.opts.IntervalJitterPercentage,
+	}
+}
 
-// JitterPercent is --interval-jitter-percentage.
-func (r *Runtime) JitterPercent() uint8 { return r.opts.IntervalJitterPercentage }
+// Options are the process's shared command-line options.
+func (r *Runtime) Options() *options.Runtime { return r.opts }
 
 func ptrTrue() *bool { b := true; return &b }
 

@@ -24,7 +24,7 @@ import (
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/pkg/tarball"
 )
@@ -100,14 +99,14 @@ func TestPushPullRoundTrip(t *testing.T) {
 	}
 	wantAnn := map[string]string{
 		"com.example/team":             "platform",
-		sourcev1.OCISourceAnnotation:   opts.Source,
-		sourcev1.OCIRevisionAnnotation: opts.Revision,
-		sourcev1.OCICreatedAnnotation:  "2026-01-02T03:04:05Z",
+		SourceAnnotation:   opts.Source,
+		RevisionAnnotation: opts.Revision,
+		CreatedAnnotation:  "2026-01-02T03:04:05Z",
 	}
 	if !reflect.DeepEqual(p.Annotations, wantAnn) {
 		t.Errorf("annotations = %v, want %v", p.Annotations, wantAnn)
 	}
-	if p.LayerMediaType != sourcev1.OCIArtifactContentMediaType || p.Operation != sourcev1.OCILayerExtract || p.Digest != digest {
+	if p.LayerMediaType != ContentMediaType || p.Operation != LayerExtract || p.Digest != digest {
 		t.Errorf("Pulled = %+v", p)
 	}
 	out := t.TempDir()
@@ -142,7 +141,7 @@ func TestPushSingleFile(t *testing.T) {
 	if got := untarGz(t, p.Layer); !reflect.DeepEqual(got, map[string]string{"b.yaml": "b"}) {
 		t.Errorf("layer holds %v, want only b.yaml", got)
 	}
-	if _, ok := p.Annotations[sourcev1.OCICreatedAnnotation]; !ok {
+	if _, ok := p.Annotations[CreatedAnnotation]; !ok {
 		t.Errorf("no created annotation: %v", p.Annotations)
 	}
 }
@@ -292,10 +291,10 @@ func TestPullLayerSelection(t *testing.T) {
 		static.NewLayer(chart, helmChartLayer),
 		static.NewLayer([]byte("prov"), "application/vnd.cncf.helm.chart.provenance.v1.prov"))
 	// Like upstream `flux push artifact`, with the Flux layer not first.
-	mixed := pushImage(t, reg.URL("mixed")+":latest", sourcev1.OCIArtifactConfigMediaType,
-		map[string]string{sourcev1.OCISourceAnnotation: "src"},
+	mixed := pushImage(t, reg.URL("mixed")+":latest", ConfigMediaType,
+		map[string]string{SourceAnnotation: "src"},
 		static.NewLayer([]byte("other"), "application/vnd.example.other"),
-		static.NewLayer(flux, sourcev1.OCIArtifactContentMediaType))
+		static.NewLayer(flux, ContentMediaType))
 
 	tests := []struct {
 		name, url, digest string
@@ -310,11 +309,11 @@ func TestPullLayerSelection(t *testing.T) {
 		{name: "no Flux layer: the first layer", url: reg.URL("charts/podinfo"), digest: helm,
 			wantType: helmChartLayer, wantFiles: map[string]string{"podinfo/Chart.yaml": "name: podinfo\n"}},
 		{name: "Flux layer preferred by default", url: reg.URL("mixed"), digest: mixed,
-			wantType: sourcev1.OCIArtifactContentMediaType, wantFiles: map[string]string{"app.yaml": "kind: ConfigMap\n"}},
+			wantType: ContentMediaType, wantFiles: map[string]string{"app.yaml": "kind: ConfigMap\n"}},
 		{name: "copy", url: reg.URL("mixed"), digest: mixed, sel: LayerSelector{Operation: "copy"},
-			wantType: sourcev1.OCIArtifactContentMediaType, wantFiles: map[string]string{"app.yaml": "kind: ConfigMap\n"}},
+			wantType: ContentMediaType, wantFiles: map[string]string{"app.yaml": "kind: ConfigMap\n"}},
 		{name: "missing media type", url: reg.URL("mixed"), digest: mixed, sel: LayerSelector{MediaType: helmChartLayer},
-			wantErr: `no layer with media type "` + helmChartLayer + `" (the artifact has: application/vnd.example.other, ` + sourcev1.OCIArtifactContentMediaType + `)`},
+			wantErr: `no layer with media type "` + helmChartLayer + `" (the artifact has: application/vnd.example.other, ` + ContentMediaType + `)`},
 		{name: "bad operation", url: reg.URL("mixed"), digest: mixed, sel: LayerSelector{Operation: "unpack"},
 			wantErr: `invalid layer operation "unpack"`},
 		{name: "unknown digest", url: reg.URL("mixed"), digest: "sha256:" + strings.Repeat("0", 64),

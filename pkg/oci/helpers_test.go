@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 func testContext(t *testing.T) context.Context {

@@ -9,7 +9,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
-	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // listConcurrency bounds the manifest requests List runs at once.
@@ -67,8 +66,8 @@ func artifactInfo(tag, digest string, ann map[string]string) ArtifactInfo {
 	return ArtifactInfo{
 		Tag:      tag,
 		Digest:   digest,
-		Source:   ann[sourcev1.OCISourceAnnotation],
-		Revision: ann[sourcev1.OCIRevisionAnnotation],
-		Created:  ann[sourcev1.OCICreatedAnnotation],
+		Source:   ann[SourceAnnotation],
+		Revision: ann[RevisionAnnotation],
+		Created:  ann[CreatedAnnotation],
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/pkg/tarball"
 )
@@ -52,10 +51,10 @@ func (c *Client) Pull(ctx context.Context, repoURL, digest string, sel LayerSele
 	op := sel.Operation
 	switch op {
 	case "":
-		op = sourcev1.OCILayerExtract
-	case sourcev1.OCILayerExtract, sourcev1.OCILayerCopy:
+		op = LayerExtract
+	case LayerExtract, LayerCopy:
 	default:
-		return nil, fmt.Errorf("invalid layer operation %q: want %q or %q", op, sourcev1.OCILayerExtract, sourcev1.OCILayerCopy)
+		return nil, fmt.Errorf("invalid layer operation %q: want %q or %q", op, LayerExtract, LayerCopy)
 	}
 	repo, err := c.repository(repoURL)
 	if err != nil {
@@ -108,7 +107,7 @@ func selectLayer(layers []v1.Descriptor, mediaType string) (v1.Descriptor, error
 	}
 	want := mediaType
 	if want == "" {
-		want = sourcev1.OCIArtifactContentMediaType
+		want = ContentMediaType
 	}
 	for _, l := range layers {
 		if string(l.MediaType) == want {
@@ -148,7 +147,7 @@ func (c *Client) PullToDir(ctx context.Context, ref, dir string) (ArtifactInfo, 
 	if err != nil {
 		return ArtifactInfo{}, err
 	}
-	repoURL := sourcev1.OCIRepositoryPrefix + r.Context().String()
+	repoURL := URLPrefix + r.Context().String()
 	var res Resolved
 	if d, ok := r.(name.Digest); ok {
 		res = Resolved{Digest: d.DigestStr()}

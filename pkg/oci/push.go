@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/pkg/tarball"
 )
@@ -67,7 +66,7 @@ func (c *Client) Push(ctx context.Context, ref, path string, opts PushOptions) (
 		return "", err
 	}
 	repo := tag.Context()
-	config := static.NewLayer([]byte(emptyConfig), sourcev1.OCIArtifactConfigMediaType)
+	config := static.NewLayer([]byte(emptyConfig), ConfigMediaType)
 	content, err := partial.CompressedToLayer(layer)
 	if err != nil {
 		return "", err
@@ -83,12 +82,12 @@ func (c *Client) Push(ctx context.Context, ref, path string, opts PushOptions) (
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		Config: v1.Descriptor{
-			MediaType: sourcev1.OCIArtifactConfigMediaType,
+			MediaType: ConfigMediaType,
 			Digest:    configDigest,
 			Size:      int64(len(emptyConfig)),
 		},
 		Layers: []v1.Descriptor{{
-			MediaType: sourcev1.OCIArtifactContentMediaType,
+			MediaType: ContentMediaType,
 			Digest:    layer.digest,
 			Size:      layer.size,
 		}},
@@ -111,18 +110,18 @@ func pushAnnotations(opts PushOptions) map[string]string {
 	for k, v := range opts.Annotations {
 		a[k] = v
 	}
-	if _, ok := a[sourcev1.OCICreatedAnnotation]; !ok {
+	if _, ok := a[CreatedAnnotation]; !ok {
 		created := opts.Created
 		if created.IsZero() {
 			created = time.Now()
 		}
-		a[sourcev1.OCICreatedAnnotation] = created.UTC().Format(time.RFC3339)
+		a[CreatedAnnotation] = created.UTC().Format(time.RFC3339)
 	}
 	if opts.Source != "" {
-		a[sourcev1.OCISourceAnnotation] = opts.Source
+		a[SourceAnnotation] = opts.Source
 	}
 	if opts.Revision != "" {
-		a[sourcev1.OCIRevisionAnnotation] = opts.Revision
+		a[RevisionAnnotation] = opts.Revision
 	}
 	return a
 }
@@ -178,7 +177,7 @@ func (l *fileLayer) Digest() (v1.Hash, error)           { return l.digest, nil }
 func (l *fileLayer) Size() (int64, error)               { return l.size, nil }
 func (l *fileLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.path) }
 func (l *fileLayer) MediaType() (types.MediaType, error) {
-	return sourcev1.OCIArtifactContentMediaType, nil
+	return ContentMediaType, nil
 }
 func (l *fileLayer) remove() { _ = os.Remove(l.path) }
 

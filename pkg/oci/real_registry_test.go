@@ -16,10 +16,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/static"
 
-	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/pkg/tarball"
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 // These tests run against the CNCF distribution registry (`make testbin`), the reference
@@ -58,7 +57,7 @@ func TestRealRegistryPushPullSemver(t *testing.T) {
 	if got := readTree(t, out); got["version.txt"] != "v1.2.0" || len(got) != 1 {
 		t.Errorf("pulled %v, want version.txt = v1.2.0", got)
 	}
-	if p.Annotations[sourcev1.OCIRevisionAnnotation] != "v1.2.0@sha1:abc" {
+	if p.Annotations[RevisionAnnotation] != "v1.2.0@sha1:abc" {
 		t.Errorf("annotations %v", p.Annotations)
 	}
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // pathComponent is the distribution-spec grammar of one repository path component.
@@ -44,9 +43,9 @@ func ParseURL(repoURL string) (string, error) {
 // without echoing them: credentials belong in a Secret, not in a URL that ends up in status,
 // events and logs.
 func trimScheme(u string) (string, error) {
-	s, ok := strings.CutPrefix(u, sourcev1.OCIRepositoryPrefix)
+	s, ok := strings.CutPrefix(u, URLPrefix)
 	if !ok {
-		return "", fmt.Errorf("invalid OCI URL %q: it must start with %s", redactURL(u), sourcev1.OCIRepositoryPrefix)
+		return "", fmt.Errorf("invalid OCI URL %q: it must start with %s", redactURL(u), URLPrefix)
 	}
 	if hasUserinfo(s) {
 		return "", fmt.Errorf("invalid OCI URL %q: credentials in the URL are not supported, use a docker config Secret", redactURL(u))

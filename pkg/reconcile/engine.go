@@ -7,26 +7,46 @@ import (
 	"math/rand/v2"
 	"time"
 
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-
-	"gotk.dev/pkg/events"
-	"gotk.dev/pkg/metrics"
 )
 
-// Finalizer is the finalizer every Flux controller puts on the objects it reconciles.
-const Finalizer = "finalizers.fluxcd.io"
+// DefaultFinalizer is the finalizer Flux controllers put on the objects they reconcile.
+const DefaultFinalizer = "finalizers.fluxcd.io"
 
-// Result is what a kind's steps report on success.
-type Result struct {
-	// Message becomes the Ready=True condition message.
-	Message string
-	// RequeueAfter overrides the object's interval for the next run (0 keeps the interval).
-	RequeueAfter time.Duration
+// Options describe a kind's reconcile: what the engine needs to run its steps.
+type Options[T Object, S any] struct {
+	Shared
+	// Client reads and patches the kind's objects.
+	Client client.Client
+	// Kind names the kind in metrics and logs.
+	Kind string
+	// NewObject returns an empty object of the kind.
+	NewObject func() T
+	// NewScope creates the state one reconcile's steps share. Nil is allowed only when S is
+	// T: the steps then get the object itself.
+	NewScope func(obj T) S
+	// Steps run in order on a live, unsuspended object.
+	Steps []Step[S]
+	// Timeout bounds the steps of one reconcile (spec.timeout); nil means no bound beyond
+	// the caller's context.
+	Timeout func(obj T) time.Duration
+	// Finalize cleans up before the finalizer is removed; nil removes it at once. A
+	// Waiting error keeps the finalizer and retries after its delay.
+	Finalize func(ctx context.Context, obj T) error
+	// Finalizer is the finalizer the engine adds; empty means DefaultFinalizer.
+	Finalizer string
+	// SuccessReason is the default Ready=True reason ("Succeeded" for sources,
+	// "ReconciliationSucceeded" for appliers, as upstream); empty means "Succeeded".
+	SuccessReason string
+	// EventMetadata returns the annotations of the failure events the engine records
+	// (`<group>/revision` of the attempted revision, ...), so that notification-controller
+	// can tell which revision failed; nil records none.
+	EventMetadata func(obj T) map[string]string
 }
 
 // Controller runs objects of one kind through the fixed reconcile skeleton:
@@ -35,75 +55,85 @@ type Result struct {
 //	derive Ready/Reconciling/Stalled, observedGeneration, lastHandledReconcileAt -> one status
 //	patch (none when nothing changed) -> metrics -> requeue
 //
-// Steps set only their own abnormal conditions (FetchFailed, ArtifactInStorage, Healthy, ...);
-// the engine derives the rest from the error type, in one place.
-type Controller[T Object] struct {
-	Client  client.Client
-	Kind    string
-	Events  *events.Recorder
-	Metrics *metrics.Recorder
-	// NewObject returns an empty object of the kind.
-	NewObject func() T
-	// Steps reconciles a live object. Return a typed error (Stall, Wait, Fail) on failure.
-	Steps func(ctx context.Context, obj T, p *Patcher) (Result, error)
-	// Finalize cleans up before the finalizer is removed; nil removes it at once.
-	Finalize func(ctx context.Context, obj T) error
-	// SuccessReason is the Ready=True reason ("Succeeded" for sources,
-	// "ReconciliationSucceeded" for appliers, as upstream).
-	SuccessReason string
-	// RequeueDependency is the requeue delay of Waiting errors without their own.
-	RequeueDependency time.Duration
-	// JitterPercent spreads interval requeues by +/- this percentage.
-	JitterPercent uint8
-	// EventMetadata returns the annotations of the failure events the engine records
-	// (`<group>/revision` of the attempted revision, ...), so that notification-controller
-	// can tell which revision failed (Git commit statuses need it); nil records none.
-	EventMetadata func(obj T) map[string]string
+// Steps set only their own conditions; the engine clears a step's owned conditions when it
+// succeeds and derives Ready, Reconciling and Stalled from the outcome, in one place.
+type Controller[T Object, S any] struct {
+	o Options[T, S]
 }
 
-// eventMetadata returns the annotations of a failure event about obj.
-func (c *Controller[T]) eventMetadata(obj T) map[string]string {
-	if c.EventMetadata == nil {
-		return nil
+// New validates o and returns the kind's controller, ready to be passed to
+// controller-runtime's builder (Complete/Build).
+func New[T Object, S any](o Options[T, S]) (*Controller[T, S], error) {
+	switch {
+	case o.Client == nil:
+		return nil, errors.New("reconcile: Options.Client is required")
+	case o.Kind == "":
+		return nil, errors.New("reconcile: Options.Kind is required")
+	case o.NewObject == nil:
+		return nil, fmt.Errorf("reconcile: %s: Options.NewObject is required", o.Kind)
+	case len(o.Steps) == 0:
+		return nil, fmt.Errorf("reconcile: %s: Options.Steps is empty", o.Kind)
 	}
-	return c.EventMetadata(obj)
+	for i, s := range o.Steps {
+		if s.Run == nil || s.Name == "" {
+			return nil, fmt.Errorf("reconcile: %s: step %d needs a Name and a Run function", o.Kind, i)
+		}
+	}
+	if o.NewScope == nil {
+		if _, ok := any(o.NewObject()).(S); !ok {
+			return nil, fmt.Errorf("reconcile: %s: Options.NewScope is required when the scope type is not the object type", o.Kind)
+		}
+	}
+	if o.Finalizer == "" {
+		o.Finalizer = DefaultFinalizer
+	}
+	if o.SuccessReason == "" {
+		o.SuccessReason = meta.SucceededReason
+	}
+	if o.Events == nil {
+		o.Events = discardEvents{}
+	}
+	if o.Metrics == nil {
+		o.Metrics = discardMetrics{}
+	}
+	return &Controller[T, S]{o: o}, nil
 }
 
 // Reconcile implements controller-runtime's reconcile.Reconciler.
-func (c *Controller[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	start := time.Now()
-	obj := c.NewObject()
-	if err := c.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+	obj := c.o.NewObject()
+	if err := c.o.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			c.Metrics.Forget(c.Kind, req.Namespace, req.Name)
+			c.o.Metrics.Forget(c.o.Kind, req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
-	defer c.Metrics.RecordDuration(c.Kind, req.Namespace, req.Name, start)
+	defer c.o.Metrics.RecordDuration(c.o.Kind, req.Namespace, req.Name, start)
 
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return c.finalize(ctx, obj)
 	}
-	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+	if !controllerutil.ContainsFinalizer(obj, c.o.Finalizer) {
 		base := obj.DeepCopyObject().(client.Object)
-		controllerutil.AddFinalizer(obj, Finalizer)
+		controllerutil.AddFinalizer(obj, c.o.Finalizer)
 		// The finalizers list is replaced as a whole: lock on the resourceVersion so a
 		// finalizer added by someone else meanwhile is not dropped.
-		if err := c.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		if err := c.o.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
-	c.Metrics.RecordSuspend(c.Kind, req.Namespace, req.Name, obj.IsSuspended())
+	c.o.Metrics.RecordSuspend(c.o.Kind, req.Namespace, req.Name, obj.IsSuspended())
 	if obj.IsSuspended() {
 		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended for this object")
 		return ctrl.Result{}, nil
 	}
 
-	p := &Patcher{client: c.Client, obj: obj, base: obj.DeepCopyObject().(client.Object)}
-	res, err := c.Steps(ctx, obj, p)
+	base := obj.DeepCopyObject().(client.Object)
+	res, err := c.runSteps(ctx, obj)
 	result, retErr := c.summarize(ctx, obj, res, err)
-	if perr := p.PatchStatus(ctx); perr != nil {
+	if perr := patchStatus(ctx, c.o.Client, base, obj); perr != nil {
 		if apierrors.IsNotFound(perr) {
 			return ctrl.Result{}, nil
 		}
@@ -112,99 +142,99 @@ func (c *Controller[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	return result, retErr
 }
 
-// summarize derives Ready, Reconciling, Stalled, observedGeneration and the requeue result from
-// the steps' outcome, and emits the failure event.
-func (c *Controller[T]) summarize(ctx context.Context, obj T, res Result, err error) (ctrl.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
-	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
-		obj.SetLastHandledReconcileRequest(v)
-	}
-	if err == nil {
-		reason := c.SuccessReason
-		if reason == "" {
-			reason = meta.SucceededReason
+// runSteps runs the steps in order until one fails or ends the reconcile with a Result.
+func (c *Controller[T, S]) runSteps(ctx context.Context, obj T) (Result, error) {
+	if c.o.Timeout != nil {
+		if d := c.o.Timeout(obj); d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
 		}
-		MarkTrue(obj, meta.ReadyCondition, reason, res.Message)
-		DeleteCondition(obj, meta.ReconcilingCondition)
-		DeleteCondition(obj, meta.StalledCondition)
-		obj.SetObservedGeneration(obj.GetGeneration())
-		after := res.RequeueAfter
-		if after == 0 {
-			after = obj.GetRequeueAfter()
-		}
-		return ctrl.Result{RequeueAfter: Jitter(after, c.JitterPercent)}, nil
 	}
+	var scope S
+	if c.o.NewScope != nil {
+		scope = c.o.NewScope(obj)
+	} else {
+		scope = any(obj).(S)
+	}
+	if closer, ok := any(scope).(interface{ Close() }); ok {
+		defer closer.Close()
+	}
+	for _, step := range c.o.Steps {
+		started := time.Now()
+		res, err := step.Run(ctx, scope)
+		c.o.Metrics.RecordStep(c.o.Kind, step.Name, time.Since(started))
+		if err != nil {
+			if step.FailureCondition != "" {
+				MarkTrue(obj, step.FailureCondition, ReasonOf(err), err.Error())
+			}
+			return Result{}, err
+		}
+		for _, typ := range step.Owns {
+			DeleteCondition(obj, typ)
+		}
+		if step.FailureCondition != "" {
+			DeleteCondition(obj, step.FailureCondition)
+		}
+		if !res.IsZero() {
+			return res, nil
+		}
+	}
+	return Result{}, nil
+}
 
-	var progressing *Progressing
-	if errors.As(err, &progressing) {
-		SetCondition(obj, meta.ReadyCondition, metav1.ConditionUnknown, meta.ProgressingReason, "Reconciliation in progress")
-		MarkTrue(obj, meta.ReconcilingCondition, progressing.Reason, progressing.Message)
-		DeleteCondition(obj, meta.StalledCondition)
-		return ctrl.Result{RequeueAfter: progressing.RequeueAfter}, nil
+// patchStatus sends the status changes of obj since base as a JSON merge patch, and nothing
+// when nothing changed: a no-op reconcile costs no write.
+func patchStatus(ctx context.Context, c client.Client, base, obj client.Object) error {
+	patch := client.MergeFrom(base)
+	data, err := patch.Data(obj)
+	if err != nil {
+		return err
 	}
-	stalling, waiting, generic := classify(err)
-	switch {
-	case stalling != nil:
-		MarkFalse(obj, meta.ReadyCondition, stalling.Reason, err.Error())
-		MarkTrue(obj, meta.StalledCondition, stalling.Reason, err.Error())
-		DeleteCondition(obj, meta.ReconcilingCondition)
-		// The spec was seen and judged: kstatus reads this generation as Failed, not InProgress.
-		obj.SetObservedGeneration(obj.GetGeneration())
-		log.Error(err, "reconciliation stalled", "reason", stalling.Reason)
-		c.Events.Event(obj, events.SeverityError, stalling.Reason, err.Error(), c.eventMetadata(obj))
-		return ctrl.Result{}, nil
-	case waiting != nil:
-		MarkFalse(obj, meta.ReadyCondition, waiting.Reason, err.Error())
-		MarkTrue(obj, meta.ReconcilingCondition, meta.ProgressingWithRetryReason, err.Error())
-		DeleteCondition(obj, meta.StalledCondition)
-		after := waiting.RequeueAfter
-		if after == 0 {
-			after = c.RequeueDependency
-		}
-		log.Info(fmt.Sprintf("%s, retrying in %s", err.Error(), after), "reason", waiting.Reason)
-		return ctrl.Result{RequeueAfter: after}, nil
-	default:
-		MarkFalse(obj, meta.ReadyCondition, generic.Reason, err.Error())
-		MarkTrue(obj, meta.ReconcilingCondition, meta.ProgressingWithRetryReason, err.Error())
-		DeleteCondition(obj, meta.StalledCondition)
-		if !generic.Quiet {
-			c.Events.Event(obj, events.SeverityError, generic.Reason, err.Error(), c.eventMetadata(obj))
-		}
-		if generic.RequeueAfter > 0 {
-			log.Error(err, "reconciliation failed", "reason", generic.Reason, "retryIn", generic.RequeueAfter.String())
-			return ctrl.Result{RequeueAfter: generic.RequeueAfter}, nil
-		}
-		// controller-runtime logs the error and requeues with exponential backoff.
-		return ctrl.Result{}, err
+	if string(data) == "{}" {
+		return nil
 	}
+	return c.Status().Patch(ctx, obj, patch)
 }
 
 // finalize runs the kind's cleanup and removes the finalizer so the API server can delete obj.
-func (c *Controller[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+func (c *Controller[T, S]) finalize(ctx context.Context, obj T) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, c.o.Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if c.Finalize != nil {
-		if err := c.Finalize(ctx, obj); err != nil {
+	if c.o.Finalize != nil {
+		if err := c.o.Finalize(ctx, obj); err != nil {
 			if _, waiting, _ := classify(err); waiting != nil {
 				ctrl.LoggerFrom(ctx).Info(err.Error())
-				after := waiting.RequeueAfter
-				if after == 0 {
-					after = c.RequeueDependency
-				}
-				return ctrl.Result{RequeueAfter: after}, nil
+				return ctrl.Result{RequeueAfter: c.waitDelay(waiting)}, nil
 			}
-			c.Events.Event(obj, events.SeverityError, "FinalizeFailed", err.Error(), c.eventMetadata(obj))
+			c.o.Events.Event(obj, eventv1.EventSeverityError, "FinalizeFailed", err.Error(), c.eventMetadata(obj))
 			return ctrl.Result{}, err
 		}
 	}
 	base := obj.DeepCopyObject().(client.Object)
-	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := c.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
+	controllerutil.RemoveFinalizer(obj, c.o.Finalizer)
+	if err := c.o.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
-	c.Metrics.Forget(c.Kind, obj.GetNamespace(), obj.GetName())
+	c.o.Metrics.Forget(c.o.Kind, obj.GetNamespace(), obj.GetName())
 	return ctrl.Result{}, nil
+}
+
+// eventMetadata returns the annotations of a failure event about obj.
+func (c *Controller[T, S]) eventMetadata(obj T) map[string]string {
+	if c.o.EventMetadata == nil {
+		return nil
+	}
+	return c.o.EventMetadata(obj)
+}
+
+// waitDelay is a Waiting error's requeue delay.
+func (c *Controller[T, S]) waitDelay(w *Waiting) time.Duration {
+	if w.RequeueAfter > 0 {
+		return w.RequeueAfter
+	}
+	return c.o.RequeueDependency
 }
 
 // Jitter spreads d by a random +/- percent, so objects created together do not requeue

@@ -1,6 +1,20 @@
 // Package reconcile is the reconcile engine every controller runs its objects through: a fixed
-// skeleton (get, finalizer, suspend, steps, one status patch), typed errors mapped once to
-// conditions and requeue results, and the Ready/Reconciling/Stalled derivation.
+// skeleton (get, finalizer, suspend, an ordered list of steps, one status patch), typed errors
+// mapped once to conditions and requeue results, and the Ready/Reconciling/Stalled derivation.
+//
+// The vocabulary of outcomes:
+//
+//   - Result (no error): Ready=True with the result's reason and message, requeued at the
+//     object's interval; or, with Progressing, Ready=Unknown and Reconciling=True while
+//     something settles.
+//   - Stall: the user must change the spec. Ready=False, Stalled=True, no retry until the
+//     object changes.
+//   - Wait: a precondition is not met yet (a dependency or source not ready). Ready=False,
+//     Reconciling=True, retried after --requeue-dependency or the given delay, no event.
+//   - Fail / FailAfter: a transient failure. Ready=False, Reconciling=True, a warning event,
+//     retried with backoff or after the given delay.
+//
+// Any other error is a Fail with reason ReconciliationFailed.
 package reconcile
 
 import (
@@ -19,8 +33,8 @@ type Stalling struct {
 func (e *Stalling) Error() string { return e.Err.Error() }
 func (e *Stalling) Unwrap() error { return e.Err }
 
-// Waiting means a precondition is not met yet (a dependency or source not ready). Not an
-// error: Ready=False with Reason, requeued after RequeueAfter (default --requeue-dependency).
+// Waiting means a precondition is not met yet (a dependency or source not ready): Ready=False
+// with Reason, requeued after RequeueAfter (default --requeue-dependency), no event.
 type Waiting struct {
 	Reason       string
 	Err          error
@@ -44,22 +58,6 @@ type Generic struct {
 func (e *Generic) Error() string { return e.Err.Error() }
 func (e *Generic) Unwrap() error { return e.Err }
 
-// Progressing is not a failure: the work is applied and the object waits for something to
-// settle (health checks). Ready=Unknown, Reconciling=True with Message, no event; requeued after
-// RequeueAfter, or earlier by a watch.
-type Progressing struct {
-	Reason       string
-	Message      string
-	RequeueAfter time.Duration
-}
-
-func (e *Progressing) Error() string { return e.Message }
-
-// InProgress returns a Progressing outcome.
-func InProgress(reason, message string, after time.Duration) error {
-	return &Progressing{Reason: reason, Message: message, RequeueAfter: after}
-}
-
 // Stall returns a Stalling error.
 func Stall(reason string, err error) error { return &Stalling{Reason: reason, Err: err} }
 
@@ -76,6 +74,9 @@ func FailAfter(reason string, err error, after time.Duration) error {
 	return &Generic{Reason: reason, Err: err, RequeueAfter: after}
 }
 
+// defaultFailureReason is the reason of an untyped error.
+const defaultFailureReason = "ReconciliationFailed"
+
 // classify turns any error into one of the three kinds; an untyped error is Generic.
 func classify(err error) (stalling *Stalling, waiting *Waiting, generic *Generic) {
 	if errors.As(err, &stalling) {
@@ -87,5 +88,17 @@ func classify(err error) (stalling *Stalling, waiting *Waiting, generic *Generic
 	if errors.As(err, &generic) {
 		return nil, nil, generic
 	}
-	return nil, nil, &Generic{Reason: "ReconciliationFailed", Err: err}
+	return nil, nil, &Generic{Reason: defaultFailureReason, Err: err}
+}
+
+// ReasonOf returns the condition reason a step's error will be reported with.
+func ReasonOf(err error) string {
+	stalling, waiting, generic := classify(err)
+	switch {
+	case stalling != nil:
+		return stalling.Reason
+	case waiting != nil:
+		return waiting.Reason
+	}
+	return generic.Reason
 }

@@ -19,7 +19,7 @@ import (
 	"gotk.dev/pkg/events"
 	"gotk.dev/pkg/metrics"
 	"gotk.dev/pkg/reconcile"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

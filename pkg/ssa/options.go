@@ -8,7 +8,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/inventory"
+)
+
+// The values of the per-object <Group>/reconcile and <Group>/force annotations, as Flux
+// documents them (compared without regard to case).
+const (
+	EnabledValue  = "enabled"
+	DisabledValue = "disabled"
 )
 
 // Owner names the controller applying objects.
@@ -62,7 +69,7 @@ type ApplyOptions struct {
 	// PreviousInventory is the inventory of the last successful apply. It tells created
 	// objects from updated ones without a GET (see classify) and whether an object's ignored
 	// paths were ever applied. Nil means unknown: ignored paths are then never sent.
-	PreviousInventory *kustomizev1.ResourceInventory
+	PreviousInventory *inventory.Inventory
 }
 
 // policy is the per-object apply behaviour selected by the <Group>/ssa annotation.
@@ -97,7 +104,7 @@ func (m *Manager) policyOf(u *unstructured.Unstructured) policy {
 	return policyOverride
 }
 
-func isDisabled(v string) bool { return strings.EqualFold(v, kustomizev1.DisabledValue) }
+func isDisabled(v string) bool { return strings.EqualFold(v, DisabledValue) }
 
 // forced reports whether an immutable-field error on u may be solved by recreating it.
 func (m *Manager) forced(u *unstructured.Unstructured, opts *ApplyOptions) bool {
@@ -106,7 +113,7 @@ func (m *Manager) forced(u *unstructured.Unstructured, opts *ApplyOptions) bool 
 	}
 	sel := opts.ForceSelector
 	if sel == nil {
-		sel = map[string]string{m.owner.key("force"): kustomizev1.EnabledValue}
+		sel = map[string]string{m.owner.key("force"): EnabledValue}
 	}
 	return anyInMetadata(u.GetAnnotations(), u.GetLabels(), sel)
 }

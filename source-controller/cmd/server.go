@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/manager"
+	"gotk.dev/pkg/options"
 )
 
 // storageServer serves the artifact storage for as long as the manager runs. Every replica
@@ -43,4 +46,43 @@ func (s *storageServer) ready(*http.Request) error {
 		return errors.New("artifact server not serving")
 	}
 	return nil
+}
+
+// newStorage creates the artifact storage of --storage-path and serves it on --storage-addr
+// for as long as rt's manager runs.
+func newStorage(rt *manager.Runtime, o options.Storage) (*artifact.Storage, error) {
+	storage, err := artifact.NewStorage(artifact.StorageOptions{
+		BasePath:         o.Path,
+		Hostname:         advertisedAddr(o),
+		RetentionTTL:     o.RetentionTTL,
+		RetentionRecords: o.RetentionRecords,
+		DigestAlgorithm:  o.DigestAlgorithm,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	server, err := newStorageServer(storage, o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.Manager.Add(server); err != nil {
+		return nil, err
+	}
+	if err := rt.Manager.AddReadyzCheck("storage", server.ready); err != nil {
+		return nil, err
+	}
+	return storage, nil
+}
+
+// advertisedAddr is --storage-adv-addr, or this host's name with the --storage-addr port.
+func advertisedAddr(o options.Storage) string {
+	if o.AdvAddr != "" {
+		return o.AdvAddr
+	}
+	host, _ := os.Hostname()
+	_, port, err := net.SplitHostPort(o.Addr)
+	if err != nil || port == "" {
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }

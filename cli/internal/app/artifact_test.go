@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 // TestArtifactCommands pushes, tags, lists and pulls artifacts on a real distribution

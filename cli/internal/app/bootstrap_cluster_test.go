@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"gotk.dev/e2e/framework"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // TestBootstrap runs flux bootstrap against one local cluster whose GitRepository and

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/pkg/testserver/githubapi"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/githubapi"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // TestBootstrapGitHubAPI runs the GitHub client against the GitHub-compatible test server.

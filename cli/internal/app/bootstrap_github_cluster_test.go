@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"gotk.dev/pkg/testserver/githubapi"
+	"gotk.dev/internal/testing/githubapi"
 )
 
 func (b *bootstrapEnv) testGitHubTokenAuth(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
-	"gotk.dev/pkg/decrypt"
+	"gotk.dev/decrypt"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/sourceignore"
 	"gotk.dev/pkg/substitute"

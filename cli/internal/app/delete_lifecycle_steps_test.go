@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/e2e/framework"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 func testSelectorWatch(t *testing.T, e *opEnv) {

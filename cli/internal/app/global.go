@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/pkg/scheme"
+	"gotk.dev/apis"
 )
 
 // GlobalOptions are the flags every command has: kubeconfig selection, namespace, timeout.
@@ -71,7 +71,7 @@ func (g *GlobalOptions) Kube() (*Kube, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := scheme.New()
+	s, err := apis.NewScheme()
 	if err != nil {
 		return nil, err
 	}

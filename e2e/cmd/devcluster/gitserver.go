@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // runGitServer serves bare repositories under --root over smart HTTP (git http-backend)

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"gotk.dev/internal/testing/ports"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"net"
 	"net/http"
 	"os"
@@ -149,7 +150,13 @@ func startGitServer(ctx context.Context, dir, example, password, logDir string, 
 // arguments, and waits until each reports ready.
 func startControllers(ctx context.Context, dir, bin string, c *cluster.Cluster, say func(string, ...any)) error {
 	for _, name := range demoControllers {
-		addrs := framework.LocalAddrs{Metrics: freeAddr(), Health: freeAddr(), Storage: freeAddr()}
+		var addrs framework.LocalAddrs
+		for _, a := range []*string{&addrs.Metrics, &addrs.Health, &addrs.Storage} {
+			var err error
+			if *a, err = ports.FreeAddr(); err != nil {
+				return err
+			}
+		}
 		args, err := framework.LocalControllerArgs(name, addrs, c.Kubeconfig, filepath.Join(dir, "storage"), nil)
 		if err != nil {
 			return err
@@ -213,14 +220,6 @@ func waitReadyz(ctx context.Context, addr string, timeout time.Duration) error {
 	}
 }
 
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
 
 func randomHex(n int) (string, error) {
 	b := make([]byte, n)

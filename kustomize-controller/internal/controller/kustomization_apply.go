@@ -25,18 +25,22 @@ const (
 
 // apply server-side applies the manifests in stages as the Kustomization's identity. Objects
 // end up holding the API server's responses, which the health step reads.
-func (r *KustomizationReconciler) apply(ctx context.Context, s *scope) error {
+func (r *KustomizationReconciler) apply(ctx context.Context, s *scope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.applyObjects(ctx, s)
+}
+
+func (r *KustomizationReconciler) applyObjects(ctx context.Context, s *scope) error {
 	obj := s.obj
-	target, err := r.Clients.For(ctx, r.Client, obj)
+	target, err := r.clusters.For(ctx, r.Client, clusterRequest(obj))
 	if err != nil {
 		return err
 	}
 	s.target = target
-	cs, err := target.applier.ApplyAllStaged(ctx, s.objects, ssa.ApplyOptions{
+	cs, err := target.Applier.ApplyAllStaged(ctx, s.objects, ssa.ApplyOptions{
 		Force:             obj.Spec.Force,
 		IgnoreRules:       ignoreRules(obj.Spec.Ignore),
 		WaitCRDs:          obj.GetTimeout(),
-		PreviousInventory: obj.Status.Inventory,
+		PreviousInventory: fromStatusInventory(obj.Status.Inventory),
 	})
 	if cs != nil {
 		s.changeSet = cs
@@ -58,32 +62,34 @@ func (r *KustomizationReconciler) apply(ctx context.Context, s *scope) error {
 
 // prune deletes objects of the previous inventory that the new revision no longer has. Those
 // the API refuses to delete stay in the inventory, so the next reconcile tries again.
-func (r *KustomizationReconciler) prune(ctx context.Context, s *scope) error {
+func (r *KustomizationReconciler) prune(ctx context.Context, s *scope) (reconcile.Result, error) {
+	err := r.pruneStale(ctx, s)
+	// What the apply produced is recorded whatever prune did, before health is known.
+	s.obj.Status.Inventory = toStatusInventory(s.inventory)
+	return reconcile.Result{}, err
+}
+
+func (r *KustomizationReconciler) pruneStale(ctx context.Context, s *scope) error {
 	obj := s.obj
 	if !obj.Spec.Prune || obj.Status.Inventory == nil {
 		return nil
 	}
-	stale := inventory.Diff(obj.Status.Inventory, s.inventory)
+	previous := fromStatusInventory(obj.Status.Inventory)
+	stale := inventory.Diff(previous, s.inventory)
 	if len(stale) == 0 {
 		return nil
 	}
-	cs, remaining, err := s.target.applier.Prune(ctx, stale, r.deleteOptions(obj))
+	cs, remaining, err := s.target.Applier.Prune(ctx, stale, r.deleteOptions(obj))
 	for _, m := range remaining {
-		s.inventory.Entries = append(s.inventory.Entries, kustomizev1.ResourceRef{ID: m.ID(), Version: versionOf(obj.Status.Inventory, m.ID())})
+		s.inventory.Add(m, previous.VersionOf(m.ID()))
 	}
 	if hasChanges(cs) {
 		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.Changes().String(), s.eventMetadata())
 	}
 	if err != nil {
-		obj.Status.Inventory = s.inventory
 		return reconcile.FailAfter(pruneFailedReason, fmt.Errorf("prune failed: %w", err), retryAfter(obj))
 	}
 	return nil
-}
-
-// recordApplied records what the apply produced, before health is known.
-func (r *KustomizationReconciler) recordApplied(s *scope) {
-	s.obj.Status.Inventory = s.inventory
 }
 
 func (r *KustomizationReconciler) deleteOptions(obj *kustomizev1.Kustomization) ssa.DeleteOptions {
@@ -104,17 +110,6 @@ func ignoreRules(rules []kustomizev1.IgnoreRule) []ssa.IgnoreRule {
 		out = append(out, ssa.IgnoreRule{Paths: r.Paths, Target: r.Target})
 	}
 	return out
-}
-
-func versionOf(inv *kustomizev1.ResourceInventory, id string) string {
-	if inv != nil {
-		for _, e := range inv.Entries {
-			if e.ID == id {
-				return e.Version
-			}
-		}
-	}
-	return ""
 }
 
 // eventMetadata carries the revision on events, where notification-controller finds it.

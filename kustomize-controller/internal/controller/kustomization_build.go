@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
-	"gotk.dev/pkg/decrypt"
+	"gotk.dev/decrypt"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/substitute"
@@ -29,10 +29,14 @@ const (
 
 // build runs kustomize on spec.path (cached per artifact digest and build options), decrypts
 // SOPS Secrets and substitutes post-build variables.
-func (r *KustomizationReconciler) build(ctx context.Context, s *scope) error {
+func (r *KustomizationReconciler) build(ctx context.Context, s *scope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.buildObjects(ctx, s)
+}
+
+func (r *KustomizationReconciler) buildObjects(ctx context.Context, s *scope) error {
 	obj := s.obj
 	obj.Status.LastAttemptedRevision = s.revision
-	objs, err := r.Builder.Build(s.artifact.Digest, s.dir, obj.Spec.Path, buildOptions(obj, r.Options.NoRemoteBases))
+	objs, err := r.builder.Build(s.artifact.Digest, s.dir, obj.Spec.Path, buildOptions(obj, r.opts.NoRemoteBases))
 	if err != nil {
 		return reconcile.FailAfter(buildFailedReason, fmt.Errorf("kustomize build failed for revision '%s': %w", s.revision, err), retryAfter(obj))
 	}

@@ -12,15 +12,17 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/cluster"
 	"gotk.dev/pkg/dependency"
 	"gotk.dev/pkg/health"
+	"gotk.dev/pkg/inventory"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/manager"
+	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/ssa"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -28,30 +30,34 @@ import (
 
 // Options are kustomize-controller's own flags.
 type Options struct {
-	NoCrossNamespaceRefs   bool
-	NoRemoteBases          bool
-	DefaultServiceAccount  string
-	InsecureKubeconfigExec bool
+	NoCrossNamespaceRefs bool
+	NoRemoteBases        bool
+	// Cluster says which identities and kubeconfigs Kustomizations may use.
+	Cluster options.Cluster
+}
+
+// Config is what a KustomizationReconciler is built from.
+type Config struct {
+	Options   Options
+	Artifacts *artifact.Cache
+	Builder   *kustomize.Builder
+	// Client overrides the manager's client (tests count its requests).
+	Client client.Client
 }
 
 // KustomizationReconciler reconciles Kustomization objects.
 type KustomizationReconciler struct {
 	client.Client
-	Options   Options
-	Artifacts *artifact.Cache
-	Builder   *kustomize.Builder
-	Clients   *ClientFactory
-	Health    *HealthTracker
-
-	pending        *pendingHealth
-	events         eventSink
+	opts      Options
+	artifacts *artifact.Cache
+	builder   *kustomize.Builder
+	clusters  *cluster.Factory
+	// health tracks the Kustomizations waiting on health checks.
+	health         *health.Tracker[*pendingCheck]
 	healthCompiler *health.Compiler
 	deps           *dependency.Checker
-}
-
-// eventSink is the part of the event recorder the reconciler uses.
-type eventSink interface {
-	Event(obj client.Object, severity, reason, message string, annotations map[string]string)
+	events         reconcile.EventRecorder
+	engine         *reconcile.Controller[*kustomizev1.Kustomization, *scope]
 }
 
 // scope carries one reconcile's state from step to step.
@@ -68,20 +74,89 @@ type scope struct {
 	// objects are the built, decrypted and substituted manifests; after apply they hold the
 	// API server's responses.
 	objects []*unstructured.Unstructured
-	// applier applies as the Kustomization's identity (service account or remote cluster).
-	applier *ssa.Manager
-	target  *targetCluster
+	// target is where the Kustomization applies (this cluster as some identity, or a remote one).
+	target *cluster.Target
 	// changeSet records what apply and prune did.
 	changeSet *ssa.ChangeSet
 	// inventory is the new inventory (applied objects, plus stale ones prune could not delete).
-	inventory *kustomizev1.ResourceInventory
+	inventory *inventory.Inventory
 	// digest identifies the applied content, for history.
 	digest  string
 	started time.Time
 }
 
+// Close returns the extracted artifact to the cache.
+func (s *scope) Close() {
+	if s.release != nil {
+		s.release()
+	}
+}
+
+// NewKustomizationReconciler builds the reconciler and its reconcile engine for rt's manager.
+func NewKustomizationReconciler(rt *manager.Runtime, c Config) (*KustomizationReconciler, error) {
+	mgr := rt.Manager
+	r := &KustomizationReconciler{
+		Client:    c.Client,
+		opts:      c.Options,
+		artifacts: c.Artifacts,
+		builder:   c.Builder,
+		health:    health.NewTracker[*pendingCheck](mgr.GetCache(), health.OwnerLabels{Name: ownerLabelName, Namespace: ownerLabelNamespace}),
+		events:    rt.Events,
+	}
+	if r.Client == nil {
+		r.Client = mgr.GetClient()
+	}
+	var err error
+	if r.clusters, err = cluster.NewFactory(cluster.FactoryOptions(c.Options.Cluster, mgr, ssa.Owner{Field: controllerName, Group: kustomizev1.GroupVersion.Group})); err != nil {
+		return nil, err
+	}
+	if r.healthCompiler, err = health.NewCompiler(); err != nil {
+		return nil, err
+	}
+	if r.deps, err = dependency.NewChecker(false); err != nil {
+		return nil, err
+	}
+	r.engine, err = reconcile.New(reconcile.Options[*kustomizev1.Kustomization, *scope]{
+		Shared:        rt.Shared(),
+		Client:        r.Client,
+		Kind:          kustomizev1.KustomizationKind,
+		NewObject:     func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
+		NewScope:      func(obj *kustomizev1.Kustomization) *scope { return &scope{obj: obj, started: time.Now()} },
+		Steps:         r.steps(),
+		Finalize:      r.finalize,
+		SuccessReason: meta.ReconciliationSucceededReason,
+		EventMetadata: failureEventMetadata,
+	})
+	return r, err
+}
+
+// controllerName is the field manager of applied objects and the process name.
+const controllerName = "kustomize-controller"
+
+// steps is the ordered step list of a Kustomization reconcile.
+func (r *KustomizationReconciler) steps() []reconcile.Step[*scope] {
+	return []reconcile.Step[*scope]{
+		{Name: "dependencies", Run: r.checkDependencies},
+		{Name: "source", Run: r.getSource},
+		// A watch woke us while health checks of an applied revision were pending: check
+		// health from the watch cache without building or applying again.
+		{Name: "pending-health", Run: r.recheckHealth},
+		{Name: "fetch", Run: r.fetchArtifact},
+		{Name: "build", Run: r.build},
+		{Name: "apply", Run: r.apply},
+		{Name: "prune", Run: r.prune},
+		{Name: "health", Run: r.checkHealth},
+	}
+}
+
+// Reconcile runs one reconcile of a Kustomization.
+func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return r.engine.Reconcile(ctx, req)
+}
+
 // SetupWithManager registers the reconciler and its watches: own spec changes and reconcile
-// requests, new artifacts of referenced sources, and dependencies turning Ready.
+// requests, new artifacts of referenced sources, dependencies turning Ready, and the objects
+// pending health checks wait on.
 func (r *KustomizationReconciler) SetupWithManager(rt *manager.Runtime) error {
 	ctx := context.Background()
 	idx := rt.Manager.GetFieldIndexer()
@@ -91,11 +166,7 @@ func (r *KustomizationReconciler) SetupWithManager(rt *manager.Runtime) error {
 	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, dependsOnIndexKey, indexByDependency); err != nil {
 		return err
 	}
-	engine, err := r.engine(rt)
-	if err != nil {
-		return err
-	}
-	b := ctrl.NewControllerManagedBy(rt.Manager).
+	return ctrl.NewControllerManagedBy(rt.Manager).
 		For(&kustomizev1.Kustomization{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.bySource(sourcev1.GitRepositoryKind)),
 			builder.WithPredicates(reconcile.ArtifactChanged())).
@@ -105,41 +176,9 @@ func (r *KustomizationReconciler) SetupWithManager(rt *manager.Runtime) error {
 			builder.WithPredicates(reconcile.ArtifactChanged())).
 		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependants),
 			builder.WithPredicates(reconcile.BecameReady())).
-		WithOptions(rt.ControllerOptions())
-	c, err := b.Build(engine)
-	if err != nil {
-		return err
-	}
-	r.Health.bind(c.(controller.Controller), rt.Manager.GetCache())
-	return nil
-}
-
-// engine prepares the reconciler's internals and returns the reconcile skeleton that runs
-// its steps.
-func (r *KustomizationReconciler) engine(rt *manager.Runtime) (*reconcile.Controller[*kustomizev1.Kustomization], error) {
-	var err error
-	if r.healthCompiler, err = health.NewCompiler(); err != nil {
-		return nil, err
-	}
-	if r.deps, err = dependency.NewChecker(false); err != nil {
-		return nil, err
-	}
-	r.pending = newPendingHealth()
-	r.events = rt.Events
-	r.Health.pending = r.pending
-	return &reconcile.Controller[*kustomizev1.Kustomization]{
-		Client:            r.Client,
-		Kind:              kustomizev1.KustomizationKind,
-		Events:            rt.Events,
-		Metrics:           rt.Metrics,
-		NewObject:         func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		Steps:             r.steps,
-		Finalize:          r.finalize,
-		SuccessReason:     meta.ReconciliationSucceededReason,
-		RequeueDependency: rt.RequeueDependency(),
-		JitterPercent:     rt.JitterPercent(),
-		EventMetadata:     failureEventMetadata,
-	}, nil
+		WatchesRawSource(r.health.Source()).
+		WithOptions(rt.ControllerOptions()).
+		Complete(r)
 }
 
 // failureEventMetadata names the revision a failed reconcile attempted on its event, as on
@@ -151,56 +190,13 @@ func failureEventMetadata(obj *kustomizev1.Kustomization) map[string]string {
 	return map[string]string{kustomizev1.GroupVersion.Group + "/revision": obj.Status.LastAttemptedRevision}
 }
 
-// steps is the ordered step list of a Kustomization reconcile.
-func (r *KustomizationReconciler) steps(ctx context.Context, obj *kustomizev1.Kustomization, p *reconcile.Patcher) (reconcile.Result, error) {
-	s := &scope{obj: obj, started: time.Now()}
-	defer s.cleanup()
-
-	if err := r.checkDependencies(ctx, s); err != nil {
-		return reconcile.Result{}, err
-	}
-	if err := r.getSource(ctx, s); err != nil {
-		return reconcile.Result{}, err
-	}
-	// A watch woke us while health checks of an applied revision were pending: check health
-	// from the watch cache without building or applying again.
-	if r.pending.matches(obj, s.artifact) {
-		if obj.Spec.KubeConfig != nil {
-			target, err := r.Clients.For(ctx, r.Client, obj)
-			if err != nil {
-				return reconcile.Result{}, err
-			}
-			s.target = target
-		}
-		return r.checkHealth(ctx, s)
-	}
-	// A new generation, revision or reconcile request supersedes health checks still
-	// pending for an earlier apply: what is applied now is judged on its own.
-	r.pending.clear(obj)
-	if err := r.fetchArtifact(ctx, s); err != nil {
-		return reconcile.Result{}, err
-	}
-	if err := r.build(ctx, s); err != nil {
-		return reconcile.Result{}, err
-	}
-	if err := r.apply(ctx, s); err != nil {
-		return reconcile.Result{}, err
-	}
-	if err := r.prune(ctx, s); err != nil {
-		return reconcile.Result{}, err
-	}
-	r.recordApplied(s)
-	return r.checkHealth(ctx, s)
-}
-
-func (s *scope) cleanup() {
-	if s.release != nil {
-		s.release()
-	}
-}
-
 // retryAfter is the requeue delay of failures: spec.retryInterval, else the interval.
 func retryAfter(obj *kustomizev1.Kustomization) time.Duration { return obj.GetRetryInterval() }
 
 // objRef formats a Kustomization for messages.
 func objRef(obj client.Object) string { return fmt.Sprintf("%s/%s", obj.GetNamespace(), obj.GetName()) }
+
+// clusterRequest is what a Kustomization asks of the cluster factory.
+func clusterRequest(obj *kustomizev1.Kustomization) cluster.Request {
+	return cluster.Request{Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName, KubeConfig: obj.Spec.KubeConfig}
+}

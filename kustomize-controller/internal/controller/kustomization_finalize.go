@@ -22,7 +22,7 @@ const terminationRecheck = 5 * time.Second
 // leaves its objects alone.
 func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	log := ctrl.LoggerFrom(ctx)
-	r.pending.clear(obj)
+	r.health.Done(obj)
 	if obj.Spec.Suspend || obj.Status.Inventory == nil || len(obj.Status.Inventory.Entries) == 0 {
 		return nil
 	}
@@ -33,7 +33,7 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 	case policy == kustomizev1.DeletionPolicyMirrorPrune && !obj.Spec.Prune:
 		return nil
 	}
-	target, err := r.Clients.For(ctx, r.Client, obj)
+	target, err := r.clusters.For(ctx, r.Client, clusterRequest(obj))
 	if err != nil {
 		// Without a way to reach the objects, deleting them is impossible; keeping the
 		// finalizer would block the namespace forever.
@@ -41,15 +41,9 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 		log.Error(err, "garbage collection skipped")
 		return nil
 	}
-	objs := make([]inventory.ObjMetadata, 0, len(obj.Status.Inventory.Entries))
-	for _, e := range obj.Status.Inventory.Entries {
-		m, err := inventory.Parse(e.ID)
-		if err != nil {
-			continue
-		}
-		objs = append(objs, m)
-	}
-	cs, _, err := target.applier.Prune(ctx, objs, r.deleteOptions(obj))
+	// Everything in the inventory is stale once the Kustomization goes.
+	objs := inventory.Diff(fromStatusInventory(obj.Status.Inventory), nil)
+	cs, _, err := target.Applier.Prune(ctx, objs, r.deleteOptions(obj))
 	if hasChanges(cs) {
 		r.events.Event(obj, events.SeverityInfo, "Pruned", cs.Changes().String(), nil)
 	}
@@ -57,7 +51,7 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 		return reconcile.FailAfter(pruneFailedReason, fmt.Errorf("garbage collection failed: %w", err), obj.GetRetryInterval())
 	}
 	if policy == kustomizev1.DeletionPolicyWaitForTermination {
-		left, err := target.applier.Remaining(ctx, objs)
+		left, err := target.Applier.Remaining(ctx, objs)
 		if err != nil {
 			return err
 		}

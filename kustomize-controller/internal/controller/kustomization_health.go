@@ -9,7 +9,6 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
@@ -24,18 +23,63 @@ const (
 	healthRecheck = 30 * time.Second
 )
 
+// pendingCheck is what a Kustomization waiting on health checks remembers of the apply
+// that started the wait (the health tracker keeps it, with the objects still waited for).
+type pendingCheck struct {
+	generation int64
+	digest     string
+	token      string
+	deadline   time.Time
+	// fresh are the apply responses, used once right after the apply.
+	fresh []*unstructured.Unstructured
+	// appliedGen holds the generation each apply response had, to tell a watch cache that
+	// has not seen our apply yet from the truth (the responses themselves are not kept:
+	// 1000 Kustomizations waiting at once would hold 4000 whole objects).
+	appliedGen map[health.Ref]int64
+	revision   string
+	origin     string
+	digestSet  string
+	started    time.Time
+}
+
+// recheckHealth ends the reconcile with a health check when the Kustomization waits on
+// health checks of exactly this generation, source artifact and reconcile request: nothing
+// needs building or applying. Otherwise a pending check of an earlier apply is dropped: what
+// is applied now is judged on its own.
+func (r *KustomizationReconciler) recheckHealth(ctx context.Context, s *scope) (reconcile.Result, error) {
+	obj := s.obj
+	w, ok := r.health.Pending(obj)
+	if !ok {
+		return reconcile.Result{}, nil
+	}
+	token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
+	p := w.Payload
+	if p.generation != obj.Generation || p.digest != s.artifact.Digest || p.token != token {
+		r.health.Done(obj)
+		return reconcile.Result{}, nil
+	}
+	if obj.Spec.KubeConfig != nil {
+		target, err := r.clusters.For(ctx, r.Client, clusterRequest(obj))
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		s.target = target
+	}
+	return r.checkHealth(ctx, s)
+}
+
 // checkHealth evaluates spec.wait / spec.healthChecks / spec.healthCheckExprs from objects
 // already at hand: the apply responses right after an apply, the watch cache afterwards. It
-// never waits: while something is in progress the Kustomization is requeued and its objects'
-// watches wake it.
+// never waits: while something is in progress the Kustomization ends InProgress and its
+// objects' watches wake it.
 func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (reconcile.Result, error) {
 	obj := s.obj
 	done := func() (reconcile.Result, error) {
-		r.pending.clear(obj)
+		r.health.Done(obj)
 		obj.Status.LastAppliedRevision = s.revision
 		obj.Status.LastAppliedOriginRevision = s.originRevision
 		r.upsertHistory(s, meta.ReconciliationSucceededReason)
-		return reconcile.Result{Message: fmt.Sprintf("Applied revision: %s", s.revision)}, nil
+		return reconcile.Done(fmt.Sprintf("Applied revision: %s", s.revision)), nil
 	}
 	if !obj.Spec.Wait && len(obj.Spec.HealthChecks) == 0 {
 		reconcile.DeleteCondition(obj, kustomizev1.HealthyCondition)
@@ -45,51 +89,52 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 	if err != nil {
 		return reconcile.Result{}, reconcile.Stall(invalidExprReason, err)
 	}
-	p := r.pending.get(obj)
-	if p == nil {
+	var p *pendingCheck
+	var refs []health.Ref
+	if w, ok := r.health.Pending(obj); ok {
+		// Woken by a watch: restore what the apply recorded.
+		p, refs = w.Payload, w.Refs
+		s.revision, s.originRevision, s.digest, s.started = p.revision, p.origin, p.digestSet, p.started
+	} else {
 		token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
-		p = &pendingEntry{
-			uid:        obj.UID,
+		p = &pendingCheck{
 			generation: obj.Generation,
 			digest:     s.artifact.Digest,
 			token:      token,
 			deadline:   time.Now().Add(obj.GetTimeout()),
-			refs:       r.healthRefs(s),
 			fresh:      s.objects,
 			revision:   s.revision,
 			origin:     s.originRevision,
 			digestSet:  s.digest,
 			started:    s.started,
 		}
-	} else {
-		// Woken by a watch: restore what the apply recorded.
-		s.revision, s.originRevision, s.digest, s.started = p.revision, p.origin, p.digestSet, p.started
+		refs = r.healthRefs(s)
 	}
-	summary, err := r.evaluateHealth(ctx, s, p, eval)
+	remote := s.target != nil && s.target.Remote
+	summary, err := r.evaluateHealth(ctx, s, p, refs, eval)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	if p.fresh != nil && !summary.Healthy() && summary.Status != health.Failed {
 		// Only what is still in progress is checked again (and watched): objects Current in
 		// their apply response (ConfigMaps, Services, ...) cost no watch and no cache.
-		p.refs = stillWaiting(p.refs, summary.Waiting)
+		refs = health.StillWaiting(refs, summary.Waiting)
 		// Right after an apply: record the wait and watch first, then look again in the
 		// cache. An update that landed before the wait was recorded is in the cache by now;
 		// any later one finds the wait and wakes us.
-		r.pending.set(obj, p)
-		if err := r.watchPending(ctx, s, p); err != nil {
-			r.pending.clear(obj)
+		if err := r.health.Wait(obj, refs, p, !remote); err != nil {
+			r.health.Done(obj)
 			return reconcile.Result{}, err
 		}
 		p.fresh = nil
-		if summary, err = r.evaluateHealth(ctx, s, p, eval); err != nil {
+		if summary, err = r.evaluateHealth(ctx, s, p, refs, eval); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
 	p.fresh = nil
 	switch {
 	case summary.Status == health.Failed:
-		r.pending.clear(obj)
+		r.health.Done(obj)
 		reconcile.MarkFalse(obj, kustomizev1.HealthyCondition, healthCheckFailedReason, summary.Message)
 		r.upsertHistory(s, healthCheckFailedReason)
 		return reconcile.Result{}, reconcile.FailAfter(healthCheckFailedReason,
@@ -98,46 +143,33 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		reconcile.MarkTrue(obj, kustomizev1.HealthyCondition, meta.SucceededReason, "Health check passed in "+time.Since(p.started).Round(time.Millisecond).String())
 		return done()
 	case time.Now().After(p.deadline):
-		r.pending.clear(obj)
+		r.health.Done(obj)
 		msg := "timeout waiting for: " + strings.TrimPrefix(summary.Message, "waiting for: ")
 		reconcile.MarkFalse(obj, kustomizev1.HealthyCondition, healthCheckFailedReason, msg)
 		r.upsertHistory(s, healthCheckFailedReason)
 		return reconcile.Result{}, reconcile.FailAfter(healthCheckFailedReason,
 			fmt.Errorf("health check failed after %s, %s", obj.GetTimeout(), msg), retryAfter(obj))
 	}
-	p.refs = stillWaiting(p.refs, summary.Waiting)
-	r.pending.set(obj, p)
+	if err := r.health.Wait(obj, health.StillWaiting(refs, summary.Waiting), p, !remote); err != nil {
+		r.health.Done(obj)
+		return reconcile.Result{}, err
+	}
 	reconcile.SetCondition(obj, kustomizev1.HealthyCondition, "Unknown", progressingReason, "Running health checks")
 	wait := time.Until(p.deadline)
 	if wait > healthRecheck {
 		wait = healthRecheck
 	}
-	return reconcile.Result{}, reconcile.InProgress(progressingReason,
-		fmt.Sprintf("Running health checks for revision '%s' with a timeout of %s: %s", s.revision, obj.GetTimeout(), summary.Message), wait)
-}
-
-// stillWaiting keeps the refs whose objects are still in progress (or not found).
-func stillWaiting(refs []objectRef, waiting []health.ObjectResult) []objectRef {
-	keep := make(map[health.ObjMeta]bool, len(waiting))
-	for _, w := range waiting {
-		keep[w.Object] = true
-	}
-	out := make([]objectRef, 0, len(waiting))
-	for _, r := range refs {
-		if keep[r.meta()] {
-			out = append(out, r)
-		}
-	}
-	return out
+	return reconcile.InProgress(progressingReason,
+		fmt.Sprintf("Running health checks for revision '%s' with a timeout of %s: %s", s.revision, obj.GetTimeout(), summary.Message), wait), nil
 }
 
 // healthRefs lists what to check: every applied object with spec.wait, else spec.healthChecks.
-func (r *KustomizationReconciler) healthRefs(s *scope) []objectRef {
+func (r *KustomizationReconciler) healthRefs(s *scope) []health.Ref {
 	obj := s.obj
-	var refs []objectRef
+	var refs []health.Ref
 	if obj.Spec.Wait {
 		for _, o := range s.objects {
-			refs = append(refs, refOf(o))
+			refs = append(refs, health.RefOf(o))
 		}
 		return refs
 	}
@@ -146,27 +178,27 @@ func (r *KustomizationReconciler) healthRefs(s *scope) []objectRef {
 		if ns == "" {
 			ns = obj.Namespace
 		}
-		refs = append(refs, objectRef{APIVersion: hc.APIVersion, Kind: hc.Kind, Namespace: ns, Name: hc.Name})
+		refs = append(refs, health.Ref{APIVersion: hc.APIVersion, Kind: hc.Kind, Namespace: ns, Name: hc.Name})
 	}
 	return refs
 }
 
 // healthObjects returns the current state of the checked objects: apply responses when
 // fresh, else the watch cache (or the API for remote clusters).
-func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p *pendingEntry) ([]*unstructured.Unstructured, []health.ObjMeta, error) {
-	byRef := map[objectRef]*unstructured.Unstructured{}
+func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p *pendingCheck, refs []health.Ref) ([]*unstructured.Unstructured, []health.ObjMeta, error) {
+	byRef := map[health.Ref]*unstructured.Unstructured{}
 	for _, o := range p.fresh {
-		byRef[refOf(o)] = o
+		byRef[health.RefOf(o)] = o
 	}
 	if p.appliedGen == nil {
-		p.appliedGen = make(map[objectRef]int64, len(p.fresh))
+		p.appliedGen = make(map[health.Ref]int64, len(p.fresh))
 		for _, o := range p.fresh {
-			p.appliedGen[refOf(o)] = o.GetGeneration()
+			p.appliedGen[health.RefOf(o)] = o.GetGeneration()
 		}
 	}
 	var objs []*unstructured.Unstructured
 	var missing []health.ObjMeta
-	for _, ref := range p.refs {
+	for _, ref := range refs {
 		if o, ok := byRef[ref]; ok {
 			objs = append(objs, o)
 			continue
@@ -178,10 +210,10 @@ func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p
 		if gen, ok := p.appliedGen[ref]; ok && (o == nil || o.GetGeneration() < gen) {
 			// The watch cache has not seen our apply yet: the object is at generation gen,
 			// which nobody has observed.
-			o = notYetObserved(ref, gen)
+			o = health.NotYetObserved(ref, gen)
 		}
 		if o == nil {
-			missing = append(missing, ref.meta())
+			missing = append(missing, ref.Meta())
 			continue
 		}
 		objs = append(objs, o)
@@ -190,32 +222,12 @@ func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p
 }
 
 // evaluateHealth summarizes the checked objects' health.
-func (r *KustomizationReconciler) evaluateHealth(ctx context.Context, s *scope, p *pendingEntry, eval *health.Evaluator) (health.Summary, error) {
-	objs, missing, err := r.healthObjects(ctx, s, p)
+func (r *KustomizationReconciler) evaluateHealth(ctx context.Context, s *scope, p *pendingCheck, refs []health.Ref, eval *health.Evaluator) (health.Summary, error) {
+	objs, missing, err := r.healthObjects(ctx, s, p, refs)
 	if err != nil {
 		return health.Summary{}, err
 	}
 	return eval.Summarize(objs, missing), nil
-}
-
-// watchPending makes sure the kinds still in progress are watched, so their updates wake the
-// Kustomization.
-func (r *KustomizationReconciler) watchPending(ctx context.Context, s *scope, p *pendingEntry) error {
-	if s.target != nil && s.target.remote {
-		return nil // remote clusters are polled
-	}
-	seen := map[string]bool{}
-	for _, ref := range p.refs {
-		key := ref.APIVersion + "/" + ref.Kind
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if err := r.Health.Watch(ctx, ref.gvk()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // upsertHistory records this attempt in status.history (5 newest, deduplicated by digest).
@@ -230,35 +242,14 @@ func (r *KustomizationReconciler) upsertHistory(s *scope, status string) {
 	s.obj.Status.History.Upsert(s.digest, time.Now(), time.Since(s.started), status, md)
 }
 
-// objectRef identifies an object to health-check.
-type objectRef struct {
-	APIVersion, Kind, Namespace, Name string
-}
-
-func refOf(o *unstructured.Unstructured) objectRef {
-	return objectRef{APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
-}
-
-func (r objectRef) meta() health.ObjMeta {
-	group := ""
-	if i := strings.Index(r.APIVersion, "/"); i > 0 {
-		group = r.APIVersion[:i]
-	}
-	return health.ObjMeta{Namespace: r.Namespace, Name: r.Name, Group: group, Kind: r.Kind}
-}
-
-func (r objectRef) gvk() schema.GroupVersionKind {
-	return schema.FromAPIVersionAndKind(r.APIVersion, r.Kind)
-}
-
 // readHealthObject reads one checked object: from the watch cache in this cluster, from the
 // API for a remote cluster. nil means it does not exist.
-func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope, ref objectRef) (*unstructured.Unstructured, error) {
+func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope, ref health.Ref) (*unstructured.Unstructured, error) {
 	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-	if s.target != nil && s.target.remote {
+	if s.target != nil && s.target.Remote {
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(ref.gvk())
-		if err := s.target.client.Get(ctx, key, u); err != nil {
+		u.SetGroupVersionKind(ref.GVK())
+		if err := s.target.Client.Get(ctx, key, u); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, nil
 			}
@@ -266,19 +257,5 @@ func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope
 		}
 		return u, nil
 	}
-	return r.Health.Get(ctx, ref.gvk(), key)
-}
-
-// notYetObserved stands in for an object the watch cache has not caught up with: its
-// observedGeneration lags, which every status rule reads as in progress.
-func notYetObserved(ref objectRef, generation int64) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"status": map[string]any{"observedGeneration": generation - 1},
-	}}
-	u.SetAPIVersion(ref.APIVersion)
-	u.SetKind(ref.Kind)
-	u.SetNamespace(ref.Namespace)
-	u.SetName(ref.Name)
-	u.SetGeneration(generation)
-	return u
+	return r.health.Get(ctx, ref)
 }

@@ -31,7 +31,11 @@ const (
 
 // checkDependencies waits until every spec.dependsOn Kustomization is ready (or its readyExpr
 // holds). Dependants are also woken when a dependency turns Ready, so the requeue is a fallback.
-func (r *KustomizationReconciler) checkDependencies(ctx context.Context, s *scope) error {
+func (r *KustomizationReconciler) checkDependencies(ctx context.Context, s *scope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.dependenciesReady(ctx, s)
+}
+
+func (r *KustomizationReconciler) dependenciesReady(ctx context.Context, s *scope) error {
 	obj := s.obj
 	if len(obj.Spec.DependsOn) == 0 {
 		return nil
@@ -42,7 +46,7 @@ func (r *KustomizationReconciler) checkDependencies(ctx context.Context, s *scop
 		if ns == "" {
 			ns = obj.Namespace
 		}
-		if r.Options.NoCrossNamespaceRefs && ns != obj.Namespace {
+		if r.opts.NoCrossNamespaceRefs && ns != obj.Namespace {
 			return reconcile.Stall(accessDeniedReason, fmt.Errorf("dependency '%s/%s': cross-namespace references are not allowed (--no-cross-namespace-refs)", ns, ref.Name))
 		}
 		var dep kustomizev1.Kustomization
@@ -78,14 +82,18 @@ func (r *KustomizationReconciler) checkDependencies(ctx context.Context, s *scop
 }
 
 // getSource reads the referenced source (from the cache) and its artifact.
-func (r *KustomizationReconciler) getSource(ctx context.Context, s *scope) error {
+func (r *KustomizationReconciler) getSource(ctx context.Context, s *scope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.sourceArtifact(ctx, s)
+}
+
+func (r *KustomizationReconciler) sourceArtifact(ctx context.Context, s *scope) error {
 	obj := s.obj
 	ref := obj.Spec.SourceRef
 	ns := ref.Namespace
 	if ns == "" {
 		ns = obj.Namespace
 	}
-	if r.Options.NoCrossNamespaceRefs && ns != obj.Namespace {
+	if r.opts.NoCrossNamespaceRefs && ns != obj.Namespace {
 		return reconcile.Stall(accessDeniedReason, fmt.Errorf("can't access '%s/%s/%s', cross-namespace references have been blocked (--no-cross-namespace-refs)", ref.Kind, ns, ref.Name))
 	}
 	var src interface {
@@ -120,14 +128,14 @@ func (r *KustomizationReconciler) getSource(ctx context.Context, s *scope) error
 }
 
 // fetchArtifact gets the extracted artifact from the shared cache (one download per digest).
-func (r *KustomizationReconciler) fetchArtifact(ctx context.Context, s *scope) error {
-	dir, release, err := r.Artifacts.Get(ctx, s.artifact.URL, s.artifact.Digest)
+func (r *KustomizationReconciler) fetchArtifact(ctx context.Context, s *scope) (reconcile.Result, error) {
+	dir, release, err := r.artifacts.Get(ctx, s.artifact.URL, s.artifact.Digest)
 	if err != nil {
 		s.obj.Status.LastAttemptedRevision = s.revision
-		return reconcile.FailAfter(artifactFailedReason, fmt.Errorf("failed to fetch artifact of revision '%s': %w", s.revision, err), retryAfter(s.obj))
+		return reconcile.Result{}, reconcile.FailAfter(artifactFailedReason, fmt.Errorf("failed to fetch artifact of revision '%s': %w", s.revision, err), retryAfter(s.obj))
 	}
 	s.dir, s.release = dir, release
-	return nil
+	return reconcile.Result{}, nil
 }
 
 // indexBySource indexes Kustomizations by "<kind>/<namespace>/<name>" of their source.

@@ -27,7 +27,7 @@ import (
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 )
 
 // directLabel marks Kustomizations the suite's manager does not watch: tests drive them

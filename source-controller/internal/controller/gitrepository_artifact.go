@@ -11,17 +11,22 @@ import (
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/events"
 	"gotk.dev/pkg/git"
-	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // reconcileArtifact packs the work dir into a content-addressed artifact and records it, or
 // keeps the stored one when the fast path found nothing changed.
-func (r *GitRepositoryReconciler) reconcileArtifact(ctx context.Context, rt *manager.Runtime, s *gitScope) error {
+func (r *GitRepositoryReconciler) reconcileArtifact(ctx context.Context, s *gitScope) (reconcile.Result, error) {
+	if err := r.storeArtifact(ctx, s); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Done(readyMessage(s.obj.Status.Artifact.Revision, s.skipped)), nil
+}
+
+func (r *GitRepositoryReconciler) storeArtifact(ctx context.Context, s *gitScope) error {
 	obj := s.obj
 	if s.upToDate {
-		reconcile.DeleteCondition(obj, sourcev1.ArtifactOutdatedCondition)
 		return nil
 	}
 	if err := r.copyIncludes(s); err != nil {
@@ -64,14 +69,11 @@ func (r *GitRepositoryReconciler) reconcileArtifact(ctx context.Context, rt *man
 	obj.Status.ObservedRecurseSubmodules = obj.Spec.RecurseSubmodules
 	obj.Status.ObservedSparseCheckout = obj.Spec.SparseCheckout
 	obj.Status.ObservedInclude = obj.Spec.Include
-	for _, c := range []string{sourcev1.ArtifactOutdatedCondition, sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition} {
-		reconcile.DeleteCondition(obj, c)
-	}
 	reconcile.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason,
 		fmt.Sprintf("stored artifact for revision '%s'", a.Revision))
 
 	if previous == nil || previous.Revision != a.Revision || previous.Digest != a.Digest {
-		rt.Events.Event(obj, events.SeverityInfo, sourcev1.NewArtifactReason,
+		r.events.Event(obj, events.SeverityInfo, sourcev1.NewArtifactReason,
 			fmt.Sprintf("stored artifact for commit '%s'", commitSubject(s.commit)),
 			map[string]string{
 				sourcev1.GroupVersion.Group + "/revision": a.Revision,

@@ -2,12 +2,15 @@ package controller
 
 import (
 	"context"
+	"time"
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	"github.com/fluxcd/pkg/apis/meta"
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/git"
@@ -16,15 +19,53 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
-// GitRepositoryReconciler produces artifacts from Git repositories.
-type GitRepositoryReconciler struct {
-	client.Client
+// GitConfig is what a GitRepositoryReconciler is built from.
+type GitConfig struct {
 	Storage *artifact.Storage
 	Git     *git.Client
 	// MaxArtifactSize caps the bytes of a repository's files that go into an artifact (0: no cap).
 	MaxArtifactSize int64
 	// TmpDir is where clones are made (defaults to os.TempDir()).
 	TmpDir string
+	// Client overrides the manager's client (tests count its requests).
+	Client client.Client
+}
+
+// GitRepositoryReconciler produces artifacts from Git repositories.
+type GitRepositoryReconciler struct {
+	client.Client
+	GitConfig
+	events reconcile.EventRecorder
+	engine *reconcile.Controller[*sourcev1.GitRepository, *gitScope]
+}
+
+// NewGitRepositoryReconciler builds the reconciler and its reconcile engine for rt's manager.
+func NewGitRepositoryReconciler(rt *manager.Runtime, c GitConfig) (*GitRepositoryReconciler, error) {
+	r := &GitRepositoryReconciler{Client: c.Client, GitConfig: c, events: rt.Events}
+	if r.Client == nil {
+		r.Client = rt.Manager.GetClient()
+	}
+	var err error
+	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.GitRepository, *gitScope]{
+		Shared:    rt.Shared(),
+		Client:    r.Client,
+		Kind:      sourcev1.GitRepositoryKind,
+		NewObject: func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
+		NewScope:  func(obj *sourcev1.GitRepository) *gitScope { return &gitScope{obj: obj} },
+		Steps: []reconcile.Step[*gitScope]{
+			{Name: "storage", Run: r.reconcileStorage},
+			// Includes are resolved first: the source step compares their artifacts with the
+			// ones the stored artifact was built from to decide whether a clone is needed.
+			{Name: "include", Run: r.reconcileInclude, Owns: []string{sourcev1.IncludeUnavailableCondition}},
+			{Name: "source", Run: r.reconcileSource, Owns: []string{sourcev1.FetchFailedCondition}},
+			{Name: "artifact", Run: r.reconcileArtifact, Owns: []string{sourcev1.ArtifactOutdatedCondition,
+				sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition}},
+		},
+		Timeout:       func(obj *sourcev1.GitRepository) time.Duration { return obj.GetTimeout() },
+		Finalize:      r.finalize,
+		SuccessReason: meta.SucceededReason,
+	})
+	return r, err
 }
 
 // gitScope carries one reconcile's state from step to step.
@@ -47,6 +88,11 @@ type gitScope struct {
 	skipped []string
 }
 
+// Reconcile runs one reconcile of a GitRepository.
+func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return r.engine.Reconcile(ctx, req)
+}
+
 // SetupWithManager registers the reconciler: GitRepositories are reconciled on spec changes
 // and reconcile requests; a GitRepository that includes another is requeued when the included
 // one gets a new artifact.
@@ -55,48 +101,18 @@ func (r *GitRepositoryReconciler) SetupWithManager(rt *manager.Runtime) error {
 		includeIndexKey, indexIncludes); err != nil {
 		return err
 	}
-	engine := &reconcile.Controller[*sourcev1.GitRepository]{
-		Client:            r.Client,
-		Kind:              sourcev1.GitRepositoryKind,
-		Events:            rt.Events,
-		Metrics:           rt.Metrics,
-		NewObject:         func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-		Steps:             r.steps(rt),
-		Finalize:          r.finalize,
-		SuccessReason:     "Succeeded",
-		RequeueDependency: rt.RequeueDependency(),
-		JitterPercent:     rt.JitterPercent(),
-	}
 	return ctrl.NewControllerManagedBy(rt.Manager).
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includersOf),
 			builder.WithPredicates(reconcile.ArtifactChanged())).
 		WithOptions(rt.ControllerOptions()).
-		Complete(engine)
+		Complete(r)
 }
 
-// steps is the ordered step list of a GitRepository reconcile.
-func (r *GitRepositoryReconciler) steps(rt *manager.Runtime) func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
-	return func(ctx context.Context, obj *sourcev1.GitRepository, _ *reconcile.Patcher) (reconcile.Result, error) {
-		ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-		defer cancel()
-		s := &gitScope{obj: obj}
-		defer s.cleanup()
-
-		reconcileStorage(ctx, r.Storage, obj, sourcev1.GitRepositoryKind)
-		// Includes are resolved first: the source step compares their artifacts with the
-		// ones the stored artifact was built from to decide whether a clone is needed.
-		if err := r.reconcileInclude(ctx, s); err != nil {
-			return reconcile.Result{}, err
-		}
-		if err := r.reconcileSource(ctx, s); err != nil {
-			return reconcile.Result{}, err
-		}
-		if err := r.reconcileArtifact(ctx, rt, s); err != nil {
-			return reconcile.Result{}, err
-		}
-		return reconcile.Result{Message: readyMessage(obj.Status.Artifact.Revision, s.skipped)}, nil
-	}
+// reconcileStorage checks the stored artifact (see reconcileStorage).
+func (r *GitRepositoryReconciler) reconcileStorage(ctx context.Context, s *gitScope) (reconcile.Result, error) {
+	reconcileStorage(ctx, r.Storage, s.obj, sourcev1.GitRepositoryKind)
+	return reconcile.Result{}, nil
 }
 
 // finalize removes the object's artifacts from storage.
@@ -104,7 +120,8 @@ func (r *GitRepositoryReconciler) finalize(ctx context.Context, obj *sourcev1.Gi
 	return r.Storage.RemoveAll(artifact.ObjectRef{Kind: sourcev1.GitRepositoryKind, Namespace: obj.Namespace, Name: obj.Name})
 }
 
-func (s *gitScope) cleanup() {
+// Close removes the working directory.
+func (s *gitScope) Close() {
 	if s.workDir != "" {
 		_ = os.RemoveAll(s.workDir)
 	}

@@ -18,7 +18,11 @@ import (
 // reconcileSource resolves spec.ref on the remote. When the stored artifact already holds that
 // revision and no observed input changed, it stops there: one remote listing, no clone.
 // Otherwise it clones the revision into the scope's work dir and verifies its signature.
-func (r *GitRepositoryReconciler) reconcileSource(ctx context.Context, s *gitScope) error {
+func (r *GitRepositoryReconciler) reconcileSource(ctx context.Context, s *gitScope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.fetch(ctx, s)
+}
+
+func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error {
 	obj := s.obj
 	u, err := url.Parse(obj.Spec.URL)
 	if err != nil || u.Host == "" {
@@ -38,7 +42,6 @@ func (r *GitRepositoryReconciler) reconcileSource(ctx context.Context, s *gitSco
 		}
 		if sameRevision(resolved, a.Revision) && s.verificationCurrent() {
 			s.upToDate, s.revision = true, a.Revision
-			reconcile.DeleteCondition(obj, sourcev1.FetchFailedCondition)
 			return nil
 		}
 		reconcile.MarkTrue(obj, sourcev1.ArtifactOutdatedCondition, sourcev1.NewRevisionReason,

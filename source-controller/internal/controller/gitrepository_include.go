@@ -29,7 +29,11 @@ type includedArtifact struct {
 // reconcileInclude resolves spec.include: every included GitRepository must exist in the same
 // namespace and have an artifact, and fromPath/toPath must stay inside their trees. A missing
 // include is waited for; a path escaping the repository is a spec error.
-func (r *GitRepositoryReconciler) reconcileInclude(ctx context.Context, s *gitScope) error {
+func (r *GitRepositoryReconciler) reconcileInclude(ctx context.Context, s *gitScope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.resolveIncludes(ctx, s)
+}
+
+func (r *GitRepositoryReconciler) resolveIncludes(ctx context.Context, s *gitScope) error {
 	obj := s.obj
 	s.includes = s.includes[:0]
 	for _, inc := range obj.Spec.Include {
@@ -56,7 +60,6 @@ func (r *GitRepositoryReconciler) reconcileInclude(ctx context.Context, s *gitSc
 		}
 		s.includes = append(s.includes, includedArtifact{include: inc, artifact: dep.Status.Artifact.DeepCopy()})
 	}
-	reconcile.DeleteCondition(obj, sourcev1.IncludeUnavailableCondition)
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

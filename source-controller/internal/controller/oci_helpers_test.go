@@ -27,7 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gotk.dev/pkg/oci"
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

@@ -10,7 +10,6 @@ import (
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/events"
-	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/tarball"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -18,10 +17,17 @@ import (
 
 // reconcileArtifact pulls the resolved artifact and stores it: the selected layer is extracted
 // and re-packed with the ignore rules applied, or copied as it is.
-func (r *OCIRepositoryReconciler) reconcileArtifact(ctx context.Context, rt *manager.Runtime, s *ociScope) error {
+func (r *OCIRepositoryReconciler) reconcileArtifact(ctx context.Context, s *ociScope) (reconcile.Result, error) {
+	if err := r.storeArtifact(ctx, s); err != nil {
+		return reconcile.Result{}, err
+	}
+	setDownloadURL(s.obj)
+	return reconcile.Done(readyMessage(s.obj.Status.Artifact.Revision, nil)), nil
+}
+
+func (r *OCIRepositoryReconciler) storeArtifact(ctx context.Context, s *ociScope) error {
 	obj := s.obj
 	if s.upToDate {
-		reconcile.DeleteCondition(obj, sourcev1.ArtifactOutdatedCondition)
 		return nil
 	}
 	ref := artifact.ObjectRef{Kind: sourcev1.OCIRepositoryKind, Namespace: obj.Namespace, Name: obj.Name}
@@ -45,9 +51,6 @@ func (r *OCIRepositoryReconciler) reconcileArtifact(ctx context.Context, rt *man
 	obj.Status.Artifact = a
 	obj.Status.ObservedIgnore = obj.Spec.Ignore
 	obj.Status.ObservedLayerSelector = obj.Spec.LayerSelector.DeepCopy()
-	for _, c := range []string{sourcev1.ArtifactOutdatedCondition, sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition} {
-		reconcile.DeleteCondition(obj, c)
-	}
 	reconcile.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason,
 		fmt.Sprintf("stored artifact for revision '%s'", a.Revision))
 	if previous == nil || previous.Revision != a.Revision || previous.Digest != a.Digest {
@@ -55,7 +58,7 @@ func (r *OCIRepositoryReconciler) reconcileArtifact(ctx context.Context, rt *man
 		if src, rev := metadata[sourcev1.OCISourceAnnotation], metadata[sourcev1.OCIRevisionAnnotation]; src != "" && rev != "" {
 			msg += fmt.Sprintf(", origin source '%s', origin revision '%s'", src, rev)
 		}
-		rt.Events.Event(obj, events.SeverityInfo, sourcev1.NewArtifactReason, msg, map[string]string{
+		r.events.Event(obj, events.SeverityInfo, sourcev1.NewArtifactReason, msg, map[string]string{
 			sourcev1.GroupVersion.Group + "/revision": a.Revision,
 			sourcev1.GroupVersion.Group + "/digest":   a.Digest,
 		})

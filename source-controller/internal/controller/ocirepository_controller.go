@@ -3,6 +3,9 @@ package controller
 import (
 	"context"
 	"os"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -15,9 +18,8 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
-// OCIRepositoryReconciler produces artifacts from OCI artifacts in container registries.
-type OCIRepositoryReconciler struct {
-	client.Client
+// OCIConfig is what an OCIRepositoryReconciler is built from.
+type OCIConfig struct {
 	Storage *artifact.Storage
 	// NewClient builds a registry client for one object's credentials and TLS settings.
 	NewClient func(oci.ClientOptions) (*oci.Client, error)
@@ -25,11 +27,50 @@ type OCIRepositoryReconciler struct {
 	MaxArtifactSize int64
 	UserAgent       string
 	TmpDir          string
+	// Client overrides the manager's client (tests count its requests).
+	Client client.Client
+}
+
+// OCIRepositoryReconciler produces artifacts from OCI artifacts in container registries.
+type OCIRepositoryReconciler struct {
+	client.Client
+	OCIConfig
+	events reconcile.EventRecorder
+	engine *reconcile.Controller[*sourcev1.OCIRepository, *ociScope]
 
 	// built remembers which stored blob an (artifact digest, layer selection, ignore rules)
 	// produced, so objects pointing at the same artifact link the blob instead of pulling and
 	// packing it again.
 	built *buildMemo
+}
+
+// NewOCIRepositoryReconciler builds the reconciler and its reconcile engine for rt's manager.
+func NewOCIRepositoryReconciler(rt *manager.Runtime, c OCIConfig) (*OCIRepositoryReconciler, error) {
+	r := &OCIRepositoryReconciler{Client: c.Client, OCIConfig: c, events: rt.Events, built: newBuildMemo(4096)}
+	if r.Client == nil {
+		r.Client = rt.Manager.GetClient()
+	}
+	if r.NewClient == nil {
+		r.NewClient = oci.NewClient
+	}
+	var err error
+	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.OCIRepository, *ociScope]{
+		Shared:    rt.Shared(),
+		Client:    r.Client,
+		Kind:      sourcev1.OCIRepositoryKind,
+		NewObject: func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} },
+		NewScope:  func(obj *sourcev1.OCIRepository) *ociScope { return &ociScope{obj: obj} },
+		Steps: []reconcile.Step[*ociScope]{
+			{Name: "storage", Run: r.reconcileStorage},
+			{Name: "source", Run: r.reconcileSource, Owns: []string{sourcev1.FetchFailedCondition}},
+			{Name: "artifact", Run: r.reconcileArtifact, Owns: []string{sourcev1.ArtifactOutdatedCondition,
+				sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition}},
+		},
+		Timeout:       func(obj *sourcev1.OCIRepository) time.Duration { return obj.GetTimeout() },
+		Finalize:      r.finalize,
+		SuccessReason: meta.SucceededReason,
+	})
+	return r, err
 }
 
 // ociScope carries one reconcile's state from step to step.
@@ -43,48 +84,30 @@ type ociScope struct {
 	workDir  string
 }
 
+// Reconcile runs one reconcile of an OCIRepository.
+func (r *OCIRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return r.engine.Reconcile(ctx, req)
+}
+
 // SetupWithManager registers the reconciler.
 func (r *OCIRepositoryReconciler) SetupWithManager(rt *manager.Runtime) error {
-	r.built = newBuildMemo(4096)
-	engine := &reconcile.Controller[*sourcev1.OCIRepository]{
-		Client:            r.Client,
-		Kind:              sourcev1.OCIRepositoryKind,
-		Events:            rt.Events,
-		Metrics:           rt.Metrics,
-		NewObject:         func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} },
-		Steps:             r.steps(rt),
-		Finalize:          r.finalize,
-		SuccessReason:     "Succeeded",
-		RequeueDependency: rt.RequeueDependency(),
-		JitterPercent:     rt.JitterPercent(),
-	}
 	return ctrl.NewControllerManagedBy(rt.Manager).
 		For(&sourcev1.OCIRepository{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
 		WithOptions(rt.ControllerOptions()).
-		Complete(engine)
+		Complete(r)
 }
 
-// steps is the ordered step list of an OCIRepository reconcile.
-func (r *OCIRepositoryReconciler) steps(rt *manager.Runtime) func(context.Context, *sourcev1.OCIRepository, *reconcile.Patcher) (reconcile.Result, error) {
-	return func(ctx context.Context, obj *sourcev1.OCIRepository, _ *reconcile.Patcher) (reconcile.Result, error) {
-		ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
-		defer cancel()
-		s := &ociScope{obj: obj}
-		defer func() {
-			if s.workDir != "" {
-				_ = os.RemoveAll(s.workDir)
-			}
-		}()
+// reconcileStorage checks the stored artifact (see reconcileStorage).
+func (r *OCIRepositoryReconciler) reconcileStorage(ctx context.Context, s *ociScope) (reconcile.Result, error) {
+	reconcileStorage(ctx, r.Storage, s.obj, sourcev1.OCIRepositoryKind)
+	setDownloadURL(s.obj)
+	return reconcile.Result{}, nil
+}
 
-		reconcileStorage(ctx, r.Storage, obj, sourcev1.OCIRepositoryKind)
-		defer setDownloadURL(obj)
-		if err := r.reconcileSource(ctx, s); err != nil {
-			return reconcile.Result{}, err
-		}
-		if err := r.reconcileArtifact(ctx, rt, s); err != nil {
-			return reconcile.Result{}, err
-		}
-		return reconcile.Result{Message: readyMessage(obj.Status.Artifact.Revision, nil)}, nil
+// Close removes the working directory.
+func (s *ociScope) Close() {
+	if s.workDir != "" {
+		_ = os.RemoveAll(s.workDir)
 	}
 }
 

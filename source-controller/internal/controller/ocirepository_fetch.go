@@ -18,7 +18,11 @@ import (
 // reconcileSource resolves spec.ref to a manifest digest: one HEAD request for a tag. When the
 // stored artifact already holds that revision and the layer selection and ignore rules are
 // unchanged, nothing is pulled.
-func (r *OCIRepositoryReconciler) reconcileSource(ctx context.Context, s *ociScope) error {
+func (r *OCIRepositoryReconciler) reconcileSource(ctx context.Context, s *ociScope) (reconcile.Result, error) {
+	return reconcile.Result{}, r.resolve(ctx, s)
+}
+
+func (r *OCIRepositoryReconciler) resolve(ctx context.Context, s *ociScope) error {
 	obj := s.obj
 	if _, err := oci.ParseURL(obj.Spec.URL); err != nil {
 		return failOCIFetch(obj, reconcile.Stall(sourcev1.URLInvalidReason, err))

@@ -23,7 +23,7 @@ import (
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/options"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

@@ -1,6 +1,7 @@
-// Package scheme builds a runtime.Scheme holding the built-in Kubernetes kinds and every Flux
-// kind, for clients that read or write any of them (the CLI, tests, the apply engine).
-package scheme
+// Package apis gathers every Flux API of this repository in one place, for the programs that
+// handle all of them (the flux CLI, the end-to-end tests). Controllers and the SDK never
+// import it: a controller registers only the API modules it reconciles or reads.
+package apis
 
 import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -16,8 +17,9 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
-// New returns a fresh scheme; callers own it (no shared global state).
-func New() (*runtime.Scheme, error) {
+// NewScheme returns a fresh scheme with the built-in Kubernetes kinds,
+// CustomResourceDefinitions and every Flux kind; callers own it (no shared global state).
+func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
 		clientgoscheme.AddToScheme,

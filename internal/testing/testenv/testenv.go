@@ -1,6 +1,6 @@
 // Package testenv starts a real kube-apiserver and etcd (controller-runtime envtest) with every
-// Flux CRD installed, for controller tests. The binaries come from `make testbin`
-// ($KUBEBUILDER_ASSETS, else bin/ at the repository root).
+// Flux CRD and the testkind CRD installed, for controller and SDK tests. The binaries come
+// from `make testbin` ($KUBEBUILDER_ASSETS, else bin/ at the repository root).
 package testenv
 
 import (
@@ -8,50 +8,75 @@ import (
 	"os"
 	"path/filepath"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"gotk.dev/pkg/scheme"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/testkind"
+	"gotk.dev/internal/testing/workspace"
 )
 
-// Env is a running API server with the Flux CRDs installed.
+// Env is a running API server with the CRDs installed.
 type Env struct {
 	env *envtest.Environment
 	// Config is an admin (system:masters) REST config.
 	Config *rest.Config
-	// Client is a controller-runtime client (no cache) knowing every Flux kind.
+	// Client is a controller-runtime client (no cache) knowing the kinds of Scheme.
 	Client client.Client
-	// Scheme holds the built-in Kubernetes kinds and every Flux kind.
+	// Scheme is Options.Scheme, or the default one.
 	Scheme *runtime.Scheme
 	// Root is the repository root (the directory holding go.work).
 	Root string
 }
 
-// Start starts etcd and kube-apiserver and installs manifests/crds. Call Stop when done.
-func Start() (*Env, error) {
+// Options configures Start.
+type Options struct {
+	// Scheme holds the kinds the tests read and write. Nil means DefaultScheme: the built-in
+	// Kubernetes kinds, CustomResourceDefinitions and TestObject. A controller's tests pass
+	// a scheme with their API types.
+	Scheme *runtime.Scheme
+}
+
+// DefaultScheme returns a new scheme with the built-in Kubernetes kinds,
+// CustomResourceDefinitions and testkind's TestObject.
+func DefaultScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, testkind.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Start starts etcd and kube-apiserver and installs manifests/crds and testkind's CRD. Call
+// Stop when done.
+func Start(opts Options) (*Env, error) {
 	root, err := workspace.Root()
 	if err != nil {
 		return nil, err
 	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(root, "bin")
-	}
+	assets := workspace.BinDir()
 	for _, bin := range []string{"etcd", "kube-apiserver"} {
 		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
 			return nil, fmt.Errorf("%s not found in %s: run `make testbin` to build the local control plane", bin, assets)
 		}
 	}
-	s, err := scheme.New()
-	if err != nil {
-		return nil, err
+	s := opts.Scheme
+	if s == nil {
+		if s, err = DefaultScheme(); err != nil {
+			return nil, err
+		}
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "manifests", "crds")},
+		CRDDirectoryPaths: []string{
+			filepath.Join(root, "manifests", "crds"),
+			filepath.Join(root, "internal", "testing", "testkind", "crd"),
+		},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                s,
 	}

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 const token = "ghp_test0123456789"

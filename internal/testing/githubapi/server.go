@@ -28,7 +28,7 @@ import (
 	"sync"
 	"testing"
 
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // DefaultLogin is the authenticated user's login when Options.Login is empty.

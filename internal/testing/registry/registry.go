@@ -7,6 +7,7 @@
 package registry
 
 import (
+	"gotk.dev/internal/testing/ports"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -15,7 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"gotk.dev/pkg/workspace"
+	"gotk.dev/internal/testing/workspace"
 	"net"
 	"net/http"
 	"os"
@@ -137,7 +138,7 @@ func start(bin string, opts Options) (*Registry, error) {
 		return nil, err
 	}
 	cleanup := func() { _ = os.RemoveAll(dir) }
-	port, err := freePort()
+	port, err := ports.Free()
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -291,14 +292,6 @@ func findBinary(binDir string) (string, error) {
 		strings.Join(looked, ", "), BuildHint)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // syncBuffer collects the process output (written from os/exec goroutines), keeping the last
 // 64 KiB for error messages.

@@ -1,0 +1,16 @@
+// Package testing is the root of gotk's test infrastructure: real servers and helpers the
+// tests of every module share, written once. It is not part of the SDK (gotk.dev/pkg) and
+// imports no controller or API module, so the SDK's own tests can use it without the SDK
+// depending on the products. Being under gotk.dev/internal, only this repository's modules
+// can import it.
+//
+//   - testenv: a real kube-apiserver and etcd (controller-runtime envtest) with the Flux CRDs,
+//     and TestMain helpers.
+//   - testkind: a small Flux-style kind (TestObject) for tests of the SDK itself.
+//   - gitserver, githubapi, registry: a Git server (HTTP and SSH), a GitHub-API-compatible
+//     server in front of it, an OCI registry.
+//   - eventsink: a stand-in notification-controller endpoint that records posted events.
+//   - golden: golden-file assertions.
+//   - ports: free loopback ports.
+//   - workspace: the repository root, bin/ and ../shared.
+package testing

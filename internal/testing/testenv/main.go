@@ -1,0 +1,88 @@
+package testenv
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+)
+
+// Main is a package's TestMain: it starts an API server, stores it in *env, runs the tests
+// and stops the server. Fuzz workers get no server (fuzz targets never need one).
+func Main(m *testing.M, env **Env, opts Options) {
+	MainFunc(m, opts, func(e *Env) (func(), error) {
+		*env = e
+		return nil, nil
+	})
+}
+
+// MainFunc is Main for suites that set up more around the server (a controller manager,
+// peers): setup runs once the server is up, its teardown after the tests.
+func MainFunc(m *testing.M, opts Options, setup func(*Env) (teardown func(), err error)) {
+	flag.Parse()
+	if Fuzzing() {
+		os.Exit(m.Run())
+	}
+	os.Exit(run(m, opts, setup))
+}
+
+func run(m *testing.M, opts Options, setup func(*Env) (func(), error)) int {
+	env, err := Start(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop testenv:", err)
+		}
+	}()
+	teardown, err := setup(env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test suite setup:", err)
+		return 1
+	}
+	if teardown != nil {
+		defer teardown()
+	}
+	return m.Run()
+}
+
+// Fuzzing reports whether the test binary runs a fuzz target (go test -fuzz) or is one of
+// its workers.
+func Fuzzing() bool {
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return true
+	}
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
+}
+
+// Lazy is an API server started by the first test that asks for one, for packages where
+// most tests need none (unit and fuzz tests). Stop it from TestMain after m.Run.
+type Lazy struct {
+	Options Options
+	once    sync.Once
+	env     *Env
+	err     error
+}
+
+// Get returns the server, starting it on first use; a start failure fails tb.
+func (l *Lazy) Get(tb testing.TB) *Env {
+	tb.Helper()
+	l.once.Do(func() { l.env, l.err = Start(l.Options) })
+	if l.err != nil {
+		tb.Fatal(l.err)
+	}
+	return l.env
+}
+
+// Stop stops the server if it was started.
+func (l *Lazy) Stop() {
+	if l.env != nil {
+		if err := l.env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop testenv:", err)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/reconcile"
+)
+
+// fromConfigMap builds the target of spec.kubeConfig.configMapRef with provider generic: the
+// remote API server at `address` (CA from `ca.crt`), reached with a token the local API
+// server issues for a service account of the object's namespace (`serviceAccountName`, else
+// --default-kubeconfig-service-account) with the audiences of `audiences` (default: the
+// address). The remote cluster must trust this cluster's service account issuer.
+func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req Request) (*Target, error) {
+	ref := req.KubeConfig.ConfigMapRef
+	key := types.NamespacedName{Namespace: req.Namespace, Name: ref.Name}
+	name := fmt.Sprintf("kubeconfig configmap '%s'", key)
+	var cm corev1.ConfigMap
+	if err := reader.Get(ctx, key, &cm); err != nil {
+		return nil, reconcile.Fail(f.o.FailureReason, fmt.Errorf("failed to get %s: %w", name, err))
+	}
+	provider := cm.Data[meta.KubeConfigKeyProvider]
+	if provider != "generic" {
+		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: provider '%s' is not supported (supported: generic)", name, provider))
+	}
+	address := cm.Data[meta.KubeConfigKeyAddress]
+	if address == "" {
+		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: key '%s' is required for provider generic", name, meta.KubeConfigKeyAddress))
+	}
+	sa := cm.Data[meta.KubeConfigKeyServiceAccountName]
+	if sa == "" {
+		sa = f.o.DefaultKubeconfigServiceAccount
+	}
+	if sa == "" {
+		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: key '%s' is required (the controller runs without --default-kubeconfig-service-account)", name, meta.KubeConfigKeyServiceAccountName))
+	}
+	audiences := []string{address}
+	if a := strings.TrimSpace(cm.Data[meta.KubeConfigKeyAudiences]); a != "" {
+		audiences = strings.Fields(a)
+	}
+	token, err := f.serviceAccountToken(ctx, req.Namespace, sa, audiences)
+	if err != nil {
+		return nil, reconcile.Fail(f.o.FailureReason, fmt.Errorf("%s: token of service account '%s/%s': %w", name, req.Namespace, sa, err))
+	}
+	// Tokens expire: a target is reused while its token is (see serviceAccountToken).
+	version := cm.ResourceVersion + "/" + token.issued
+	cacheKey := fmt.Sprintf("configmap:%s:%s", key, req.ServiceAccountName)
+	return f.remote(cacheKey, version, func() (*rest.Config, string, error) {
+		return &rest.Config{
+			Host:            address,
+			BearerToken:     token.value,
+			TLSClientConfig: rest.TLSClientConfig{CAData: []byte(cm.Data[meta.KubeConfigKeyCACert])},
+		}, name, nil
+	}, req)
+}
+
+// tokenLifetime is how long the tokens the factory requests live; a token is renewed at
+// half its life.
+const tokenLifetime = time.Hour
+
+type saToken struct {
+	value string
+	// issued identifies the token (its request time), so a renewed token renews the target.
+	issued  string
+	renewAt time.Time
+}
+
+// serviceAccountToken returns a token of namespace/name for audiences from the local API
+// server, cached until half its life has passed.
+func (f *Factory) serviceAccountToken(ctx context.Context, namespace, name string, audiences []string) (saToken, error) {
+	key := namespace + "/" + name + "/" + strings.Join(audiences, ",")
+	f.mu.Lock()
+	t, ok := f.tokens[key]
+	f.mu.Unlock()
+	if ok && time.Now().Before(t.renewAt) {
+		return t, nil
+	}
+	expiry := int64(tokenLifetime / time.Second)
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &expiry}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	now := time.Now()
+	if err := f.self.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return saToken{}, err
+	}
+	t = saToken{value: tr.Status.Token, issued: now.UTC().Format(time.RFC3339Nano), renewAt: now.Add(tokenLifetime / 2)}
+	f.mu.Lock()
+	f.tokens[key] = t
+	f.mu.Unlock()
+	return t, nil
+}

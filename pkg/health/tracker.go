@@ -1,0 +1,198 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+)
+
+// OwnerLabels name the labels an applier puts on what it applies to record its owner, e.g.
+// kustomize.toolkit.fluxcd.io/name and kustomize.toolkit.fluxcd.io/namespace.
+type OwnerLabels struct {
+	Name, Namespace string
+}
+
+// Waiter is one owner's pending health check.
+type Waiter[P any] struct {
+	// UID tells the owner from an earlier object of the same name.
+	UID types.UID
+	// Refs are the objects still being waited for.
+	Refs []Ref
+	// Payload is what the owner's controller keeps about the check (the applied revision,
+	// the deadline, ...).
+	Payload P
+}
+
+// Tracker runs watch-driven health checks for a controller: it remembers which owners
+// (Kustomizations, HelmReleases) wait for which objects, watches those objects' kinds
+// through the manager's cache, and requeues a waiting owner when one of its objects changes.
+// A health check then costs no API request and holds no worker: the owner's reconcile ends
+// InProgress and the watch wakes it.
+//
+// Add Source to the owner's controller (builder.WatchesRawSource) so the tracker can enqueue
+// into it. The set of waiters is in memory: after a restart it is empty, and the owners'
+// next reconciles record their waits again.
+type Tracker[P any] struct {
+	cache  cache.Cache
+	labels OwnerLabels
+
+	mu       sync.Mutex
+	ctx      context.Context
+	queue    workqueue.TypedRateLimitingInterface[ctrlreconcile.Request]
+	watched  map[schema.GroupVersionKind]bool
+	waiters  map[types.NamespacedName]*Waiter[P]
+	byObject map[ObjMeta]map[types.NamespacedName]struct{}
+}
+
+// NewTracker returns a tracker reading from c (the manager's cache); labels name the owner
+// labels of the objects the owners apply.
+func NewTracker[P any](c cache.Cache, labels OwnerLabels) *Tracker[P] {
+	return &Tracker[P]{
+		cache:    c,
+		labels:   labels,
+		watched:  map[schema.GroupVersionKind]bool{},
+		waiters:  map[types.NamespacedName]*Waiter[P]{},
+		byObject: map[ObjMeta]map[types.NamespacedName]struct{}{},
+	}
+}
+
+// Source is the tracker's event source for the owner's controller.
+func (t *Tracker[P]) Source() source.Source {
+	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[ctrlreconcile.Request]) error {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.ctx, t.queue = ctx, q
+		return nil
+	})
+}
+
+// Wait records (or replaces) owner's wait for refs with payload. With watch, the kinds of
+// refs are watched from now on (once per kind); objects of a remote cluster are not.
+func (t *Tracker[P]) Wait(owner client.Object, refs []Ref, payload P, watch bool) error {
+	key := client.ObjectKeyFromObject(owner)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.waiters[key]; old != nil {
+		t.unindex(key, old)
+	}
+	w := &Waiter[P]{UID: owner.GetUID(), Refs: refs, Payload: payload}
+	t.waiters[key] = w
+	for _, r := range refs {
+		m := r.Meta()
+		set := t.byObject[m]
+		if set == nil {
+			set = map[types.NamespacedName]struct{}{}
+			t.byObject[m] = set
+		}
+		set[key] = struct{}{}
+	}
+	if !watch {
+		return nil
+	}
+	for _, r := range refs {
+		if err := t.watchLocked(r.GVK()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pending returns owner's wait, if it has one (an earlier object of the same name does not
+// count).
+func (t *Tracker[P]) Pending(owner client.Object) (*Waiter[P], bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.waiters[client.ObjectKeyFromObject(owner)]
+	if w == nil || w.UID != owner.GetUID() {
+		return nil, false
+	}
+	return w, true
+}
+
+// Done forgets owner's wait.
+func (t *Tracker[P]) Done(owner client.Object) {
+	key := client.ObjectKeyFromObject(owner)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w := t.waiters[key]; w != nil {
+		t.unindex(key, w)
+		delete(t.waiters, key)
+	}
+}
+
+// Get reads an object from the watch cache; nil when it does not exist.
+func (t *Tracker[P]) Get(ctx context.Context, ref Ref) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(ref.GVK())
+	if err := t.cache.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, u); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// unindex removes w's objects from the index; t.mu is held.
+func (t *Tracker[P]) unindex(key types.NamespacedName, w *Waiter[P]) {
+	for _, r := range w.Refs {
+		m := r.Meta()
+		if set := t.byObject[m]; set != nil {
+			delete(set, key)
+			if len(set) == 0 {
+				delete(t.byObject, m)
+			}
+		}
+	}
+}
+
+// watchLocked starts watching gvk once; t.mu is held.
+func (t *Tracker[P]) watchLocked(gvk schema.GroupVersionKind) error {
+	if t.watched[gvk] {
+		return nil
+	}
+	if t.queue == nil {
+		return fmt.Errorf("watch %s for health checks: the tracker's Source is not added to a started controller", gvk)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	src := source.Kind[client.Object](t.cache, u, handler.EnqueueRequestsFromMapFunc(t.ownersOf))
+	if err := src.Start(t.ctx, t.queue); err != nil {
+		return fmt.Errorf("watch %s for health checks: %w", gvk, err)
+	}
+	t.watched[gvk] = true
+	return nil
+}
+
+// ownersOf maps a changed object to the owners waiting on it: the one that applied it (owner
+// labels), if that one waits, and those whose waits name it (objects applied by others carry
+// no owner labels of ours). Updates of objects nobody waits on (the steady state) enqueue
+// nothing.
+func (t *Tracker[P]) ownersOf(_ context.Context, o client.Object) []ctrlreconcile.Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var reqs []ctrlreconcile.Request
+	l := o.GetLabels()
+	owner := types.NamespacedName{Namespace: l[t.labels.Namespace], Name: l[t.labels.Name]}
+	if owner.Name != "" && owner.Namespace != "" && t.waiters[owner] != nil {
+		reqs = append(reqs, ctrlreconcile.Request{NamespacedName: owner})
+	}
+	gvk := o.GetObjectKind().GroupVersionKind()
+	for k := range t.byObject[ObjMeta{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}] {
+		if k != owner {
+			reqs = append(reqs, ctrlreconcile.Request{NamespacedName: k})
+		}
+	}
+	return reqs
+}
