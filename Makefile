@@ -17,7 +17,7 @@ API_MODULES := source-controller/api kustomize-controller/api helm-controller/ap
 	notification-controller/api image-reflector-controller/api image-automation-controller/api
 CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller \
 	image-reflector-controller image-automation-controller
-MODULES := pkg apis decrypt internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
+MODULES := pkg apis decrypt examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 CONTROLLER_GEN := $(BIN)/controller-gen
@@ -42,9 +42,11 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs (manifests/crds
 	    crd:crdVersions=v1 paths=./... output:crd:artifacts:config=$(ROOT)/manifests/crds); \
 	done
 	hack/annotate-crds.sh manifests/crds
-	rm -f internal/testing/testkind/crd/*.yaml
+	rm -f internal/testing/testkind/crd/*.yaml examples/summary/crd/*.yaml
 	cd internal/testing && $(CONTROLLER_GEN) object:headerFile=$(ROOT)/hack/boilerplate.go.txt \
 	  crd:crdVersions=v1 paths=./testkind/... output:crd:artifacts:config=$(ROOT)/internal/testing/testkind/crd
+	cd examples && $(CONTROLLER_GEN) object:headerFile=$(ROOT)/hack/boilerplate.go.txt \
+	  crd:crdVersions=v1 paths=./summary/api/... output:crd:artifacts:config=$(ROOT)/examples/summary/crd
 	$(MAKE) --no-print-directory generate-manifests
 
 .PHONY: verify

@@ -7,7 +7,10 @@ require (
 	github.com/google/go-containerregistry v0.22.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
+	gotk.dev/apis v0.0.0
+	gotk.dev/decrypt v0.0.0
 	gotk.dev/e2e v0.0.0
+	gotk.dev/internal/testing v0.0.0
 	gotk.dev/pkg v0.0.0
 	k8s.io/api v0.37.0
 	k8s.io/apimachinery v0.37.0
@@ -126,10 +129,13 @@ require (
 )
 
 replace (
+	gotk.dev/apis => ../apis
+	gotk.dev/decrypt => ../decrypt
 	gotk.dev/e2e => ../e2e
 	gotk.dev/helm-controller/api => ../helm-controller/api
 	gotk.dev/image-automation-controller/api => ../image-automation-controller/api
 	gotk.dev/image-reflector-controller/api => ../image-reflector-controller/api
+	gotk.dev/internal/testing => ../internal/testing
 	gotk.dev/kustomize-controller/api => ../kustomize-controller/api
 	gotk.dev/notification-controller/api => ../notification-controller/api
 	gotk.dev/pkg => ../pkg

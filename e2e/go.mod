@@ -3,6 +3,8 @@ module gotk.dev/e2e
 go 1.26.0
 
 require (
+	gotk.dev/apis v0.0.0
+	gotk.dev/internal/testing v0.0.0
 	k8s.io/api v0.37.0
 	k8s.io/apiextensions-apiserver v0.37.0
 	k8s.io/apimachinery v0.37.0
@@ -107,9 +109,12 @@ require (
 )
 
 replace (
+	gotk.dev/apis => ../apis
+	gotk.dev/decrypt => ../decrypt
 	gotk.dev/helm-controller/api => ../helm-controller/api
 	gotk.dev/image-automation-controller/api => ../image-automation-controller/api
 	gotk.dev/image-reflector-controller/api => ../image-reflector-controller/api
+	gotk.dev/internal/testing => ../internal/testing
 	gotk.dev/kustomize-controller/api => ../kustomize-controller/api
 	gotk.dev/notification-controller/api => ../notification-controller/api
 	gotk.dev/pkg => ../pkg

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sums() {
-  find manifests internal/testing/testkind/crd -type f -name "*.yaml" | sort | xargs -r sha256sum
+  find manifests internal/testing/testkind/crd examples/summary/crd -type f -name "*.yaml" | sort | xargs -r sha256sum
   find . -name 'zz_generated.*.go' -not -path './bin/*' | sort | xargs -r sha256sum
   find cli/internal/manifests -type f -name '*.yaml' | sort | xargs -r sha256sum
 }

@@ -4,11 +4,12 @@ go 1.26.0
 
 require (
 	filippo.io/age v1.3.1
-	github.com/fluxcd/pkg/apis/event v0.27.2
 	github.com/fluxcd/pkg/apis/kustomize v1.21.0
 	github.com/fluxcd/pkg/apis/meta v1.31.0
 	github.com/getsops/sops/v3 v3.13.3
 	github.com/spf13/pflag v1.0.10
+	gotk.dev/decrypt v0.0.0
+	gotk.dev/internal/testing v0.0.0
 	gotk.dev/kustomize-controller/api v0.0.0
 	gotk.dev/pkg v0.0.0
 	gotk.dev/source-controller/api v0.0.0
@@ -79,6 +80,7 @@ require (
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/fluxcd/pkg/apis/acl v0.10.0 // indirect
+	github.com/fluxcd/pkg/apis/event v0.27.2 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/getsops/gopgagent v0.0.0-20241224165529-7044f28e491e // indirect
@@ -132,7 +134,6 @@ require (
 	github.com/mitchellh/go-homedir v1.1.0 // indirect
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
-	github.com/moby/moby/client v0.5.1 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect
 	github.com/monochromegane/go-gitignore v0.0.0-20200626010858-205db1a8cc00 // indirect
@@ -187,10 +188,6 @@ require (
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
-	gotk.dev/helm-controller/api v0.0.0 // indirect
-	gotk.dev/image-automation-controller/api v0.0.0 // indirect
-	gotk.dev/image-reflector-controller/api v0.0.0 // indirect
-	gotk.dev/notification-controller/api v0.0.0 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20260721132016-d427ff9ee9ad // indirect
 	k8s.io/utils v0.0.0-20260626114624-be93311217bd // indirect
@@ -204,9 +201,11 @@ require (
 )
 
 replace (
+	gotk.dev/decrypt => ../decrypt
 	gotk.dev/helm-controller/api => ../helm-controller/api
 	gotk.dev/image-automation-controller/api => ../image-automation-controller/api
 	gotk.dev/image-reflector-controller/api => ../image-reflector-controller/api
+	gotk.dev/internal/testing => ../internal/testing
 	gotk.dev/kustomize-controller/api => ../kustomize-controller/api
 	gotk.dev/notification-controller/api => ../notification-controller/api
 	gotk.dev/pkg => ../pkg

@@ -5,17 +5,18 @@
 package cluster
 
 import (
-	"gotk.dev/internal/testing/ports"
 	"context"
 	"errors"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"gotk.dev/internal/testing/ports"
+	"gotk.dev/internal/testing/workspace"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"

@@ -2,12 +2,13 @@ package cluster_test
 
 import (
 	"context"
-	"gotk.dev/internal/testing/workspace"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gotk.dev/internal/testing/workspace"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"gotk.dev/internal/testing/ports"
 	"bytes"
 	"context"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"gotk.dev/internal/testing/ports"
 )
 
 // process is one control plane binary started by the cluster, logging to its own file.
@@ -127,7 +128,6 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
 
 // portOrFree returns port when it is free, a fresh free port when port is 0, and an error
 // naming the port and what to do when it is taken.

@@ -8,13 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gotk.dev/internal/testing/workspace"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -24,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"gotk.dev/apis"
 	"gotk.dev/e2e/cluster"
 	"gotk.dev/internal/testing/testenv"
 )
@@ -31,15 +33,12 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
+	scheme, err := apis.NewScheme()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	testenv.Main(m, &env, testenv.Options{Scheme: scheme})
 }
 
 // The thirteen Flux kinds, by CRD name.

@@ -1,17 +1,17 @@
 package framework
 
 import (
-	"gotk.dev/internal/testing/ports"
 	"context"
 	"errors"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"gotk.dev/internal/testing/ports"
+	"gotk.dev/internal/testing/workspace"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,8 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/e2e/cluster"
 	"gotk.dev/apis"
+	"gotk.dev/e2e/cluster"
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/registry"
 )
@@ -455,4 +455,3 @@ func copyLogs(from, to string) error {
 	}
 	return nil
 }
-

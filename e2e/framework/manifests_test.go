@@ -12,11 +12,11 @@ import (
 	"gotk.dev/internal/testing/workspace"
 )
 
-// TestArgsMirrorManifests checks that every flag a controller's Deployment passes in
+// TestFrameworkPassesManifestFlags checks that every flag a controller's Deployment passes in
 // manifests/bases/<name>/deployment.yaml is passed by the e2e framework too, with the same
 // value unless the process on this machine needs its own (addresses, paths) or the
 // difference is a recorded deviation. A flag added to a manifest and forgotten here fails.
-func TestArgsMirrorManifests(t *testing.T) {
+func TestFrameworkPassesManifestFlags(t *testing.T) {
 	root, err := workspace.Root()
 	if err != nil {
 		t.Fatal(err)

@@ -2,54 +2,34 @@ package events
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
-	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/internal/testing/testenv"
-	sourcev1 "gotk.dev/source-controller/api/v1"
+	"gotk.dev/internal/testing/testkind"
 )
 
 // env is the API server shared by the tests of this package; set once by TestMain.
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop testenv:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, &env, testenv.Options{}) }
 
-// newObject stores a GitRepository in a fresh namespace, so Kubernetes Events of different
+// newObject stores a TestObject in a fresh namespace, so Kubernetes Events of different
 // tests never mix and the recorder's per-object spam filter never kicks in.
-func newObject(t *testing.T) *sourcev1.GitRepository {
+func newObject(t *testing.T) *testkind.TestObject {
 	t.Helper()
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "events-"}}
 	if err := env.Client.Create(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	obj := &sourcev1.GitRepository{
+	obj := &testkind.TestObject{
 		ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: ns.Name},
-		Spec: sourcev1.GitRepositorySpec{
+		Spec: testkind.TestObjectSpec{
 			URL:      "https://git.example.com/podinfo",
 			Interval: metav1.Duration{Duration: time.Minute},
 		},
@@ -82,50 +62,6 @@ func startRecorder(t *testing.T, r *Recorder) {
 
 // receiver is a notification-controller stand-in: it answers each POST with the next status
 // of its script (200 once the script is used up) and keeps what it received.
-type receiver struct {
-	mu       sync.Mutex
-	script   []int
-	requests []receivedEvent
-	srv      *httptest.Server
-}
-
-type receivedEvent struct {
-	status int
-	raw    []byte
-	event  eventv1.Event
-	header http.Header
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	var ev eventv1.Event
-	_ = json.Unmarshal(body, &ev)
-	rc.mu.Lock()
-	status := http.StatusOK
-	if len(rc.script) > 0 {
-		status, rc.script = rc.script[0], rc.script[1:]
-	}
-	if req.Method != http.MethodPost {
-		status = http.StatusMethodNotAllowed
-	}
-	rc.requests = append(rc.requests, receivedEvent{status: status, raw: body, event: ev, header: req.Header.Clone()})
-	rc.mu.Unlock()
-	w.WriteHeader(status)
-}
-
-func newReceiver(t *testing.T, script ...int) *receiver {
-	rc := &receiver{script: script}
-	rc.srv = httptest.NewServer(rc) // listens on 127.0.0.1
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) received() []receivedEvent {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]receivedEvent(nil), rc.requests...)
-}
-
 // waitFor polls until cond holds or fails the test after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -7,7 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
+	"maps"
 	"unicode/utf8"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
@@ -97,9 +97,10 @@ func (r *Recorder) Start(ctx context.Context) error {
 func (r *Recorder) NeedLeaderElection() bool { return false }
 
 // Event records an event about obj. Annotations keyed `<group>/<key>` (for example
-// `source.toolkit.fluxcd.io/revision`) go on the Kubernetes Event as they are, and into the
-// webhook payload's metadata as `<key>` when the group is the object's own, which is where
-// notification-controller looks for the revision.
+// `source.toolkit.fluxcd.io/revision`) go on the Kubernetes Event and into the webhook
+// payload's metadata as they are: notification-controller keeps the metadata keys that carry
+// the involved object's group (or event.toolkit.fluxcd.io/) and strips that prefix before
+// handing them to providers, so a key without its prefix would be dropped there.
 func (r *Recorder) Event(obj client.Object, severity, reason, message string, annotations map[string]string) {
 	eventType := corev1.EventTypeNormal
 	if severity == SeverityError {
@@ -129,10 +130,10 @@ func (r *Recorder) payload(obj client.Object, severity, reason, message string, 
 	if err != nil {
 		return nil, err
 	}
-	meta := map[string]string{}
-	prefix := gvk.Group + "/"
-	for k, v := range annotations {
-		meta[strings.TrimPrefix(k, prefix)] = v
+	var meta map[string]string
+	if len(annotations) > 0 {
+		meta = make(map[string]string, len(annotations))
+		maps.Copy(meta, annotations)
 	}
 	if len(message) > maxMessageLength {
 		// Cut on a character boundary: a split UTF-8 sequence would reach notification-controller as U+FFFD.

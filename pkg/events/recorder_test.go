@@ -9,37 +9,39 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"gotk.dev/internal/testing/eventsink"
 )
 
 func TestWebhookPayload(t *testing.T) {
-	rc := newReceiver(t)
-	r := newRecorder(t, rc.srv.URL+"/", true)
+	rc := eventsink.New(t)
+	r := newRecorder(t, rc.URL, true)
 	obj := newObject(t)
 	host, _ := os.Hostname()
 
 	before := time.Now().Truncate(time.Second)
 	r.Event(obj, SeverityInfo, "NewArtifact", "stored artifact for commit 'add podinfo'", map[string]string{
-		"source.toolkit.fluxcd.io/revision": "main@sha1:4b9a2d7c",
-		"source.toolkit.fluxcd.io/digest":   "sha256:01ba4719",
+		"testing.gotk.dev/revision": "main@sha1:4b9a2d7c",
+		"testing.gotk.dev/digest":   "sha256:01ba4719",
 	})
-	waitFor(t, 10*time.Second, "the event POST", func() bool { return len(rc.received()) == 1 })
+	waitFor(t, 10*time.Second, "the event POST", func() bool { return len(rc.Received()) == 1 })
 	after := time.Now().Add(time.Second)
-	got := rc.received()[0]
+	got := rc.Received()[0]
 
-	if ct := got.header.Get("Content-Type"); ct != "application/json" {
+	if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
 	// The exact wire format notification-controller decodes (event.toolkit.fluxcd.io/v1beta1).
 	var wire map[string]any
-	if err := json.Unmarshal(got.raw, &wire); err != nil {
-		t.Fatalf("payload is not JSON: %v\n%s", err, got.raw)
+	if err := json.Unmarshal(got.Raw, &wire); err != nil {
+		t.Fatalf("payload is not JSON: %v\n%s", err, got.Raw)
 	}
 	ts, _ := wire["timestamp"].(string)
 	delete(wire, "timestamp")
 	want := map[string]any{
 		"involvedObject": map[string]any{
-			"kind":            "GitRepository",
-			"apiVersion":      "source.toolkit.fluxcd.io/v1",
+			"kind":            "TestObject",
+			"apiVersion":      "testing.gotk.dev/v1",
 			"name":            "podinfo",
 			"namespace":       obj.Namespace,
 			"uid":             string(obj.UID),
@@ -49,14 +51,19 @@ func TestWebhookPayload(t *testing.T) {
 		"message":  "stored artifact for commit 'add podinfo'",
 		"reason":   "NewArtifact",
 		"metadata": map[string]any{
-			"revision": "main@sha1:4b9a2d7c",
-			"digest":   "sha256:01ba4719",
+			"testing.gotk.dev/revision": "main@sha1:4b9a2d7c",
+			"testing.gotk.dev/digest":   "sha256:01ba4719",
 		},
 		"reportingController": "source-controller",
 		"reportingInstance":   host,
 	}
 	if !reflect.DeepEqual(wire, want) {
-		t.Errorf("payload =\n%s\nwant (without timestamp)\n%v", got.raw, want)
+		t.Errorf("payload =\n%s\nwant (without timestamp)\n%v", got.Raw, want)
+	}
+	// What upstream notification-controller hands its providers: the revision survives its
+	// metadata filter (a commit-status provider needs it).
+	if md := eventsink.UpstreamMetadata(got.Event); md["revision"] != "main@sha1:4b9a2d7c" || md["digest"] != "sha256:01ba4719" {
+		t.Errorf("metadata after upstream's filter = %v, want revision and digest", md)
 	}
 	stamp, err := time.Parse(time.RFC3339, ts)
 	if err != nil || stamp.Before(before) || stamp.After(after) {
@@ -65,8 +72,8 @@ func TestWebhookPayload(t *testing.T) {
 }
 
 func TestWebhookPayloadDetails(t *testing.T) {
-	rc := newReceiver(t)
-	r := newRecorder(t, rc.srv.URL, true)
+	rc := eventsink.New(t)
+	r := newRecorder(t, rc.URL, true)
 	obj := newObject(t)
 
 	long := strings.Repeat("x", maxMessageLength+500)
@@ -77,20 +84,20 @@ func TestWebhookPayloadDetails(t *testing.T) {
 	r.Event(obj, SeverityInfo, "NoMetadata", "plain", nil)
 	unicode := "x" + strings.Repeat("日", maxMessageLength/3+10) // the cut falls inside a character
 	r.Event(obj, SeverityInfo, "LongUnicode", unicode, nil)
-	waitFor(t, 10*time.Second, "four POSTs", func() bool { return len(rc.received()) == 4 })
+	waitFor(t, 10*time.Second, "four POSTs", func() bool { return len(rc.Received()) == 4 })
 
-	got := rc.received()
-	if ev := got[0].event; ev.Severity != "error" || len(ev.Message) != maxMessageLength ||
+	got := rc.Received()
+	if ev := got[0].Event; ev.Severity != "error" || len(ev.Message) != maxMessageLength ||
 		ev.Metadata["kustomize.toolkit.fluxcd.io/other"] != "kept" {
 		t.Errorf("error event: severity %s, message length %d, metadata %v", ev.Severity, len(ev.Message), ev.Metadata)
 	}
-	if ev := got[1].event; ev.Severity != "trace" || ev.Message != "fetched 3 files from main" {
+	if ev := got[1].Event; ev.Severity != "trace" || ev.Message != "fetched 3 files from main" {
 		t.Errorf("trace event: severity %s, message %q", ev.Severity, ev.Message)
 	}
-	if strings.Contains(string(got[2].raw), `"metadata"`) {
-		t.Errorf("event without annotations carries metadata: %s", got[2].raw)
+	if strings.Contains(string(got[2].Raw), `"metadata"`) {
+		t.Errorf("event without annotations carries metadata: %s", got[2].Raw)
 	}
-	if msg := got[3].event.Message; len(msg) > maxMessageLength || len(msg) < maxMessageLength-3 || !strings.HasPrefix(unicode, msg) {
+	if msg := got[3].Event.Message; len(msg) > maxMessageLength || len(msg) < maxMessageLength-3 || !strings.HasPrefix(unicode, msg) {
 		t.Errorf("long message cut to %d bytes, not a clean prefix of the original", len(msg))
 	}
 }
@@ -107,7 +114,7 @@ func TestKubernetesEvents(t *testing.T) {
 			r := newRecorder(t, "", true)
 			obj := newObject(t)
 			r.Event(obj, tc.severity, "ArtifactUpToDate", "artifact up-to-date with remote revision", map[string]string{
-				"source.toolkit.fluxcd.io/revision": "main@sha1:4b9a2d7c",
+				"testing.gotk.dev/revision": "main@sha1:4b9a2d7c",
 			})
 			ev := waitForKubeEvent(t, obj, "ArtifactUpToDate")
 			if ev.Type != tc.wantType {
@@ -116,11 +123,11 @@ func TestKubernetesEvents(t *testing.T) {
 			if ev.Message != "artifact up-to-date with remote revision" || ev.Source.Component != "source-controller" {
 				t.Errorf("message %q, source %q", ev.Message, ev.Source.Component)
 			}
-			if ev.InvolvedObject.Kind != "GitRepository" || ev.InvolvedObject.APIVersion != "source.toolkit.fluxcd.io/v1" ||
+			if ev.InvolvedObject.Kind != "TestObject" || ev.InvolvedObject.APIVersion != "testing.gotk.dev/v1" ||
 				ev.InvolvedObject.Name != obj.Name {
 				t.Errorf("involvedObject = %+v", ev.InvolvedObject)
 			}
-			if got := ev.Annotations["source.toolkit.fluxcd.io/revision"]; got != "main@sha1:4b9a2d7c" {
+			if got := ev.Annotations["testing.gotk.dev/revision"]; got != "main@sha1:4b9a2d7c" {
 				t.Errorf("annotations = %v, want the revision annotation as given", ev.Annotations)
 			}
 		})
@@ -128,8 +135,8 @@ func TestKubernetesEvents(t *testing.T) {
 }
 
 func TestTraceIsNotAKubernetesEvent(t *testing.T) {
-	rc := newReceiver(t)
-	r := newRecorder(t, rc.srv.URL, true)
+	rc := eventsink.New(t)
+	r := newRecorder(t, rc.URL, true)
 	obj := newObject(t)
 	r.Event(obj, SeverityTrace, "TraceOnly", "fine-grained progress", nil)
 	r.Event(obj, SeverityInfo, "Marker", "recorded after the trace event", nil)
@@ -141,8 +148,8 @@ func TestTraceIsNotAKubernetesEvent(t *testing.T) {
 		}
 	}
 	// It still goes to notification-controller.
-	waitFor(t, 10*time.Second, "both POSTs", func() bool { return len(rc.received()) == 2 })
-	if got := rc.received()[0].event.Reason; got != "TraceOnly" {
+	waitFor(t, 10*time.Second, "both POSTs", func() bool { return len(rc.Received()) == 2 })
+	if got := rc.Received()[0].Event.Reason; got != "TraceOnly" {
 		t.Errorf("first POST reason = %s, want TraceOnly", got)
 	}
 }

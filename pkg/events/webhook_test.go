@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+
+	"gotk.dev/internal/testing/eventsink"
 )
 
 func TestWebhookRetries(t *testing.T) {
@@ -20,38 +22,38 @@ func TestWebhookRetries(t *testing.T) {
 		script     []int
 		wantStatus []int // statuses of the requests for the first event
 	}{
-		{name: "500 then 200", script: []int{500}, wantStatus: []int{500, 200}},
-		{name: "502 503 then 200", script: []int{502, 503}, wantStatus: []int{502, 503, 200}},
+		{name: "500 then 202", script: []int{500}, wantStatus: []int{500, 202}},
+		{name: "502 503 then 202", script: []int{502, 503}, wantStatus: []int{502, 503, 202}},
 		{name: "429 not retried", script: []int{429}, wantStatus: []int{429}},
 		{name: "400 not retried", script: []int{400}, wantStatus: []int{400}},
-		{name: "200", wantStatus: []int{200}},
+		{name: "202", wantStatus: []int{202}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := newReceiver(t, tc.script...)
-			r := newRecorder(t, rc.srv.URL, true)
+			rc := eventsink.New(t, tc.script...)
+			r := newRecorder(t, rc.URL, true)
 			obj := newObject(t)
 			r.Event(obj, SeverityTrace, "First", "first", nil)
 			// One worker delivers in order: when the second event arrives, the first one's
 			// retries are over.
 			r.Event(obj, SeverityTrace, "Second", "second", nil)
 			waitFor(t, 10*time.Second, "the second event", func() bool {
-				got := rc.received()
-				return len(got) > 0 && got[len(got)-1].event.Reason == "Second"
+				got := rc.Received()
+				return len(got) > 0 && got[len(got)-1].Event.Reason == "Second"
 			})
 			time.Sleep(300 * time.Millisecond) // a stray retry would show up by now
-			got := rc.received()
+			got := rc.Received()
 			var statuses []int
 			for _, req := range got[:len(got)-1] {
-				if req.event.Reason != "First" {
-					t.Errorf("unexpected request for %s", req.event.Reason)
+				if req.Event.Reason != "First" {
+					t.Errorf("unexpected request for %s", req.Event.Reason)
 				}
-				statuses = append(statuses, req.status)
+				statuses = append(statuses, req.Status)
 			}
 			if fmt.Sprint(statuses) != fmt.Sprint(tc.wantStatus) {
 				t.Errorf("requests for the first event answered %v, want %v", statuses, tc.wantStatus)
 			}
-			if last := got[len(got)-1]; last.status != 200 {
-				t.Errorf("second event answered %d", last.status)
+			if last := got[len(got)-1]; last.Status != 202 {
+				t.Errorf("second event answered %d", last.Status)
 			}
 		})
 	}
@@ -65,26 +67,22 @@ func TestWebhookRetriesUntilReceiverIsUp(t *testing.T) {
 	r.Event(obj, SeverityInfo, "NewArtifact", "delivered late", nil)
 	time.Sleep(300 * time.Millisecond) // the first attempts are refused
 
-	rc := &receiver{}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("cannot listen on %s again: %v", addr, err)
 	}
-	rc.srv = httptest.NewUnstartedServer(rc)
-	rc.srv.Listener.Close()
-	rc.srv.Listener = l
-	rc.srv.Start()
-	t.Cleanup(rc.srv.Close)
+	rc := eventsink.Serve(l)
+	t.Cleanup(rc.Close)
 
-	waitFor(t, 10*time.Second, "the event after the receiver came up", func() bool { return len(rc.received()) == 1 })
-	if got := rc.received()[0].event; got.Reason != "NewArtifact" || got.Message != "delivered late" {
+	waitFor(t, 10*time.Second, "the event after the receiver came up", func() bool { return len(rc.Received()) == 1 })
+	if got := rc.Received()[0].Event; got.Reason != "NewArtifact" || got.Message != "delivered late" {
 		t.Errorf("received %+v", got)
 	}
 }
 
 func TestWebhookFullQueueDrops(t *testing.T) {
-	rc := newReceiver(t)
-	r := newRecorder(t, rc.srv.URL, false) // not started: nothing drains the queue yet
+	rc := eventsink.New(t)
+	r := newRecorder(t, rc.URL, false) // not started: nothing drains the queue yet
 	obj := newObject(t)
 
 	done := make(chan struct{})
@@ -101,20 +99,20 @@ func TestWebhookFullQueueDrops(t *testing.T) {
 	}
 
 	startRecorder(t, r)
-	waitFor(t, 20*time.Second, "the queued events", func() bool { return len(rc.received()) >= queueSize })
+	waitFor(t, 20*time.Second, "the queued events", func() bool { return len(rc.Received()) >= queueSize })
 	time.Sleep(300 * time.Millisecond)
-	got := rc.received()
+	got := rc.Received()
 	if len(got) != queueSize {
 		t.Fatalf("delivered %d events, want the %d that fit the queue", len(got), queueSize)
 	}
-	if first, last := got[0].event.Message, got[len(got)-1].event.Message; first != "event 0" || last != fmt.Sprintf("event %d", queueSize-1) {
+	if first, last := got[0].Event.Message, got[len(got)-1].Event.Message; first != "event 0" || last != fmt.Sprintf("event %d", queueSize-1) {
 		t.Errorf("delivered %q .. %q, want the oldest events kept", first, last)
 	}
 }
 
 func TestWebhookDrainsOnShutdown(t *testing.T) {
-	rc := newReceiver(t)
-	r := newRecorder(t, rc.srv.URL, false)
+	rc := eventsink.New(t)
+	r := newRecorder(t, rc.URL, false)
 	obj := newObject(t)
 	for i := range 3 {
 		r.Event(obj, SeverityTrace, "Progressing", fmt.Sprintf("event %d", i), nil)
@@ -131,7 +129,7 @@ func TestWebhookDrainsOnShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Start did not return after its context ended")
 	}
-	if got := len(rc.received()); got != 3 {
+	if got := len(rc.Received()); got != 3 {
 		t.Errorf("delivered %d events on shutdown, want 3", got)
 	}
 }
@@ -189,7 +187,7 @@ func TestWebhookKeepsCredentialsOutOfLogs(t *testing.T) {
 			if tc.status == 0 {
 				addr = closedAddr(t)
 			} else {
-				addr = newReceiver(t, tc.status).srv.Listener.Addr().String()
+				addr = strings.TrimSuffix(strings.TrimPrefix(eventsink.New(t, tc.status).URL, "http://"), "/")
 			}
 			var mu sync.Mutex
 			var logs []string

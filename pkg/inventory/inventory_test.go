@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
 
 func obj(apiVersion, kind, namespace, name string) *unstructured.Unstructured {
@@ -72,7 +71,7 @@ func TestNew(t *testing.T) {
 		obj("autoscaling/v2", "HorizontalPodAutoscaler", "apps", "podinfo"),
 	}
 	got := New(objs)
-	want := &kustomizev1.ResourceInventory{Entries: []kustomizev1.ResourceRef{
+	want := &Inventory{Entries: []Entry{
 		{ID: "_apps__Namespace", Version: "v1"},
 		{ID: "apps_podinfo_apps_Deployment", Version: "v1"},
 		{ID: "apps_podinfo__Service", Version: "v1"},
@@ -87,16 +86,16 @@ func TestNew(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
-	inv := func(ids ...string) *kustomizev1.ResourceInventory {
-		out := &kustomizev1.ResourceInventory{}
+	inv := func(ids ...string) *Inventory {
+		out := &Inventory{}
 		for _, id := range ids {
-			out.Entries = append(out.Entries, kustomizev1.ResourceRef{ID: id, Version: "v1"})
+			out.Entries = append(out.Entries, Entry{ID: id, Version: "v1"})
 		}
 		return out
 	}
 	tests := []struct {
 		name     string
-		old, new *kustomizev1.ResourceInventory
+		old, new *Inventory
 		want     []ObjMetadata
 	}{
 		{"nil old", nil, inv("a_b__ConfigMap"), nil},

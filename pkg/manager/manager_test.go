@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,40 +19,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"gotk.dev/internal/testing/ports"
+	"gotk.dev/internal/testing/testenv"
+	"gotk.dev/internal/testing/testkind"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
-	"gotk.dev/internal/testing/testenv"
-	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // env is the API server shared by the tests of this package; set once by TestMain.
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop testenv:", err)
-	}
-	os.Exit(code)
-}
-
-// freeAddr returns a 127.0.0.1 address no one listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func TestMain(m *testing.M) { testenv.Main(m, &env, testenv.Options{}) }
 
 // parseOptions binds the runtime flags and parses args, as a controller's main does.
 func parseOptions(t *testing.T, args ...string) *options.Runtime {
@@ -82,7 +58,7 @@ func httpGet(url string) (int, string, error) {
 }
 
 func TestManagerRunsAController(t *testing.T) {
-	metricsAddr, healthAddr := freeAddr(t), freeAddr(t)
+	metricsAddr, healthAddr := ports.FreeAddrT(t), ports.FreeAddrT(t)
 	opts := parseOptions(t,
 		"--metrics-addr="+metricsAddr,
 		"--health-addr="+healthAddr,
@@ -95,14 +71,14 @@ func TestManagerRunsAController(t *testing.T) {
 		Name:       "source-controller",
 		Scheme:     env.Scheme,
 		Options:    opts,
-		Watched:    []client.Object{&sourcev1.GitRepository{}},
+		Watched:    []client.Object{&testkind.TestObject{}},
 		RESTConfig: env.Config,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rt.RequeueDependency() != 17*time.Second || rt.JitterPercent() != 7 {
-		t.Errorf("RequeueDependency %s, JitterPercent %d", rt.RequeueDependency(), rt.JitterPercent())
+	if sh := rt.Shared(); sh.RequeueDependency != 17*time.Second || sh.JitterPercent != 7 || sh.Events == nil || sh.Metrics == nil {
+		t.Errorf("Shared = %+v", sh)
 	}
 	co := rt.ControllerOptions()
 	if co.MaxConcurrentReconciles != 3 || co.RateLimiter == nil || co.RecoverPanic == nil || !*co.RecoverPanic {
@@ -113,20 +89,20 @@ func TestManagerRunsAController(t *testing.T) {
 	skip := true
 	co.SkipNameValidation = &skip
 
-	rec := &reconcile.Controller[*sourcev1.GitRepository]{
+	rec, err := reconcile.New(reconcile.Options[*testkind.TestObject, *testkind.TestObject]{
+		Shared:    rt.Shared(),
 		Client:    rt.Manager.GetClient(),
-		Kind:      sourcev1.GitRepositoryKind,
-		Events:    rt.Events,
-		Metrics:   rt.Metrics,
-		NewObject: func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-		Steps: func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
-			return reconcile.Result{Message: "reconciled by the test controller"}, nil
-		},
-		RequeueDependency: rt.RequeueDependency(),
-		JitterPercent:     rt.JitterPercent(),
+		Kind:      testkind.Kind,
+		NewObject: func() *testkind.TestObject { return &testkind.TestObject{} },
+		Steps: []reconcile.Step[*testkind.TestObject]{{Name: "test", Run: func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+			return reconcile.Done("reconciled by the test controller"), nil
+		}}},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	err = ctrl.NewControllerManagedBy(rt.Manager).
-		For(&sourcev1.GitRepository{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
+		For(&testkind.TestObject{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
 		WithOptions(co).
 		Complete(rec)
 	if err != nil {
@@ -153,17 +129,17 @@ func TestManagerRunsAController(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, shard := range map[string]string{"in-shard": "shard1", "other-shard": "shard2"} {
-		obj := &sourcev1.GitRepository{
+		obj := &testkind.TestObject{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name, Labels: map[string]string{"sharding.fluxcd.io/key": shard}},
-			Spec:       sourcev1.GitRepositorySpec{URL: "https://git.example.com/" + name, Interval: metav1.Duration{Duration: time.Hour}},
+			Spec:       testkind.TestObjectSpec{URL: "https://git.example.com/" + name, Interval: metav1.Duration{Duration: time.Hour}},
 		}
 		if err := env.Client.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	get := func(name string) *sourcev1.GitRepository {
-		obj := &sourcev1.GitRepository{}
+	get := func(name string) *testkind.TestObject {
+		obj := &testkind.TestObject{}
 		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: name}, obj); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +148,7 @@ func TestManagerRunsAController(t *testing.T) {
 	waitFor(t, 30*time.Second, "in-shard to become Ready", func() bool { return reconcile.IsReady(get("in-shard")) })
 	// The other shard's object is outside the cache: never reconciled.
 	time.Sleep(500 * time.Millisecond)
-	if obj := get("other-shard"); controllerutil.ContainsFinalizer(obj, reconcile.Finalizer) || len(obj.Status.Conditions) > 0 {
+	if obj := get("other-shard"); controllerutil.ContainsFinalizer(obj, reconcile.DefaultFinalizer) || len(obj.Status.Conditions) > 0 {
 		t.Errorf("object outside --watch-label-selector was reconciled: %+v", obj.Status)
 	}
 
@@ -182,7 +158,7 @@ func TestManagerRunsAController(t *testing.T) {
 			t.Errorf("GET %s: %d %q %v", path, code, body, err)
 		}
 	}
-	series := fmt.Sprintf(`gotk_reconcile_duration_seconds_count{kind="GitRepository",name="in-shard",namespace=%q}`, ns.Name)
+	series := fmt.Sprintf(`gotk_reconcile_duration_seconds_count{kind="TestObject",name="in-shard",namespace=%q}`, ns.Name)
 	var body string
 	waitFor(t, 10*time.Second, "the reconcile duration on /metrics", func() bool {
 		_, body, _ = httpGet("http://" + metricsAddr + "/metrics")
@@ -319,9 +295,9 @@ func TestWatchRuntimeNamespaceOnly(t *testing.T) {
 		if err := env.Client.Create(ctx, ns); err != nil {
 			t.Fatal(err)
 		}
-		obj := &sourcev1.GitRepository{
+		obj := &testkind.TestObject{
 			ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: ns.Name},
-			Spec:       sourcev1.GitRepositorySpec{URL: "https://git.example.com/repo", Interval: metav1.Duration{Duration: time.Hour}},
+			Spec:       testkind.TestObjectSpec{URL: "https://git.example.com/repo", Interval: metav1.Duration{Duration: time.Hour}},
 		}
 		if err := env.Client.Create(ctx, obj); err != nil {
 			t.Fatal(err)
@@ -340,7 +316,7 @@ func TestWatchRuntimeNamespaceOnly(t *testing.T) {
 	if !rt.Manager.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("cache did not sync")
 	}
-	var list sourcev1.GitRepositoryList
+	var list testkind.TestObjectList
 	if err := rt.Manager.GetClient().List(ctx, &list); err != nil {
 		t.Fatal(err)
 	}
@@ -349,6 +325,6 @@ func TestWatchRuntimeNamespaceOnly(t *testing.T) {
 		for _, o := range list.Items {
 			got = append(got, o.Namespace+"/"+o.Name)
 		}
-		t.Errorf("cached GitRepositories = %v, want only %s/repo", got, namespaces[0])
+		t.Errorf("cached TestObjects = %v, want only %s/repo", got, namespaces[0])
 	}
 }

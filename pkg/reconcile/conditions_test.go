@@ -10,11 +10,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gotk.dev/pkg/reconcile"
-	sourcev1 "gotk.dev/source-controller/api/v1"
+	"gotk.dev/internal/testing/testkind"
 )
 
 func TestSetCondition(t *testing.T) {
-	obj := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Generation: 4}}
+	obj := &testkind.TestObject{ObjectMeta: metav1.ObjectMeta{Generation: 4}}
 	reconcile.MarkFalse(obj, meta.ReadyCondition, "GitOperationFailed", "timeout")
 	first := *reconcile.GetCondition(obj, meta.ReadyCondition)
 	if first.ObservedGeneration != 4 || first.LastTransitionTime.IsZero() {
@@ -52,7 +52,7 @@ func TestConditionMessageLimit(t *testing.T) {
 		{"mixed", "x" + strings.Repeat("日本", 20000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			obj := &sourcev1.GitRepository{}
+			obj := &testkind.TestObject{}
 			reconcile.MarkFalse(obj, meta.ReadyCondition, "BuildFailed", tc.msg)
 			got := reconcile.GetCondition(obj, meta.ReadyCondition).Message
 			if len(got) > 20003 || !strings.HasSuffix(got, "...") {
@@ -82,7 +82,7 @@ func TestIsReady(t *testing.T) {
 		{"no condition", "", 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			obj := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Generation: 2}}
+			obj := &testkind.TestObject{ObjectMeta: metav1.ObjectMeta{Generation: 2}}
 			obj.Status.ObservedGeneration = tc.observedGen
 			if tc.status != "" {
 				reconcile.SetCondition(obj, meta.ReadyCondition, tc.status, "R", "m")

@@ -16,11 +16,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"gotk.dev/pkg/reconcile"
-	sourcev1 "gotk.dev/source-controller/api/v1"
+	"gotk.dev/internal/testing/testkind"
 )
 
-func succeed(msg string) func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
-	return func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+func succeed(msg string) func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+	return func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
 		return reconcile.Result{Message: msg}, nil
 	}
 }
@@ -46,11 +46,11 @@ func TestReconcileFirstRunThenNoOp(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int32
-			h := newHarness(t, func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+			h := newHarness(t, func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
 				calls.Add(1)
 				return reconcile.Result{Message: "stored artifact for revision main@sha1:abc"}, nil
 			})
-			h.ctrl.SuccessReason = tc.successReason
+			h.opts.SuccessReason = tc.successReason
 			h.create(t, "repo", nil)
 
 			res, err := h.reconcile(t, "repo")
@@ -59,8 +59,8 @@ func TestReconcileFirstRunThenNoOp(t *testing.T) {
 			}
 			withinJitter(t, res.RequeueAfter, testInterval, 5)
 			obj := h.get(t, "repo")
-			if !controllerutil.ContainsFinalizer(obj, reconcile.Finalizer) {
-				t.Errorf("finalizers = %v, want %s", obj.Finalizers, reconcile.Finalizer)
+			if !controllerutil.ContainsFinalizer(obj, reconcile.DefaultFinalizer) {
+				t.Errorf("finalizers = %v, want %s", obj.Finalizers, reconcile.DefaultFinalizer)
 			}
 			ready := reconcile.GetCondition(obj, meta.ReadyCondition)
 			if ready == nil || ready.Status != metav1.ConditionTrue || ready.Reason != tc.wantReason ||
@@ -156,10 +156,10 @@ func TestReconcileOutcomes(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+			h := newHarness(t, func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
 				return reconcile.Result{}, tc.err
 			})
-			h.ctrl.EventMetadata = func(obj *sourcev1.GitRepository) map[string]string {
+			h.opts.EventMetadata = func(obj *testkind.TestObject) map[string]string {
 				return map[string]string{"source.toolkit.fluxcd.io/revision": "main@sha1:" + obj.Name}
 			}
 			h.create(t, "repo", nil)
@@ -218,7 +218,7 @@ func TestReconcileOutcomes(t *testing.T) {
 func TestReconcileRecoversAfterStall(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
-	h := newHarness(t, func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+	h := newHarness(t, func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
 		if fail.Load() {
 			return reconcile.Result{}, reconcile.Stall(meta.InvalidURLReason, errors.New("invalid URL"))
 		}
@@ -245,7 +245,7 @@ func TestReconcileRecoversAfterStall(t *testing.T) {
 
 func TestReconcileRequestedAt(t *testing.T) {
 	h := newHarness(t, succeed("ok"))
-	h.create(t, "repo", func(o *sourcev1.GitRepository) {
+	h.create(t, "repo", func(o *testkind.TestObject) {
 		o.Annotations = map[string]string{meta.ReconcileRequestAnnotation: "2024-05-01T10:00:00Z"}
 	})
 	if _, err := h.reconcile(t, "repo"); err != nil {
@@ -275,11 +275,11 @@ func TestReconcileRequestedAt(t *testing.T) {
 
 func TestReconcileSuspended(t *testing.T) {
 	var calls atomic.Int32
-	h := newHarness(t, func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+	h := newHarness(t, func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
 		calls.Add(1)
 		return reconcile.Result{}, nil
 	})
-	before := h.create(t, "repo", func(o *sourcev1.GitRepository) { o.Spec.Suspend = true })
+	before := h.create(t, "repo", func(o *testkind.TestObject) { o.Spec.Suspend = true })
 	res, err := h.reconcile(t, "repo")
 	if err != nil || res.RequeueAfter != 0 {
 		t.Errorf("reconcile = %+v, %v; want no requeue and no error", res, err)
@@ -303,7 +303,7 @@ func TestReconcileDeletion(t *testing.T) {
 	h := newHarness(t, succeed("ok"))
 	var finalized atomic.Int32
 	var mode atomic.Int32 // 0 succeed, 1 wait, 2 fail
-	h.ctrl.Finalize = func(_ context.Context, obj *sourcev1.GitRepository) error {
+	h.opts.Finalize = func(_ context.Context, obj *testkind.TestObject) error {
 		finalized.Add(1)
 		if obj.DeletionTimestamp.IsZero() {
 			t.Errorf("Finalize called on %s without a deletion timestamp", obj.Name)
@@ -329,7 +329,7 @@ func TestReconcileDeletion(t *testing.T) {
 	if err != nil || res.RequeueAfter != testRequeueDependency {
 		t.Errorf("finalize waiting: %+v, %v; want RequeueAfter %s and no error", res, err, testRequeueDependency)
 	}
-	if obj := h.get(t, "repo"); !controllerutil.ContainsFinalizer(obj, reconcile.Finalizer) {
+	if obj := h.get(t, "repo"); !controllerutil.ContainsFinalizer(obj, reconcile.DefaultFinalizer) {
 		t.Error("finalizer removed while Finalize was waiting")
 	}
 
@@ -337,7 +337,7 @@ func TestReconcileDeletion(t *testing.T) {
 	if _, err := h.reconcile(t, "repo"); err == nil {
 		t.Error("finalize failure: want an error")
 	}
-	if obj := h.get(t, "repo"); !controllerutil.ContainsFinalizer(obj, reconcile.Finalizer) {
+	if obj := h.get(t, "repo"); !controllerutil.ContainsFinalizer(obj, reconcile.DefaultFinalizer) {
 		t.Error("finalizer removed although Finalize failed")
 	}
 	waitForEvent(t, h.ns, "repo", "FinalizeFailed")
@@ -350,7 +350,7 @@ func TestReconcileDeletion(t *testing.T) {
 	if finalized.Load() != 3 {
 		t.Errorf("Finalize called %d times, want 3", finalized.Load())
 	}
-	err = env.Client.Get(context.Background(), types.NamespacedName{Namespace: h.ns, Name: "repo"}, &sourcev1.GitRepository{})
+	err = env.Client.Get(context.Background(), types.NamespacedName{Namespace: h.ns, Name: "repo"}, &testkind.TestObject{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("get after finalize: %v, want NotFound", err)
 	}
@@ -362,7 +362,7 @@ func TestReconcileDeletion(t *testing.T) {
 
 func TestReconcileDeletionWithoutFinalize(t *testing.T) {
 	var calls atomic.Int32
-	h := newHarness(t, func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error) {
+	h := newHarness(t, func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
 		calls.Add(1)
 		return reconcile.Result{}, nil
 	})
@@ -376,43 +376,12 @@ func TestReconcileDeletionWithoutFinalize(t *testing.T) {
 	if _, err := h.reconcile(t, "repo"); err != nil {
 		t.Fatal(err)
 	}
-	err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: h.ns, Name: "repo"}, &sourcev1.GitRepository{})
+	err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: h.ns, Name: "repo"}, &testkind.TestObject{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("get after deletion: %v, want NotFound", err)
 	}
 	if calls.Load() != 1 {
 		t.Errorf("steps called %d times, want 1 (not during deletion)", calls.Load())
-	}
-}
-
-func TestPatcherProgressing(t *testing.T) {
-	var h *harness
-	var seen *sourcev1.GitRepository
-	h = newHarness(t, func(ctx context.Context, obj *sourcev1.GitRepository, p *reconcile.Patcher) (reconcile.Result, error) {
-		if err := p.Progressing(ctx, "building artifact for revision main@sha1:abc"); err != nil {
-			return reconcile.Result{}, err
-		}
-		seen = h.get(t, obj.Name)
-		return reconcile.Result{Message: "done"}, nil
-	})
-	h.create(t, "repo", nil)
-	if _, err := h.reconcile(t, "repo"); err != nil {
-		t.Fatal(err)
-	}
-	rec := reconcile.GetCondition(seen, meta.ReconcilingCondition)
-	if rec == nil || rec.Status != metav1.ConditionTrue || rec.Reason != meta.ProgressingReason ||
-		rec.Message != "building artifact for revision main@sha1:abc" {
-		t.Errorf("Reconciling during the steps = %+v, want True/Progressing", rec)
-	}
-	if ready := reconcile.GetCondition(seen, meta.ReadyCondition); ready == nil || ready.Status != metav1.ConditionUnknown {
-		t.Errorf("Ready during the steps = %+v, want Unknown", ready)
-	}
-	obj := h.get(t, "repo")
-	if !reconcile.IsReady(obj) || reconcile.GetCondition(obj, meta.ReconcilingCondition) != nil {
-		t.Errorf("conditions after the reconcile = %+v, want Ready=True and no Reconciling", obj.Status.Conditions)
-	}
-	if got := h.client.statusWrites(); got != 2 {
-		t.Errorf("status writes = %d, want 2 (progress + result)", got)
 	}
 }
 

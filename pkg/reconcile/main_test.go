@@ -2,8 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,30 +14,21 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"gotk.dev/internal/testing/testenv"
+	"gotk.dev/internal/testing/testkind"
 	"gotk.dev/pkg/events"
 	"gotk.dev/pkg/metrics"
 	"gotk.dev/pkg/reconcile"
-	"gotk.dev/internal/testing/testenv"
-	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // env is the API server shared by the tests of this package; set once by TestMain, read-only
 // afterwards. Each test works in its own namespace.
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop testenv:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, &env, testenv.Options{}) }
+
+// stepFunc is the one step of a harness's controller.
+type stepFunc = func(context.Context, *testkind.TestObject) (reconcile.Result, error)
 
 // countingClient delegates everything to the real client and counts the writes, so tests can
 // check how many requests a reconcile sends.
@@ -77,9 +66,10 @@ func (s *countingStatus) Update(ctx context.Context, obj client.Object, opts ...
 // writes returns the number of status writes so far.
 func (c *countingClient) statusWrites() int32 { return c.statusPatches.Load() + c.statusUpdates.Load() }
 
-// harness is a Controller for GitRepository objects wired to the test API server.
+// harness builds a Controller for TestObjects wired to the test API server from opts, which
+// a test may adjust before reconciling.
 type harness struct {
-	ctrl    *reconcile.Controller[*sourcev1.GitRepository]
+	opts    reconcile.Options[*testkind.TestObject, *testkind.TestObject]
 	client  *countingClient
 	metrics *prometheus.Registry
 	ns      string
@@ -90,8 +80,8 @@ const (
 	testRequeueDependency = 13 * time.Second
 )
 
-// newHarness creates a namespace and a controller whose Steps is steps.
-func newHarness(t *testing.T, steps func(context.Context, *sourcev1.GitRepository, *reconcile.Patcher) (reconcile.Result, error)) *harness {
+// newHarness creates a namespace and options whose single step is step.
+func newHarness(t *testing.T, step stepFunc) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rec-"}}
@@ -112,16 +102,13 @@ func newHarness(t *testing.T, steps func(context.Context, *sourcev1.GitRepositor
 	}
 	cc := &countingClient{Client: env.Client}
 	return &harness{
-		ctrl: &reconcile.Controller[*sourcev1.GitRepository]{
-			Client:            cc,
-			Kind:              sourcev1.GitRepositoryKind,
-			Events:            rec,
-			Metrics:           m,
-			NewObject:         func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-			Steps:             steps,
-			SuccessReason:     "Succeeded",
-			RequeueDependency: testRequeueDependency,
-			JitterPercent:     5,
+		opts: reconcile.Options[*testkind.TestObject, *testkind.TestObject]{
+			Shared:        reconcile.Shared{Events: rec, Metrics: m, RequeueDependency: testRequeueDependency, JitterPercent: 5},
+			Client:        cc,
+			Kind:          testkind.Kind,
+			NewObject:     func() *testkind.TestObject { return &testkind.TestObject{} },
+			Steps:         []reconcile.Step[*testkind.TestObject]{{Name: "test", Run: step}},
+			SuccessReason: "Succeeded",
 		},
 		client:  cc,
 		metrics: reg,
@@ -129,12 +116,12 @@ func newHarness(t *testing.T, steps func(context.Context, *sourcev1.GitRepositor
 	}
 }
 
-// create stores a GitRepository named name, letting mutate adjust it first.
-func (h *harness) create(t *testing.T, name string, mutate func(*sourcev1.GitRepository)) *sourcev1.GitRepository {
+// create stores a TestObject named name, letting mutate adjust it first.
+func (h *harness) create(t *testing.T, name string, mutate func(*testkind.TestObject)) *testkind.TestObject {
 	t.Helper()
-	obj := &sourcev1.GitRepository{
+	obj := &testkind.TestObject{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns},
-		Spec: sourcev1.GitRepositorySpec{
+		Spec: testkind.TestObjectSpec{
 			URL:      "https://git.example.com/org/repo",
 			Interval: metav1.Duration{Duration: testInterval},
 		},
@@ -143,22 +130,26 @@ func (h *harness) create(t *testing.T, name string, mutate func(*sourcev1.GitRep
 		mutate(obj)
 	}
 	if err := env.Client.Create(context.Background(), obj); err != nil {
-		t.Fatalf("create GitRepository %s/%s: %v", h.ns, name, err)
+		t.Fatalf("create TestObject %s/%s: %v", h.ns, name, err)
 	}
 	return obj
 }
 
 func (h *harness) reconcile(t *testing.T, name string) (ctrl.Result, error) {
 	t.Helper()
-	return h.ctrl.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: h.ns, Name: name}})
+	c, err := reconcile.New(h.opts)
+	if err != nil {
+		t.Fatalf("reconcile.New: %v", err)
+	}
+	return c.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: h.ns, Name: name}})
 }
 
 // get reads the object from the API server (no cache).
-func (h *harness) get(t *testing.T, name string) *sourcev1.GitRepository {
+func (h *harness) get(t *testing.T, name string) *testkind.TestObject {
 	t.Helper()
-	obj := &sourcev1.GitRepository{}
+	obj := &testkind.TestObject{}
 	if err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: h.ns, Name: name}, obj); err != nil {
-		t.Fatalf("get GitRepository %s/%s: %v", h.ns, name, err)
+		t.Fatalf("get TestObject %s/%s: %v", h.ns, name, err)
 	}
 	return obj
 }
@@ -228,12 +219,12 @@ func histogramCount(t *testing.T, h *harness, family, name string) int {
 	return -1
 }
 
-// hasLabels reports whether labels are those of a GitRepository ns/name.
+// hasLabels reports whether labels are those of a TestObject ns/name.
 func hasLabels[L interface {
 	GetName() string
 	GetValue() string
 }](labels []L, ns, name string) bool {
-	want := map[string]string{"kind": sourcev1.GitRepositoryKind, "namespace": ns, "name": name}
+	want := map[string]string{"kind": testkind.Kind, "namespace": ns, "name": name}
 	if len(labels) != len(want) {
 		return false
 	}
@@ -243,4 +234,37 @@ func hasLabels[L interface {
 		}
 	}
 	return true
+}
+
+// request is the reconcile request of the harness's object name.
+func request(h *harness, name string) ctrl.Request {
+	return ctrl.Request{NamespacedName: types.NamespacedName{Namespace: h.ns, Name: name}}
+}
+
+// histogramCountLabels returns the sample count of histogram family with exactly labels,
+// -1 when there is no such series.
+func histogramCountLabels(t *testing.T, h *harness, family string, labels map[string]string) int {
+	t.Helper()
+	fams, err := h.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != family {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue next
+				}
+			}
+			return int(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return -1
 }

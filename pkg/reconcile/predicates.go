@@ -3,6 +3,7 @@ package reconcile
 import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
@@ -43,16 +44,31 @@ func (artifactChanged) Create(event.CreateEvent) bool   { return false }
 func (artifactChanged) Delete(event.DeleteEvent) bool   { return false }
 func (artifactChanged) Generic(event.GenericEvent) bool { return false }
 func (artifactChanged) Update(e event.UpdateEvent) bool {
-	oldSrc, ok1 := e.ObjectOld.(artifactSource)
-	newSrc, ok2 := e.ObjectNew.(artifactSource)
-	if !ok1 || !ok2 || newSrc.GetArtifact() == nil {
+	oldA, newA := artifactOf(e.ObjectOld), artifactOf(e.ObjectNew)
+	if newA == nil {
 		return false
 	}
-	if oldSrc.GetArtifact() == nil {
+	if oldA == nil {
 		return true
 	}
-	return oldSrc.GetArtifact().Digest != newSrc.GetArtifact().Digest ||
-		oldSrc.GetArtifact().Revision != newSrc.GetArtifact().Revision
+	return oldA.Digest != newA.Digest || oldA.Revision != newA.Revision
+}
+
+// artifactOf returns a source's artifact: through GetArtifact for typed sources, from
+// status.artifact for unstructured ones (a consumer watching kinds it has no Go types for).
+func artifactOf(obj any) *meta.Artifact {
+	switch o := obj.(type) {
+	case artifactSource:
+		return o.GetArtifact()
+	case *unstructured.Unstructured:
+		rev, _, _ := unstructured.NestedString(o.Object, "status", "artifact", "revision")
+		dig, _, _ := unstructured.NestedString(o.Object, "status", "artifact", "digest")
+		if rev == "" && dig == "" {
+			return nil
+		}
+		return &meta.Artifact{Revision: rev, Digest: dig}
+	}
+	return nil
 }
 
 // ArtifactChanged is the predicate of a consumer's watch on its sources.

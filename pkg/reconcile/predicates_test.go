@@ -8,46 +8,46 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"gotk.dev/pkg/reconcile"
-	sourcev1 "gotk.dev/source-controller/api/v1"
+	"gotk.dev/internal/testing/testkind"
 )
 
 func TestSpecOrRequestChanged(t *testing.T) {
-	base := func() *sourcev1.GitRepository {
-		return &sourcev1.GitRepository{
+	base := func() *testkind.TestObject {
+		return &testkind.TestObject{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: "repo", Namespace: "default", Generation: 3, ResourceVersion: "100",
 				Annotations: map[string]string{meta.ReconcileRequestAnnotation: "t1"},
 			},
-			Spec: sourcev1.GitRepositorySpec{URL: "https://git.example.com/repo"},
+			Spec: testkind.TestObjectSpec{URL: "https://git.example.com/repo"},
 		}
 	}
 	for _, tc := range []struct {
 		name   string
-		mutate func(*sourcev1.GitRepository)
+		mutate func(*testkind.TestObject)
 		want   bool
 	}{
-		{name: "generation", want: true, mutate: func(o *sourcev1.GitRepository) {
+		{name: "generation", want: true, mutate: func(o *testkind.TestObject) {
 			o.Generation++
 			o.Spec.URL = "https://git.example.com/other"
 		}},
-		{name: "requestedAt changed", want: true, mutate: func(o *sourcev1.GitRepository) {
+		{name: "requestedAt changed", want: true, mutate: func(o *testkind.TestObject) {
 			o.Annotations[meta.ReconcileRequestAnnotation] = "t2"
 		}},
-		{name: "requestedAt added", want: true, mutate: func(*sourcev1.GitRepository) {}},
-		{name: "status only", want: false, mutate: func(o *sourcev1.GitRepository) {
+		{name: "requestedAt added", want: true, mutate: func(*testkind.TestObject) {}},
+		{name: "status only", want: false, mutate: func(o *testkind.TestObject) {
 			o.Status.ObservedGeneration = 3
 			o.Status.Conditions = []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionTrue}}
 		}},
-		{name: "labels only", want: false, mutate: func(o *sourcev1.GitRepository) {
+		{name: "labels only", want: false, mutate: func(o *testkind.TestObject) {
 			o.Labels = map[string]string{"team": "a"}
 		}},
-		{name: "other annotation", want: false, mutate: func(o *sourcev1.GitRepository) {
+		{name: "other annotation", want: false, mutate: func(o *testkind.TestObject) {
 			o.Annotations["kubectl.kubernetes.io/last-applied-configuration"] = "{}"
 		}},
-		{name: "finalizer added", want: false, mutate: func(o *sourcev1.GitRepository) {
-			o.Finalizers = []string{reconcile.Finalizer}
+		{name: "finalizer added", want: false, mutate: func(o *testkind.TestObject) {
+			o.Finalizers = []string{reconcile.DefaultFinalizer}
 		}},
-		{name: "requestedAt removed", want: false, mutate: func(o *sourcev1.GitRepository) {
+		{name: "requestedAt removed", want: false, mutate: func(o *testkind.TestObject) {
 			delete(o.Annotations, meta.ReconcileRequestAnnotation)
 		}},
 	} {

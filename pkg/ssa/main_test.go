@@ -3,7 +3,6 @@ package ssa
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -25,33 +24,16 @@ import (
 	"gotk.dev/internal/testing/testenv"
 )
 
-// shared is the API server of this package's tests, started by the first test that needs
+// apiServer is the API server of this package's tests, started by the first test that needs
 // one (unit and fuzz tests never do) and stopped by TestMain.
-type shared struct {
-	once sync.Once
-	env  *testenv.Env
-	err  error
-}
-
-var apiServer shared
+var apiServer testenv.Lazy
 
 // cluster returns the shared API server, starting it on first use.
-func cluster(tb testing.TB) *testenv.Env {
-	tb.Helper()
-	apiServer.once.Do(func() { apiServer.env, apiServer.err = testenv.Start() })
-	if apiServer.err != nil {
-		tb.Fatal(apiServer.err)
-	}
-	return apiServer.env
-}
+func cluster(tb testing.TB) *testenv.Env { return apiServer.Get(tb) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if apiServer.env != nil {
-		if err := apiServer.env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop testenv:", err)
-		}
-	}
+	apiServer.Stop()
 	os.Exit(code)
 }
 

@@ -98,7 +98,11 @@ func (c *Command) runDiffKustomization(ctx context.Context, name string, o *ksBu
 		}
 	}
 	if ks := b.kustomization; ks.Spec.Prune && ks.Status.Inventory != nil && diffErr == nil {
-		for _, stale := range inventory.Diff(ks.Status.Inventory, inventory.New(b.objects)) {
+		applied := &inventory.Inventory{}
+		for _, e := range ks.Status.Inventory.Entries {
+			applied.Entries = append(applied.Entries, inventory.Entry(e))
+		}
+		for _, stale := range inventory.Diff(applied, inventory.New(b.objects)) {
 			changed = true
 			fmt.Fprintf(&out, "► %s deleted\n", stale)
 		}

@@ -1,21 +1,20 @@
 package main
 
 import (
-	"gotk.dev/internal/testing/ports"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"gotk.dev/internal/testing/ports"
+	"gotk.dev/internal/testing/workspace"
 
 	"gotk.dev/e2e/cluster"
 	"gotk.dev/e2e/framework"
@@ -219,7 +218,6 @@ func waitReadyz(ctx context.Context, addr string, timeout time.Duration) error {
 		}
 	}
 }
-
 
 func randomHex(n int) (string, error) {
 	b := make([]byte, n)

@@ -6,6 +6,7 @@ package eventsink
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,10 +36,21 @@ type Sink struct {
 }
 
 // Start serves on 127.0.0.1. The first len(script) requests are answered with those status
-// codes, later ones with 202 Accepted. Close it when done.
+// codes, later ones with 202 Accepted, as notification-controller answers. Close it when done.
 func Start(script ...int) *Sink {
 	s := &Sink{script: script}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL + "/"
+	return s
+}
+
+// Serve is Start on a listener the caller opened (a receiver that comes up late).
+func Serve(l net.Listener, script ...int) *Sink {
+	s := &Sink{script: script}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Listener.Close()
+	s.srv.Listener = l
+	s.srv.Start()
 	s.URL = s.srv.URL + "/"
 	return s
 }

@@ -7,7 +7,6 @@
 package registry
 
 import (
-	"gotk.dev/internal/testing/ports"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -16,8 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gotk.dev/internal/testing/ports"
+	"gotk.dev/internal/testing/workspace"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -291,7 +291,6 @@ func findBinary(binDir string) (string, error) {
 	return "", fmt.Errorf("distribution registry binary not found in %s: run `%s` (hack/build-registry.sh) to build it",
 		strings.Join(looked, ", "), BuildHint)
 }
-
 
 // syncBuffer collects the process output (written from os/exec goroutines), keeping the last
 // 64 KiB for error messages.

@@ -38,6 +38,9 @@ type Options struct {
 	// Kubernetes kinds, CustomResourceDefinitions and TestObject. A controller's tests pass
 	// a scheme with their API types.
 	Scheme *runtime.Scheme
+	// CRDDirs are more directories of CRD manifests to install (a third party's kinds),
+	// relative to the repository root.
+	CRDDirs []string
 }
 
 // DefaultScheme returns a new scheme with the built-in Kubernetes kinds,
@@ -73,10 +76,10 @@ func Start(opts Options) (*Env, error) {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths: []string{
+		CRDDirectoryPaths: append([]string{
 			filepath.Join(root, "manifests", "crds"),
 			filepath.Join(root, "internal", "testing", "testkind", "crd"),
-		},
+		}, crdDirs(root, opts.CRDDirs)...),
 		ErrorIfCRDPathMissing: true,
 		Scheme:                s,
 	}
@@ -111,4 +114,12 @@ func (e *Env) Kubeconfig(dir string) (string, error) {
 	}
 	path := filepath.Join(dir, "kubeconfig")
 	return path, os.WriteFile(path, b, 0o600)
+}
+
+func crdDirs(root string, dirs []string) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = filepath.Join(root, d)
+	}
+	return out
 }

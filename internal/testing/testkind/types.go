@@ -5,6 +5,7 @@
 //
 // +kubebuilder:object:generate=true
 // +groupName=testing.gotk.dev
+// +versionName=v1
 package testkind
 
 import (

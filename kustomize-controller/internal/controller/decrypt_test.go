@@ -81,7 +81,7 @@ func assertNothingLeaks(t *testing.T, ns, name string, secrets ...string) {
 	var texts []string
 	status, _ := json.Marshal(getKS(t, ns, name).Status)
 	texts = append(texts, string(status))
-	for _, ev := range suiteEnv.events.inNamespace(ns) {
+	for _, ev := range suiteEnv.events.InNamespace(ns) {
 		b, _ := json.Marshal(ev)
 		texts = append(texts, string(b))
 	}

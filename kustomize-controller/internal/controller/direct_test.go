@@ -11,16 +11,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
-	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/options"
 )
 
 // restrictedOptions are the controller flags of the direct reconciler: what a locked-down
 // multi-tenant installation sets.
 var restrictedOptions = Options{
-	NoCrossNamespaceRefs:   true,
-	NoRemoteBases:          true,
-	DefaultServiceAccount:  "flux-applier",
-	InsecureKubeconfigExec: true,
+	NoCrossNamespaceRefs: true,
+	NoRemoteBases:        true,
+	Cluster:              options.Cluster{DefaultServiceAccount: "flux-applier", InsecureKubeconfigExec: true},
 }
 
 // direct runs the Kustomization reconcile skeleton with other controller options than the
@@ -28,7 +27,7 @@ var restrictedOptions = Options{
 // controller of the same name, so the tests call Reconcile themselves for Kustomizations
 // labelled directLabel, which the suite's manager does not watch.
 type direct struct {
-	engine *reconcile.Controller[*kustomizev1.Kustomization]
+	r *KustomizationReconciler
 }
 
 func newDirect(t *testing.T, opts Options) *direct {
@@ -38,23 +37,17 @@ func newDirect(t *testing.T, opts Options) *direct {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := NewClientFactory(env.Config, env.Scheme, suiteEnv.rt.Manager.GetRESTMapper(), opts.DefaultServiceAccount, opts.InsecureKubeconfigExec)
+	r, err := NewKustomizationReconciler(suiteEnv.rt, Config{Client: c, Options: opts, Artifacts: suiteEnv.artifacts, Builder: suiteEnv.builder})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &KustomizationReconciler{Client: c, Options: opts, Artifacts: suiteEnv.artifacts, Builder: suiteEnv.builder,
-		Clients: clients, Health: NewHealthTracker()}
-	engine, err := r.engine(suiteEnv.rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &direct{engine: engine}
+	return &direct{r: r}
 }
 
 // reconcile runs one reconcile of ns/name and returns the Kustomization afterwards.
 func (d *direct) reconcile(t *testing.T, ns, name string) *kustomizev1.Kustomization {
 	t.Helper()
-	_, _ = d.engine.Reconcile(testCtx(t), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
+	_, _ = d.r.Reconcile(testCtx(t), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
 	return getKS(t, ns, name)
 }
 

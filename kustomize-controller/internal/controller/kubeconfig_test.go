@@ -113,9 +113,10 @@ func TestKubeConfigExecRefused(t *testing.T) {
 	}
 }
 
-// TestKubeConfigConfigMapRefRefused: spec.kubeConfig.configMapRef (cloud workload identity)
-// is not supported; the Kustomization must stall rather than apply to the local cluster.
-func TestKubeConfigConfigMapRefRefused(t *testing.T) {
+// TestKubeConfigConfigMapRefUnusable: a spec.kubeConfig.configMapRef that is missing, or
+// names a provider other than generic, fails the Kustomization with a message naming the
+// ConfigMap; nothing is applied to the local cluster instead.
+func TestKubeConfigConfigMapRefUnusable(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	src, _ := gitRepo(t, ns, "repo", map[string]string{"cm.yaml": cmYAML("should-be-remote", nil)})
@@ -123,10 +124,20 @@ func TestKubeConfigConfigMapRefRefused(t *testing.T) {
 		ks.Spec.KubeConfig = &meta.KubeConfigReference{ConfigMapRef: &meta.LocalObjectReference{Name: "cluster-info"}}
 	})
 	ks := waitReadyReason(t, ns, "app", metav1.ConditionFalse, reconciliationFailedReason, 20*time.Second)
-	if c := condition(ks, meta.StalledCondition); c == nil || c.Status != metav1.ConditionTrue {
-		t.Errorf("Stalled = %v", c)
+	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "kubeconfig configmap", ns+"/cluster-info", "not found")
+
+	if err := k8s().Create(testCtx(t), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cluster-info"},
+		Data:       map[string]string{"provider": "aws", "cluster": "arn:aws:eks:eu-west-1:1:cluster/spoke"},
+	}); err != nil {
+		t.Fatal(err)
 	}
-	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "configMapRef")
+	waitHandled(t, ns, "app", requestReconcile(t, ns, "app"), 20*time.Second)
+	ks = waitReadyReason(t, ns, "app", metav1.ConditionFalse, reconciliationFailedReason, 20*time.Second)
+	if c := condition(ks, meta.StalledCondition); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Stalled = %v, want True: only a spec change can fix the provider", c)
+	}
+	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "provider 'aws' is not supported")
 	if getCM(t, ns, "should-be-remote") != nil {
 		t.Error("applied to the local cluster")
 	}

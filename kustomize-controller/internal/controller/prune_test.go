@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/eventsink"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -95,9 +97,9 @@ func TestPrune(t *testing.T) {
 		t.Errorf("inventory = %v, want %v", inventoryIDs(ks), want)
 	}
 	eventually(t, 10*time.Second, func() error {
-		for _, ev := range suiteEnv.events.inNamespace(ns) {
+		for _, ev := range suiteEnv.events.InNamespace(ns) {
 			if strings.Contains(ev.Message, "ConfigMap/"+ns+"/plain deleted") {
-				if ev.Metadata["revision"] != a2.Revision {
+				if eventsink.UpstreamMetadata(ev)["revision"] != a2.Revision {
 					return fmt.Errorf("prune event metadata %v lacks revision %s", ev.Metadata, a2.Revision)
 				}
 				for _, name := range []string{"keep", "live-disabled", "live-ignore", "foreign", "stays"} {

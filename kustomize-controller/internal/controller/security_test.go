@@ -83,7 +83,7 @@ func TestSecurity(t *testing.T) {
 			t.Errorf("%s: message names the controller's file system: %s", c.name, msg)
 		}
 	}
-	for _, ev := range suiteEnv.events.inNamespace(ns) {
+	for _, ev := range suiteEnv.events.InNamespace(ns) {
 		if strings.Contains(ev.Message, firstLine) || strings.Contains(ev.Message, "root:x:0:0") {
 			t.Errorf("event leaks /etc/passwd: %q", ev.Message)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/eventsink"
+
 	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,8 +81,8 @@ func TestStatusAndEvents(t *testing.T) {
 	a2 := publish(t, src, files, nil)
 	waitApplied(t, ns, "app", a2.Revision, 30*time.Second)
 	eventually(t, 10*time.Second, func() error {
-		for _, ev := range suiteEnv.events.inNamespace(ns) {
-			if ev.Metadata["revision"] != a2.Revision || ev.Severity != "info" {
+		for _, ev := range suiteEnv.events.InNamespace(ns) {
+			if eventsink.UpstreamMetadata(ev)["revision"] != a2.Revision || ev.Severity != "info" {
 				continue
 			}
 			if !strings.Contains(ev.Message, "ConfigMap/"+ns+"/a configured") {
@@ -94,7 +96,7 @@ func TestStatusAndEvents(t *testing.T) {
 			}
 			return nil
 		}
-		return fmt.Errorf("no change event for revision %s: %+v", a2.Revision, suiteEnv.events.inNamespace(ns))
+		return fmt.Errorf("no change event for revision %s: %+v", a2.Revision, suiteEnv.events.InNamespace(ns))
 	})
 	// The Kubernetes Event carries the revision as an annotation.
 	eventually(t, 10*time.Second, func() error {
@@ -122,9 +124,9 @@ func TestStatusAndEvents(t *testing.T) {
 	}
 	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "broken.yaml")
 	eventually(t, 10*time.Second, func() error {
-		for _, ev := range suiteEnv.events.inNamespace(ns) {
+		for _, ev := range suiteEnv.events.InNamespace(ns) {
 			if ev.Severity == "error" && ev.Reason == buildFailedReason {
-				if ev.Metadata["revision"] != a3.Revision {
+				if eventsink.UpstreamMetadata(ev)["revision"] != a3.Revision {
 					return fmt.Errorf("failure event metadata %v lacks revision %s", ev.Metadata, a3.Revision)
 				}
 				return nil

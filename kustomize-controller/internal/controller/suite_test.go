@@ -2,8 +2,7 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 	"github.com/spf13/pflag"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,12 +20,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/testenv"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
-	"gotk.dev/internal/testing/testenv"
+	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // directLabel marks Kustomizations the suite's manager does not watch: tests drive them
@@ -47,63 +47,69 @@ type suite struct {
 	storage       *artifact.Storage
 	artifacts     *artifact.Cache
 	builder       *kustomize.Builder
-	events        *eventReceiver
+	events        *eventsink.Sink
 	root          string
 }
 
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	code, err := runSuite(m)
+	scheme, err := testenv.DefaultScheme()
+	if err == nil {
+		err = errors.Join(sourcev1.AddToScheme(scheme), kustomizev1.AddToScheme(scheme))
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(code)
+	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, setupSuite)
 }
 
-func runSuite(m *testing.M) (int, error) {
-	env, err := testenv.Start()
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop testenv:", err)
+// setupSuite starts the manager running the Kustomization reconciler as cmd/main.go wires
+// it, an artifact server and an event sink.
+func setupSuite(env *testenv.Env) (func(), error) {
+	var cleanups []func()
+	teardown := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
 		}
-	}()
+	}
+	if err := startSuite(env, &cleanups); err != nil {
+		teardown()
+		return nil, err
+	}
+	return teardown, nil
+}
+
+func startSuite(env *testenv.Env, cleanups *[]func()) error {
 	root, err := os.MkdirTemp("", "kustomize-controller-test-")
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer os.RemoveAll(root)
+	*cleanups = append(*cleanups, func() { os.RemoveAll(root) })
 	if err := installWidgetCRD(env.Client); err != nil {
-		return 0, err
+		return err
 	}
 
-	sink, err := startEventReceiver()
-	if err != nil {
-		return 0, err
-	}
-	defer sink.close()
+	sink := eventsink.Start()
+	*cleanups = append(*cleanups, sink.Close)
 
 	fs := pflag.NewFlagSet("kustomize-controller", pflag.ContinueOnError)
 	var opts options.Runtime
 	opts.BindFlags(fs, 4)
 	if err := fs.Parse([]string{
 		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
-		"--events-addr=" + sink.url,
+		"--events-addr=" + sink.URL,
 		"--concurrent=8",
 		"--min-retry-delay=200ms", "--max-retry-delay=2s",
 		// Long on purpose: tests prove dependants are woken by watches, not by this timer.
 		"--requeue-dependency=30s",
 		"--watch-label-selector=!" + directLabel,
 	}); err != nil {
-		return 0, err
+		return err
 	}
 	if err := opts.Validate(nil); err != nil {
-		return 0, err
+		return err
 	}
 	reqs := &requestLog{}
 	cfg := rest.CopyConfig(env.Config)
@@ -117,56 +123,50 @@ func runSuite(m *testing.M) (int, error) {
 		CacheTransform: manager.HealthCacheTransform(),
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	storage, err := artifact.NewStorage(artifact.StorageOptions{BasePath: filepath.Join(root, "storage"), Hostname: ln.Addr().String()})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := rt.Manager.Add(crmanager.RunnableFunc(func(ctx context.Context) error {
 		return storage.ServeListener(ctx, ln)
 	})); err != nil {
-		return 0, err
+		return err
 	}
 	cache, err := artifact.NewCache(filepath.Join(root, "artifacts"), &artifact.Fetcher{
 		Retries: 2, RetryWaitMin: 50 * time.Millisecond, RetryWaitMax: 200 * time.Millisecond,
 		Client: &http.Client{Timeout: time.Minute},
 	}, 64)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	builder := kustomize.NewBuilder(256)
-	clients, err := NewClientFactory(rt.Manager.GetConfig(), env.Scheme, rt.Manager.GetRESTMapper(), "", false)
+	r, err := NewKustomizationReconciler(rt, Config{Artifacts: cache, Builder: builder})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if err := (&KustomizationReconciler{
-		Client:    rt.Manager.GetClient(),
-		Artifacts: cache,
-		Builder:   builder,
-		Clients:   clients,
-		Health:    NewHealthTracker(),
-	}).SetupWithManager(rt); err != nil {
-		return 0, err
+	if err := r.SetupWithManager(rt); err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rt.Manager.Start(ctx) }()
+	*cleanups = append(*cleanups, func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	})
 	suiteEnv = &suite{env: env, managerConfig: cfg, requests: reqs, rt: rt, storage: storage,
 		artifacts: cache, builder: builder, events: sink, root: root}
-
-	code := m.Run()
-	cancel()
-	if err := <-stopped; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-	}
-	return code, nil
+	return nil
 }
 
 // installWidgetCRD installs test.gotk.dev Widgets: a namespaced custom kind with a status
@@ -255,49 +255,4 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	c.log.reqs = append(c.log.reqs, request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery})
 	c.log.mu.Unlock()
 	return c.next.RoundTrip(req)
-}
-
-// eventReceiver receives the events the controller POSTs to --events-addr, the way
-// notification-controller does.
-type eventReceiver struct {
-	url    string
-	srv    *http.Server
-	mu     sync.Mutex
-	events []eventv1.Event
-}
-
-func startEventReceiver() (*eventReceiver, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &eventReceiver{url: "http://" + ln.Addr().String() + "/"}
-	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev eventv1.Event
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		s.events = append(s.events, ev)
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	})}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
-}
-
-func (s *eventReceiver) close() { _ = s.srv.Close() }
-
-// inNamespace returns the events received so far about objects in ns.
-func (s *eventReceiver) inNamespace(ns string) []eventv1.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []eventv1.Event
-	for _, ev := range s.events {
-		if ev.InvolvedObject.Namespace == ns {
-			out = append(out, ev)
-		}
-	}
-	return out
 }

@@ -138,7 +138,7 @@ func TestGitRepositoryAuth(t *testing.T) {
 				t.Error("the proxy refused nothing: the clone did not go through spec.proxySecretRef")
 			}
 			wantNoSecret(t, obj, secretValues...)
-			for _, ev := range suiteEnv.events.of(sourcev1.GitRepositoryKind, ns, tc.name, "") {
+			for _, ev := range suiteEnv.events.Of(sourcev1.GitRepositoryKind, ns, tc.name, "") {
 				for _, s := range secretValues {
 					if strings.Contains(ev.Message, s) {
 						t.Errorf("event %s leaks a secret value: %q", ev.Reason, ev.Message)

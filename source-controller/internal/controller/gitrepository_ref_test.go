@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/eventsink"
+
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -91,8 +93,8 @@ func TestGitRepositoryRefs(t *testing.T) {
 				// The event is posted asynchronously: allow it to arrive.
 				eventually(t, "one NewArtifact event", func() bool { return newArtifactEvents(sourcev1.GitRepositoryKind, ns, tc.name) == 1 })
 			}
-			ev := suiteEnv.events.of(sourcev1.GitRepositoryKind, ns, tc.name, sourcev1.NewArtifactReason)[0]
-			if ev.Metadata["revision"] != tc.wantRev || ev.Metadata["digest"] != obj.Status.Artifact.Digest {
+			ev := suiteEnv.events.Of(sourcev1.GitRepositoryKind, ns, tc.name, sourcev1.NewArtifactReason)[0]
+			if md := eventsink.UpstreamMetadata(ev); md["revision"] != tc.wantRev || md["digest"] != obj.Status.Artifact.Digest {
 				t.Errorf("NewArtifact event metadata = %v, want revision %s and digest %s", ev.Metadata, tc.wantRev, obj.Status.Artifact.Digest)
 			}
 		})

@@ -295,7 +295,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // newArtifactEvents counts the NewArtifact events received for obj.
 func newArtifactEvents(kind, ns, name string) int {
-	return len(suiteEnv.events.of(kind, ns, name, sourcev1.NewArtifactReason))
+	return len(suiteEnv.events.Of(kind, ns, name, sourcev1.NewArtifactReason))
 }
 
 // eventually polls cond until it holds or waitTimeout passes.

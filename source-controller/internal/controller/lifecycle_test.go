@@ -57,7 +57,7 @@ func TestSourceDeletion(t *testing.T) {
 	}
 	for _, o := range []sourceObject{gone, ociGone} {
 		if !controllerHasFinalizer(o) {
-			t.Errorf("%s has no %s finalizer: %v", o.GetName(), reconcile.Finalizer, o.GetFinalizers())
+			t.Errorf("%s has no %s finalizer: %v", o.GetName(), reconcile.DefaultFinalizer, o.GetFinalizers())
 		}
 		a := o.GetArtifact()
 		path := suiteEnv.storage.LocalPath(a)
@@ -79,7 +79,7 @@ func TestSourceDeletion(t *testing.T) {
 
 func controllerHasFinalizer(o client.Object) bool {
 	for _, f := range o.GetFinalizers() {
-		if f == reconcile.Finalizer {
+		if f == reconcile.DefaultFinalizer {
 			return true
 		}
 	}

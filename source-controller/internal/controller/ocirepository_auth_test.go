@@ -108,7 +108,7 @@ func TestOCIRepositoryAuth(t *testing.T) {
 				t.Error("artifact stored although the pull was refused")
 			}
 			wantNoSecret(t, obj, password, "wrong-registry-s3cret", string(keyPEM))
-			for _, ev := range suiteEnv.events.of(sourcev1.OCIRepositoryKind, ns, tc.name, "") {
+			for _, ev := range suiteEnv.events.Of(sourcev1.OCIRepositoryKind, ns, tc.name, "") {
 				if strings.Contains(ev.Message, password) || strings.Contains(ev.Message, "wrong-registry-s3cret") {
 					t.Errorf("event %s leaks the password: %q", ev.Reason, ev.Message)
 				}

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/eventsink"
+
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -77,8 +79,8 @@ func TestOCIRepositoryRefs(t *testing.T) {
 			eventually(t, "one NewArtifact event", func() bool {
 				return newArtifactEvents(sourcev1.OCIRepositoryKind, ns, tc.name) == 1
 			})
-			ev := suiteEnv.events.of(sourcev1.OCIRepositoryKind, ns, tc.name, sourcev1.NewArtifactReason)[0]
-			if ev.Metadata["revision"] != tc.wantRev || ev.Metadata["digest"] != a.Digest {
+			ev := suiteEnv.events.Of(sourcev1.OCIRepositoryKind, ns, tc.name, sourcev1.NewArtifactReason)[0]
+			if md := eventsink.UpstreamMetadata(ev); md["revision"] != tc.wantRev || md["digest"] != a.Digest {
 				t.Errorf("NewArtifact event metadata = %v", ev.Metadata)
 			}
 		})

@@ -2,28 +2,25 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/options"
-	"gotk.dev/internal/testing/testenv"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
@@ -43,60 +40,60 @@ type suite struct {
 	// workDir is the reconcilers' TmpDir; its parent holds nothing else of ours, so a file
 	// appearing next to it was written outside the working directory.
 	workDir string
-	events  *eventSink
+	events  *eventsink.Sink
 }
 
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if fuzzing() {
-		// Fuzz workers run the fuzz target alone, many times: no API server for them.
-		os.Exit(m.Run())
+	scheme, err := testenv.DefaultScheme()
+	if err == nil {
+		err = sourcev1.AddToScheme(scheme)
 	}
-	code, err := runSuite(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(code)
+	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, func(env *testenv.Env) (func(), error) {
+		var cleanups []func()
+		teardown := func() {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+		}
+		if err := startSuite(env, &cleanups); err != nil {
+			teardown()
+			return nil, err
+		}
+		return teardown, nil
+	})
 }
 
-func runSuite(m *testing.M) (int, error) {
-	env, err := testenv.Start()
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop testenv:", err)
-		}
-	}()
+// startSuite starts the manager running both reconcilers as cmd/main.go wires them, the
+// artifact server and an event sink; cleanups undo it.
+func startSuite(env *testenv.Env, cleanups *[]func()) error {
 	root, err := os.MkdirTemp("", "source-controller-test-")
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer os.RemoveAll(root)
+	*cleanups = append(*cleanups, func() { os.RemoveAll(root) })
 
-	sink, err := startEventSink()
-	if err != nil {
-		return 0, err
-	}
-	defer sink.close()
+	sink := eventsink.Start()
+	*cleanups = append(*cleanups, sink.Close)
 
 	fs := pflag.NewFlagSet("source-controller", pflag.ContinueOnError)
 	var opts options.Runtime
 	opts.BindFlags(fs, 2)
 	if err := fs.Parse([]string{
 		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
-		"--events-addr=" + sink.url,
+		"--events-addr=" + sink.URL,
 		"--concurrent=4",
 		"--min-retry-delay=200ms", "--max-retry-delay=2s", "--requeue-dependency=1s",
 	}); err != nil {
-		return 0, err
+		return err
 	}
 	if err := opts.Validate(nil); err != nil {
-		return 0, err
+		return err
 	}
 	rt, err := manager.New(manager.Setup{
 		Name:       "source-controller",
@@ -106,71 +103,69 @@ func runSuite(m *testing.M) (int, error) {
 		RESTConfig: env.Config,
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	storage, err := artifact.NewStorage(artifact.StorageOptions{
 		BasePath: filepath.Join(root, "storage"),
 		Hostname: ln.Addr().String(),
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := rt.Manager.Add(crmanager.RunnableFunc(func(ctx context.Context) error {
 		return storage.ServeListener(ctx, ln)
 	})); err != nil {
-		return 0, err
+		return err
 	}
 	workDir := filepath.Join(root, "work", "tmp")
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
-		return 0, err
+		return err
 	}
 	cc := newCountingClient(rt.Manager.GetClient())
-	if err := (&GitRepositoryReconciler{
+	gitRepos, err := NewGitRepositoryReconciler(rt, GitConfig{
 		Client:          cc,
 		Storage:         storage,
 		Git:             git.NewClient(git.ClientOptions{SSHTimeout: 10 * time.Second}),
 		MaxArtifactSize: testMaxArtifactSize,
 		TmpDir:          workDir,
-	}).SetupWithManager(rt); err != nil {
-		return 0, err
+	})
+	if err != nil {
+		return err
 	}
-	if err := (&OCIRepositoryReconciler{
+	if err := gitRepos.SetupWithManager(rt); err != nil {
+		return err
+	}
+	ociRepos, err := NewOCIRepositoryReconciler(rt, OCIConfig{
 		Client:          cc,
 		Storage:         storage,
 		MaxArtifactSize: testMaxArtifactSize,
 		UserAgent:       "source-controller",
 		NewClient:       oci.NewClient,
 		TmpDir:          workDir,
-	}).SetupWithManager(rt); err != nil {
-		return 0, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := ociRepos.SetupWithManager(rt); err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rt.Manager.Start(ctx) }()
+	*cleanups = append(*cleanups, func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	})
 	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink}
-
-	code := m.Run()
-	cancel()
-	if err := <-stopped; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-	}
-	return code, nil
-}
-
-// fuzzing reports whether this process runs with -fuzz (the coordinator or a worker); tests
-// needing the suite skip then, so run fuzz targets with -run '^$'.
-func fuzzing() bool {
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		return true
-	}
-	f := flag.Lookup("test.fuzzworker")
-	return f != nil && f.Value.String() == "true"
+	return nil
 }
 
 // countingClient is the manager's client, counting per object the reconciles (each starts
@@ -234,50 +229,4 @@ func (s *countingStatus) Patch(ctx context.Context, obj client.Object, patch cli
 func (s *countingStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
 	s.count(obj)
 	return s.SubResourceWriter.Update(ctx, obj, opts...)
-}
-
-// eventSink receives the events the controller POSTs to --events-addr, the way
-// notification-controller does.
-type eventSink struct {
-	url    string
-	srv    *http.Server
-	mu     sync.Mutex
-	events []eventv1.Event
-}
-
-func startEventSink() (*eventSink, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &eventSink{url: "http://" + ln.Addr().String() + "/"}
-	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev eventv1.Event
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		s.events = append(s.events, ev)
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	})}
-	go func() { _ = s.srv.Serve(ln) }()
-	return s, nil
-}
-
-func (s *eventSink) close() { _ = s.srv.Close() }
-
-// of returns the events received so far about the object kind ns/name with reason ("" for any).
-func (s *eventSink) of(kind, ns, name, reason string) []eventv1.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []eventv1.Event
-	for _, ev := range s.events {
-		o := ev.InvolvedObject
-		if o.Kind == kind && o.Namespace == ns && o.Name == name && (reason == "" || ev.Reason == reason) {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
