@@ -52,6 +52,7 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and CRDs (manifests/crds
 .PHONY: verify
 verify: $(CONTROLLER_GEN) ## Fail on stale generated files, gofmt or go vet findings; check CRD wire compatibility.
 	@hack/verify-generated.sh
+	@hack/verify-sdk-deps.sh
 	@out=$$(gofmt -l $(MODULES) tools) && if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
 	@if [ -x $(SHARED)/tools/crd-compat ]; then $(SHARED)/tools/crd-compat $(SHARED)/reference/crds $(ROOT)/manifests; \
@@ -73,7 +74,10 @@ testbin: check-go registry test-deps ## Build etcd, kube-apiserver, kube-control
 
 .PHONY: build
 build: check-go ## Build the controllers and the flux CLI into bin/.
-	@for c in $(CONTROLLERS); do [ -d $$c/cmd ] && go build -o $(BIN)/$$c ./$$c/cmd || true; done
+	@for c in $(CONTROLLERS); do \
+	  if [ -d $$c/cmd ]; then go build -o $(BIN)/$$c ./$$c/cmd || exit 1; \
+	  else echo "build: $$c has no cmd/ yet"; fi; \
+	done
 	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
 
 .PHONY: test

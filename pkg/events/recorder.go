@@ -6,8 +6,8 @@ package events
 import (
 	"context"
 	"fmt"
-	"os"
 	"maps"
+	"os"
 	"unicode/utf8"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 )
 
 func obj(apiVersion, kind, namespace, name string) *unstructured.Unstructured {

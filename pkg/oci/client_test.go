@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-
 	"gotk.dev/pkg/tarball"
 )
 
@@ -98,7 +97,7 @@ func TestPushPullRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantAnn := map[string]string{
-		"com.example/team":             "platform",
+		"com.example/team": "platform",
 		SourceAnnotation:   opts.Source,
 		RevisionAnnotation: opts.Revision,
 		CreatedAnnotation:  "2026-01-02T03:04:05Z",

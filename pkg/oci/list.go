@@ -8,7 +8,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
-
 )
 
 // listConcurrency bounds the manifest requests List runs at once.

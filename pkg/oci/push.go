@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-
 	"gotk.dev/pkg/tarball"
 )
 

@@ -16,9 +16,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/static"
 
-
-	"gotk.dev/pkg/tarball"
 	"gotk.dev/internal/testing/registry"
+	"gotk.dev/pkg/tarball"
 )
 
 // These tests run against the CNCF distribution registry (`make testbin`), the reference

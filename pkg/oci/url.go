@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-
 )
 
 // pathComponent is the distribution-spec grammar of one repository path component.

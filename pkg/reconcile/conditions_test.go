@@ -9,8 +9,8 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"gotk.dev/pkg/reconcile"
 	"gotk.dev/internal/testing/testkind"
+	"gotk.dev/pkg/reconcile"
 )
 
 func TestSetCondition(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
-	"gotk.dev/pkg/reconcile"
 	"gotk.dev/internal/testing/testkind"
+	"gotk.dev/pkg/reconcile"
 )
 
 func succeed(msg string) func(context.Context, *testkind.TestObject) (reconcile.Result, error) {

@@ -7,8 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
-	"gotk.dev/pkg/reconcile"
 	"gotk.dev/internal/testing/testkind"
+	"gotk.dev/pkg/reconcile"
 )
 
 func TestSpecOrRequestChanged(t *testing.T) {

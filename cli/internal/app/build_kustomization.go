@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/decrypt"
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/sourceignore"
 	"gotk.dev/pkg/substitute"

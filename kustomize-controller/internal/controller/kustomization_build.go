@@ -11,8 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
-	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/decrypt"
+	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/substitute"

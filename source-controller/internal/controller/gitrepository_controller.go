@@ -2,8 +2,8 @@ package controller
 
 import (
 	"context"
-	"time"
 	"os"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"

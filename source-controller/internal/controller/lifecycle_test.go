@@ -12,9 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
-	"gotk.dev/internal/testing/gitserver"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

@@ -26,8 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"gotk.dev/pkg/oci"
 	"gotk.dev/internal/testing/registry"
+	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 

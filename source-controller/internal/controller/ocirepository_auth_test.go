@@ -12,8 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"gotk.dev/pkg/oci"
 	"gotk.dev/internal/testing/registry"
+	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
