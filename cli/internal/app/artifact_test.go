@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	"gotk.dev/internal/testing/registry"
 )
 
@@ -118,7 +120,7 @@ func TestArtifactCommands(t *testing.T) {
 		if !strings.Contains(got, "REGISTRY/apps/podinfo:latest\t"+v1.Digest) {
 			t.Errorf("latest does not point at v1.0.0's digest:\n%s", got)
 		}
-		assertGolden(t, "list-artifacts", digests.ReplaceAllString(got, "sha256:<digest>"))
+		golden.Assert(t, "list-artifacts", digests.ReplaceAllString(got, "sha256:<digest>"))
 	})
 	t.Run("list with a semver filter, highest first", func(t *testing.T) {
 		r := ok(t, "list", "artifacts", url("apps/podinfo"), "--filter-semver", ">=1.0.0", "-o", "json", creds)

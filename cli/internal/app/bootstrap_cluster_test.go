@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/golden"
+
 	"gotk.dev/e2e/framework"
 	"gotk.dev/internal/testing/gitserver"
 )
@@ -96,15 +98,7 @@ func (b *bootstrapEnv) testHTTP(t *testing.T) {
 		t.Error("the token was printed")
 	}
 	got := normalizeBootstrapOutput(r.stderr)
-	golden := filepath.Join("testdata", "bootstrap-git-http.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if want, err := os.ReadFile(golden); err != nil || got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept): %v\n%s", golden, err, lineDiff(string(want), got))
-	}
+	golden.Assert(t, "bootstrap-git-http", got)
 	wants(t, "stderr", r.stderr, "✔ source-controller: deployment ready", "✔ notification-controller: deployment ready")
 	first := head()
 	b.wantSynced(t, "flux-system", "main@sha1:"+first)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/golden"
+
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"gotk.dev/cli/internal/manifests"
@@ -22,19 +24,7 @@ func TestBootstrapSyncYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "bootstrap-sync.golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("gotk-sync.yaml differs from %s (run with -update to accept):\n%s", golden, lineDiff(string(want), string(got)))
-	}
+	golden.Assert(t, "bootstrap-sync", string(got))
 	s.Path, s.RecurseSubmodules = "", true
 	objs := s.objects()
 	if p := objs[1].Object["spec"].(map[string]any)["path"]; p != "./" {

@@ -11,25 +11,6 @@ import (
 	"testing"
 )
 
-// assertGolden compares got with testdata/<name>.golden; -update rewrites the file.
-func assertGolden(t *testing.T, name, got string) {
-	t.Helper()
-	golden := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n%s", golden,
-			unifiedDiff(string(want), got, "want", "got", 2))
-	}
-}
-
 // normalizer replaces what changes from run to run (times, digests, ports, hashes) with
 // stable placeholders, so goldens hold only what the command decides.
 type normalizer []struct {

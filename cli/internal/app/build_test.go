@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gotk.dev/internal/testing/golden"
 )
 
 // TestBuildKustomizationDryRun builds local directories with the overrides of a Kustomization
@@ -46,7 +48,7 @@ func TestBuildKustomizationDryRun(t *testing.T) {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
 			if tt.golden != "" {
-				assertGolden(t, tt.golden, r.stdout)
+				golden.Assert(t, tt.golden, r.stdout)
 			}
 			wants(t, "stdout", r.stdout, tt.want...)
 			for _, a := range tt.absent {

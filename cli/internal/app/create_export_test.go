@@ -6,26 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	"sigs.k8s.io/yaml"
 )
-
-// assertGoldenFile compares got with testdata/<name>.golden; -update rewrites the file.
-func assertGoldenFile(t *testing.T, name, got string) {
-	t.Helper()
-	golden := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n%s", golden, lineDiff(string(want), got))
-	}
-}
 
 // TestCreateExport compares flux create ... --export with golden files. No cluster exists
 // (the kubeconfig is missing): --export must not need one, and must print nothing on stderr.
@@ -74,7 +58,7 @@ func TestCreateExport(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(strings.TrimPrefix(r.stdout, "---\n")), &obj); err != nil || obj["kind"] == nil {
 				t.Fatalf("export is not one YAML object: %v\n%s", err, r.stdout)
 			}
-			assertGoldenFile(t, tt.golden, r.stdout)
+			golden.Assert(t, tt.golden, r.stdout)
 		})
 	}
 }

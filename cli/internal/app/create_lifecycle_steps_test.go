@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -75,7 +77,7 @@ func testGet(t *testing.T, e *opEnv) {
 			if r.stderr != "" {
 				t.Errorf("stderr: %q", r.stderr)
 			}
-			assertGoldenFile(t, tt.golden, e.normalise(r.stdout))
+			golden.Assert(t, tt.golden, e.normalise(r.stdout))
 		})
 	}
 	r := e.ok(t, "get", "sources", "helm")
@@ -160,7 +162,7 @@ func testExport(t *testing.T, e *opEnv) {
 				t.Errorf("%s: export has %q:\n%s", tt.golden, server, r.stdout)
 			}
 		}
-		assertGoldenFile(t, tt.golden, e.normalise(r.stdout))
+		golden.Assert(t, tt.golden, e.normalise(r.stdout))
 		exported = append(exported, r.stdout)
 	}
 	// The export is what is in the cluster: applied back, it changes no spec.

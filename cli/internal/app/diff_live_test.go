@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,7 +33,7 @@ func (lc *liveCase) build(t *testing.T) {
 	dir := localFleet(t, liveFleet())
 	// The Kustomization comes from the cluster, CLUSTER_NAME from its substituteFrom ConfigMap.
 	r := lc.run(t, 0, "build", "kustomization", "apps", "--path", filepath.Join(dir, "apps"))
-	assertGolden(t, "build-live-apps", r.stdout)
+	golden.Assert(t, "build-live-apps", r.stdout)
 	// --dry-run with the file from the repository: substituteFrom is not read.
 	r = lc.run(t, 0, "build", "ks", "apps", "--path", filepath.Join(dir, "apps"),
 		"--kustomization-file", filepath.Join(dir, "clusters/dev/apps.yaml"), "--dry-run")
@@ -57,7 +59,7 @@ func (lc *liveCase) diff(t *testing.T) {
 		files["apps/extra.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, namespace: apps}\n"
 		delete(files, "apps/service.yaml")
 		r := lc.run(t, 1, "diff", "ks", "apps", "--path", path(localFleet(t, files)))
-		assertGolden(t, "diff-changes", r.stdout)
+		golden.Assert(t, "diff-changes", r.stdout)
 		if r.stderr != "⚠️ identified at least one change, exiting with non-zero exit code\n" {
 			t.Errorf("stderr %q", r.stderr)
 		}

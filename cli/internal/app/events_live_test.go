@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/golden"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -122,9 +124,9 @@ spec: {interval: 10m, prune: true, suspend: true, sourceRef: {kind: GitRepositor
 		return r
 	}
 	r := at("events", "-n", ns)
-	assertGolden(t, "events-namespace", r.stdout)
+	golden.Assert(t, "events-namespace", r.stdout)
 	r = at("events", "-n", ns, "--for", "Kustomization/demo")
-	assertGolden(t, "events-for-kustomization", r.stdout)
+	golden.Assert(t, "events-for-kustomization", r.stdout)
 	r = at("events", "-n", ns, "--for", "Kustomization/demo", "--types", "Warning")
-	assertGolden(t, "events-for-kustomization-warnings", r.stdout)
+	golden.Assert(t, "events-for-kustomization-warnings", r.stdout)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -91,7 +93,7 @@ func TestGetTable(t *testing.T) {
 			if err := renderTable(&b, header, rows); err != nil {
 				t.Fatal(err)
 			}
-			assertGoldenFile(t, tt.golden, b.String())
+			golden.Assert(t, tt.golden, b.String())
 		})
 	}
 }

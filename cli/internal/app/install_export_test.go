@@ -1,16 +1,14 @@
 package app
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	"gotk.dev/cli/internal/manifests"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
 
 // TestInstallExport compares `flux install --export` with golden files. The CRD documents
 // are reduced to their metadata first: their schemas come from `make generate` (and are
@@ -44,19 +42,7 @@ func TestInstallExport(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 			}
 			got := reduceCRDs(t, r.stdout)
-			golden := filepath.Join("testdata", "install-"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run with -update to accept):\n%s", golden, lineDiff(string(want), got))
-			}
+			golden.Assert(t, "install-"+tt.name, got)
 		})
 	}
 }
@@ -84,36 +70,6 @@ func reduceCRDs(t *testing.T, export string) string {
 		t.Fatal(err)
 	}
 	return "---\n" + header + string(data)
-}
-
-// lineDiff shows the first lines where want and got differ, with some context.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			from := max(0, i-3)
-			var b strings.Builder
-			for j := from; j < i+4; j++ {
-				if j < len(w) {
-					b.WriteString("- " + w[j] + "\n")
-				}
-			}
-			for j := from; j < i+4; j++ {
-				if j < len(g) {
-					b.WriteString("+ " + g[j] + "\n")
-				}
-			}
-			return b.String()
-		}
-	}
-	return ""
 }
 
 // TestInstallBadInput: wrong options fail before anything is generated or applied, with an

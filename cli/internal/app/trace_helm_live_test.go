@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"gotk.dev/internal/testing/golden"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -80,7 +82,7 @@ spec:
 		}
 	}
 	r := lc.run(t, 0, "trace", "Service/podinfo-helm", "-n", "apps")
-	assertGolden(t, "trace-helmrelease", lc.norm.apply(r.stdout))
+	golden.Assert(t, "trace-helmrelease", lc.norm.apply(r.stdout))
 	r = lc.run(t, 0, "tree", "ks", "helm-apps")
 	if want := "Kustomization/flux-system/helm-apps\n└── HelmRelease/apps/podinfo\n    └── Service/apps/podinfo-helm\n"; r.stdout != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", r.stdout, want)

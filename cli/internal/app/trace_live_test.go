@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/golden"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -218,7 +220,7 @@ func (lc *liveCase) run(t *testing.T, wantCode int, args ...string) result {
 
 func (lc *liveCase) tree(t *testing.T) {
 	r := lc.run(t, 0, "tree", "kustomization", "root")
-	assertGolden(t, "tree-root", r.stdout)
+	golden.Assert(t, "tree-root", r.stdout)
 	r = lc.run(t, 0, "tree", "ks", "root", "--compact")
 	if want := "Kustomization/flux-system/root\n└── Kustomization/flux-system/apps\n"; r.stdout != want {
 		t.Errorf("--compact:\n%s\nwant:\n%s", r.stdout, want)
@@ -245,11 +247,11 @@ func (lc *liveCase) tree(t *testing.T) {
 
 func (lc *liveCase) trace(t *testing.T) {
 	r := lc.run(t, 0, "trace", "podinfo", "--kind", "deployment", "--api-version", "apps/v1", "-n", "apps")
-	assertGolden(t, "trace-deployment", lc.norm.apply(r.stdout))
+	golden.Assert(t, "trace-deployment", lc.norm.apply(r.stdout))
 	r = lc.run(t, 0, "trace", "Kustomization/apps")
-	assertGolden(t, "trace-kustomization", lc.norm.apply(r.stdout))
+	golden.Assert(t, "trace-kustomization", lc.norm.apply(r.stdout))
 	r = lc.run(t, 0, "trace", "ConfigMap/oci-cm", "-n", "apps")
-	assertGolden(t, "trace-oci", lc.norm.apply(r.stdout))
+	golden.Assert(t, "trace-oci", lc.norm.apply(r.stdout))
 	r = lc.run(t, 0, "trace", "apps", "--kind", "Namespace")
 	wants(t, "stdout", r.stdout, "Object:         Namespace/apps\nStatus:         Managed by Flux\n---\nKustomization:  root\n")
 	r = lc.run(t, 1, "trace", "ConfigMap/kube-root-ca.crt", "-n", "apps")

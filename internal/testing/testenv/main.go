@@ -11,15 +11,16 @@ import (
 // Main is a package's TestMain: it starts an API server, stores it in *env, runs the tests
 // and stops the server. Fuzz workers get no server (fuzz targets never need one).
 func Main(m *testing.M, env **Env, opts Options) {
-	MainFunc(m, opts, func(e *Env) (func(), error) {
+	MainFunc(m, opts, func(e *Env, _ func(func())) error {
 		*env = e
-		return nil, nil
+		return nil
 	})
 }
 
 // MainFunc is Main for suites that set up more around the server (a controller manager,
-// peers): setup runs once the server is up, its teardown after the tests.
-func MainFunc(m *testing.M, opts Options, setup func(*Env) (teardown func(), err error)) {
+// peers): setup runs once the server is up and registers what undoes it with cleanup; the
+// cleanups run after the tests (or after a failed setup), last registered first.
+func MainFunc(m *testing.M, opts Options, setup func(env *Env, cleanup func(func())) error) {
 	flag.Parse()
 	if Fuzzing() {
 		os.Exit(m.Run())
@@ -27,7 +28,7 @@ func MainFunc(m *testing.M, opts Options, setup func(*Env) (teardown func(), err
 	os.Exit(run(m, opts, setup))
 }
 
-func run(m *testing.M, opts Options, setup func(*Env) (func(), error)) int {
+func run(m *testing.M, opts Options, setup func(*Env, func(func())) error) int {
 	env, err := Start(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -38,13 +39,15 @@ func run(m *testing.M, opts Options, setup func(*Env) (func(), error)) int {
 			fmt.Fprintln(os.Stderr, "stop testenv:", err)
 		}
 	}()
-	teardown, err := setup(env)
-	if err != nil {
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+	if err := setup(env, func(f func()) { cleanups = append(cleanups, f) }); err != nil {
 		fmt.Fprintln(os.Stderr, "test suite setup:", err)
 		return 1
-	}
-	if teardown != nil {
-		defer teardown()
 	}
 	return m.Run()
 }

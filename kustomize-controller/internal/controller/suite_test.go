@@ -62,37 +62,23 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, setupSuite)
+	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
 }
 
-// setupSuite starts the manager running the Kustomization reconciler as cmd/main.go wires
+// startSuite starts the manager running the Kustomization reconciler as cmd/main.go wires
 // it, an artifact server and an event sink.
-func setupSuite(env *testenv.Env) (func(), error) {
-	var cleanups []func()
-	teardown := func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	}
-	if err := startSuite(env, &cleanups); err != nil {
-		teardown()
-		return nil, err
-	}
-	return teardown, nil
-}
-
-func startSuite(env *testenv.Env, cleanups *[]func()) error {
+func startSuite(env *testenv.Env, cleanup func(func())) error {
 	root, err := os.MkdirTemp("", "kustomize-controller-test-")
 	if err != nil {
 		return err
 	}
-	*cleanups = append(*cleanups, func() { os.RemoveAll(root) })
+	cleanup(func() { os.RemoveAll(root) })
 	if err := installWidgetCRD(env.Client); err != nil {
 		return err
 	}
 
 	sink := eventsink.Start()
-	*cleanups = append(*cleanups, sink.Close)
+	cleanup(sink.Close)
 
 	fs := pflag.NewFlagSet("kustomize-controller", pflag.ContinueOnError)
 	var opts options.Runtime
@@ -158,7 +144,7 @@ func startSuite(env *testenv.Env, cleanups *[]func()) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rt.Manager.Start(ctx) }()
-	*cleanups = append(*cleanups, func() {
+	cleanup(func() {
 		cancel()
 		if err := <-stopped; err != nil {
 			fmt.Fprintln(os.Stderr, "manager:", err)

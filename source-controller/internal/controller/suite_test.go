@@ -54,32 +54,20 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, func(env *testenv.Env) (func(), error) {
-		var cleanups []func()
-		teardown := func() {
-			for i := len(cleanups) - 1; i >= 0; i-- {
-				cleanups[i]()
-			}
-		}
-		if err := startSuite(env, &cleanups); err != nil {
-			teardown()
-			return nil, err
-		}
-		return teardown, nil
-	})
+	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
 }
 
 // startSuite starts the manager running both reconcilers as cmd/main.go wires them, the
 // artifact server and an event sink; cleanups undo it.
-func startSuite(env *testenv.Env, cleanups *[]func()) error {
+func startSuite(env *testenv.Env, cleanup func(func())) error {
 	root, err := os.MkdirTemp("", "source-controller-test-")
 	if err != nil {
 		return err
 	}
-	*cleanups = append(*cleanups, func() { os.RemoveAll(root) })
+	cleanup(func() { os.RemoveAll(root) })
 
 	sink := eventsink.Start()
-	*cleanups = append(*cleanups, sink.Close)
+	cleanup(sink.Close)
 
 	fs := pflag.NewFlagSet("source-controller", pflag.ContinueOnError)
 	var opts options.Runtime
@@ -158,7 +146,7 @@ func startSuite(env *testenv.Env, cleanups *[]func()) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rt.Manager.Start(ctx) }()
-	*cleanups = append(*cleanups, func() {
+	cleanup(func() {
 		cancel()
 		if err := <-stopped; err != nil {
 			fmt.Fprintln(os.Stderr, "manager:", err)
