@@ -3,10 +3,10 @@ package registry
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"net/http"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 

@@ -14,6 +14,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -70,6 +71,7 @@ func (s *Store) SetTags(repoKey string, tags []string, revision string) error {
 	if repoKey == "" {
 		return errors.New("tag database: empty repository key")
 	}
+	sorted := slices.Compact(slices.Sorted(slices.Values(tags)))
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		repo, err := tx.Bucket(reposBucket).CreateBucketIfNotExists([]byte(repoKey))
 		if err != nil {
@@ -84,12 +86,13 @@ func (s *Store) SetTags(repoKey string, tags []string, revision string) error {
 		if err != nil {
 			return err
 		}
-		// Scans arrive sorted: filling pages completely halves the file for append-only
-		// inserts, and is harmless otherwise.
+		// bbolt keeps a transaction's inserts in one in-memory node per leaf until commit,
+		// so unsorted inserts cost O(n²) element moves; sorted ones append, and full pages
+		// keep the file small.
 		tb.FillPercent = 1.0
 		count := 0
-		for _, t := range tags {
-			if t == "" || hasKey(tb, []byte(t)) {
+		for _, t := range sorted {
+			if t == "" {
 				continue
 			}
 			if err := tb.Put([]byte(t), []byte{}); err != nil {
