@@ -12,6 +12,7 @@ import (
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
@@ -64,7 +65,9 @@ func push(ctx context.Context, dir string, access *remoteAccess, spec pushSpec) 
 	switch {
 	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
 		return nil
-	case errors.Is(err, gogit.ErrNonFastForwardUpdate) || isRemoteRejection(err):
+	// A missing object means the remote ref points at a commit this (possibly shallow) clone
+	// has never seen, i.e. the branch moved.
+	case errors.Is(err, gogit.ErrNonFastForwardUpdate) || errors.Is(err, plumbing.ErrObjectNotFound) || isRemoteRejection(err):
 		return fmt.Errorf("push to '%s': %w (%s)", git.RedactURL(url), errRejected, access.scrub(err))
 	}
 	return fmt.Errorf("failed to push to '%s': %w", git.RedactURL(url), access.scrub(err))

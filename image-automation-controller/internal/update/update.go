@@ -68,10 +68,10 @@ type Options struct {
 	PushRefspec string
 	// PushOptions are .spec.git.push.options (git push -o).
 	PushOptions map[string]string
-	// ForcePushBranch is the GitForcePushBranch feature gate (upstream default: on): a push
-	// branch other than the checkout branch is reset to the checkout plus this run's commit.
-	// Off, the update is made on top of the existing push branch.
-	ForcePushBranch bool
+	// DisableForcePushBranch is the GitForcePushBranch feature gate turned off. By default (as
+	// upstream) a push branch other than the checkout branch is reset to the checkout plus this
+	// run's commit; with this set, the update is made on top of the existing push branch.
+	DisableForcePushBranch bool
 	// ShallowClone is the GitShallowClone feature gate: fetch only the tip commit.
 	ShallowClone bool
 	// MaxAttempts bounds retries after rejected pushes (default DefaultMaxAttempts).
@@ -201,7 +201,7 @@ func (r *runner) attempt(ctx context.Context, attempt int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	force, err := r.switchToPushBranch(ctx, repo, commit.Hash, remoteTip)
+	force, base, err := r.switchToPushBranch(ctx, repo, commit.Hash, remoteTip)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (r *runner) attempt(ctx context.Context, attempt int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := r.pushSpec(force, remoteTip)
+	spec := r.pushSpec(force, base, remoteTip)
 	if r.opts.beforePush != nil {
 		r.opts.beforePush(attempt)
 	}
@@ -246,33 +246,34 @@ func (r *runner) attempt(ctx context.Context, attempt int) (*Result, error) {
 }
 
 // switchToPushBranch checks out the push branch: the cloned branch itself, an existing push
-// branch (updates on top of it, ForcePushBranch off) or a new one at the checkout. It reports
-// whether the push must be forced.
-func (r *runner) switchToPushBranch(ctx context.Context, repo *gogit.Repository, checkout, remoteTip string) (bool, error) {
+// branch (updates on top of it, DisableForcePushBranch) or a new one at the checkout. It reports
+// whether the push must be forced, and the remote value the push branch must still have for
+// a fast-forward push ("" when the branch is new).
+func (r *runner) switchToPushBranch(ctx context.Context, repo *gogit.Repository, checkout, remoteTip string) (force bool, base string, err error) {
 	if !r.separateBranch {
-		return false, nil
+		return false, checkout, nil
 	}
 	branch := plumbing.NewBranchReferenceName(r.pushBranch)
 	start := plumbing.NewHash(checkout)
-	force := remoteTip != ""
-	if remoteTip != "" && !r.opts.ForcePushBranch {
+	force = remoteTip != ""
+	if remoteTip != "" && r.opts.DisableForcePushBranch {
 		depth := 0
 		if r.opts.ShallowClone {
 			depth = 1
 		}
 		if err := fetchBranch(ctx, repo, r.access, r.pushBranch, depth); err != nil {
-			return false, err
+			return false, "", err
 		}
-		start, force = plumbing.NewHash(remoteTip), false
+		start, force, base = plumbing.NewHash(remoteTip), false, remoteTip
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	if err := wt.Checkout(&gogit.CheckoutOptions{Hash: start, Branch: branch, Create: true, Force: true}); err != nil {
-		return false, fmt.Errorf("failed to switch to branch '%s': %w", r.pushBranch, err)
+		return false, "", fmt.Errorf("failed to switch to branch '%s': %w", r.pushBranch, err)
 	}
-	return force, nil
+	return force, base, nil
 }
 
 // commit stages the changed files and commits them.
@@ -298,15 +299,21 @@ func (r *runner) commit(repo *gogit.Repository, dir, root string, changes setter
 	return h.String(), nil
 }
 
-// pushSpec pushes the branch (forced only when it replaces a separate push branch, and then
-// only while the remote still holds remoteTip) and the extra refspec.
-func (r *runner) pushSpec(force bool, remoteTip string) pushSpec {
+// pushSpec pushes the branch and the extra refspec. The branch update is conditional on the
+// remote still holding what this run built on (base) or, for a forced replacement of a
+// separate push branch, what it saw there (remoteTip): a commit pushed by anyone else in the
+// meantime makes the push fail and the run start over, it is never overwritten.
+func (r *runner) pushSpec(force bool, base, remoteTip string) pushSpec {
 	ref := "refs/heads/" + r.pushBranch
 	spec := pushSpec{options: r.opts.PushOptions}
-	if force {
+	switch {
+	case force:
 		spec.refSpecs = append(spec.refSpecs, config.RefSpec("+"+ref+":"+ref))
 		spec.require = append(spec.require, config.RefSpec(remoteTip+":"+ref))
-	} else {
+	case base != "":
+		spec.refSpecs = append(spec.refSpecs, config.RefSpec(ref+":"+ref))
+		spec.require = append(spec.require, config.RefSpec(base+":"+ref))
+	default: // a new branch: creating it fails if someone else created it first
 		spec.refSpecs = append(spec.refSpecs, config.RefSpec(ref+":"+ref))
 	}
 	if r.extraRefspec != nil {
