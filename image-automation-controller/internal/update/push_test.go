@@ -179,6 +179,9 @@ func TestRunRefspecAndPushOptions(t *testing.T) {
 			t.Errorf("%s = %s, want %s", ref, head, res.Commit)
 		}
 	}
+	if want := "pushed commit '" + res.Commit[:7] + "' to branch 'auto' and to 'refs/heads/review/main'\n" + DefaultMessage; res.EventMessage() != want {
+		t.Errorf("event message = %q", res.EventMessage())
+	}
 	got, err := os.ReadFile(log)
 	if err != nil {
 		t.Fatal(err)

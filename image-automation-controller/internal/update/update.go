@@ -108,6 +108,24 @@ type Result struct {
 	Attempts int
 }
 
+// EventMessage is the event upstream Flux records for a push: "pushed commit '<short>' to
+// branch '<branch>'" (and the refspec's destination, when one was pushed), then the commit message. It is
+// empty when nothing was pushed.
+func (r *Result) EventMessage() string {
+	if !r.Changed {
+		return ""
+	}
+	short := r.Commit
+	if len(short) > 7 {
+		short = short[:7]
+	}
+	msg := fmt.Sprintf("pushed commit '%s' to branch '%s'", short, r.PushBranch)
+	if len(r.PushedRefs) > 1 {
+		msg += fmt.Sprintf(" and to '%s'", strings.Join(r.PushedRefs[1:], "', '"))
+	}
+	return msg + "\n" + r.Message
+}
+
 // ConfigError is an automation spec that cannot work (a stalling failure).
 type ConfigError struct{ Msg string }
 

@@ -162,3 +162,8 @@ func scanError(img Image, err error) error {
 	}
 	return wrapped
 }
+
+// Message is the Ready condition and event message upstream Flux uses for a scan.
+func (r *ScanResult) Message() string {
+	return fmt.Sprintf("successful scan, found %d tags", len(r.Tags))
+}

@@ -47,6 +47,9 @@ func TestScanPaginatesAndExcludes(t *testing.T) {
 		t.Errorf("latest tags = %v, want %v", res.LatestTags, wantLatest)
 	}
 	st := res.Status(time.Unix(1700000000, 0))
+	if res.Message() != "successful scan, found 25 tags" {
+		t.Errorf("message = %q", res.Message())
+	}
 	if st.TagCount != 25 || st.Revision != res.Revision || len(st.LatestTags) != 10 || st.ScanTime.Unix() != 1700000000 {
 		t.Errorf("status = %+v", st)
 	}
