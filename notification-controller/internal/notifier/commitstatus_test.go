@@ -107,8 +107,10 @@ func TestGitCommitStatusProviders(t *testing.T) {
 		check    func(t *testing.T, c captured)
 	}{
 		{
-			name:     "github",
-			opts:     func(a string) Options { return Options{Type: v1beta3.GitHubProvider, Address: a + "/org/repo.git", Token: "ghp"} },
+			name: "github",
+			opts: func(a string) Options {
+				return Options{Type: v1beta3.GitHubProvider, Address: a + "/org/repo.git", Token: "ghp"}
+			},
 			wantPath: "/api/v3/repos/org/repo/statuses/" + testSHA,
 			check: func(t *testing.T, c captured) {
 				expect(t, "Authorization", c.header.Get("Authorization"), "Bearer ghp")
@@ -119,8 +121,10 @@ func TestGitCommitStatusProviders(t *testing.T) {
 			},
 		},
 		{
-			name:     "gitlab",
-			opts:     func(a string) Options { return Options{Type: v1beta3.GitLabProvider, Address: a + "/group/sub/project", Token: "glpat"} },
+			name: "gitlab",
+			opts: func(a string) Options {
+				return Options{Type: v1beta3.GitLabProvider, Address: a + "/group/sub/project", Token: "glpat"}
+			},
 			wantPath: "/api/v4/projects/group/sub/project/statuses/" + testSHA,
 			check: func(t *testing.T, c captured) {
 				expect(t, "PRIVATE-TOKEN", c.header.Get("Private-Token"), "glpat")
@@ -130,8 +134,10 @@ func TestGitCommitStatusProviders(t *testing.T) {
 			},
 		},
 		{
-			name:     "gitea",
-			opts:     func(a string) Options { return Options{Type: v1beta3.GiteaProvider, Address: a + "/org/repo", Token: "gt"} },
+			name: "gitea",
+			opts: func(a string) Options {
+				return Options{Type: v1beta3.GiteaProvider, Address: a + "/org/repo", Token: "gt"}
+			},
 			wantPath: "/api/v1/repos/org/repo/statuses/" + testSHA,
 			check: func(t *testing.T, c captured) {
 				expect(t, "Authorization", c.header.Get("Authorization"), "token gt")
@@ -141,8 +147,10 @@ func TestGitCommitStatusProviders(t *testing.T) {
 			},
 		},
 		{
-			name:     "bitbucket",
-			opts:     func(a string) Options { return Options{Type: v1beta3.BitbucketProvider, Address: a + "/ws/repo", Token: "user:app-pass"} },
+			name: "bitbucket",
+			opts: func(a string) Options {
+				return Options{Type: v1beta3.BitbucketProvider, Address: a + "/ws/repo", Token: "user:app-pass"}
+			},
 			wantPath: "/2.0/repositories/ws/repo/commit/" + testSHA + "/statuses/build",
 			check: func(t *testing.T, c captured) {
 				if !c.basic || c.user != "user" || c.pass != "app-pass" {
@@ -180,8 +188,10 @@ func TestGitCommitStatusProviders(t *testing.T) {
 			},
 		},
 		{
-			name:     "azuredevops",
-			opts:     func(a string) Options { return Options{Type: v1beta3.AzureDevOpsProvider, Address: a + "/org/project/_git/repo", Token: "pat"} },
+			name: "azuredevops",
+			opts: func(a string) Options {
+				return Options{Type: v1beta3.AzureDevOpsProvider, Address: a + "/org/project/_git/repo", Token: "pat"}
+			},
 			wantPath: "/org/project/_apis/git/repositories/repo/commits/" + testSHA + "/statuses",
 			check: func(t *testing.T, c captured) {
 				expect(t, "query", c.query, "api-version=6.0")
