@@ -115,7 +115,12 @@ func TestOrderPerProvider(t *testing.T) {
 	d, _ := New(Options{QueueSize: 100})
 	var mu sync.Mutex
 	var got []string
-	n := funcNotifier(func(_ context.Context, e eventv1.Event) error { mu.Lock(); got = append(got, e.Message); mu.Unlock(); return nil })
+	n := funcNotifier(func(_ context.Context, e eventv1.Event) error {
+		mu.Lock()
+		got = append(got, e.Message)
+		mu.Unlock()
+		return nil
+	})
 	want := []string{}
 	for i := 0; i < 50; i++ {
 		m := string(rune('a' + i%26))
