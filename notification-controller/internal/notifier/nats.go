@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"time"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 	natsgo "github.com/nats-io/nats.go"
@@ -33,7 +34,11 @@ func newNATS(o *Options) (Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []natsgo.Option{natsgo.Name("flux-notification-controller"), natsgo.Timeout(o.Timeout)}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second // nats.Timeout(0) would fail every connection
+	}
+	opts := []natsgo.Option{natsgo.Name("flux-notification-controller"), natsgo.Timeout(timeout)}
 	if o.Username != "" || o.Password != "" {
 		opts = append(opts, natsgo.UserInfo(o.Username, o.Password))
 	}

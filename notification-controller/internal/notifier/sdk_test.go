@@ -48,7 +48,7 @@ func TestNATS(t *testing.T) {
 	}
 
 	n := mustNew(t, Options{Type: v1beta3.NATSProvider, Address: s.ClientURL(), Channel: "flux.events",
-		Username: "flux", Password: "nats-pass", Timeout: 5 * time.Second})
+		Username: "flux", Password: "nats-pass"}) // no timeout set: the default applies
 	defer n.(Closer).Close()
 	post(t, n, testEvent(eventv1.EventSeverityInfo))
 	select {
