@@ -16,7 +16,9 @@ type RetryPolicy struct {
 }
 
 // DefaultRetryPolicy is three attempts over about three seconds.
-var DefaultRetryPolicy = RetryPolicy{Attempts: 3, Backoff: time.Second, MaxBackoff: 10 * time.Second}
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{Attempts: 3, Backoff: time.Second, MaxBackoff: 10 * time.Second}
+}
 
 // WithRetry retries n's transient failures (network errors, 5xx answers, SDK errors) and
 // returns rejections (4xx, configuration errors) at once. Context cancellation stops it.

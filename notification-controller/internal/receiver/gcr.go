@@ -16,7 +16,7 @@ const (
 )
 
 // GoogleIssuers are the issuers of Google-signed ID tokens.
-var GoogleIssuers = []string{"https://accounts.google.com", "accounts.google.com"}
+func GoogleIssuers() []string { return []string{"https://accounts.google.com", "accounts.google.com"} }
 
 // GCRConfig is the expected identity of a Pub/Sub push token. Both Audience and Email are
 // required: a token is only accepted when Google signed it for this webhook (its `aud`) on
@@ -31,7 +31,7 @@ type GCRConfig struct {
 	Email string
 	// JWKSURL is where the signing keys are (GoogleJWKSURL when empty).
 	JWKSURL string
-	// Issuers accepted (GoogleIssuers when empty).
+	// Issuers accepted (GoogleIssuers() when empty).
 	Issuers []string
 }
 
@@ -78,7 +78,7 @@ func (v *Validator) verifyPushToken(ctx context.Context, r *http.Request, cfg GC
 	}
 	issuers := cfg.Issuers
 	if len(issuers) == 0 {
-		issuers = GoogleIssuers
+		issuers = GoogleIssuers()
 	}
 	verifier := oidc.NewVerifier("", v.keySet(jwks), &oidc.Config{
 		ClientID:             cfg.Audience,
