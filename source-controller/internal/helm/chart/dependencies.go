@@ -16,6 +16,7 @@ import (
 	helmchart "helm.sh/helm/v3/pkg/chart"
 
 	"gotk.dev/source-controller/internal/helm"
+	"gotk.dev/source-controller/internal/helm/ocirepo"
 	"gotk.dev/source-controller/internal/helm/repository"
 )
 
@@ -163,13 +164,13 @@ func checkVersion(dep *helmchart.Chart, d *helmchart.Dependency) error {
 	return nil
 }
 
-// AnonymousResolver resolves any HTTP(S) repository URL by fetching its index without
-// credentials, as upstream does for dependency repositories no HelmRepository declares. It
-// does not handle oci:// URLs (nil is returned with an error); the reconciler wraps it.
+// AnonymousResolver resolves any repository URL without credentials, as upstream does for
+// dependency repositories no HelmRepository declares: HTTP(S) repositories have their index
+// fetched, OCI repositories are reached over HTTPS.
 func AnonymousResolver(limits helm.Limits) DependencyResolver {
 	return func(ctx context.Context, repoURL string) (Remote, error) {
 		if strings.HasPrefix(repoURL, "oci://") {
-			return nil, fmt.Errorf("anonymous OCI dependency repositories need an OCI client")
+			return ocirepo.NewClient(ocirepo.Options{URL: repoURL, Limits: limits})
 		}
 		c, err := repository.NewClient(repository.ClientOptions{URL: repoURL, Limits: limits})
 		if err != nil {

@@ -14,12 +14,17 @@ import (
 type ChartNotFoundError struct {
 	Chart   string
 	Version string // the requested range; empty when the chart name itself is unknown
-	Reason  string
+	// Reason is appended to the message (where it was looked for, or why nothing matched).
+	Reason string
 }
 
 func (e *ChartNotFoundError) Error() string {
 	if e.Version == "" {
-		return fmt.Sprintf("no chart named '%s' in the repository index", e.Chart)
+		where := e.Reason
+		if where == "" {
+			where = " in the repository index"
+		}
+		return fmt.Sprintf("no chart named '%s'%s", e.Chart, where)
 	}
 	return fmt.Sprintf("no '%s' chart with version matching '%s' found%s", e.Chart, e.Version, e.Reason)
 }
