@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/repo"
 
@@ -275,5 +276,17 @@ func TestDelete(t *testing.T) {
 	c.Delete("ns/a")
 	if c.Stats().Entries != 0 {
 		t.Fatal("Delete left the entry")
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var o Options
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	o.BindFlags(fs)
+	if err := fs.Parse([]string{"--helm-cache-max-size=10", "--helm-cache-ttl=1h"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.MaxEntries != 10 || o.TTL != time.Hour || o.PurgeInterval != time.Minute {
+		t.Fatalf("options = %+v", o)
 	}
 }

@@ -203,9 +203,9 @@ func TestSelectVersion(t *testing.T) {
 		{chart: "podinfo", version: "6.0.x", want: "6.0.0"},
 		{chart: "podinfo", version: "<6.1.0", want: "6.0.0"},
 		{chart: "podinfo", version: ">=6.2.0-0", want: "6.2.0-rc.1"},
-		{chart: "podinfo", version: "6.1.0+a", want: "6.1.0+a"},       // exact string match wins
-		{chart: "podinfo", version: "6.1.0", want: "6.1.0"},           // exact match before the range
-		{chart: "podinfo", version: "~6.1", want: "6.1.0+b"},          // newest of the equal versions
+		{chart: "podinfo", version: "6.1.0+a", want: "6.1.0+a"}, // exact string match wins
+		{chart: "podinfo", version: "6.1.0", want: "6.1.0"},     // exact match before the range
+		{chart: "podinfo", version: "~6.1", want: "6.1.0+b"},    // newest of the equal versions
 		{chart: "podinfo", version: "7.x", err: "no 'podinfo' chart with version matching '7.x' found"},
 		{chart: "podinfo", version: "not a range!", err: "invalid semver range"},
 		{chart: "nginx", version: "*", err: "no chart named 'nginx' in the repository index"},
