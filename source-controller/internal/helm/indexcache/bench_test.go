@@ -60,6 +60,7 @@ func BenchmarkIndexCacheHit(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := c.Get(context.Background(), key, load); err != nil {

@@ -67,14 +67,7 @@ func ParseIndex(data []byte, source string) (*repo.IndexFile, []SkippedEntry, er
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, &IndexError{Source: source, Err: repo.ErrEmptyIndexYaml}
 	}
-	idx := &repo.IndexFile{}
-	var err error
-	// JSON first: it is what we store, and encoding/json is much faster than YAML.
-	if json.Valid(data) {
-		err = json.Unmarshal(data, idx)
-	} else {
-		err = yaml.UnmarshalStrict(data, idx)
-	}
+	idx, err := decodeIndex(data)
 	if err != nil {
 		return nil, nil, &IndexError{Source: source, Err: err}
 	}
@@ -108,6 +101,23 @@ func ParseIndex(data []byte, source string) (*repo.IndexFile, []SkippedEntry, er
 		return skipped[i].Version < skipped[j].Version
 	})
 	return idx, skipped, nil
+}
+
+// decodeIndex decodes JSON (what we store, and much faster to read) or YAML like helm: data
+// that is valid JSON is read as JSON, anything else as strict YAML. JSON is tried directly
+// when the data starts with '{' (a JSON syntax error means it was not valid JSON), which
+// saves helm's separate validation pass over indexes of tens of megabytes.
+func decodeIndex(data []byte) (*repo.IndexFile, error) {
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		idx := &repo.IndexFile{}
+		err := json.Unmarshal(data, idx)
+		var syntaxErr *json.SyntaxError
+		if !errors.As(err, &syntaxErr) {
+			return idx, err
+		}
+	}
+	idx := &repo.IndexFile{}
+	return idx, yaml.UnmarshalStrict(data, idx)
 }
 
 // invalidEntry applies helm's per-entry validation (pkg/repo's loader rules) and returns why

@@ -228,3 +228,23 @@ func TestSelectVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIndexJSONAndFlowYAML(t *testing.T) {
+	for name, data := range map[string]string{
+		"json":             `{"apiVersion":"v1","entries":{"a":[{"name":"a","version":"1.0.0","urls":["a.tgz"]}]}}`,
+		"yaml flow map":    `{apiVersion: v1, entries: {a: [{name: a, version: 1.0.0, urls: [a.tgz]}]}}`,
+		"json with spaces": "\n  {\"apiVersion\":\"v1\",\"entries\":{\"a\":[{\"name\":\"a\",\"version\":\"1.0.0\",\"urls\":[\"a.tgz\"]}]}}",
+	} {
+		idx, _, err := ParseIndex([]byte(data), name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(idx.Entries["a"]) != 1 {
+			t.Errorf("%s: entries = %v", name, idx.Entries)
+		}
+	}
+	if _, _, err := ParseIndex([]byte(`{"apiVersion":"v1","entries":[]}`), "x"); err == nil {
+		t.Error("valid JSON of the wrong shape parsed")
+	}
+}
