@@ -2,6 +2,7 @@ package chart
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"gotk.dev/source-controller/internal/helm"
 	"gotk.dev/source-controller/internal/helm/helmtest"
+	"gotk.dev/source-controller/internal/helm/repository"
 )
 
 // depRepo serves "remote-chart" 1.0.0 and 1.1.0.
@@ -260,5 +262,51 @@ func TestVersionMetadata(t *testing.T) {
 		if got := VersionMetadata(tc.o); got != tc.want {
 			t.Errorf("VersionMetadata(%+v) = %q, want %q", tc.o, got, tc.want)
 		}
+	}
+}
+
+// TestBuildLocalDependencyWithCredentials: the resolver maps a dependency's repository URL to
+// a HelmRepository's credentials, as the reconciler does; an unknown URL is fetched
+// anonymously and fails on a protected repository.
+func TestBuildLocalDependencyWithCredentials(t *testing.T) {
+	t.Parallel()
+	const password = "dep-repo-password"
+	repo := helmtest.NewRepo(t, helmtest.RepoOptions{Username: "helm", Password: password})
+	src := helmtest.WriteChartDir(t, t.TempDir(), "remote-chart", "remote-chart", "1.0.0", nil)
+	repo.AddChart(t, helmtest.Package(t, src, "", "1.0.0"))
+	root := umbrellaSource(t, repo.URL, map[string]string{
+		"charts/umbrella/Chart.yaml": "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: remote-chart\n  version: '1.x'\n  repository: " + repo.URL + "\n",
+	})
+	known := map[string]repository.ClientOptions{
+		repository.NormalizeURL(repo.URL): {URL: repo.URL, Username: "helm", Password: password},
+	}
+	anonymous := AnonymousResolver(helm.Limits{})
+	resolve := func(ctx context.Context, url string) (Remote, error) {
+		opts, ok := known[url]
+		if !ok {
+			return anonymous(ctx, url)
+		}
+		c, err := repository.NewClient(opts)
+		if err != nil {
+			return nil, err
+		}
+		idx, err := c.FetchIndex(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &repository.ChartRepository{Client: c, Index: idx.File}, nil
+	}
+	ref := LocalReference{Root: root, Path: "charts/umbrella"}
+	b, err := BuildLocal(testContext(t), ref, BuildOptions{}, resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := depNames(b, t); got != "remote-chart@1.0.0" {
+		t.Fatalf("dependencies = %s", got)
+	}
+	_, err = BuildLocal(testContext(t), ref, BuildOptions{}, anonymous)
+	wantReason(t, err, ReasonDependency, "401", "no credentials were sent")
+	if strings.Contains(err.Error(), password) {
+		t.Fatalf("error leaks the password: %v", err)
 	}
 }

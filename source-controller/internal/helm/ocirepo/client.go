@@ -27,6 +27,13 @@ import (
 	"gotk.dev/source-controller/internal/helm/repository"
 )
 
+// Media types of Helm charts in OCI registries, as helm writes them.
+const (
+	ConfigMediaType           = helmreg.ConfigMediaType
+	ChartLayerMediaType       = helmreg.ChartLayerMediaType
+	LegacyChartLayerMediaType = helmreg.LegacyChartLayerMediaType
+)
+
 // Client resolves and pulls the charts of one OCI Helm repository. It is safe for concurrent
 // use; Close releases idle connections.
 type Client struct {
@@ -183,18 +190,18 @@ func (c *Client) DownloadChart(ctx context.Context, cv *repo.ChartVersion) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("parse manifest %s: %w", where, err)
 	}
-	if string(m.Config.MediaType) != helmreg.ConfigMediaType {
-		return nil, fmt.Errorf("%s is not a Helm chart: config media type %q, want %q", where, m.Config.MediaType, helmreg.ConfigMediaType)
+	if string(m.Config.MediaType) != ConfigMediaType {
+		return nil, fmt.Errorf("%s is not a Helm chart: config media type %q, want %q", where, m.Config.MediaType, ConfigMediaType)
 	}
 	var layer *v1.Descriptor
 	for i, l := range m.Layers {
-		if t := string(l.MediaType); t == helmreg.ChartLayerMediaType || t == helmreg.LegacyChartLayerMediaType {
+		if t := string(l.MediaType); t == ChartLayerMediaType || t == LegacyChartLayerMediaType {
 			layer = &m.Layers[i]
 			break
 		}
 	}
 	if layer == nil {
-		return nil, fmt.Errorf("%s has no layer of media type %s", where, helmreg.ChartLayerMediaType)
+		return nil, fmt.Errorf("%s has no layer of media type %s", where, ChartLayerMediaType)
 	}
 	what := fmt.Sprintf("chart '%s' version '%s'", cv.Name, cv.Version)
 	limit := c.opts.Limits.MaxChartSize

@@ -323,3 +323,4 @@ func TestOptionsFromSpec(t *testing.T) {
 		})
 	}
 }
+
