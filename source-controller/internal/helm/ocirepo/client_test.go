@@ -323,4 +323,3 @@ func TestOptionsFromSpec(t *testing.T) {
 		})
 	}
 }
-
