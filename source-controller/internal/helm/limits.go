@@ -1,11 +1,3 @@
-// Package helm holds what the Helm domain packages below it share: the size limits
-// source-controller enforces on untrusted Helm data and the errors that name them.
-//
-// The packages under it are:
-//   - repository: classic HTTP Helm repositories (index fetch, normalisation, chart download)
-//   - ocirepo: Helm charts stored in OCI registries
-//   - indexcache: the in-memory index cache shared by every HelmChart of a repository
-//   - chart: building the chart artifact (pull, values files, dependencies, packaging)
 package helm
 
 import "fmt"

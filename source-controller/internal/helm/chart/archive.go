@@ -39,8 +39,13 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // refused with a *helm.LimitError. Files are then handed to helm's loader.LoadFiles, which
 // parses Chart.yaml, values, templates and bundled dependencies exactly as helm does.
 func LoadArchive(data []byte, limits helm.Limits) (*helmchart.Chart, error) {
-	files, err := archiveFiles(data, limits.WithDefaults())
+	limits = limits.WithDefaults()
+	budget := limits.MaxDecompressedChartSize
+	files, err := archiveFiles(data, limits, &budget)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNestedArchives(files, limits, &budget, 0); err != nil {
 		return nil, err
 	}
 	c, err := loader.LoadFiles(files)
@@ -52,15 +57,15 @@ func LoadArchive(data []byte, limits helm.Limits) (*helmchart.Chart, error) {
 
 // archiveFiles unpacks the archive in memory the way helm's loader.LoadArchiveFiles does (the
 // first path element, the chart directory, is stripped; "\" counts as a separator), with the
-// checks of LoadArchive.
-func archiveFiles(data []byte, limits helm.Limits) ([]*loader.BufferedFile, error) {
+// checks of LoadArchive. budget is what the unpacked files may still take, shared with the
+// archives nested in this one.
+func archiveFiles(data []byte, limits helm.Limits, budget *int64) ([]*loader.BufferedFile, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("chart archive is not gzip-compressed: %w", err)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
-	remaining := limits.MaxDecompressedChartSize
 	var files []*loader.BufferedFile
 	for {
 		hdr, err := tr.Next()
@@ -92,7 +97,7 @@ func archiveFiles(data []byte, limits helm.Limits) ([]*loader.BufferedFile, erro
 		if hdr.Size > limits.MaxChartFileSize {
 			return nil, chartFileLimit(what, limits.MaxChartFileSize)
 		}
-		if hdr.Size > remaining {
+		if hdr.Size > *budget {
 			return nil, &helm.LimitError{What: "unpacked chart", Limit: limits.MaxDecompressedChartSize}
 		}
 		// The header size is trusted only as far as the limit reader goes.
@@ -100,13 +105,40 @@ func archiveFiles(data []byte, limits helm.Limits) ([]*loader.BufferedFile, erro
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
-		remaining -= int64(len(body))
+		*budget -= int64(len(body))
 		files = append(files, &loader.BufferedFile{Name: name, Data: bytes.TrimPrefix(body, utf8BOM)})
 	}
 	if len(files) == 0 {
 		return nil, errors.New("chart archive holds no files")
 	}
 	return files, nil
+}
+
+// maxNesting bounds how deep dependency archives may nest (charts/a.tgz holding
+// charts/b.tgz ...), so a chart cannot recurse its way past the checks.
+const maxNesting = 10
+
+// checkNestedArchives applies the archive checks to the dependency archives helm's loader
+// would unpack next: charts/<name>.tgz files (also inside unpacked subchart directories),
+// recursively. Helm's own loader only refuses absolute and ".." paths in them.
+func checkNestedArchives(files []*loader.BufferedFile, limits helm.Limits, budget *int64, depth int) error {
+	for _, f := range files {
+		base := path.Base(f.Name)
+		if path.Ext(base) != ".tgz" || path.Base(path.Dir(f.Name)) != "charts" || strings.IndexAny(base, "_.") == 0 {
+			continue
+		}
+		if depth >= maxNesting {
+			return fmt.Errorf("dependency archive '%s' is nested more than %d levels deep", f.Name, maxNesting)
+		}
+		inner, err := archiveFiles(f.Data, limits, budget)
+		if err == nil {
+			err = checkNestedArchives(inner, limits, budget, depth+1)
+		}
+		if err != nil {
+			return fmt.Errorf("dependency archive '%s': %w", f.Name, err)
+		}
+	}
+	return nil
 }
 
 // entryName returns the path of an entry inside the chart directory ("" for the directory

@@ -101,3 +101,32 @@ func FuzzLoadArchive(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadArchiveChecksNestedDependencyArchives(t *testing.T) {
+	evil := makeTgz(t, tarEntry{name: "sub/Chart.yaml", body: "apiVersion: v2\nname: sub\nversion: 1.0.0\n"},
+		tarEntry{name: "sub/templates/x.yaml", typeflag: tar.TypeSymlink, linkname: "/etc/passwd"})
+	_, err := LoadArchive(makeTgz(t, minimalChart(tarEntry{name: "demo/charts/sub-1.0.0.tgz", body: string(evil)})...), helm.Limits{})
+	var ue *UnsafeEntryError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "dependency archive 'charts/sub-1.0.0.tgz': chart archive entry 'sub/templates/x.yaml' is a symlink") {
+		t.Fatalf("error = %v", err)
+	}
+
+	// A well-formed nested dependency loads.
+	good := makeTgz(t, tarEntry{name: "sub/Chart.yaml", body: "apiVersion: v2\nname: sub\nversion: 1.0.0\n"})
+	c, err := LoadArchive(makeTgz(t, minimalChart(tarEntry{name: "demo/charts/sub-1.0.0.tgz", body: string(good)})...), helm.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Dependencies()) != 1 || c.Dependencies()[0].Name() != "sub" {
+		t.Fatalf("dependencies = %v", c.Dependencies())
+	}
+
+	// Nesting shares the unpacked-size budget with the outer chart.
+	big := makeTgz(t, tarEntry{name: "sub/Chart.yaml", body: "apiVersion: v2\nname: sub\nversion: 1.0.0\n"},
+		tarEntry{name: "sub/files/big", body: strings.Repeat("z", 6000)})
+	_, err = LoadArchive(makeTgz(t, minimalChart(tarEntry{name: "demo/charts/sub-1.0.0.tgz", body: string(big)})...), helm.Limits{MaxDecompressedChartSize: 5000})
+	var le *helm.LimitError
+	if !errors.As(err, &le) {
+		t.Fatalf("error = %v, want the unpacked size limit", err)
+	}
+}

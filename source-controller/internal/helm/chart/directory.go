@@ -39,6 +39,9 @@ func LoadDirectory(root, dir string, limits helm.Limits) (*helmchart.Chart, erro
 	if err := w.walk(dir, ""); err != nil {
 		return nil, err
 	}
+	if err := checkNestedArchives(w.files, w.limits, &w.remaining, 0); err != nil {
+		return nil, err
+	}
 	c, err := loader.LoadFiles(w.files)
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
