@@ -1,0 +1,94 @@
+// Package helmtest builds real Helm test peers for the Helm domain packages: chart archives
+// packaged with helm's own chartutil from the podinfo fixture, and a static HTTP(S) Helm
+// repository on 127.0.0.1 (optionally with basic auth and TLS from a generated CA).
+//
+// It is imported only by tests. It belongs with the shared test servers (pkg/testserver) and
+// lives here until it moves there.
+package helmtest
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+)
+
+// PodinfoDir is the podinfo chart fixture (a copy of ../shared/fixtures/charts/podinfo kept
+// in testdata so tests do not depend on files outside the repository).
+func PodinfoDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "testdata", "charts", "podinfo")
+}
+
+// LoadChart loads the chart directory dir with helm's loader.
+func LoadChart(t testing.TB, dir string) *chart.Chart {
+	t.Helper()
+	c, err := loader.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("load chart %s: %v", dir, err)
+	}
+	return c
+}
+
+// Package packages the chart directory dir with helm's chartutil.Save, setting the chart
+// version (and the name, when name is not empty), and returns the .tgz bytes.
+func Package(t testing.TB, dir, name, version string) []byte {
+	t.Helper()
+	c := LoadChart(t, dir)
+	if name != "" {
+		c.Metadata.Name = name
+	}
+	c.Metadata.Version = version
+	return Save(t, c)
+}
+
+// Save packages a loaded chart with chartutil.Save and returns the .tgz bytes.
+func Save(t testing.TB, c *chart.Chart) []byte {
+	t.Helper()
+	out := t.TempDir()
+	p, err := chartutil.Save(c, out)
+	if err != nil {
+		t.Fatalf("package chart %s: %v", c.Name(), err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// WriteChartDir writes a minimal chart (Chart.yaml, values.yaml, one template) named name at
+// version into dir/<subdir>, with extra files (slash paths relative to the chart directory)
+// added or overriding the defaults. It returns the chart directory.
+func WriteChartDir(t testing.TB, dir, subdir, name, version string, extra map[string]string) string {
+	t.Helper()
+	files := map[string]string{
+		"Chart.yaml":               "apiVersion: v2\nname: " + name + "\nversion: " + version + "\n",
+		"values.yaml":              "replicaCount: 1\n",
+		"templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicaCount | quote }}\n",
+	}
+	for k, v := range extra {
+		files[k] = v
+	}
+	root := filepath.Join(dir, filepath.FromSlash(subdir))
+	WriteFiles(t, root, files)
+	return root
+}
+
+// WriteFiles writes files (slash paths relative to root -> content) under root.
+func WriteFiles(t testing.TB, root string, files map[string]string) {
+	t.Helper()
+	for p, body := range files {
+		abs := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(abs, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
