@@ -24,7 +24,7 @@ func (o objects) get(_ context.Context, kind, name string) (map[string][]byte, e
 
 func TestCompose(t *testing.T) {
 	objs := objects{
-		"ConfigMap/base": {"values.yaml": []byte("flat: value\nnested:\n  configuration: value\nlist: [a, b]\n")},
+		"ConfigMap/base":  {"values.yaml": []byte("flat: value\nnested:\n  configuration: value\nlist: [a, b]\n")},
 		"Secret/override": {"values.yaml": []byte("flat:\n  nested: value\nnested: value\n")},
 		"Secret/single":   {"key": []byte("value"), "quoted": []byte(`"true"`), "bool": []byte("true"), "blob": []byte("a,b=c[0]")},
 		"ConfigMap/list":  {"values.yaml": []byte("nested:\n  configuration:\n  - one\n  - two\n  - three\nflat: value\n")},
@@ -40,8 +40,8 @@ func TestCompose(t *testing.T) {
 		wantErr string
 	}{
 		{
-			name: "references merge in order, inline last",
-			refs: []meta.ValuesReference{{Kind: "ConfigMap", Name: "base"}, {Kind: "Secret", Name: "override"}},
+			name:   "references merge in order, inline last",
+			refs:   []meta.ValuesReference{{Kind: "ConfigMap", Name: "base"}, {Kind: "Secret", Name: "override"}},
 			inline: "other: values\nlist: [c]\n",
 			want: map[string]interface{}{
 				"flat": map[string]interface{}{"nested": "value"}, "nested": "value",
@@ -81,10 +81,10 @@ func TestCompose(t *testing.T) {
 			want: map[string]interface{}{"cfg": map[string]interface{}{"app": "a,b=c[0]"}},
 		},
 		{
-			name: "missing optional Secret is skipped",
-			refs: []meta.ValuesReference{{Kind: "Secret", Name: "missing", Optional: true}},
+			name:   "missing optional Secret is skipped",
+			refs:   []meta.ValuesReference{{Kind: "Secret", Name: "missing", Optional: true}},
 			inline: "a: 1\n",
-			want: map[string]interface{}{"a": float64(1)},
+			want:   map[string]interface{}{"a": float64(1)},
 		},
 		{
 			name: "missing optional key is skipped",
