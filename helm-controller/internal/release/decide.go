@@ -72,8 +72,8 @@ var (
 	ErrMissingRollbackTarget = errors.New("missing target release for rollback")
 )
 
-// Request is the input of Decide.
-type Request struct {
+// Input is the input of Decide.
+type Input struct {
 	// Object is the HelmRelease: spec, status.history, failure counters and
 	// lastAttemptedReleaseAction.
 	Object *v2.HelmRelease
@@ -122,7 +122,7 @@ type Decision struct {
 //	              retries exhausted without remediateLastFailure: stop;
 //	              otherwise remediate: roll back to the previous successful release
 //	              (upgrade when it changed in storage, stop when it is gone) or uninstall.
-func Decide(req Request) Decision {
+func Decide(req Input) Decision {
 	obj := req.Object
 	st := req.State
 	force := req.ForceRequested
@@ -177,7 +177,7 @@ func Decide(req Request) Decision {
 	}
 }
 
-func decideFailed(req Request, ignoreTests bool) Decision {
+func decideFailed(req Input, ignoreTests bool) Decision {
 	obj := req.Object
 	remediation := obj.GetActiveRemediation()
 	if remediation == nil {

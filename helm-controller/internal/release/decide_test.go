@@ -70,7 +70,7 @@ func TestDecide(t *testing.T) {
 			if tt.state == Unknown {
 				st.Err = errUnknownForTest
 			}
-			d := Decide(Request{Object: tt.obj, State: st, Records: tt.records, ForceRequested: tt.force})
+			d := Decide(Input{Object: tt.obj, State: st, Records: tt.records, ForceRequested: tt.force})
 			if tt.wantErr != nil {
 				if !errors.Is(d.Err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", d.Err, tt.wantErr)
