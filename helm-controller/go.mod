@@ -9,6 +9,7 @@ require (
 	gotk.dev/pkg v0.0.0
 	helm.sh/helm/v3 v3.21.4
 	k8s.io/api v0.37.0
+	k8s.io/apiextensions-apiserver v0.37.0
 	k8s.io/apimachinery v0.37.0
 	k8s.io/cli-runtime v0.37.0
 	k8s.io/client-go v0.37.0
@@ -41,6 +42,7 @@ require (
 	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
 	github.com/exponent-io/jsonpath v0.0.0-20210407135951-1de76d718b3f // indirect
 	github.com/fatih/color v1.19.0 // indirect
+	github.com/fluxcd/pkg/apis/acl v0.10.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/go-errors/errors v1.5.1 // indirect
 	github.com/go-gorp/gorp/v3 v3.1.0 // indirect
@@ -117,8 +119,11 @@ require (
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
+	gotk.dev/image-automation-controller/api v0.0.0 // indirect
+	gotk.dev/image-reflector-controller/api v0.0.0 // indirect
 	gotk.dev/kustomize-controller/api v0.0.0 // indirect
-	k8s.io/apiextensions-apiserver v0.37.0 // indirect
+	gotk.dev/notification-controller/api v0.0.0 // indirect
+	gotk.dev/source-controller/api v0.0.0 // indirect
 	k8s.io/apiserver v0.37.0 // indirect
 	k8s.io/component-base v0.37.0 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect

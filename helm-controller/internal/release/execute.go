@@ -31,6 +31,11 @@ func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) 
 	observe := func(tag string) *v2.Snapshot {
 		var newest *v2.Snapshot
 		for _, rls := range written {
+			// The digest must be the one of the record as stored (and read back by the
+			// next state determination), not of the object the action held.
+			if stored, err := cfg.Releases.Get(rls.Name, rls.Version); err == nil {
+				rls = stored
+			}
 			s := Snapshot(rls, "")
 			if newest == nil || s.Version >= newest.Version {
 				newest = s
