@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	helmaction "helm.sh/helm/v3/pkg/action"
