@@ -22,9 +22,18 @@ import (
 	"gotk.dev/pkg/testenv"
 )
 
-var env *testenv.Env
+var (
+	shared testcluster.Shared
+	env    *testenv.Env
+)
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Run(m, &env)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.Main(m, &shared)) }
+
+// needCluster makes env the package's API server, starting it on first use.
+func needCluster(t *testing.T) {
+	t.Helper()
+	env = shared.Get(t)
+}
 
 const widgetCRD = "widgets.test.gotk.dev"
 
@@ -88,6 +97,7 @@ func widget(t *testing.T, ns, name string) *unstructured.Unstructured {
 // Create installs a missing one and leaves it alone on upgrade, CreateReplace replaces it
 // before the upgrade applies objects that need the new schema.
 func TestCRDPolicies(t *testing.T) {
+	needCluster(t)
 	ctx := context.Background()
 	ns := testcluster.Namespace(t, env)
 	deleteCRD(t)
@@ -158,6 +168,7 @@ func TestCRDPolicies(t *testing.T) {
 // TestStorageIsHelms installs with our configuration and reads the release back the way
 // the helm CLI does (action.Configuration.Init with the secret driver, List, History).
 func TestStorageIsHelms(t *testing.T) {
+	needCluster(t)
 	ctx := context.Background()
 	ns := testcluster.Namespace(t, env)
 	obj := newHR(ns, "podinfo")
@@ -194,6 +205,7 @@ func TestStorageIsHelms(t *testing.T) {
 
 // TestBadInput checks that errors point at what to fix.
 func TestBadInput(t *testing.T) {
+	needCluster(t)
 	ctx := context.Background()
 	ns := testcluster.Namespace(t, env)
 	chrt := testcluster.Chart(t, env, "widgets")

@@ -17,9 +17,18 @@ import (
 	"gotk.dev/pkg/testenv"
 )
 
-var env *testenv.Env
+var (
+	shared testcluster.Shared
+	env    *testenv.Env
+)
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Run(m, &env)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.Main(m, &shared)) }
+
+// needCluster makes env the package's API server, starting it on first use.
+func needCluster(t *testing.T) {
+	t.Helper()
+	env = shared.Get(t)
+}
 
 const manifest = `---
 # Source: app/templates/configmap.yaml
@@ -70,6 +79,7 @@ func TestObjects(t *testing.T) {
 }
 
 func TestDetectAndCorrect(t *testing.T) {
+	needCluster(t)
 	ctx := context.Background()
 	ns := testcluster.Namespace(t, env)
 	d := NewDetector(env.Client, "helm-controller")

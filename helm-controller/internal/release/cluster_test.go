@@ -23,9 +23,18 @@ import (
 	"gotk.dev/pkg/testenv"
 )
 
-var env *testenv.Env
+var (
+	shared testcluster.Shared
+	env    *testenv.Env
+)
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Run(m, &env)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.Main(m, &shared)) }
+
+// needCluster makes env the package's API server, starting it on first use.
+func needCluster(t *testing.T) {
+	t.Helper()
+	env = shared.Get(t)
+}
 
 // fixture is one HelmRelease in its own namespace with a Runner for it.
 type fixture struct {
@@ -123,6 +132,7 @@ func enableTests(ignore bool) func(*v2.HelmRelease) {
 // TestLifecycle installs, tests and upgrades podinfo, and corrects every out-of-band
 // change made with the Helm SDK (upgrade, rollback, uninstall).
 func TestLifecycle(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "podinfo", enableTests(false))
 	chrt := testcluster.Chart(t, env, "podinfo")
 	one := map[string]interface{}{"replicaCount": 1}
@@ -182,6 +192,7 @@ func TestLifecycle(t *testing.T) {
 
 // TestAdoption takes over a release installed with plain Helm.
 func TestAdoption(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "adopted")
 	chrt := testcluster.Chart(t, env, "podinfo")
 	install := helmaction.NewInstall(f.helm())
@@ -199,6 +210,7 @@ func TestAdoption(t *testing.T) {
 // TestDrift detects a kubectl edit and a deletion of release objects and corrects them
 // (mode enabled) or only reports them (mode warn).
 func TestDrift(t *testing.T) {
+	needCluster(t)
 	ctx := context.Background()
 	chrt := testcluster.Chart(t, env, "widgets")
 	good := map[string]interface{}{"size": 1}

@@ -30,7 +30,13 @@ func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) 
 	// action made is tagged with the action and, for releases, the OCI digest.
 	observe := func(tag string) *v2.Snapshot {
 		var newest *v2.Snapshot
-		for _, rls := range written {
+		seen := map[int]bool{}
+		for i := len(written) - 1; i >= 0; i-- {
+			rls := written[i]
+			if seen[rls.Version] {
+				continue // an earlier write of a version the action rewrote later
+			}
+			seen[rls.Version] = true
 			// The digest must be the one of the record as stored (and read back by the
 			// next state determination), not of the object the action held.
 			if stored, err := cfg.Releases.Get(rls.Name, rls.Version); err == nil {

@@ -38,6 +38,7 @@ func upgradeRetries(retries int, strategy v2.RemediationStrategy) func(*v2.HelmR
 // A failed install is uninstalled and retried until the retries are used up; a change of
 // values starts over.
 func TestInstallRemediation(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "install-fails", installRetries(1))
 	chrt := testcluster.Chart(t, env, "widgets")
 
@@ -64,6 +65,7 @@ func TestInstallRemediation(t *testing.T) {
 // A failed upgrade is rolled back; once the retries are used up the last failure is still
 // rolled back (remediateLastFailure defaults to true with retries) and the release stalls.
 func TestUpgradeRollback(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "rollback", upgradeRetries(1, v2.RollbackRemediationStrategy))
 	chrt := testcluster.Chart(t, env, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
@@ -87,6 +89,7 @@ func TestUpgradeRollback(t *testing.T) {
 
 // With the uninstall strategy a failed upgrade is uninstalled and installed again.
 func TestUpgradeUninstallRemediation(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "uninstall", upgradeRetries(1, v2.UninstallRemediationStrategy))
 	chrt := testcluster.Chart(t, env, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
@@ -100,6 +103,7 @@ func TestUpgradeUninstallRemediation(t *testing.T) {
 // Failed tests are remediated like failed releases: uninstall after an install, rollback
 // after an upgrade; ignored test failures are not.
 func TestTestFailureRemediation(t *testing.T) {
+	needCluster(t)
 	chrt := testcluster.Chart(t, env, "widgets")
 	t.Run("after install", func(t *testing.T) {
 		f := newFixture(t, "test-install", enableTests(false), installRetries(1))
@@ -129,6 +133,7 @@ func TestTestFailureRemediation(t *testing.T) {
 // A chart that does not render leaves nothing to remediate: the upgrade is retried, and
 // the failure does not count against the retries.
 func TestRenderFailureIsRetried(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "render", upgradeRetries(1, v2.RollbackRemediationStrategy))
 	chrt := testcluster.Chart(t, env, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
@@ -146,6 +151,7 @@ func TestRenderFailureIsRetried(t *testing.T) {
 
 // RetryOnFailure retries a failed upgrade after the retry interval, without remediation.
 func TestRetryOnFailure(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "retry", func(o *v2.HelmRelease) {
 		o.Spec.Upgrade.Strategy = &v2.UpgradeStrategy{Name: v2.ActionStrategyRetryOnFailure, RetryInterval: &metav1.Duration{Duration: time.Minute}}
 	})
@@ -165,6 +171,7 @@ func TestRetryOnFailure(t *testing.T) {
 // A release left pending by a killed controller is unlocked and released again, never
 // stuck on "another operation is in progress".
 func TestUnlockPendingRelease(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "locked")
 	chrt := testcluster.Chart(t, env, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
@@ -197,6 +204,7 @@ func TestUnlockPendingRelease(t *testing.T) {
 // Values come from the cluster through values.ClientGetter: a missing optional Secret is
 // skipped.
 func TestValuesFromCluster(t *testing.T) {
+	needCluster(t)
 	f := newFixture(t, "valuesfrom")
 	ctx := context.Background()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "values", Namespace: f.ns}, Data: map[string]string{"values.yaml": "message: from-configmap\nsize: 3\n"}}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,22 +29,44 @@ import (
 // (Succeeded when absent, Failed for podinfo's "fault-test" pods).
 const PhaseAnnotation = "test.gotk.dev/phase"
 
-// Run starts the API server, runs the tests of m and stops it. Packages call it from
-// TestMain; env receives the running environment.
-func Run(m *testing.M, env **testenv.Env) int {
-	kube.UseFieldManager(kube.DefaultFieldManager)
-	e, err := testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+// Shared is the API server of one test package, started by the first test that needs
+// it (unit tests never do) and stopped by Main.
+type Shared struct {
+	once   sync.Once
+	env    *testenv.Env
+	err    error
+	cancel context.CancelFunc
+}
+
+// Get returns the running API server, starting it (and the stand-in kubelet) on first
+// use. It fails the test when the control plane binaries are missing.
+func (s *Shared) Get(tb testing.TB) *testenv.Env {
+	tb.Helper()
+	s.once.Do(func() {
+		kube.UseFieldManager(kube.DefaultFieldManager)
+		s.env, s.err = testenv.Start()
+		if s.err != nil {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		s.cancel = cancel
+		go kubelet(ctx, s.env.Client)
+	})
+	if s.err != nil {
+		tb.Fatal(s.err)
 	}
-	*env = e
-	ctx, cancel := context.WithCancel(context.Background())
-	go kubelet(ctx, e.Client)
+	return s.env
+}
+
+// Main runs the tests of m and stops the API server if a test started it. Packages call
+// it from TestMain.
+func Main(m *testing.M, s *Shared) int {
 	code := m.Run()
-	cancel()
-	if err := e.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	if s.env != nil {
+		s.cancel()
+		if err := s.env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	}
 	return code
 }
