@@ -270,3 +270,29 @@ func TestDrift(t *testing.T) {
 		}
 	})
 }
+
+// TestTargetAndStorageNamespace releases into another namespace than the one holding the
+// release records, under a composed release name too long for Helm that is shortened.
+func TestTargetAndStorageNamespace(t *testing.T) {
+	needCluster(t)
+	target := testcluster.Namespace(t, env)
+	f := newFixture(t, "an-object-name-long-enough-to-need-shortening", func(o *v2.HelmRelease) { o.Spec.TargetNamespace = target })
+	name := f.obj.GetReleaseName()
+	if len(name) > 53 || !strings.HasPrefix(name, target+"-an-object") {
+		t.Fatalf("release name %q", name)
+	}
+	f.expect(testcluster.Chart(t, env, "podinfo"), nil, []Action{Install}, nil)
+	if rls := f.latest(); rls.Name != name || rls.Namespace != target {
+		t.Fatalf("record %s/%s in storage namespace %s", rls.Namespace, rls.Name, f.ns)
+	}
+	deps := &appsv1.DeploymentList{}
+	if err := env.Client.List(context.Background(), deps, client.InNamespace(target)); err != nil || len(deps.Items) != 1 {
+		t.Fatalf("objects not in the target namespace: %v %d", err, len(deps.Items))
+	}
+	if f.obj.Status.StorageNamespace != f.ns || f.obj.Status.History.Latest().Namespace != target {
+		t.Fatalf("status: storage %q, history namespace %q", f.obj.Status.StorageNamespace, f.obj.Status.History.Latest().Namespace)
+	}
+	if reason := TargetChanged(f.obj, "podinfo"); reason != "" {
+		t.Fatalf("target reported changed: %s", reason)
+	}
+}
