@@ -55,7 +55,7 @@ func newFixture(t *testing.T, name string, mutate ...func(*v2.HelmRelease)) *fix
 	for _, m := range mutate {
 		m(obj)
 	}
-	factory := kube.NewFactory(env.Config, obj.GetReleaseNamespace(), obj.GetStorageNamespace(), kube.FactoryOptions{Persistent: obj.UsePersistentClient(), Log: t.Logf})
+	factory := kube.NewFactory(env.Config, obj.GetReleaseNamespace(), obj.GetStorageNamespace(), kube.FactoryOptions{Persistent: obj.UsePersistentClient()})
 	return &fixture{t: t, ns: ns, obj: obj, runner: &Runner{
 		Factory: factory,
 		Drift:   drift.NewDetector(env.Client, kube.FieldManager()),

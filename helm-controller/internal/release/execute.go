@@ -52,6 +52,7 @@ func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) 
 			newest.Action = tag
 			if tag == string(Install) || tag == string(Upgrade) {
 				newest.OCIDigest = req.OCIDigest
+				newest.TestHooks = nil // a new release has not been tested
 			}
 		}
 		if len(written) > 0 {
@@ -72,6 +73,12 @@ func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) 
 			releaseAction, run = v2.ReleaseActionUpgrade, action.Upgrade
 		}
 		obj.Status.LastAttemptedReleaseAction = releaseAction
+		if d.Action == Install {
+			// An install starts a new life of the release (nothing, or only an uninstalled
+			// release, is in the storage): the history of the previous one is void, and
+			// version numbers may start over.
+			obj.Status.History = nil
+		}
 		start := r.now()
 		_, err := run(ctx, cfg, obj, req.Chart, req.Values, r.Options)
 		obj.Status.LastAttemptedReleaseActionDuration = &metav1.Duration{Duration: r.now().Sub(start)}

@@ -90,7 +90,9 @@ func hasFailedTest(s *v2.Snapshot) bool {
 func Record(history v2.Snapshots, s *v2.Snapshot) v2.Snapshots {
 	for i, cur := range history {
 		if cur != nil && cur.Name == s.Name && cur.Namespace == s.Namespace && cur.Version == s.Version {
-			if s.TestHooks == nil {
+			// Test results belong to this incarnation of the version only: a release
+			// reinstalled after an uninstall starts at version 1 again.
+			if s.TestHooks == nil && cur.FirstDeployed.Equal(&s.FirstDeployed) {
 				s.TestHooks = cur.TestHooks
 			}
 			if s.OCIDigest == "" {
