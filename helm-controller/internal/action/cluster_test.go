@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -252,5 +253,32 @@ func TestBadInput(t *testing.T) {
 	obj.Spec.Install = &v2.Install{DisableSchemaValidation: true, CRDs: v2.CreateReplace}
 	if _, err := Install(ctx, config(t, ns), obj, chrt, map[string]interface{}{"size": 0}, Options{}); err != nil {
 		t.Fatalf("install with disableSchemaValidation: %v", err)
+	}
+}
+
+// TestHelmWait: without Options.HelmWait an install returns as soon as the objects are
+// applied (no kube-controller-manager runs here, so the Deployment never becomes ready);
+// with it, Helm waits unless the spec disables waiting.
+func TestHelmWait(t *testing.T) {
+	needCluster(t)
+	ctx := context.Background()
+	ns := testcluster.Namespace(t, env)
+	chrt := testcluster.Chart(t, env, "widgets")
+	short := &metav1.Duration{Duration: 2 * time.Second}
+	install := func(name string, disableWait, helmWait bool) error {
+		obj := newHR(ns, name)
+		obj.Spec.Install = &v2.Install{CRDs: v2.CreateReplace, Timeout: short, DisableWait: disableWait}
+		_, err := Install(ctx, config(t, ns), obj, chrt, nil, Options{HelmWait: helmWait})
+		return err
+	}
+	if err := install("nowait", false, false); err != nil {
+		t.Fatalf("install without Helm's wait: %v", err)
+	}
+	if err := install("disabled", true, true); err != nil {
+		t.Fatalf("install with Helm's wait disabled by the spec: %v", err)
+	}
+	start := time.Now()
+	if err := install("wait", false, true); err == nil || time.Since(start) < short.Duration {
+		t.Fatalf("Helm's wait did not block for the unready Deployment: %v after %s", err, time.Since(start))
 	}
 }

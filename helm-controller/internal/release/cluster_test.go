@@ -296,3 +296,15 @@ func TestTargetAndStorageNamespace(t *testing.T) {
 		t.Fatalf("target reported changed: %s", reason)
 	}
 }
+
+// TestNonPersistentClient releases with fresh clients for every action
+// (spec.persistentClient: false), CRDs and a kind they define included.
+func TestNonPersistentClient(t *testing.T) {
+	needCluster(t)
+	off := false
+	f := newFixture(t, "fresh", func(o *v2.HelmRelease) { o.Spec.PersistentClient = &off }, enableTests(false))
+	chrt := testcluster.Chart(t, env, "widgets")
+	f.expect(chrt, map[string]interface{}{"size": 1}, []Action{Install, Test}, nil)
+	f.expect(chrt, map[string]interface{}{"size": 2}, []Action{Upgrade, Test}, nil)
+	f.expect(chrt, map[string]interface{}{"size": 2}, nil, nil)
+}
