@@ -3,6 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -17,10 +19,15 @@ import (
 // run executes one decision and records its outcome on the HelmRelease.
 func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) error {
 	obj := req.Object
+	// Helm's install and upgrade write from their own goroutine, which outlives the action
+	// when ctx ends first: the records it writes are guarded.
+	var mu sync.Mutex
 	var written []*release.Release
 	cfg, err := r.Factory.Build(func(rls *release.Release) {
 		if rls.Name == obj.GetReleaseName() {
+			mu.Lock()
 			written = append(written, rls)
+			mu.Unlock()
 		}
 	})
 	if err != nil {
@@ -29,6 +36,9 @@ func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) 
 	// observe records what the action wrote into status.history; the newest record the
 	// action made is tagged with the action and, for releases, the OCI digest.
 	observe := func(tag string) *v2.Snapshot {
+		mu.Lock()
+		written := slices.Clone(written)
+		mu.Unlock()
 		var newest *v2.Snapshot
 		seen := map[int]bool{}
 		for i := len(written) - 1; i >= 0; i-- {
