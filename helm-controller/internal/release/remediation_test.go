@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v2 "gotk.dev/helm-controller/api/v2"
+	"gotk.dev/helm-controller/internal/kube"
 	"gotk.dev/helm-controller/internal/testcluster"
 	"gotk.dev/helm-controller/internal/values"
 )
@@ -243,4 +244,46 @@ func actionsAre(got []Action, want ...Action) bool {
 		}
 	}
 	return true
+}
+
+// After a rollback, going back to the rolled-back-to configuration is in sync at once:
+// the Remediated condition gives way to Released.
+func TestRemediatedSettles(t *testing.T) {
+	needCluster(t)
+	f := newFixture(t, "settle", upgradeRetries(1, v2.RollbackRemediationStrategy))
+	chrt := testcluster.Chart(t, env, "widgets")
+	f.expect(chrt, good, []Action{Install}, nil)
+	f.expect(chrt, rejected, []Action{Upgrade, RollbackRemediation}, nil)
+	f.expect(chrt, good, nil, nil)
+	if st, _ := f.condition(v2.RemediatedCondition); st != "" {
+		t.Errorf("Remediated still set: %s", st)
+	}
+	if st, reason := f.condition(v2.ReleasedCondition); st != "True" || reason != v2.UpgradeSucceededReason {
+		t.Errorf("Released = %s/%s", st, reason)
+	}
+}
+
+// A changed release name leaves the old release to be uninstalled before the new one is
+// installed.
+func TestReleaseNameChange(t *testing.T) {
+	needCluster(t)
+	f := newFixture(t, "old")
+	chrt := testcluster.Chart(t, env, "widgets")
+	f.expect(chrt, good, []Action{Install}, nil)
+	f.obj.Spec.ReleaseName = "new"
+	if reason := TargetChanged(f.obj, "widgets"); !strings.Contains(reason, "release name changed") {
+		t.Fatalf("TargetChanged = %q", reason)
+	}
+	cur := f.obj.Status.History.Latest()
+	previous := kube.NewFactory(env.Config, cur.Namespace, f.obj.Status.StorageNamespace, kube.FactoryOptions{Persistent: true})
+	if err := UninstallPrevious(context.Background(), previous, f.obj, f.runner.Options); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.helm().Releases.Last("old"); err == nil {
+		t.Fatal("previous release still in storage")
+	}
+	f.expect(chrt, good, []Action{Install}, nil)
+	if rls := f.latest(); rls.Name != "new" || rls.Version != 1 {
+		t.Fatalf("new release %s v%d", rls.Name, rls.Version)
+	}
 }

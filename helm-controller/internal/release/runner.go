@@ -11,6 +11,8 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/action"
@@ -121,6 +123,7 @@ func (r *Runner) Reconcile(ctx context.Context, req Request) (Result, error) {
 			return res, d.Err
 		}
 		if d.Action == None {
+			r.settleRemediated(obj)
 			return res, nil
 		}
 		kind := d.Action.Kind()
@@ -169,4 +172,21 @@ func (r *Runner) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// settleRemediated turns a Remediated condition into Released once the release is in
+// sync without a new release action: the rollback target turned out to match the desired
+// state (same chart and values), so the release is what was asked for.
+func (r *Runner) settleRemediated(obj *v2.HelmRelease) {
+	c := apimeta.FindStatusCondition(obj.Status.Conditions, v2.RemediatedCondition)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return
+	}
+	cur := obj.Status.History.Latest()
+	if cur == nil {
+		return
+	}
+	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.RemediatedCondition)
+	r.condition(obj, v2.ReleasedCondition, metav1.ConditionTrue, v2.UpgradeSucceededReason,
+		fmt.Sprintf("Helm upgrade succeeded for release %s with chart %s", cur.FullReleaseName(), cur.VersionedChartName()))
 }
