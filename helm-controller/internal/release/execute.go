@@ -3,14 +3,11 @@ package release
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 
+	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"helm.sh/helm/v3/pkg/release"
 
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/action"
@@ -18,233 +15,181 @@ import (
 
 // run executes one decision and records its outcome on the HelmRelease.
 func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) error {
-	obj := req.Object
-	// Helm's install and upgrade write from their own goroutine, which outlives the action
-	// when ctx ends first: the records it writes are guarded.
-	var mu sync.Mutex
-	var written []*release.Release
-	cfg, err := r.Factory.Build(func(rls *release.Release) {
-		if rls.Name == obj.GetReleaseName() {
-			mu.Lock()
-			written = append(written, rls)
-			mu.Unlock()
-		}
-	})
+	s, err := r.newStep(req, res)
 	if err != nil {
 		return err
 	}
-	// observe records what the action wrote into status.history; the newest record the
-	// action made is tagged with the action and, for releases, the OCI digest.
-	observe := func(tag string) *v2.Snapshot {
-		mu.Lock()
-		written := slices.Clone(written)
-		mu.Unlock()
-		var newest *v2.Snapshot
-		seen := map[int]bool{}
-		for i := len(written) - 1; i >= 0; i-- {
-			rls := written[i]
-			if seen[rls.Version] {
-				continue // an earlier write of a version the action rewrote later
-			}
-			seen[rls.Version] = true
-			// The digest must be the one of the record as stored (and read back by the
-			// next state determination), not of the object the action held.
-			if stored, err := cfg.Releases.Get(rls.Name, rls.Version); err == nil {
-				rls = stored
-			}
-			s := Snapshot(rls, "")
-			if newest == nil || s.Version >= newest.Version {
-				newest = s
-			}
-			obj.Status.History = Record(obj.Status.History, s)
-		}
-		if newest != nil && tag != "" {
-			newest.Action = tag
-			if tag == string(Install) || tag == string(Upgrade) {
-				newest.OCIDigest = req.OCIDigest
-				newest.TestHooks = nil // a new release has not been tested
-			}
-		}
-		if len(written) > 0 {
-			obj.Status.StorageNamespace = r.Factory.StorageNamespace()
-		}
-		return newest
-	}
-	chartName := ""
-	if req.Chart != nil && req.Chart.Metadata != nil {
-		chartName = req.Chart.Metadata.Name + "@" + req.Chart.Metadata.Version
-	}
-
 	switch d.Action {
 	case Install, Upgrade:
-		releaseAction := v2.ReleaseActionInstall
-		run := action.Install
-		if d.Action == Upgrade {
-			releaseAction, run = v2.ReleaseActionUpgrade, action.Upgrade
-		}
-		obj.Status.LastAttemptedReleaseAction = releaseAction
-		if d.Action == Install {
-			// An install starts a new life of the release (nothing, or only an uninstalled
-			// release, is in the storage): the history of the previous one is void, and
-			// version numbers may start over.
-			obj.Status.History = nil
-		}
-		start := r.now()
-		_, err := run(ctx, cfg, obj, req.Chart, req.Values, r.Options)
-		obj.Status.LastAttemptedReleaseActionDuration = &metav1.Duration{Duration: r.now().Sub(start)}
-		s := observe(string(d.Action))
-		name := fmt.Sprintf("%s/%s", obj.GetReleaseNamespace(), obj.GetReleaseName())
-		if s != nil {
-			name = s.FullReleaseName()
-		}
-		verb := "install"
-		succeeded, failed := v2.InstallSucceededReason, v2.InstallFailedReason
-		if d.Action == Upgrade {
-			verb, succeeded, failed = "upgrade", v2.UpgradeSucceededReason, v2.UpgradeFailedReason
-		}
-		if err != nil {
-			msg := fmt.Sprintf("Helm %s failed for release %s with chart %s: %s", verb, name, chartName, err)
-			r.condition(obj, v2.ReleasedCondition, metav1.ConditionFalse, failed, msg)
-			res.Events = append(res.Events, Event{Type: corev1.EventTypeWarning, Reason: failed, Message: msg})
-			obj.Status.Failures++
-			// Only a failure that left a release in the storage counts against the retries:
-			// there is something to remediate. Without one (a template error, a rejected
-			// value) the action is simply retried.
-			if s == nil || s.Status == release.StatusPendingInstall.String() || s.Status == release.StatusPendingUpgrade.String() {
-				return fmt.Errorf("%s", msg)
-			}
-			if d.Action == Install {
-				obj.Status.InstallFailures++
-			} else {
-				obj.Status.UpgradeFailures++
-			}
-			if RetryInterval(obj) > 0 {
-				return fmt.Errorf("%s", msg)
-			}
-			return nil
-		}
-		msg := fmt.Sprintf("Helm %s succeeded for release %s with chart %s", verb, name, chartName)
-		r.condition(obj, v2.ReleasedCondition, metav1.ConditionTrue, succeeded, msg)
-		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.RemediatedCondition)
-		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.TestSuccessCondition)
-		obj.Status.ObservedPostRenderersDigest = ObjectDigest(obj.Spec.PostRenderers)
-		obj.Status.ObservedCommonMetadataDigest = ObjectDigest(obj.Spec.CommonMetadata)
-		res.Events = append(res.Events, Event{Type: corev1.EventTypeNormal, Reason: succeeded, Message: msg})
-		return nil
-
+		return s.release(ctx, d.Action)
 	case Test:
-		rls, err := action.Test(ctx, cfg, obj)
-		observe("")
-		cur := obj.Status.History.Latest()
-		if rls != nil && cur != nil && cur.Version == rls.Version {
-			cur.SetTestHooks(TestHooks(rls))
-		}
-		if err != nil {
-			msg := fmt.Sprintf("Helm test failed for release %s with chart %s: %s", cur.FullReleaseName(), cur.VersionedChartName(), err)
-			r.condition(obj, v2.TestSuccessCondition, metav1.ConditionFalse, v2.TestFailedReason, msg)
-			res.Events = append(res.Events, Event{Type: corev1.EventTypeWarning, Reason: v2.TestFailedReason, Message: msg})
-			if cur == nil || !cur.HasBeenTested() {
-				return fmt.Errorf("%s", msg)
-			}
-			ignore := obj.GetTest().IgnoreFailures
-			if rem := obj.GetActiveRemediation(); rem != nil {
-				ignore = rem.MustIgnoreTestFailures(ignore)
-			}
-			if !ignore {
-				obj.Status.Failures++
-				incrementFailures(obj)
-			}
-			return nil
-		}
-		msg := fmt.Sprintf("Helm test succeeded for release %s with chart %s: %d test hooks completed successfully", cur.FullReleaseName(), cur.VersionedChartName(), len(cur.GetTestHooks()))
-		r.condition(obj, v2.TestSuccessCondition, metav1.ConditionTrue, v2.TestSucceededReason, msg)
-		res.Events = append(res.Events, Event{Type: corev1.EventTypeNormal, Reason: v2.TestSucceededReason, Message: msg})
-		return nil
-
+		return s.test(ctx)
 	case Unlock:
-		rls, err := action.Unlock(ctx, cfg, obj.GetReleaseName())
-		observe("")
-		if err != nil {
-			return err
-		}
-		if rls != nil {
-			res.Events = append(res.Events, Event{Type: corev1.EventTypeNormal, Reason: "Unlocked", Message: fmt.Sprintf("Unlocked Helm release %s: %s", fullName(rls), d.Reason)})
-		}
-		return nil
-
+		return s.unlock(ctx, d.Reason)
 	case RollbackRemediation:
-		err := action.Rollback(ctx, cfg, obj, d.RollbackTo.Version, r.Options)
-		observe("rollback")
-		if err != nil {
-			msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s failed: %s", d.RollbackTo.FullReleaseName(), d.RollbackTo.VersionedChartName(), err)
-			r.condition(obj, v2.RemediatedCondition, metav1.ConditionTrue, v2.RollbackFailedReason, msg)
-			res.Events = append(res.Events, Event{Type: corev1.EventTypeWarning, Reason: v2.RollbackFailedReason, Message: msg})
-			obj.Status.Failures++
-			return fmt.Errorf("%s", msg)
-		}
-		msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s succeeded", d.RollbackTo.FullReleaseName(), d.RollbackTo.VersionedChartName())
-		r.condition(obj, v2.RemediatedCondition, metav1.ConditionTrue, v2.RollbackSucceededReason, msg)
-		res.Events = append(res.Events, Event{Type: corev1.EventTypeNormal, Reason: v2.RollbackSucceededReason, Message: msg})
-		return nil
-
+		return s.rollback(ctx, d.RollbackTo)
 	case UninstallRemediation:
-		cur := obj.Status.History.Latest()
-		_, err := action.Uninstall(ctx, cfg, obj, obj.GetReleaseName(), r.Options)
-		observe("uninstall")
-		if err != nil {
-			msg := fmt.Sprintf("Helm uninstall for release %s failed: %s", cur.FullReleaseName(), err)
-			r.condition(obj, v2.RemediatedCondition, metav1.ConditionTrue, v2.UninstallFailedReason, msg)
-			res.Events = append(res.Events, Event{Type: corev1.EventTypeWarning, Reason: v2.UninstallFailedReason, Message: msg})
-			obj.Status.Failures++
-			return fmt.Errorf("%s", msg)
-		}
-		if cur != nil && cur.Status != release.StatusUninstalled.String() {
-			// Without keepHistory the records are deleted, not rewritten: record the end.
-			deleted := metav1.NewTime(r.now())
-			cur.Status, cur.Deleted = release.StatusUninstalled.String(), &deleted
-		}
-		msg := fmt.Sprintf("Helm uninstall for release %s with chart %s succeeded", cur.FullReleaseName(), cur.VersionedChartName())
-		r.condition(obj, v2.RemediatedCondition, metav1.ConditionTrue, v2.UninstallSucceededReason, msg)
-		res.Events = append(res.Events, Event{Type: corev1.EventTypeNormal, Reason: v2.UninstallSucceededReason, Message: msg})
-		return nil
-
+		return s.uninstall(ctx)
 	case CorrectDrift:
-		cs, err := r.Drift.Correct(ctx, res.Drift, *obj.GetDriftDetection())
-		changes := ""
-		if cs != nil {
-			changes = cs.Changes().String()
-		}
-		if err != nil {
-			msg := fmt.Sprintf("Failed to correct cluster state drift of release %s: %s\n%s", obj.Status.History.Latest().FullReleaseName(), err, changes)
-			res.Events = append(res.Events, Event{Type: corev1.EventTypeWarning, Reason: "DriftCorrectionFailed", Message: msg})
-			return fmt.Errorf("correct drift: %w", err)
-		}
-		msg := fmt.Sprintf("Cluster state of release %s has been corrected:\n%s", obj.Status.History.Latest().FullReleaseName(), changes)
-		res.Events = append(res.Events, Event{Type: corev1.EventTypeNormal, Reason: "DriftCorrected", Message: msg})
-		return nil
-
+		return s.correctDrift(ctx)
 	case WarnDrift:
-		msg := fmt.Sprintf("Cluster state of release %s has drifted from the desired state: %s", obj.Status.History.Latest().FullReleaseName(), d.Reason)
-		res.Events = append(res.Events, Event{Type: corev1.EventTypeWarning, Reason: "DriftDetected", Message: msg})
+		s.event(corev1.EventTypeWarning, "DriftDetected", fmt.Sprintf("Cluster state of release %s has drifted from the desired state: %s",
+			s.obj.Status.History.Latest().FullReleaseName(), d.Reason))
 		return nil
 	}
 	return fmt.Errorf("unknown action %q", d.Action)
 }
 
-// incrementFailures counts a failure of the last attempted release action.
-func incrementFailures(obj *v2.HelmRelease) {
-	switch obj.Status.LastAttemptedReleaseAction {
-	case v2.ReleaseActionInstall:
-		obj.Status.InstallFailures++
-	case v2.ReleaseActionUpgrade:
-		obj.Status.UpgradeFailures++
+// release installs or upgrades. A failure that left a release in the storage counts
+// against the retries and returns no error, so the loop remediates it at once (or, with
+// RetryOnFailure, returns it to be retried after the interval); a failure that left
+// nothing (a template error, values against the schema) is returned to be retried.
+func (s *step) release(ctx context.Context, a Action) error {
+	obj := s.obj
+	verb, run := "install", action.Install
+	releaseAction, succeeded, failedReason := v2.ReleaseActionInstall, v2.InstallSucceededReason, v2.InstallFailedReason
+	if a == Upgrade {
+		verb, run = "upgrade", action.Upgrade
+		releaseAction, succeeded, failedReason = v2.ReleaseActionUpgrade, v2.UpgradeSucceededReason, v2.UpgradeFailedReason
+	} else {
+		// An install starts a new life of the release (nothing, or only an uninstalled
+		// release, is in the storage): the history of the previous one is void, and
+		// version numbers may start over.
+		obj.Status.History = nil
 	}
+	obj.Status.LastAttemptedReleaseAction = releaseAction
+	start := s.r.now()
+	_, err := run(ctx, s.cfg, obj, s.req.Chart, s.req.Values, s.r.Options)
+	obj.Status.LastAttemptedReleaseActionDuration = &metav1.Duration{Duration: s.r.now().Sub(start)}
+
+	snap := s.observe(verb)
+	name := obj.GetReleaseNamespace() + "/" + obj.GetReleaseName()
+	if snap != nil {
+		snap.OCIDigest = s.req.OCIDigest
+		snap.TestHooks = nil // a new release has not been tested
+		name = snap.FullReleaseName()
+	}
+	if err != nil {
+		msg := fmt.Sprintf("Helm %s failed for release %s with chart %s: %s", verb, name, s.chartName(), err)
+		s.condition(v2.ReleasedCondition, metav1.ConditionFalse, failedReason, msg)
+		s.event(corev1.EventTypeWarning, failedReason, msg)
+		obj.Status.Failures++
+		if snap == nil || snap.Status == release.StatusPendingInstall.String() || snap.Status == release.StatusPendingUpgrade.String() {
+			return failed(msg)
+		}
+		incrementFailures(obj)
+		if RetryInterval(obj) > 0 {
+			return failed(msg)
+		}
+		return nil
+	}
+	msg := fmt.Sprintf("Helm %s succeeded for release %s with chart %s", verb, name, s.chartName())
+	s.condition(v2.ReleasedCondition, metav1.ConditionTrue, succeeded, msg)
+	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.RemediatedCondition)
+	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.TestSuccessCondition)
+	obj.Status.ObservedPostRenderersDigest = ObjectDigest(obj.Spec.PostRenderers)
+	obj.Status.ObservedCommonMetadataDigest = ObjectDigest(obj.Spec.CommonMetadata)
+	s.event(corev1.EventTypeNormal, succeeded, msg)
+	return nil
 }
 
-// condition sets a condition of the HelmRelease for its current generation.
-func (r *Runner) condition(obj *v2.HelmRelease, typ string, status metav1.ConditionStatus, reason, msg string) {
-	apimeta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-		Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: obj.Generation,
-		LastTransitionTime: metav1.NewTime(r.now()),
-	})
+// test runs the tests and records their results in the history. A test failure that is
+// not ignored counts as a failure of the release action it followed, and returns no
+// error: the loop remediates it.
+func (s *step) test(ctx context.Context) error {
+	obj := s.obj
+	rls, err := action.Test(ctx, s.cfg, obj)
+	s.observe("")
+	cur := obj.Status.History.Latest()
+	if rls != nil && cur != nil && cur.Version == rls.Version {
+		cur.SetTestHooks(TestHooks(rls))
+	}
+	if err != nil {
+		msg := fmt.Sprintf("Helm test failed for release %s with chart %s: %s", cur.FullReleaseName(), cur.VersionedChartName(), err)
+		s.condition(v2.TestSuccessCondition, metav1.ConditionFalse, v2.TestFailedReason, msg)
+		s.event(corev1.EventTypeWarning, v2.TestFailedReason, msg)
+		if !cur.HasBeenTested() {
+			return failed(msg)
+		}
+		ignore := obj.GetTest().IgnoreFailures
+		if rem := obj.GetActiveRemediation(); rem != nil {
+			ignore = rem.MustIgnoreTestFailures(ignore)
+		}
+		if !ignore {
+			obj.Status.Failures++
+			incrementFailures(obj)
+		}
+		return nil
+	}
+	msg := fmt.Sprintf("Helm test succeeded for release %s with chart %s: %d test hooks completed successfully",
+		cur.FullReleaseName(), cur.VersionedChartName(), len(cur.GetTestHooks()))
+	s.condition(v2.TestSuccessCondition, metav1.ConditionTrue, v2.TestSucceededReason, msg)
+	s.event(corev1.EventTypeNormal, v2.TestSucceededReason, msg)
+	return nil
+}
+
+// unlock marks an interrupted release failed; the loop then treats it as any failure.
+func (s *step) unlock(ctx context.Context, reason string) error {
+	rls, err := action.Unlock(ctx, s.cfg, s.obj.GetReleaseName())
+	s.observe("")
+	if err != nil {
+		return err
+	}
+	if rls != nil {
+		s.event(corev1.EventTypeNormal, "Unlocked", fmt.Sprintf("Unlocked Helm release %s: %s", fullName(rls), reason))
+	}
+	return nil
+}
+
+func (s *step) rollback(ctx context.Context, to *v2.Snapshot) error {
+	err := action.Rollback(ctx, s.cfg, s.obj, to.Version, s.r.Options)
+	s.observe("rollback")
+	if err != nil {
+		msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s failed: %s", to.FullReleaseName(), to.VersionedChartName(), err)
+		s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.RollbackFailedReason, msg)
+		s.event(corev1.EventTypeWarning, v2.RollbackFailedReason, msg)
+		s.obj.Status.Failures++
+		return failed(msg)
+	}
+	msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s succeeded", to.FullReleaseName(), to.VersionedChartName())
+	s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.RollbackSucceededReason, msg)
+	s.event(corev1.EventTypeNormal, v2.RollbackSucceededReason, msg)
+	return nil
+}
+
+func (s *step) uninstall(ctx context.Context) error {
+	cur := s.obj.Status.History.Latest()
+	_, err := action.Uninstall(ctx, s.cfg, s.obj, s.obj.GetReleaseName(), s.r.Options)
+	s.observe("uninstall")
+	if err != nil {
+		msg := fmt.Sprintf("Helm uninstall for release %s failed: %s", cur.FullReleaseName(), err)
+		s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.UninstallFailedReason, msg)
+		s.event(corev1.EventTypeWarning, v2.UninstallFailedReason, msg)
+		s.obj.Status.Failures++
+		return failed(msg)
+	}
+	if cur != nil && cur.Status != release.StatusUninstalled.String() {
+		// Without keepHistory the records are deleted, not rewritten: record the end.
+		deleted := metav1.NewTime(s.r.now())
+		cur.Status, cur.Deleted = release.StatusUninstalled.String(), &deleted
+	}
+	msg := fmt.Sprintf("Helm uninstall for release %s with chart %s succeeded", cur.FullReleaseName(), cur.VersionedChartName())
+	s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.UninstallSucceededReason, msg)
+	s.event(corev1.EventTypeNormal, v2.UninstallSucceededReason, msg)
+	return nil
+}
+
+func (s *step) correctDrift(ctx context.Context) error {
+	cs, err := s.r.Drift.Correct(ctx, s.res.Drift, *s.obj.GetDriftDetection())
+	changes := ""
+	if cs != nil {
+		changes = cs.Changes().String()
+	}
+	name := s.obj.Status.History.Latest().FullReleaseName()
+	if err != nil {
+		s.event(corev1.EventTypeWarning, "DriftCorrectionFailed", fmt.Sprintf("Failed to correct cluster state drift of release %s: %s\n%s", name, err, changes))
+		return fmt.Errorf("correct drift of release %s: %w", name, err)
+	}
+	s.event(corev1.EventTypeNormal, "DriftCorrected", fmt.Sprintf("Cluster state of release %s has been corrected:\n%s", name, changes))
+	return nil
 }
