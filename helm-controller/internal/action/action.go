@@ -5,6 +5,12 @@
 // Waiting: the controller checks the health of released objects itself, watch-driven, so
 // by default no action blocks in Helm's own wait. Options.HelmWait turns Helm's wait on
 // for the actions whose spec does not disable it (disableWait / disableWaitForJobs).
+//
+// Fields of the API that only Helm 4 implements have no effect with the Helm 3 SDK:
+// install.serverSideApply, upgrade/rollback.serverSideApply (objects are applied with
+// Helm 3's three-way merge), waitStrategy (Helm's wait is the legacy one),
+// postRenderStrategy (post-renderers never see hooks: nohooks) and healthCheckExprs;
+// rollback.recreate is deprecated upstream and ignored.
 package action
 
 import (

@@ -1,18 +1,3 @@
-// Package release observes Helm releases and decides what a HelmRelease needs next.
-//
-// The pieces, in the order a reconciler uses them:
-//
-//   - PrepareAttempt resets the failure counters when the desired state changed (spec,
-//     chart, values) or a reset was requested, and records the last attempted state.
-//   - TargetChanged tells whether a release made for an earlier release name, target
-//     namespace, storage namespace or chart name has to be uninstalled first.
-//   - DetermineState compares the Helm storage with status.history and the desired chart
-//     and values (pure); WithDrift folds in the result of drift detection.
-//   - Decide picks the next action from the state (pure, table-tested): install, upgrade,
-//     test, unlock, rollback or uninstall remediation, drift correction, or nothing; or
-//     tells that retries are exhausted.
-//   - Runner executes decisions with the Helm SDK in upstream's atomic-release loop and
-//     records history, counters and the Released/TestSuccess/Remediated conditions.
 package release
 
 import (
