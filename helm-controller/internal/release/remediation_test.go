@@ -287,3 +287,44 @@ func TestReleaseNameChange(t *testing.T) {
 		t.Fatalf("new release %s v%d", rls.Name, rls.Version)
 	}
 }
+
+// With uninstall.keepHistory the uninstalled records stay, and the next install replaces
+// them (Helm refuses to reuse the name otherwise), continuing the version numbers.
+func TestKeepHistoryReinstall(t *testing.T) {
+	needCluster(t)
+	f := newFixture(t, "kept", upgradeRetries(1, v2.UninstallRemediationStrategy), func(o *v2.HelmRelease) {
+		o.Spec.Uninstall = &v2.Uninstall{KeepHistory: true}
+	})
+	chrt := testcluster.Chart(t, env, "widgets")
+	f.expect(chrt, good, []Action{Install}, nil)
+	f.expect(chrt, rejected, []Action{Upgrade, UninstallRemediation}, nil)
+	if rls := f.latest(); rls.Info.Status != release.StatusUninstalled {
+		t.Fatalf("latest after uninstall with keepHistory: %s", rls.Info.Status)
+	}
+	f.expect(chrt, good, []Action{Install}, nil)
+	if rls := f.latest(); rls.Version != 3 || rls.Info.Status != release.StatusDeployed {
+		t.Fatalf("reinstalled release: v%d %s", rls.Version, rls.Info.Status)
+	}
+}
+
+// spec.maxHistory bounds the records Helm keeps.
+func TestMaxHistory(t *testing.T) {
+	needCluster(t)
+	two := 2
+	f := newFixture(t, "bounded", func(o *v2.HelmRelease) { o.Spec.MaxHistory = &two })
+	chrt := testcluster.Chart(t, env, "widgets")
+	for size := 1; size <= 4; size++ {
+		want := []Action{Upgrade}
+		if size == 1 {
+			want = []Action{Install}
+		}
+		f.expect(chrt, map[string]interface{}{"size": size}, want, nil)
+	}
+	records, err := f.helm().Releases.History("bounded")
+	if err != nil || len(records) != 2 {
+		t.Fatalf("records kept: %d, %v", len(records), err)
+	}
+	if f.latest().Version != 4 {
+		t.Fatalf("latest v%d", f.latest().Version)
+	}
+}
