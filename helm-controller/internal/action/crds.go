@@ -72,7 +72,8 @@ func ApplyCRDs(cfg *helmaction.Configuration, policy v2.CRDsPolicy, chrt *chart.
 // returns whether it wrote anything.
 func applyCRD(info *resource.Info, policy v2.CRDsPolicy) (bool, error) {
 	helper := resource.NewHelper(info.Client, info.Mapping).WithFieldManager(kube.FieldManager())
-	if _, err := helper.Get("", info.Name); err != nil {
+	existing, err := helper.Get("", info.Name)
+	if err != nil {
 		if !apierrors.IsNotFound(err) {
 			return false, err
 		}
@@ -85,9 +86,24 @@ func applyCRD(info *resource.Info, policy v2.CRDsPolicy) (bool, error) {
 	if policy != v2.CreateReplace {
 		return false, nil
 	}
-	obj, err := helper.Replace("", info.Name, true, info.Object)
+	// Replace with the resourceVersion just read, so the helper does not read it again.
+	before, err := meta.Accessor(existing)
 	if err != nil {
 		return false, err
+	}
+	desired, err := meta.Accessor(info.Object)
+	if err != nil {
+		return false, err
+	}
+	desired.SetResourceVersion(before.GetResourceVersion())
+	obj, err := helper.Replace("", info.Name, false, info.Object)
+	if err != nil {
+		return false, err
+	}
+	// Replacing a CRD with what it already is changes nothing on the server (the same
+	// resourceVersion comes back): no need to wait for it or to rediscover the API.
+	if after, err := meta.Accessor(obj); err == nil && before.GetResourceVersion() == after.GetResourceVersion() {
+		return false, nil
 	}
 	return true, info.Refresh(obj, true)
 }
