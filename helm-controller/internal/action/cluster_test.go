@@ -282,3 +282,57 @@ func TestHelmWait(t *testing.T) {
 		t.Fatalf("Helm's wait did not block for the unready Deployment: %v after %s", err, time.Since(start))
 	}
 }
+
+// TestSpecOptions checks spec options that change what lands in the cluster.
+func TestSpecOptions(t *testing.T) {
+	needCluster(t)
+	ctx := context.Background()
+	ns := testcluster.Namespace(t, env)
+	chrt := testcluster.Chart(t, env, "widgets")
+	getCM := func(namespace, name string) (*corev1.ConfigMap, error) {
+		cm := &corev1.ConfigMap{}
+		return cm, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cm)
+	}
+
+	t.Run("createNamespace", func(t *testing.T) {
+		target := ns + "-created"
+		obj := newHR(ns, "created")
+		obj.Spec.TargetNamespace = target
+		obj.Spec.Install = &v2.Install{CRDs: v2.CreateReplace, CreateNamespace: true}
+		if _, err := Install(ctx, config(t, target), obj, chrt, nil, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := getCM(target, obj.GetReleaseName()+"-config"); err != nil {
+			t.Fatalf("object in the created namespace: %v", err)
+		}
+	})
+	t.Run("disableHooks", func(t *testing.T) {
+		obj := newHR(ns, "nohooks")
+		obj.Spec.Install = &v2.Install{CRDs: v2.CreateReplace, DisableHooks: true}
+		if _, err := Install(ctx, config(t, ns), obj, chrt, nil, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := getCM(ns, "nohooks-pre-hook"); !apierrors.IsNotFound(err) {
+			t.Fatalf("pre-install hook ran with disableHooks: %v", err)
+		}
+	})
+	t.Run("preserveValues", func(t *testing.T) {
+		obj := newHR(ns, "preserve")
+		obj.Spec.Install = &v2.Install{CRDs: v2.CreateReplace}
+		if _, err := Install(ctx, config(t, ns), obj, chrt, map[string]interface{}{"message": "kept"}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		obj.Spec.Upgrade = &v2.Upgrade{PreserveValues: true}
+		rls, err := Upgrade(ctx, config(t, ns), obj, chrt, map[string]interface{}{"size": 2}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rls.Config["message"] != "kept" || rls.Config["size"] != 2 {
+			t.Fatalf("values after upgrade with preserveValues: %v", rls.Config)
+		}
+		obj.Spec.Upgrade = &v2.Upgrade{}
+		if rls, err = Upgrade(ctx, config(t, ns), obj, chrt, map[string]interface{}{"size": 3}, Options{}); err != nil || rls.Config["message"] != nil {
+			t.Fatalf("values after upgrade without preserveValues: %v %v", err, rls.Config)
+		}
+	})
+}
