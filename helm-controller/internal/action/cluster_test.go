@@ -20,7 +20,7 @@ import (
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/kube"
 	"gotk.dev/helm-controller/internal/testcluster"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 )
 
 var (

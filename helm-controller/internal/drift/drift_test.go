@@ -14,7 +14,7 @@ import (
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/testcluster"
 	"gotk.dev/pkg/ssa"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 )
 
 var (

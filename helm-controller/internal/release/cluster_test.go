@@ -20,7 +20,7 @@ import (
 	"gotk.dev/helm-controller/internal/drift"
 	"gotk.dev/helm-controller/internal/kube"
 	"gotk.dev/helm-controller/internal/testcluster"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 )
 
 var (

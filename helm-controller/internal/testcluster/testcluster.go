@@ -1,5 +1,5 @@
 // Package testcluster is the shared fixture of the helm-controller's cluster tests: a real
-// kube-apiserver (gotk.dev/pkg/testenv), namespaces to release into, a stand-in for the
+// kube-apiserver (gotk.dev/internal/testing/testenv), namespaces to release into, a stand-in for the
 // kubelet that finishes Helm test pods, and the test charts. Only tests import it.
 package testcluster
 
@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/helm-controller/internal/kube"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/internal/testing/testenv"
 )
 
 // PhaseAnnotation on a test hook pod names the phase the stand-in kubelet gives it
@@ -44,7 +44,7 @@ func (s *Shared) Get(tb testing.TB) *testenv.Env {
 	tb.Helper()
 	s.once.Do(func() {
 		kube.UseFieldManager(kube.DefaultFieldManager)
-		s.env, s.err = testenv.Start()
+		s.env, s.err = testenv.Start(testenv.Options{})
 		if s.err != nil {
 			return
 		}

@@ -6,7 +6,7 @@ import (
 
 	"gotk.dev/image-automation-controller/internal/setters"
 	"gotk.dev/pkg/git"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // BenchmarkUpdate100Files50Policies runs one full automation (shallow clone, setters, commit,

@@ -12,7 +12,7 @@ import (
 
 	"gotk.dev/image-automation-controller/internal/setters"
 	"gotk.dev/pkg/git"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"gotk.dev/pkg/git"
-	"gotk.dev/pkg/testserver/gitserver"
+	"gotk.dev/internal/testing/gitserver"
 )
 
 // TestRunNonFastForward races the push: between clone and push the test pushes another commit

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 // BenchmarkScan10kTags scans a distribution registry repository holding 10,000 tags (ten

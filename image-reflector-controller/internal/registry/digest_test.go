@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 func TestDigest(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 )
 
 func testContext(t testing.TB) context.Context {

@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
-	"gotk.dev/pkg/testserver/gitserver"
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/registry"
 )
 
 func TestScanPaginatesAndExcludes(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	helmreg "helm.sh/helm/v3/pkg/registry"
 
 	"gotk.dev/pkg/oci"
-	"gotk.dev/pkg/testserver/registry"
+	"gotk.dev/internal/testing/registry"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/helm"
