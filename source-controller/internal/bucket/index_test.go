@@ -44,10 +44,10 @@ func TestIndexRevision(t *testing.T) {
 func TestIndexChangesWithETagAndKeys(t *testing.T) {
 	base := NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "b", ETag: "2"})
 	for name, other := range map[string]*Index{
-		"etag changed":  NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "b", ETag: "3"}),
-		"key added":     NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "b", ETag: "2"}, Object{Key: "c", ETag: "3"}),
-		"key removed":   NewIndex(Object{Key: "a", ETag: "1"}),
-		"key renamed":   NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "c", ETag: "2"}),
+		"etag changed": NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "b", ETag: "3"}),
+		"key added":    NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "b", ETag: "2"}, Object{Key: "c", ETag: "3"}),
+		"key removed":  NewIndex(Object{Key: "a", ETag: "1"}),
+		"key renamed":  NewIndex(Object{Key: "a", ETag: "1"}, Object{Key: "c", ETag: "2"}),
 	} {
 		if other.Revision() == base.Revision() {
 			t.Errorf("%s: revision unchanged (%s)", name, base.Revision())
