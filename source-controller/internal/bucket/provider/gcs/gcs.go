@@ -57,7 +57,9 @@ func New(ctx context.Context, opts provider.Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the Cloud Storage HTTP client: %w", err)
 	}
-	clientOpts := []option.ClientOption{option.WithHTTPClient(hc)}
+	// JSON API reads (not the XML API default): one API for listing and downloads, the one
+	// private endpoints and emulators serve.
+	clientOpts := []option.ClientOption{option.WithHTTPClient(hc), storage.WithJSONReads()}
 	endpoint, err := endpointURL(opts.Endpoint, opts.Insecure)
 	if err != nil {
 		return nil, err
