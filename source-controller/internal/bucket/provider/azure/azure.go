@@ -141,13 +141,18 @@ func withSAS(serviceURL, sas string) (string, error) {
 	return u.String(), nil
 }
 
-// BucketExists reads the container's properties.
+// BucketExists lists at most one blob: unlike reading the container's properties, that needs
+// only the List permission a container-level SAS token grants.
 func (c *Client) BucketExists(ctx context.Context) (bool, error) {
-	_, err := c.container.GetProperties(ctx, nil)
+	one := int32(1)
+	_, err := c.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{MaxResults: &one}).NextPage(ctx)
 	if bloberror.HasCode(err, bloberror.ContainerNotFound, bloberror.ResourceNotFound) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, condense(err)
+	}
+	return true, nil
 }
 
 // List pages through the blobs below prefix.
@@ -160,7 +165,7 @@ func (c *Client) List(ctx context.Context, prefix string, fn func(provider.Objec
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return err
+			return condense(err)
 		}
 		for _, item := range page.Segment.BlobItems {
 			if item == nil || item.Name == nil {
@@ -190,11 +195,37 @@ func (c *Client) Download(ctx context.Context, key string, w io.Writer) error {
 		return fmt.Errorf("%w: %w", provider.ErrObjectNotFound, err)
 	}
 	if err != nil {
-		return err
+		return condense(err)
 	}
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// responseError is an azcore.ResponseError in one line: the SDK's own message spans a dozen
+// lines with the raw response body, unreadable in a Bucket condition.
+type responseError struct {
+	msg string
+	err error
+}
+
+func (e *responseError) Error() string { return e.msg }
+func (e *responseError) Unwrap() error { return e.err }
+
+func condense(err error) error {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return err
+	}
+	msg := fmt.Sprintf("HTTP %d", re.StatusCode)
+	if re.ErrorCode != "" {
+		msg += " " + re.ErrorCode
+	}
+	if r := re.RawResponse; r != nil && r.Request != nil {
+		// The path only: the query can hold a SAS token.
+		msg = fmt.Sprintf("%s %s://%s%s: %s", r.Request.Method, r.Request.URL.Scheme, r.Request.URL.Host, r.Request.URL.Path, msg)
+	}
+	return &responseError{msg: msg, err: err}
 }
 
 // Close drops idle connections.
