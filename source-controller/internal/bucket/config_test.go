@@ -40,8 +40,10 @@ func TestConfigFor(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "secret, proxy and spec fields",
-		mutate: func(s *sourcev1.BucketSpec) { s.SecretRef, s.ProxySecretRef, s.Prefix, s.Region = ref("creds"), ref("proxy"), "p/", "eu" },
+		name: "secret, proxy and spec fields",
+		mutate: func(s *sourcev1.BucketSpec) {
+			s.SecretRef, s.ProxySecretRef, s.Prefix, s.Region = ref("creds"), ref("proxy"), "p/", "eu"
+		},
 		check: func(t *testing.T, c Config) {
 			if string(c.Options.Secret["secretkey"]) != "sk" || c.Prefix != "p/" || c.Options.Region != "eu" {
 				t.Errorf("config %+v", c)
@@ -54,8 +56,10 @@ func TestConfigFor(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "ldap STS",
-		mutate: func(s *sourcev1.BucketSpec) { s.STS = &sourcev1.BucketSTSSpec{Provider: "ldap", Endpoint: "https://sts.example", SecretRef: ref("ldap")} },
+		name: "ldap STS",
+		mutate: func(s *sourcev1.BucketSpec) {
+			s.STS = &sourcev1.BucketSTSSpec{Provider: "ldap", Endpoint: "https://sts.example", SecretRef: ref("ldap")}
+		},
 		check: func(t *testing.T, c Config) {
 			if c.Options.STS == nil || string(c.Options.STS.Secret["password"]) != "p" {
 				t.Errorf("sts %+v", c.Options.STS)
@@ -84,8 +88,10 @@ func TestConfigFor(t *testing.T) {
 		stalled: true,
 		errText: "spec.serviceAccountName",
 	}, {
-		name:    "aws STS with generic",
-		mutate:  func(s *sourcev1.BucketSpec) { s.STS = &sourcev1.BucketSTSSpec{Provider: "aws", Endpoint: "https://sts.amazonaws.com"} },
+		name: "aws STS with generic",
+		mutate: func(s *sourcev1.BucketSpec) {
+			s.STS = &sourcev1.BucketSTSSpec{Provider: "aws", Endpoint: "https://sts.amazonaws.com"}
+		},
 		reason:  sourcev1.InvalidSTSConfigurationReason,
 		stalled: true,
 		errText: "only supports the 'ldap' STS provider",
@@ -98,13 +104,17 @@ func TestConfigFor(t *testing.T) {
 		reason:  sourcev1.InvalidSTSConfigurationReason,
 		stalled: true,
 	}, {
-		name:    "STS with gcp",
-		mutate:  func(s *sourcev1.BucketSpec) { s.Provider, s.STS = "gcp", &sourcev1.BucketSTSSpec{Provider: "ldap", Endpoint: "https://x"} },
+		name: "STS with gcp",
+		mutate: func(s *sourcev1.BucketSpec) {
+			s.Provider, s.STS = "gcp", &sourcev1.BucketSTSSpec{Provider: "ldap", Endpoint: "https://x"}
+		},
 		reason:  sourcev1.InvalidSTSConfigurationReason,
 		stalled: true,
 	}, {
-		name:    "STS endpoint not a URL",
-		mutate:  func(s *sourcev1.BucketSpec) { s.STS = &sourcev1.BucketSTSSpec{Provider: "ldap", Endpoint: "ldap.example"} },
+		name: "STS endpoint not a URL",
+		mutate: func(s *sourcev1.BucketSpec) {
+			s.STS = &sourcev1.BucketSTSSpec{Provider: "ldap", Endpoint: "ldap.example"}
+		},
 		reason:  sourcev1.InvalidSTSConfigurationReason,
 		stalled: true,
 	}, {
@@ -170,5 +180,23 @@ func TestErrorsAreScrubbed(t *testing.T) {
 	err = c.Download(context.Background(), NewIndex(Object{Key: "k"}), t.TempDir(), DownloadOptions{})
 	if err == nil || strings.Contains(err.Error(), "wJalrXUtnFEMI") {
 		t.Errorf("download error %v", err)
+	}
+}
+
+func TestEndpointCredentialsNeverInMessages(t *testing.T) {
+	for _, provider := range []string{"generic", "aws", "gcp", "azure"} {
+		spec := sourcev1.BucketSpec{Provider: provider, BucketName: "b", Endpoint: "https://user:hunter2@storage.example:9000/x"}
+		obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: spec}
+		cfg, err := ConfigFor(context.Background(), obj, secrets(nil))
+		if err == nil {
+			_, err = Open(context.Background(), cfg)
+		}
+		if err == nil {
+			t.Errorf("%s: endpoint with credentials accepted", provider)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "***@storage.example:9000") {
+			t.Errorf("%s: %v", provider, err)
+		}
 	}
 }

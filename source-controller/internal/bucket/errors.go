@@ -52,7 +52,24 @@ func where(bucket, endpoint string) string {
 	if endpoint == "" {
 		return fmt.Sprintf("bucket '%s'", bucket)
 	}
-	return fmt.Sprintf("bucket '%s' at %s", bucket, endpoint)
+	return fmt.Sprintf("bucket '%s' at %s", bucket, redactEndpoint(endpoint))
+}
+
+// redactEndpoint drops userinfo ("user:password@") from an endpoint, which the providers
+// refuse anyway, so that no message repeats it.
+func redactEndpoint(endpoint string) string {
+	rest, scheme := endpoint, ""
+	if i := strings.Index(endpoint, "://"); i >= 0 {
+		scheme, rest = endpoint[:i+3], endpoint[i+3:]
+	}
+	host, path := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		return scheme + "***@" + host[i+1:] + path
+	}
+	return endpoint
 }
 
 // scrubbed is an error whose message had secret values replaced; it still unwraps to the

@@ -127,7 +127,10 @@ func endpointURL(endpoint string, insecure bool) (string, error) {
 	if host == "" || host == DefaultEndpoint {
 		return "", nil
 	}
-	if strings.ContainsAny(host, "/?#@") {
+	if strings.Contains(host, "@") {
+		return "", errors.New("invalid endpoint: credentials in the endpoint are not supported, use spec.secretRef")
+	}
+	if strings.ContainsAny(host, "/?#") {
 		return "", fmt.Errorf("invalid endpoint %q: want host[:port]", endpoint)
 	}
 	return scheme + "://" + host + "/storage/v1/", nil

@@ -155,7 +155,10 @@ func splitEndpoint(endpoint string, insecure bool) (host string, secure bool, er
 		host, secure = endpoint, !insecure
 	}
 	host = strings.TrimSuffix(host, "/")
-	if host == "" || strings.ContainsAny(host, "/?#@") {
+	if strings.Contains(host, "@") {
+		return "", false, errors.New("invalid endpoint: credentials in the endpoint are not supported, use spec.secretRef")
+	}
+	if host == "" || strings.ContainsAny(host, "/?#") {
 		return "", false, fmt.Errorf("invalid endpoint %q: want host[:port]", endpoint)
 	}
 	return host, secure, nil
