@@ -14,6 +14,7 @@ import (
 	"cloud.google.com/go/auth/credentials"
 	"cloud.google.com/go/auth/httptransport"
 	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
@@ -136,13 +137,26 @@ func endpointURL(endpoint string, insecure bool) (string, error) {
 	return scheme + "://" + host + "/storage/v1/", nil
 }
 
-// BucketExists reads the bucket's metadata.
+// BucketExists lists at most one object: unlike reading the bucket's metadata
+// (storage.buckets.get), that needs only storage.objects.list, which the Storage Object
+// Viewer role that reading a bucket needs anyway grants.
 func (c *Client) BucketExists(ctx context.Context) (bool, error) {
-	_, err := c.bucket.Attrs(ctx)
-	if errors.Is(err, storage.ErrBucketNotExist) {
+	q := &storage.Query{}
+	if err := q.SetAttrSelection([]string{"Name"}); err != nil {
+		return false, err
+	}
+	it := c.bucket.Objects(ctx, q)
+	it.PageInfo().MaxSize = 1
+	_, err := it.Next()
+	var gerr *googleapi.Error
+	switch {
+	case err == nil, errors.Is(err, iterator.Done):
+		return true, nil
+	case errors.Is(err, storage.ErrBucketNotExist),
+		errors.As(err, &gerr) && gerr.Code == http.StatusNotFound:
 		return false, nil
 	}
-	return err == nil, err
+	return false, err
 }
 
 // List pages through the objects below prefix, asking only for the fields it uses.
