@@ -50,25 +50,16 @@ func (c *Client) Index(ctx context.Context) (*Index, error) {
 			return nil
 		}
 		if err := ValidateKey(o.Key); err != nil {
-			return &keyError{err}
+			return err // ends the listing
 		}
 		idx.add(o)
 		return nil
 	})
-	var kerr *keyError
-	if errors.As(err, &kerr) {
-		return nil, c.fail("listing objects", kerr.err)
-	}
 	if err != nil {
 		return nil, c.fail("listing objects", err)
 	}
 	return idx, nil
 }
-
-// keyError marks a refused key, so it is reported as such rather than as a listing failure.
-type keyError struct{ err error }
-
-func (k *keyError) Error() string { return k.err.Error() }
 
 // ignoreMatcher builds the matcher from the bucket's .sourceignore object (if any) and
 // spec.ignore. Match reports exclusion.
