@@ -11,6 +11,9 @@ export KUBEBUILDER_ASSETS := $(BIN)
 
 KWOK_VERSION = v0.8.0
 REGISTRY_VERSION = v3.1.2
+AZURITE_VERSION = 3.37.0
+# Real test peers built from their wrapper modules tools/peers/<name> (pinned there).
+PEERS := versitygw gitea tofu
 SHARED ?= $(ROOT)/../shared
 
 API_MODULES := source-controller/api kustomize-controller/api helm-controller/api \
@@ -62,12 +65,17 @@ verify: $(CONTROLLER_GEN) ## Fail on stale generated files, gofmt or go vet find
 registry: check-go ## Install the CNCF distribution registry (OCI tests) into bin/ (once).
 	@REGISTRY_VERSION=$(REGISTRY_VERSION) hack/build-registry.sh $(BIN)
 
+.PHONY: peers
+peers: check-go ## Build the test peers (versitygw, Gitea, OpenTofu) into bin/ and install Azurite (once per pinned version).
+	@for p in $(PEERS); do hack/build-peer.sh $$p $(BIN); done
+	@AZURITE_VERSION=$(AZURITE_VERSION) hack/install-azurite.sh $(BIN)
+
 .PHONY: test-deps
-test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg), when missing.
+test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch), when missing.
 	@hack/install-test-deps.sh
 
 .PHONY: testbin
-testbin: check-go registry test-deps ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok into bin/ (once).
+testbin: check-go registry peers test-deps ## Build the control plane (etcd, kube-*, kubectl, kwok) and the test peers into bin/ (once).
 	@want="$$(cd tools/testbin && GOWORK=off go list -m -f '{{.Version}}' k8s.io/kubernetes) kwok-$(KWOK_VERSION)"; \
 	if [ "$$(cat $(TESTBIN_STAMP) 2>/dev/null)" != "$$want" ]; then hack/build-testbin.sh $(BIN); \
 	else echo "testbin: up to date ($$want)"; fi
@@ -105,8 +113,9 @@ dev-down: ## Stop everything dev-up started and remove its state (safe to run tw
 	@if [ -d .dev ]; then go run ./e2e/cmd/devcluster down --dir $(ROOT)/.dev; else echo "dev-down: nothing running"; fi
 
 .PHONY: clean
-clean: ## Remove build output (keeps the control plane binaries).
-	find $(BIN) -maxdepth 1 -type f ! -name 'kube*' ! -name etcd ! -name kwok ! -name registry ! -name '.testbin-version' -delete 2>/dev/null || true
+clean: ## Remove build output (keeps the control plane and test peer binaries).
+	find $(BIN) -maxdepth 1 -type f ! -name 'kube*' ! -name etcd ! -name kwok ! -name registry ! -name '.testbin-version' \
+	  $(foreach p,$(PEERS),! -name $(p) ! -name '.$(p)-version') ! -name '.azurite-version' -delete 2>/dev/null || true
 
 # images
 VERSION ?= v0.0.0-dev

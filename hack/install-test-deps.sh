@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # install-test-deps.sh: installs the Debian packages the tests run as real peers, when missing:
 # git (git http-backend for the Git server), openssh-server (sshd for Git over SSH),
-# openssh-client (ssh-keygen, ssh-agent) and gnupg (OpenPGP interop checks).
+# openssh-client (ssh-keygen, ssh-agent), gnupg (OpenPGP interop checks) and patch.
 set -euo pipefail
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+command -v patch >/dev/null 2>&1 || missing+=(patch)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]} with apt-get"
 sudo=""

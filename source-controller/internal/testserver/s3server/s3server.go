@@ -1,0 +1,312 @@
+// Package s3server runs a real S3 server for tests: the Versity S3 gateway (versitygw) with
+// its posix backend in a temporary directory, on 127.0.0.1, over HTTP or HTTPS.
+//
+// The versitygw binary is built by `make testbin` (hack/build-peer.sh versitygw) into bin/ at
+// the repository root, or found in $KUBEBUILDER_ASSETS like the control-plane binaries.
+//
+// It belongs with the other shared test servers (pkg/testserver); it lives here until the
+// Bucket work is merged.
+package s3server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"gotk.dev/internal/testing/workspace"
+)
+
+// BuildHint is the command that builds the versitygw binary.
+const BuildHint = "make testbin"
+
+// Options configure a server.
+type Options struct {
+	// BinDir holds the versitygw binary. Default: workspace.BinDir() ($KUBEBUILDER_ASSETS,
+	// else bin/ at the repository root).
+	BinDir string
+	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost signed by a fresh CA
+	// (see Server.CAPEM).
+	TLS bool
+	// Region is the region the server reports. Default us-east-1.
+	Region string
+	// StartTimeout bounds the wait for the server to answer. Default 30s.
+	StartTimeout time.Duration
+}
+
+// Server is a running versitygw. Close stops it and removes its data.
+type Server struct {
+	host      string
+	accessKey string
+	secretKey string
+	region    string
+	dataDir   string
+	tls       *certs
+	closer    func() error
+	once      sync.Once
+	err       error
+}
+
+// Endpoint is the server address, "127.0.0.1:<port>" (a Bucket's spec.endpoint).
+func (s *Server) Endpoint() string { return s.host }
+
+// URL is the base URL, http:// or https://.
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "https://" + s.host
+	}
+	return "http://" + s.host
+}
+
+// AccessKey and SecretKey are the root user's credentials (random per server).
+func (s *Server) AccessKey() string { return s.accessKey }
+
+// SecretKey is the root user's secret access key.
+func (s *Server) SecretKey() string { return s.secretKey }
+
+// Region is the region the server reports.
+func (s *Server) Region() string { return s.region }
+
+// DataDir is the posix backend root: one directory per bucket, objects as files.
+func (s *Server) DataDir() string { return s.dataDir }
+
+// CAPEM is the PEM certificate of the CA that signed the server certificate; nil without TLS.
+func (s *Server) CAPEM() []byte {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.caPEM
+}
+
+// ClientCertPEM is a client certificate and key signed by the same CA (versitygw does not ask
+// for one; it exercises the client side of spec.certSecretRef); nil without TLS.
+func (s *Server) ClientCertPEM() (certPEM, keyPEM []byte) {
+	if s.tls == nil {
+		return nil, nil
+	}
+	return s.tls.clientCertPEM, s.tls.clientKeyPEM
+}
+
+// TLSConfig trusts the server's CA; nil without TLS.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.tls.caPEM)
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// Client returns a minio-go client with the root credentials, for seeding buckets.
+func (s *Server) Client() (*minio.Client, error) {
+	return minio.New(s.host, &minio.Options{
+		Creds:     credentials.NewStaticV4(s.accessKey, s.secretKey, ""),
+		Secure:    s.tls != nil,
+		Region:    s.region,
+		Transport: &http.Transport{TLSClientConfig: s.TLSConfig()},
+	})
+}
+
+// Close stops the server and deletes its data. Safe to call twice.
+func (s *Server) Close() error {
+	s.once.Do(func() { s.err = s.closer() })
+	return s.err
+}
+
+// Start runs versitygw on a free port with fresh random credentials and waits until it
+// answers. A port taken between picking and binding it is retried.
+func Start(opts Options) (*Server, error) {
+	bin, err := findBinary(opts.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for range 3 {
+		s, err := start(bin, opts)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+		if !errors.Is(err, errExited) {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// errExited marks a process that exited before answering (e.g. port in use).
+var errExited = errors.New("versitygw exited before serving")
+
+func start(bin string, opts Options) (*Server, error) {
+	dir, err := os.MkdirTemp("", "gotk-s3-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	port, err := freePort()
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	s := &Server{
+		host:      fmt.Sprintf("127.0.0.1:%d", port),
+		accessKey: "AK" + randomHex(8),
+		secretKey: "SK" + randomHex(16),
+		region:    opts.Region,
+		dataDir:   filepath.Join(dir, "data"),
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if err := os.Mkdir(s.dataDir, 0o700); err != nil {
+		cleanup()
+		return nil, err
+	}
+	args := []string{"--port", s.host, "--region", s.region, "--quiet"}
+	if opts.TLS {
+		if s.tls, err = newCerts(); err != nil {
+			cleanup()
+			return nil, err
+		}
+		certFile, keyFile, err := s.tls.writeServer(dir)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		args = append(args, "--cert", certFile, "--key", keyFile)
+	}
+	args = append(args, "posix", s.dataDir)
+
+	var out syncBuffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// Credentials through the environment, not argv, so they never show in `ps`.
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.accessKey, "ROOT_SECRET_KEY="+s.secretKey)
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.closer = func() error {
+		// SIGTERM lets versitygw shut down cleanly; it takes a second or two, so kill after 5s.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		return os.RemoveAll(dir)
+	}
+
+	timeout := opts.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	if err := waitReady(s, exited, timeout); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("versitygw on %s: %w; output:\n%s", s.host, err, out.String())
+	}
+	return s, nil
+}
+
+// waitReady polls the service root until it answers with any HTTP status (an unsigned request
+// gets 403: the server is up).
+func waitReady(s *Server, exited <-chan struct{}, timeout time.Duration) error {
+	tr := &http.Transport{TLSClientConfig: s.TLSConfig()}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/", nil)
+		req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+		if resp, err := client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return errExited
+		case <-ctx.Done():
+			return fmt.Errorf("no answer within %s", timeout)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func findBinary(binDir string) (string, error) {
+	dirs := []string{binDir}
+	if binDir == "" {
+		dirs = []string{os.Getenv("KUBEBUILDER_ASSETS")}
+		if root, err := workspace.Root(); err == nil {
+			dirs = append(dirs, filepath.Join(root, "bin"))
+		}
+	}
+	var looked []string
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, "versitygw")
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+		looked = append(looked, d)
+	}
+	return "", fmt.Errorf("versitygw binary not found in %s: run `%s` (hack/build-peer.sh versitygw) to build it",
+		strings.Join(looked, ", "), BuildHint)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// syncBuffer collects the process output, keeping the last 64 KiB for error messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	if n := len(s.b); n > 64<<10 {
+		s.b = append(s.b[:0], s.b[n-64<<10:]...)
+	}
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
