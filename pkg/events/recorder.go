@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"gotk.dev/pkg/redact"
 )
 
 // Severity of an event, as notification-controller filters on it.
@@ -102,6 +104,7 @@ func (r *Recorder) NeedLeaderElection() bool { return false }
 // the involved object's group (or event.toolkit.fluxcd.io/) and strips that prefix before
 // handing them to providers, so a key without its prefix would be dropped there.
 func (r *Recorder) Event(obj client.Object, severity, reason, message string, annotations map[string]string) {
+	message = redact.String(message)
 	eventType := corev1.EventTypeNormal
 	if severity == SeverityError {
 		eventType = corev1.EventTypeWarning

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"gotk.dev/pkg/redact"
 )
 
 // Transport is the protocol a repository URL uses.
@@ -68,7 +70,7 @@ func NewAuthOptions(u *url.URL, data map[string][]byte) (*AuthOptions, error) {
 	switch o.Transport {
 	case HTTP, HTTPS, SSH:
 	default:
-		return nil, fmt.Errorf("unsupported URL scheme %q in %s: want http, https or ssh", u.Scheme, RedactURL(u.String()))
+		return nil, fmt.Errorf("unsupported URL scheme %q in %s: want http, https or ssh", u.Scheme, redact.URL(u.String()))
 	}
 	get := func(k string) string { return string(data[k]) }
 	o.Username = get(KeyUsername)
@@ -189,7 +191,7 @@ func NewProxyOptions(data map[string][]byte) (*ProxyOptions, error) {
 	}
 	u, err := url.Parse(addr)
 	if err != nil {
-		return nil, fmt.Errorf("invalid proxy secret: '%s' is not a URL: %s", KeyProxyAddress, RedactString(err.Error()))
+		return nil, fmt.Errorf("invalid proxy secret: '%s' is not a URL: %s", KeyProxyAddress, redact.String(err.Error()))
 	}
 	switch u.Scheme {
 	case "http", "https", "socks5", "socks5h":
@@ -197,7 +199,7 @@ func NewProxyOptions(data map[string][]byte) (*ProxyOptions, error) {
 		return nil, fmt.Errorf("invalid proxy secret: unsupported scheme %q in '%s' (want http, https or socks5)", u.Scheme, KeyProxyAddress)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("invalid proxy secret: '%s' %s has no host", KeyProxyAddress, RedactURL(addr))
+		return nil, fmt.Errorf("invalid proxy secret: '%s' %s has no host", KeyProxyAddress, redact.URL(addr))
 	}
 	p := &ProxyOptions{URL: addr, Username: string(data[KeyProxyUsername]), Password: string(data[KeyProxyPassword])}
 	if p.Password != "" && p.Username == "" {
@@ -211,5 +213,5 @@ func (p *ProxyOptions) String() string {
 	if p == nil {
 		return "<no proxy>"
 	}
-	return "proxy " + RedactURL(p.URL)
+	return "proxy " + redact.URL(p.URL)
 }

@@ -167,25 +167,3 @@ func TestNewProxyOptions(t *testing.T) {
 		}
 	}
 }
-
-func TestRedact(t *testing.T) {
-	tests := map[string]string{
-		"https://user:pass@example.com/repo":                 "https://example.com/repo",
-		"unable to clone 'https://tok@host/r': 401":          "unable to clone 'https://host/r': 401",
-		"ssh://git@host:22/r and http://a:b@c/d":             "ssh://host:22/r and http://c/d",
-		"no url here":                                        "no url here",
-		"Get \"https://x:y@h/info/refs?service=x\": refused": "Get \"https://h/info/refs?service=x\": refused",
-	}
-	for in, want := range tests {
-		if got := RedactString(in); got != want {
-			t.Errorf("RedactString(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := RedactURL("https://u:p@h/r?x=1"); got != "https://h/r?x=1" {
-		t.Errorf("RedactURL = %q", got)
-	}
-	err := scrub(fmt.Errorf("auth failed for token sekrit-token at https://u:pw@h/r"), "sekrit-token", "")
-	if strings.Contains(err.Error(), "sekrit-token") || strings.Contains(err.Error(), "pw@") {
-		t.Errorf("scrub left a secret: %v", err)
-	}
-}

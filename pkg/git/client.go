@@ -13,6 +13,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/crypto/ssh"
+
+	"gotk.dev/pkg/redact"
 )
 
 // ClientOptions configure a Client.
@@ -56,7 +58,7 @@ type remote struct {
 func (c *Client) newRemote(ctx context.Context, repoURL string, auth *AuthOptions) (*remote, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil {
-		return nil, fmt.Errorf("invalid repository URL %q: %s", RedactURL(repoURL), RedactString(err.Error()))
+		return nil, fmt.Errorf("invalid repository URL %q: %s", redact.URL(repoURL), redact.String(err.Error()))
 	}
 	if auth == nil {
 		if auth, err = NewAuthOptions(u, nil); err != nil {
@@ -64,7 +66,7 @@ func (c *Client) newRemote(ctx context.Context, repoURL string, auth *AuthOption
 		}
 	}
 	if scheme := Transport(strings.ToLower(u.Scheme)); auth.Transport != scheme {
-		return nil, fmt.Errorf("credentials for %s cannot be used with the %s URL %s", auth.Transport, scheme, RedactURL(repoURL))
+		return nil, fmt.Errorf("credentials for %s cannot be used with the %s URL %s", auth.Transport, scheme, redact.URL(repoURL))
 	}
 	clean := *u
 	clean.User = nil
@@ -74,7 +76,7 @@ func (c *Client) newRemote(ctx context.Context, repoURL string, auth *AuthOption
 	}
 	if p := c.opts.Proxy; p != nil && p.URL != "" {
 		if auth.Transport == SSH && !strings.HasPrefix(p.URL, "socks5") {
-			return nil, fmt.Errorf("proxy %s cannot carry SSH traffic to %s: use a socks5:// proxy", RedactURL(p.URL), u.Host)
+			return nil, fmt.Errorf("proxy %s cannot carry SSH traffic to %s: use a socks5:// proxy", redact.URL(p.URL), u.Host)
 		}
 		r.proxy = transport.ProxyOptions{URL: p.URL, Username: p.Username, Password: p.Password}
 		r.secrets = append(r.secrets, p.Password)
@@ -146,7 +148,7 @@ func (a *sshAuth) ClientConfig() (*ssh.ClientConfig, error) {
 
 // errorf wraps err with a message about repoURL and strips credentials.
 func (r *remote) errorf(err error, format string, args ...any) error {
-	return scrub(fmt.Errorf(format+": %w", append(args, err)...), r.secrets...)
+	return redact.Error(fmt.Errorf(format+": %w", append(args, err)...), r.secrets...)
 }
 
 // ListRefs lists the remote's references (one ref advertisement, no clone):
@@ -155,7 +157,7 @@ func (r *remote) errorf(err error, format string, args ...any) error {
 func (c *Client) ListRefs(ctx context.Context, repoURL string, auth *AuthOptions) (map[string]string, error) {
 	r, err := c.newRemote(ctx, repoURL, auth)
 	if err != nil {
-		return nil, scrub(err, auth.secrets()...)
+		return nil, redact.Error(err, auth.secrets()...)
 	}
 	return r.list(ctx)
 }

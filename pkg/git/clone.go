@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"gotk.dev/pkg/redact"
 )
 
 // CloneOptions tune Clone.
@@ -92,7 +94,7 @@ func planFor(ref CheckoutRef, semverTag string) (fetchPlan, error) {
 func (c *Client) Clone(ctx context.Context, repoURL, dir string, auth *AuthOptions, ref CheckoutRef, opts CloneOptions) (*Commit, error) {
 	r, err := c.newRemote(ctx, repoURL, auth)
 	if err != nil {
-		return nil, scrub(err, auth.secrets()...)
+		return nil, redact.Error(err, auth.secrets()...)
 	}
 	commit, err := c.clone(ctx, r, dir, ref, opts)
 	if err != nil {

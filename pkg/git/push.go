@@ -7,6 +7,8 @@ import (
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
+
+	"gotk.dev/pkg/redact"
 )
 
 // PushOptions tune Push.
@@ -30,7 +32,7 @@ func (c *Client) Push(ctx context.Context, dir string, auth *AuthOptions, opts P
 	}
 	r, err := c.newRemote(ctx, origin.Config().URLs[0], auth)
 	if err != nil {
-		return scrub(err, auth.secrets()...)
+		return redact.Error(err, auth.secrets()...)
 	}
 	specs := make([]config.RefSpec, 0, len(opts.RefSpecs))
 	for _, s := range opts.RefSpecs {

@@ -9,6 +9,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"gotk.dev/pkg/redact"
 )
 
 func (r *remote) config() *config.RemoteConfig {
@@ -29,7 +31,7 @@ func (c *Client) ResolveRef(ctx context.Context, repoURL string, auth *AuthOptio
 	}
 	r, err := c.newRemote(ctx, repoURL, auth)
 	if err != nil {
-		return nil, scrub(err, auth.secrets()...)
+		return nil, redact.Error(err, auth.secrets()...)
 	}
 	refs, err := r.list(ctx)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
+
+	"gotk.dev/pkg/redact"
 )
 
 // maxSubmoduleDepth bounds nested submodules, as git's default does.
@@ -80,10 +82,10 @@ func (r *remote) forSubmodule(subRepo *gogit.Repository) (*remote, error) {
 	raw := origin.Config().URLs[0]
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ssh") {
-		return nil, fmt.Errorf("unsupported submodule URL %q: only http, https and ssh are allowed", RedactURL(raw))
+		return nil, fmt.Errorf("unsupported submodule URL %q: only http, https and ssh are allowed", redact.URL(raw))
 	}
 	if _, ok := u.User.Password(); ok {
-		return nil, fmt.Errorf("submodule URL '%s' embeds a password; put credentials in the repository's Secret", RedactURL(raw))
+		return nil, fmt.Errorf("submodule URL '%s' embeds a password; put credentials in the repository's Secret", redact.URL(raw))
 	}
 	clean := *u
 	clean.User = nil

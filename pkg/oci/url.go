@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"gotk.dev/pkg/redact"
 )
 
 // pathComponent is the distribution-spec grammar of one repository path component.
@@ -44,10 +46,10 @@ func ParseURL(repoURL string) (string, error) {
 func trimScheme(u string) (string, error) {
 	s, ok := strings.CutPrefix(u, URLPrefix)
 	if !ok {
-		return "", fmt.Errorf("invalid OCI URL %q: it must start with %s", redactURL(u), URLPrefix)
+		return "", fmt.Errorf("invalid OCI URL %q: it must start with %s", redact.URL(u), URLPrefix)
 	}
 	if hasUserinfo(s) {
-		return "", fmt.Errorf("invalid OCI URL %q: credentials in the URL are not supported, use a docker config Secret", redactURL(u))
+		return "", fmt.Errorf("invalid OCI URL %q: credentials in the URL are not supported, use a docker config Secret", redact.URL(u))
 	}
 	return s, nil
 }
@@ -57,22 +59,6 @@ func trimScheme(u string) (string, error) {
 func hasUserinfo(s string) bool {
 	authority, _, _ := strings.Cut(s, "/")
 	return strings.Contains(authority, "@")
-}
-
-// redactURL hides userinfo so that error messages never carry credentials. It also copes with
-// malformed input such as "oci:/user:pass@host/repo" or a URL without a scheme.
-func redactURL(u string) string {
-	prefix, rest := splitScheme(u)
-	authority, path, hasPath := strings.Cut(rest, "/")
-	at := strings.LastIndex(authority, "@")
-	if at < 0 {
-		return u
-	}
-	out := prefix + "REDACTED@" + authority[at+1:]
-	if hasPath {
-		out += "/" + path
-	}
-	return out
 }
 
 // splitScheme splits "scheme:" plus any slashes off u, when u starts with one.

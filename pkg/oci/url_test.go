@@ -3,6 +3,8 @@ package oci
 import (
 	"strings"
 	"testing"
+
+	"gotk.dev/pkg/redact"
 )
 
 func TestParseURL(t *testing.T) {
@@ -49,21 +51,21 @@ func TestParseURL(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"oci://u:p@host/repo":            "oci://REDACTED@host/repo",
-		"oci://u:p@host":                 "oci://REDACTED@host",
-		"u:p@host/repo@sha256:abc":       "REDACTED@host/repo@sha256:abc",
+		"oci://u:p@host/repo":            "oci://host/repo",
+		"oci://u:p@host":                 "oci://host",
+		"u:p@host/repo@sha256:abc":       "host/repo@sha256:abc",
 		"oci://host/repo@sha256:abc":     "oci://host/repo@sha256:abc",
-		"oci://a@b@host/repo":            "oci://REDACTED@host/repo",
-		"https://tok@example.com/x?y=@z": "https://REDACTED@example.com/x?y=@z",
+		"oci://a@b@host/repo":            "oci://host/repo",
+		"https://tok@example.com/x?y=@z": "https://example.com/x?y=@z",
 		"oci://host/repo:tag":            "oci://host/repo:tag",
 		"":                               "",
-		"oci:/u:p@host/repo":             "oci:/REDACTED@host/repo",
-		"u:p@host/repo":                  "REDACTED@host/repo",
-		"oci:u:p@host/repo":              "REDACTED@host/repo",
+		"oci:/u:p@host/repo":             "oci:/host/repo",
+		"u:p@host/repo":                  "host/repo",
+		"oci:u:p@host/repo":              "host/repo",
 	}
 	for in, want := range tests {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		if got := redact.URL(in); got != want {
+			t.Errorf("redact.URL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

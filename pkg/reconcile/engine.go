@@ -13,6 +13,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"gotk.dev/pkg/redact"
 )
 
 // DefaultFinalizer is the finalizer Flux controllers put on the objects they reconcile.
@@ -208,6 +210,7 @@ func (c *Controller[T, S]) finalize(ctx context.Context, obj T) (ctrl.Result, er
 				ctrl.LoggerFrom(ctx).Info(err.Error())
 				return ctrl.Result{RequeueAfter: c.waitDelay(waiting)}, nil
 			}
+			err = redact.Error(err)
 			c.o.Events.Event(obj, eventv1.EventSeverityError, "FinalizeFailed", err.Error(), c.eventMetadata(obj))
 			return ctrl.Result{}, err
 		}

@@ -268,3 +268,23 @@ func histogramCountLabels(t *testing.T, h *harness, family string, labels map[st
 	}
 	return -1
 }
+
+// waitForEventOf polls the API server for any Kubernetes Event about object name.
+func waitForEventOf(t *testing.T, ns, name string) corev1.Event {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		var list corev1.EventList
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+			t.Fatalf("list events: %v", err)
+		}
+		for _, ev := range list.Items {
+			if ev.InvolvedObject.Name == name {
+				return ev
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no event about %s/%s", ns, name)
+	return corev1.Event{}
+}

@@ -8,13 +8,20 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"gotk.dev/pkg/redact"
 )
 
 // summarize derives Ready, Reconciling, Stalled, observedGeneration and the requeue result from
 // the steps' outcome, and records the failure event. It is the one place outcomes become
 // conditions.
+//
+// Every message goes through redact first: a step's error may wrap a URL with credentials
+// (a remote base, a Git or registry address), and conditions and events are readable by
+// anyone who can read the object.
 func (c *Controller[T, S]) summarize(ctx context.Context, obj T, res Result, err error) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
+	res.Message = redact.String(res.Message)
 	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
 		obj.SetLastHandledReconcileRequest(v)
 	}
@@ -37,6 +44,8 @@ func (c *Controller[T, S]) summarize(ctx context.Context, obj T, res Result, err
 	}
 
 	stalling, waiting, generic := classify(err)
+	// Classified on the original; from here on only the redacted error is seen.
+	err = redact.Error(err)
 	switch {
 	case stalling != nil:
 		MarkFalse(obj, meta.ReadyCondition, stalling.Reason, err.Error())

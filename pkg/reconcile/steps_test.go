@@ -195,3 +195,44 @@ func TestNewValidates(t *testing.T) {
 		t.Error("New accepted a scope type other than the object without NewScope")
 	}
 }
+
+// TestMessagesAreRedacted: whatever a step's error or result carries, credentials in URLs
+// never reach a condition, an event or the error handed back to controller-runtime.
+func TestMessagesAreRedacted(t *testing.T) {
+	const secret = "s3cr3t-t0ken"
+	for name, step := range map[string]stepFunc{
+		"fail": func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+			return reconcile.Result{}, reconcile.Fail("BuildFailed", errors.New("remote base https://bot:"+secret+"@git.example.com/base: 404"))
+		},
+		"stall": func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+			return reconcile.Result{}, reconcile.Stall("InvalidURL", errors.New("bad URL oci://u:"+secret+"@registry.example.com/app:v1"))
+		},
+		"untyped": func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+			return reconcile.Result{}, errors.New("GET https://s3.example.com/b/k?X-Amz-Signature=" + secret + " 403")
+		},
+		"done": func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+			return reconcile.Done("applied from https://x:" + secret + "@git.example.com/repo"), nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, step)
+			h.create(t, "obj", nil)
+			_, err := h.reconcile(t, "obj")
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("returned error holds the secret: %v", err)
+			}
+			for _, c := range h.get(t, "obj").Status.Conditions {
+				if strings.Contains(c.Message, secret) {
+					t.Errorf("condition %s holds the secret: %q", c.Type, c.Message)
+				}
+			}
+			if name == "done" {
+				return
+			}
+			ev := waitForEventOf(t, h.ns, "obj")
+			if strings.Contains(ev.Message, secret) {
+				t.Errorf("event holds the secret: %q", ev.Message)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/redact"
 )
 
 // bootstrapGitFlags are bootstrap git's own flags.
@@ -80,7 +81,7 @@ func (f bootstrapGitFlags) configure(ctx context.Context, c *Command, bf *bootst
 	}
 	u, err := url.Parse(bootstrapSSHURL(f.url))
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("invalid --url %q: want http(s)://host/path or ssh://user@host/path", git.RedactURL(f.url))
+		return fmt.Errorf("invalid --url %q: want http(s)://host/path or ssh://user@host/path", redact.URL(f.url))
 	}
 	switch u.Scheme {
 	case "http", "https":
@@ -91,7 +92,7 @@ func (f bootstrapGitFlags) configure(ctx context.Context, c *Command, bf *bootst
 		}
 		return f.configureSSH(ctx, c, u, bf, run)
 	}
-	return fmt.Errorf("invalid --url %q: unsupported scheme %q (want http, https or ssh)", git.RedactURL(f.url), u.Scheme)
+	return fmt.Errorf("invalid --url %q: unsupported scheme %q (want http, https or ssh)", redact.URL(f.url), u.Scheme)
 }
 
 func (f bootstrapGitFlags) configureHTTP(u *url.URL, bf *bootstrapFlags, run *bootstrapRun) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/redact"
 )
 
 // gitCredentialFlags are the credential flags of create secret git and create source git.
@@ -49,7 +50,7 @@ func parseGitURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("invalid --url %q: %v", git.RedactURL(raw), err)
+		return nil, fmt.Errorf("invalid --url %q: %v", redact.URL(raw), err)
 	}
 	switch u.Scheme {
 	case "ssh", "http", "https":
@@ -57,7 +58,7 @@ func parseGitURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("git URL scheme '%s' not supported, can be: ssh, http and https", u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("invalid --url %q: no host", git.RedactURL(raw))
+		return nil, fmt.Errorf("invalid --url %q: no host", redact.URL(raw))
 	}
 	return u, nil
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/redact"
 )
 
 // This file pushes with go-git directly because pkg/git's Push has neither push options nor a
@@ -68,9 +69,9 @@ func push(ctx context.Context, dir string, access *remoteAccess, spec pushSpec) 
 	// A missing object means the remote ref points at a commit this (possibly shallow) clone
 	// has never seen, i.e. the branch moved.
 	case errors.Is(err, gogit.ErrNonFastForwardUpdate) || errors.Is(err, plumbing.ErrObjectNotFound) || isRemoteRejection(err):
-		return fmt.Errorf("push to '%s': %w (%s)", git.RedactURL(url), errRejected, access.scrub(err))
+		return fmt.Errorf("push to '%s': %w (%s)", redact.URL(url), errRejected, access.scrub(err))
 	}
-	return fmt.Errorf("failed to push to '%s': %w", git.RedactURL(url), access.scrub(err))
+	return fmt.Errorf("failed to push to '%s': %w", redact.URL(url), access.scrub(err))
 }
 
 // fetchBranch fetches branch into refs/remotes/origin/<branch> of the repository in dir.
@@ -201,7 +202,7 @@ func scrub(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
-	msg := git.RedactString(err.Error())
+	msg := redact.String(err.Error())
 	for _, s := range secrets {
 		if s = strings.TrimSpace(s); len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "<redacted>")

@@ -12,6 +12,7 @@ import (
 
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
+	"gotk.dev/pkg/redact"
 )
 
 // DefaultPageSize is how many tags one tag-list request asks for.
@@ -104,7 +105,7 @@ func proxyURL(data map[string][]byte) (*url.URL, error) {
 	}
 	u, err := url.Parse(p.URL)
 	if err != nil {
-		return nil, fmt.Errorf("invalid proxySecretRef: 'address' %s: %v", git.RedactURL(p.URL), git.RedactString(err.Error()))
+		return nil, fmt.Errorf("invalid proxySecretRef: 'address' %s: %v", redact.URL(p.URL), redact.String(err.Error()))
 	}
 	if p.Username != "" {
 		u.User = url.UserPassword(p.Username, p.Password)

@@ -12,6 +12,7 @@ import (
 
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/redact"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
@@ -27,7 +28,7 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 	u, err := url.Parse(obj.Spec.URL)
 	if err != nil || u.Host == "" {
 		return failFetch(obj, reconcile.Stall(sourcev1.URLInvalidReason,
-			fmt.Errorf("invalid Git URL %q: %v", git.RedactURL(obj.Spec.URL), errOrMissingHost(err))))
+			fmt.Errorf("invalid Git URL %q: %v", redact.URL(obj.Spec.URL), errOrMissingHost(err))))
 	}
 	if err := r.loadCredentials(ctx, s, u); err != nil {
 		return err
@@ -38,7 +39,7 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 		resolved, err := r.gitClient(s).ResolveRef(ctx, obj.Spec.URL, s.auth, ref)
 		if err != nil {
 			return failFetch(obj, reconcile.Fail(sourcev1.GitOperationFailedReason,
-				fmt.Errorf("failed to resolve %s of %s: %w", describeRef(ref), git.RedactURL(obj.Spec.URL), err)))
+				fmt.Errorf("failed to resolve %s of %s: %w", describeRef(ref), redact.URL(obj.Spec.URL), err)))
 		}
 		if sameRevision(resolved, a.Revision) && s.verificationCurrent() {
 			s.upToDate, s.revision = true, a.Revision
