@@ -38,3 +38,11 @@ func NewScheme() (*runtime.Scheme, error) {
 	}
 	return s, nil
 }
+
+// Groups are the API groups of the Flux kinds.
+func Groups() []string {
+	return []string{
+		sourcev1.GroupVersion.Group, kustomizev1.GroupVersion.Group, helmv2.GroupVersion.Group,
+		notificationv1.GroupVersion.Group, imagev1.GroupVersion.Group, imageautov1.GroupVersion.Group,
+	}
+}

@@ -29,6 +29,7 @@ import (
 	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"gotk.dev/pkg/events"
+	"gotk.dev/pkg/lenient"
 	"gotk.dev/pkg/metrics"
 	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
@@ -124,6 +125,9 @@ func New(s Setup) (*Runtime, error) {
 			return nil, err
 		}
 	}
+	// One object with an unreadable field must not break every read of its kind.
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(lenient.Transport(customGroups(s.Scheme)...))
 	selector, err := s.Options.LabelSelector()
 	if err != nil {
 		return nil, err
@@ -222,4 +226,21 @@ func pprofHandlers() map[string]http.Handler {
 		"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
 		"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
 	}
+}
+
+// customGroups lists the API groups of scheme that are not Kubernetes' built-in ones: the
+// custom resources whose responses lenient.Transport repairs.
+func customGroups(scheme *runtime.Scheme) []string {
+	builtin := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(builtin)
+	seen := map[string]bool{}
+	var groups []string
+	for gvk := range scheme.AllKnownTypes() {
+		if gvk.Group == "" || seen[gvk.Group] || builtin.IsGroupRegistered(gvk.Group) {
+			continue
+		}
+		seen[gvk.Group] = true
+		groups = append(groups, gvk.Group)
+	}
+	return groups
 }

@@ -14,8 +14,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"gotk.dev/pkg/lenient"
 	"gotk.dev/pkg/redact"
 )
+
+// InvalidSpecReason is the reason of objects whose stored spec cannot be read as their type.
+const InvalidSpecReason = "InvalidSpec"
 
 // DefaultFinalizer is the finalizer Flux controllers put on the objects they reconcile.
 const DefaultFinalizer = "finalizers.fluxcd.io"
@@ -133,7 +137,15 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 
 	base := obj.DeepCopyObject().(client.Object)
-	res, err := c.runSteps(ctx, obj)
+	var res Result
+	var err error
+	if problems := lenient.Problems(obj.GetAnnotations()); problems != "" {
+		// The object was read with repaired fields (see package lenient): its spec as
+		// stored cannot be acted on.
+		err = Stall(InvalidSpecReason, fmt.Errorf("invalid spec: %s", problems))
+	} else {
+		res, err = c.runSteps(ctx, obj)
+	}
 	result, retErr := c.summarize(ctx, obj, res, err)
 	if perr := patchStatus(ctx, c.o.Client, base, obj); perr != nil {
 		if apierrors.IsNotFound(perr) {

@@ -9,9 +9,13 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"gotk.dev/internal/testing/testkind"
+	"gotk.dev/pkg/lenient"
 	"gotk.dev/pkg/reconcile"
 )
 
@@ -234,5 +238,51 @@ func TestMessagesAreRedacted(t *testing.T) {
 				t.Errorf("event holds the secret: %q", ev.Message)
 			}
 		})
+	}
+}
+
+// TestInvalidSpecStalls: an object read with repaired fields (package lenient: a duration
+// that overflows) stalls with a condition naming the field, without running the steps and
+// without writing the repair back.
+func TestInvalidSpecStalls(t *testing.T) {
+	ran := false
+	h := newHarness(t, func(context.Context, *testkind.TestObject) (reconcile.Result, error) {
+		ran = true
+		return reconcile.Done("ok"), nil
+	})
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(lenient.Transport(testkind.GroupVersion.Group))
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opts.Client = c
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": testkind.GroupVersion.String(), "kind": testkind.Kind,
+		"metadata": map[string]any{"name": "obj", "namespace": h.ns},
+		"spec":     map[string]any{"interval": "9999999999999999999h"},
+	}}
+	if err := env.Client.Create(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.reconcile(t, "obj"); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("steps ran on an object whose spec could not be read")
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(u), u); err != nil {
+		t.Fatal(err)
+	}
+	var got testkind.TestObject
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(u), &got); err != nil {
+		t.Fatal(err)
+	}
+	stalled := reconcile.GetCondition(&got, meta.StalledCondition)
+	if stalled == nil || stalled.Reason != reconcile.InvalidSpecReason || !strings.Contains(stalled.Message, "spec.interval") {
+		t.Errorf("Stalled = %+v, want InvalidSpec naming spec.interval", stalled)
+	}
+	if v, _, _ := unstructured.NestedString(u.Object, "spec", "interval"); v != "9999999999999999999h" || u.GetAnnotations()[lenient.Annotation] != "" {
+		t.Errorf("stored object changed: interval %q, annotations %v", v, u.GetAnnotations())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/apis"
+	"gotk.dev/pkg/lenient"
 )
 
 // GlobalOptions are the flags every command has: kubeconfig selection, namespace, timeout.
@@ -75,6 +76,10 @@ func (g *GlobalOptions) Kube() (*Kube, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One Flux object with an unreadable field (an overflowing duration) must not break
+	// `flux get` for every object of its kind.
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(lenient.Transport(apis.Groups()...))
 	c, err := client.NewWithWatch(cfg, client.Options{Scheme: s})
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the cluster at %s: %w", cfg.Host, err)
