@@ -3,10 +3,15 @@ package controller
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,4 +58,73 @@ func TestOverflowingDuration(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestShellMetacharactersNeverRun feeds shell command substitutions, backticks and ';' through
+// every credential field and the URLs of Git and OCI sources (CVE-2021-41254 class): whatever
+// the outcome of each fetch, no command runs.
+func TestShellMetacharactersNeverRun(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "pwned")
+	payloads := []string{
+		"$(touch " + marker + ")",
+		"`touch " + marker + "`",
+		"x; touch " + marker,
+		"x && touch " + marker + " #",
+		"x\ntouch " + marker,
+	}
+	srv := gitserver.New(t, gitserver.Options{Username: "git", Password: "right"})
+	url, err := srv.InitRepo("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Commit("app").File("app.yaml", "app").MustDo(t)
+	ns := newNamespace(t)
+	var objs []sourceObject
+	for i, p := range payloads {
+		for field, data := range map[string]map[string][]byte{
+			"password":    {"username": []byte("git"), "password": []byte(p)},
+			"username":    {"username": []byte(p), "password": []byte("right")},
+			"bearer":      {"bearerToken": []byte(p)},
+			"identity":    {"identity": []byte(p), "known_hosts": []byte(p)},
+			"dockerauths": {".dockerconfigjson": []byte(`{"auths":{"127.0.0.1":{"username":"u","password":` + strconv.Quote(p) + `}}}`)},
+		} {
+			name := fmt.Sprintf("%s-%d", field, i)
+			typ := corev1.SecretTypeOpaque
+			if field == "dockerauths" {
+				typ = corev1.SecretTypeDockerConfigJson
+			}
+			createSecret(t, ns, name, typ, data)
+			var o sourceObject
+			switch field {
+			case "identity":
+				o = newGitRepository(ns, name, strings.Replace(url, "http://", "ssh://git@", 1), func(r *sourcev1.GitRepository) {
+					r.Spec.SecretRef = &meta.LocalObjectReference{Name: name}
+				})
+			case "dockerauths":
+				o = newOCIRepository(ns, name, "oci://127.0.0.1:1/app", func(r *sourcev1.OCIRepository) {
+					r.Spec.SecretRef = &meta.LocalObjectReference{Name: name}
+				})
+			default:
+				o = newGitRepository(ns, name, url, func(r *sourcev1.GitRepository) {
+					r.Spec.SecretRef = &meta.LocalObjectReference{Name: name}
+				})
+			}
+			create(t, o)
+			objs = append(objs, o)
+		}
+		// The payload in the URL itself (its path), escaped as a URL would carry it.
+		o := newGitRepository(ns, fmt.Sprintf("url-%d", i), url+"/"+neturl.PathEscape(p), nil)
+		create(t, o)
+		objs = append(objs, o)
+	}
+	for _, o := range objs {
+		eventually(t, o.GetName()+" reconciled", func() bool {
+			get(t, o)
+			return reconcile.GetCondition(o, meta.ReadyCondition) != nil
+		})
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("a credential or URL was run by a shell: %s exists (%v)", marker, err)
+	}
 }
