@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -60,10 +59,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	cache, err := artifact.NewCache(filepath.Join(os.TempDir(), controllerName+"-artifacts"), &artifact.Fetcher{
-		Retries: fetchOpts.Retries,
-		Client:  &http.Client{Timeout: 5 * time.Minute},
-	}, 64)
+	cache, err := artifact.NewCache(filepath.Join(os.TempDir(), controllerName+"-artifacts"),
+		artifact.NewFetcher(fetchOpts, 5*time.Minute), 64)
 	if err != nil {
 		return err
 	}

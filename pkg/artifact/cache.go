@@ -55,7 +55,14 @@ func (c *Cache) Get(ctx context.Context, url, digest string) (dir string, releas
 	if dir, release, ok := c.acquire(digest); ok {
 		return dir, release, nil
 	}
-	_, err, _ = c.flight.Do(digest, func() (any, error) {
+	// One download per digest, shared by every caller that asks meanwhile. It runs on a
+	// context detached from the first caller's (whose deadline is its own; the Fetcher's
+	// client timeout bounds the download), and each caller stops waiting when its own
+	// context ends: a slow or hanging source server holds no reconcile longer than its
+	// timeout.
+	detached := context.WithoutCancel(ctx)
+	ch := c.flight.DoChan(digest, func() (any, error) {
+		ctx := detached
 		if _, release, ok := c.acquire(digest); ok {
 			release()
 			return nil, nil
@@ -80,6 +87,12 @@ func (c *Cache) Get(ctx context.Context, url, digest string) (dir string, releas
 		c.evict()
 		return nil, nil
 	})
+	select {
+	case r := <-ch:
+		err = r.Err
+	case <-ctx.Done():
+		err = fmt.Errorf("artifact %s: %w", url, ctx.Err())
+	}
 	if err != nil {
 		return "", nil, err
 	}

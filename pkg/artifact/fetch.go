@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"gotk.dev/pkg/options"
+	"gotk.dev/pkg/redact"
 	"gotk.dev/pkg/tarball"
 )
 
@@ -35,6 +35,18 @@ type Fetcher struct {
 	TempDir string
 }
 
+// NewFetcher returns the Fetcher of a consumer's flags: --http-retry and --artifact-max-size
+// (which bounds both the download and the extracted tree), with an HTTP client timing out
+// after timeout.
+func NewFetcher(o options.HTTPFetch, timeout time.Duration) *Fetcher {
+	return &Fetcher{
+		Retries: o.Retries,
+		Client:  &http.Client{Timeout: timeout},
+		MaxSize: o.MaxArtifactSize,
+		Limits:  tarball.ExtractOptions{MaxSize: o.MaxArtifactSize},
+	}
+}
+
 // Fetch downloads the artifact at artifactURL, checks it against digest
 // ("<algorithm>:<hex>", sha256/384/512) while streaming it to a temporary file, and
 // extracts it into destDir. Connection errors, 5xx, 429 and 404 (the source may not have
@@ -42,7 +54,7 @@ type Fetcher struct {
 // digest matches. destDir should be a fresh directory: on an extraction error it may hold
 // a partial tree, which the caller removes.
 func (f *Fetcher) Fetch(ctx context.Context, artifactURL, digest, destDir string) error {
-	shown := redactURL(artifactURL)
+	shown := redact.URL(artifactURL)
 	algo, want, err := ParseDigest(digest)
 	if err != nil {
 		return fmt.Errorf("artifact %s: %w", shown, err)
@@ -88,14 +100,14 @@ func (f *Fetcher) download(ctx context.Context, rawURL, shown, algo, want string
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("artifact %s: invalid request: %w", shown, redactErr(err, rawURL))
+		return nil, fmt.Errorf("artifact %s: invalid request: %w", shown, redact.Error(err))
 	}
 	resp, err := rc.Do(req)
 	if err != nil {
 		if attempts > 0 {
-			return nil, fmt.Errorf("fetching artifact %s failed after %d attempts: %w", shown, attempts, redactErr(err, rawURL))
+			return nil, fmt.Errorf("fetching artifact %s failed after %d attempts: %w", shown, attempts, redact.Error(err))
 		}
-		return nil, fmt.Errorf("fetching artifact %s: %w", shown, redactErr(err, rawURL))
+		return nil, fmt.Errorf("fetching artifact %s: %w", shown, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -128,7 +140,7 @@ func (f *Fetcher) download(ctx context.Context, rawURL, shown, algo, want string
 	}
 	n, err := io.Copy(io.MultiWriter(tmp, h), body)
 	if err != nil {
-		return nil, fmt.Errorf("downloading artifact %s: %w", shown, redactErr(err, rawURL))
+		return nil, fmt.Errorf("downloading artifact %s: %w", shown, redact.Error(err))
 	}
 	if f.MaxSize > 0 && n > f.MaxSize {
 		return nil, fmt.Errorf("artifact %s exceeds the size limit of %d bytes", shown, f.MaxSize)
@@ -155,61 +167,3 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 	}
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 }
-
-// redactURL hides the password of URLs with user info, for errors and logs.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	if ui := rawUserinfo(raw); ui != "" {
-		return strings.Replace(raw, ui+"@", "xxxxx@", 1)
-	}
-	return raw
-}
-
-// rawUserinfo extracts the user info of a URL string without parsing it, so credentials
-// can be hidden even in URLs the parser rejects.
-func rawUserinfo(raw string) string {
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return ""
-	}
-	rest := raw[i+3:]
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		rest = rest[:j]
-	}
-	if k := strings.LastIndex(rest, "@"); k >= 0 {
-		return rest[:k]
-	}
-	return ""
-}
-
-// redactErr makes sure an error text cannot carry the raw URL's credentials, even when a
-// library formatted the URL itself.
-func redactErr(err error, raw string) error {
-	if _, pw, _ := strings.Cut(rawUserinfo(raw), ":"); err == nil || pw == "" {
-		return err
-	}
-	return redactedError{err: err, raw: raw}
-}
-
-type redactedError struct {
-	err error
-	raw string
-}
-
-func (e redactedError) Error() string {
-	msg := e.err.Error()
-	ui := rawUserinfo(e.raw)
-	_, pw, _ := strings.Cut(ui, ":")
-	secrets := []string{ui, pw}
-	if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
-		secrets = append(secrets, dec)
-	}
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
-	}
-	return msg
-}
-
-func (e redactedError) Unwrap() error { return e.err }

@@ -30,6 +30,10 @@ type CloneOptions struct {
 	// ShallowIfPossible fetches only the checked-out commit (depth 1) unless
 	// the checkout needs history (a commit, alone or on a branch).
 	ShallowIfPossible bool
+	// MaxObjectSize refuses a repository holding a file over this many bytes before it is
+	// indexed (an *ObjectTooLargeError); 0 means no limit, and a clone then needs as much
+	// memory as its largest file.
+	MaxObjectSize int64
 }
 
 // fetchPlan is how one CheckoutRef maps onto a fetch and a checkout.
@@ -122,7 +126,7 @@ func (c *Client) clone(ctx context.Context, r *remote, dir string, ref CheckoutR
 	if err != nil {
 		return nil, err
 	}
-	repo, err := initRepo(dir)
+	repo, err := initRepo(dir, opts.MaxObjectSize)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +176,7 @@ func (c *Client) clone(ctx context.Context, r *remote, dir string, ref CheckoutR
 
 // initRepo creates a repository in dir with storage tuned for a process
 // that owns it exclusively.
-func initRepo(dir string) (*gogit.Repository, error) {
+func initRepo(dir string, maxObjectSize int64) (*gogit.Repository, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("target directory %s is not empty", dir)
 	}
@@ -183,6 +187,9 @@ func initRepo(dir string) (*gogit.Repository, error) {
 	// Objects over largeObjectThreshold are streamed from the packfile instead of held in
 	// memory: a repository with a 1 GiB file must not cost 1 GiB (or more) of RAM to check out.
 	st := filesystem.NewStorageWithOptions(dot, cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true, LargeObjectThreshold: largeObjectThreshold})
+	if maxObjectSize > 0 {
+		return gogit.Init(&limitedStorage{Storage: st, maxObjectSize: maxObjectSize, tmpDir: filepath.Join(dir, gogit.GitDirName)}, osfs.New(dir))
+	}
 	return gogit.Init(st, osfs.New(dir))
 }
 

@@ -30,9 +30,12 @@ func (o *Storage) BindFlags(fs *pflag.FlagSet) {
 // download artifacts.
 type HTTPFetch struct {
 	Retries int
+	// MaxArtifactSize bounds an artifact's download and its extracted content.
+	MaxArtifactSize int64
 }
 
-// BindFlags registers --http-retry.
+// BindFlags registers --http-retry and --artifact-max-size.
 func (o *HTTPFetch) BindFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Retries, "http-retry", 9, "The maximum number of retries when failing to fetch artifacts over HTTP.")
+	fs.Int64Var(&o.MaxArtifactSize, "artifact-max-size", 100<<20, "The maximum size in bytes of an artifact, downloaded and extracted (0 means no limit).")
 }

@@ -88,6 +88,10 @@ func (e *safeError) Error() string { return e.msg }
 
 func (e *safeError) Is(target error) bool { return errors.Is(e.cause, target) }
 
+// As finds typed errors in the chain (an *ObjectTooLargeError, an *url.Error): callers
+// branching on a kind of failure still can. They must not print what they find unredacted.
+func (e *safeError) As(target any) bool { return errors.As(e.cause, target) }
+
 // Error returns err with URL credentials and the given secret values removed from its
 // message. Secrets shorter than 4 characters are left alone: replacing them would mangle
 // the message without protecting anything.

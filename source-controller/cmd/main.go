@@ -32,11 +32,13 @@ func run(args []string) error {
 		rtOpts          options.Runtime
 		storageOpts     options.Storage
 		maxArtifactSize int64
+		maxGitFileSize  int64
 	)
 	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
 	rtOpts.BindFlags(fs, 2)
 	storageOpts.BindFlags(fs)
-	fs.Int64Var(&maxArtifactSize, "artifact-max-size", 0, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
+	fs.Int64Var(&maxArtifactSize, "artifact-max-size", 100<<20, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
+	fs.Int64Var(&maxGitFileSize, "git-max-file-size", 100<<20, "The largest file, ignored or not, a Git repository may hold; a clone needs up to this much memory (0 means no limit).")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -57,7 +59,7 @@ func run(args []string) error {
 		return err
 	}
 	gitRepos, err := controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
-		Storage: storage, Git: git.NewClient(git.ClientOptions{}), MaxArtifactSize: maxArtifactSize})
+		Storage: storage, Git: git.NewClient(git.ClientOptions{}), MaxArtifactSize: maxArtifactSize, MaxFileSize: maxGitFileSize})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type CommitBuilder struct {
 	parent     string
 	orphan     bool
 	files      map[string]string
+	zeros      map[string]int64
 	deletes    []string
 	submodules []submodule
 	message    string
@@ -44,6 +45,7 @@ func (r *Repos) Commit(name string) *CommitBuilder {
 		repo:  name,
 		ref:   "refs/heads/" + r.defaultBranch,
 		files: map[string]string{},
+		zeros: map[string]int64{},
 	}
 }
 
@@ -81,6 +83,14 @@ func (b *CommitBuilder) Orphan() *CommitBuilder {
 // File writes content at path (slash-separated, directories are implied).
 func (b *CommitBuilder) File(path, content string) *CommitBuilder {
 	b.files[path] = content
+	return b
+}
+
+// ZeroFile writes size zero bytes at path, streamed into a loose object so that a gigabyte
+// costs no memory here (the repository stays small: zeros compress well). For tests of what
+// large files cost a client.
+func (b *CommitBuilder) ZeroFile(path string, size int64) *CommitBuilder {
+	b.zeros[path] = size
 	return b
 }
 
@@ -234,6 +244,15 @@ func (b *CommitBuilder) apply(repo *gogit.Repository, root *treeNode) error {
 	}
 	for p, content := range b.files {
 		h, err := storeBlob(repo, []byte(content))
+		if err != nil {
+			return err
+		}
+		if err := root.put(repo, splitPath(p), leaf{mode: modeRegular, hash: h}); err != nil {
+			return fmt.Errorf("write %q: %w", p, err)
+		}
+	}
+	for p, size := range b.zeros {
+		h, err := storeZeroBlob(b.repos.Path(b.repo), size)
 		if err != nil {
 			return err
 		}

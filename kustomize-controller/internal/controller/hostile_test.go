@@ -1,17 +1,23 @@
 package controller
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/reconcile"
+	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
 // TestOverflowingDuration: a Kustomization whose interval matches the CRD's pattern but does
@@ -54,4 +60,40 @@ func stalledOn(u *unstructured.Unstructured, field string) error {
 		}
 	}
 	return fmt.Errorf("%s/%s: conditions %v, want Stalled/InvalidSpec naming %s", u.GetNamespace(), u.GetName(), conds, field)
+}
+
+// TestHangingSourceServer: Kustomizations whose artifacts come from a server that never
+// answers hold no worker beyond their spec.timeout (30s, the least upstream allows), so a
+// healthy Kustomization created after more of them than there are workers (--concurrent=8
+// in this suite) is applied within that time, not after the fetch's own minutes.
+func TestHangingSourceServer(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	for i := range 12 {
+		src := newSource(t, sourcev1.GitRepositoryKind, ns, fmt.Sprintf("hang-%d", i))
+		sum := sha256.Sum256([]byte(src.GetName()))
+		setArtifact(t, src, &meta.Artifact{
+			Path: "x.tar.gz", URL: fmt.Sprintf("%s/%s.tar.gz", hang.URL, src.GetName()),
+			Revision: "main@sha1:" + hex.EncodeToString(sum[:20]), Digest: "sha256:" + hex.EncodeToString(sum[:]),
+			LastUpdateTime: metav1.Now(),
+		})
+		newKustomization(t, ns, src.GetName(), src, "./", func(ks *kustomizev1.Kustomization) {
+			ks.Spec.Timeout = &metav1.Duration{Duration: 30 * time.Second}
+		})
+	}
+	src, _ := gitRepo(t, ns, "healthy", map[string]string{"cm.yaml": cmYAML("healthy", nil)})
+	start := time.Now()
+	newKustomization(t, ns, "healthy", src, "./")
+	waitReady(t, ns, "healthy", 50*time.Second)
+	t.Logf("the healthy Kustomization waited %s behind 12 hanging ones", time.Since(start).Round(time.Millisecond))
+	ks := waitReadyReason(t, ns, "hang-0", metav1.ConditionFalse, artifactFailedReason, 50*time.Second)
+	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "context deadline exceeded")
 }

@@ -117,12 +117,15 @@ func NewKustomizationReconciler(rt *manager.Runtime, c Config) (*KustomizationRe
 		return nil, err
 	}
 	r.engine, err = reconcile.New(reconcile.Options[*kustomizev1.Kustomization, *scope]{
-		Shared:        rt.Shared(),
-		Client:        r.Client,
-		Kind:          kustomizev1.KustomizationKind,
-		NewObject:     func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		NewScope:      func(obj *kustomizev1.Kustomization) *scope { return &scope{obj: obj, started: time.Now()} },
-		Steps:         r.steps(),
+		Shared:    rt.Shared(),
+		Client:    r.Client,
+		Kind:      kustomizev1.KustomizationKind,
+		NewObject: func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
+		NewScope:  func(obj *kustomizev1.Kustomization) *scope { return &scope{obj: obj, started: time.Now()} },
+		Steps:     r.steps(),
+		// spec.timeout bounds a reconcile (fetch, build, apply), as upstream: a slow or
+		// hostile source cannot hold a worker longer.
+		Timeout:       func(obj *kustomizev1.Kustomization) time.Duration { return obj.GetTimeout() },
 		Finalize:      r.finalize,
 		SuccessReason: meta.ReconciliationSucceededReason,
 		EventMetadata: failureEventMetadata,

@@ -25,6 +25,9 @@ type GitConfig struct {
 	Git     *git.Client
 	// MaxArtifactSize caps the bytes of a repository's files that go into an artifact (0: no cap).
 	MaxArtifactSize int64
+	// MaxFileSize refuses a repository holding a larger file, ignored or not, before the
+	// clone loads it (0: no cap; a clone then needs as much memory as its largest file).
+	MaxFileSize int64
 	// TmpDir is where clones are made (defaults to os.TempDir()).
 	TmpDir string
 	// Client overrides the manager's client (tests count its requests).

@@ -58,7 +58,16 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 		ShallowIfPossible: true,
 		RecurseSubmodules: obj.Spec.RecurseSubmodules,
 		SparseCheckout:    obj.Spec.SparseCheckout,
+		// Refused before the clone indexes it: a hostile repository must not cost its
+		// largest file in memory.
+		MaxObjectSize: r.MaxFileSize,
 	})
+	var tooLarge *git.ObjectTooLargeError
+	if errors.As(err, &tooLarge) {
+		err = fmt.Errorf("%s: %w (--git-max-file-size)", describeRef(ref), tooLarge)
+		reconcile.MarkTrue(obj, sourcev1.BuildFailedCondition, "ArtifactTooLarge", err.Error())
+		return failFetch(obj, reconcile.Fail("ArtifactTooLarge", err))
+	}
 	if err != nil {
 		return failFetch(obj, reconcile.Fail(sourcev1.GitOperationFailedReason,
 			fmt.Errorf("failed to checkout and determine revision: %w", err)))

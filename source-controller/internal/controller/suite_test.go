@@ -28,6 +28,10 @@ import (
 // every fixture stays far below it, and the size-limit tests go above it.
 const testMaxArtifactSize = 1 << 20
 
+// testMaxFileSize is the reconcilers' MaxFileSize (--git-max-file-size): above the artifact
+// limit, so an ignored file between the two is cloned and left out of the artifact.
+const testMaxFileSize = 8 << 20
+
 // suite is the environment every test shares: a real API server, the manager running both
 // reconcilers exactly as cmd/main.go wires them, the artifact storage served over HTTP and an
 // event receiver standing in for notification-controller. Set once by TestMain, read-only
@@ -120,6 +124,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		Storage:         storage,
 		Git:             git.NewClient(git.ClientOptions{SSHTimeout: 10 * time.Second}),
 		MaxArtifactSize: testMaxArtifactSize,
+		MaxFileSize:     testMaxFileSize,
 		TmpDir:          workDir,
 	})
 	if err != nil {
