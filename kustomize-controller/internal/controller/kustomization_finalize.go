@@ -56,7 +56,15 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 			return err
 		}
 		if len(left) > 0 {
-			return reconcile.Wait("TerminationInProgress", fmt.Errorf("waiting for %d objects to terminate, e.g. %s", len(left), left[0]), terminationRecheck)
+			waited := time.Since(obj.DeletionTimestamp.Time)
+			if waited < obj.GetTimeout() {
+				return reconcile.Wait("TerminationInProgress", fmt.Errorf("waiting for %d objects to terminate, e.g. %s", len(left), left[0]), terminationRecheck)
+			}
+			// Waiting longer would hold the Kustomization, and its namespace, forever
+			// (an object whose own finalizer never completes): give up at spec.timeout.
+			msg := fmt.Sprintf("gave up waiting for %d objects to terminate after %s (spec.timeout), e.g. %s", len(left), waited.Round(time.Second), left[0])
+			log.Info(msg)
+			r.events.Event(obj, events.SeverityError, "TerminationTimeout", msg, nil)
 		}
 	}
 	return nil

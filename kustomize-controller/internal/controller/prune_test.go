@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
@@ -216,4 +217,42 @@ func ksExists(t *testing.T, ns, name string) bool {
 		t.Fatal(err)
 	}
 	return err == nil
+}
+
+// TestDeletionPolicyWaitForTerminationGivesUp: an object that never terminates (its foreign
+// finalizer is never removed) holds the Kustomization until spec.timeout (30s, the least
+// allowed), then the Kustomization goes with a warning event naming what was left.
+func TestDeletionPolicyWaitForTerminationGivesUp(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{
+		"cm.yaml": cmYAML("stuck", nil, "  finalizers:\n  - test.gotk.dev/never"),
+	})
+	newKustomization(t, ns, "app", src, "", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.DeletionPolicy = kustomizev1.DeletionPolicyWaitForTermination
+		ks.Spec.Timeout = &metav1.Duration{Duration: 30 * time.Second}
+	})
+	waitReady(t, ns, "app", 30*time.Second)
+	start := time.Now()
+	if err := k8s().Delete(testCtx(t), getKS(t, ns, "app")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, func() error {
+		if ksExists(t, ns, "app") {
+			return fmt.Errorf("Kustomization still exists after %s", time.Since(start).Round(time.Second))
+		}
+		return nil
+	})
+	if d := time.Since(start); d < 29*time.Second {
+		t.Errorf("the Kustomization went after %s, before its spec.timeout", d)
+	}
+	eventually(t, 10*time.Second, func() error {
+		for _, ev := range suiteEnv.events.InNamespace(ns) {
+			if ev.Reason == "TerminationTimeout" && strings.Contains(ev.Message, "ConfigMap/"+ns+"/stuck") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no TerminationTimeout event naming the ConfigMap")
+	})
+	editCM(t, ns, "stuck", "test", func(cm *corev1.ConfigMap) { cm.Finalizers = nil })
 }
