@@ -121,7 +121,31 @@ func (e *Evaluator) Evaluate(obj *unstructured.Unstructured) (Result, error) {
 		msg := "computing status: " + err.Error()
 		return Result{Status: Unknown, Message: msg}, fmt.Errorf("%s: %s", ObjMetaOf(obj), msg)
 	}
-	return Result{Status: Status(res.Status), Message: res.Message}, nil
+	out := Result{Status: Status(res.Status), Message: res.Message}
+	if out.Status == Current && !isBuiltinGroup(group) {
+		out.Assumed = assumption(obj.Object)
+	}
+	return out, nil
+}
+
+// isBuiltinGroup reports whether group is one of Kubernetes' own, whose kinds kstatus knows.
+func isBuiltinGroup(group string) bool {
+	return !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io")
+}
+
+// assumption says what kstatus had to assume to call a custom resource Current: it reports
+// Current for an object with no status at all (its controller may not have seen it yet, or
+// it has none to report), and cannot tell which generation a status without
+// observedGeneration describes.
+func assumption(obj map[string]any) string {
+	st, ok := obj["status"].(map[string]any)
+	switch {
+	case !ok || len(st) == 0:
+		return "no status"
+	case st["observedGeneration"] == nil:
+		return "no status.observedGeneration"
+	}
+	return ""
 }
 
 // evaluate applies a custom check: an object whose status.observedGeneration is behind

@@ -21,6 +21,9 @@ func TestEvaluateBuiltin(t *testing.T) {
 		manifest string
 		want     Status
 		wantMsg  string
+		// wantAssumed is what the result must say it assumed ("" for objects that report
+		// their health fully).
+		wantAssumed string
 	}{
 		{
 			name: "deployment rolling out",
@@ -215,13 +218,26 @@ status:
 			want: Failed, wantMsg: "size must be positive",
 		},
 		{
-			name: "custom resource without conditions",
+			// kstatus calls it Current; the result says that rests on no status at all.
+			name: "custom resource without status",
 			manifest: `apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w, namespace: apps, generation: 1}
 spec: {size: 1}
 `,
-			want: Current,
+			want: Current, wantAssumed: "no status",
+		},
+		{
+			name: "custom resource without observedGeneration",
+			manifest: `apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: apps, generation: 2}
+spec: {size: 1}
+status:
+  conditions:
+  - {type: Ready, status: "True", reason: Done, message: ready}
+`,
+			want: Current, wantAssumed: "no status.observedGeneration",
 		},
 		{
 			name: "CRD established",
@@ -245,6 +261,9 @@ status:
 			}
 			if res.Status != tt.want || !strings.Contains(res.Message, tt.wantMsg) {
 				t.Errorf("got %s %q, want %s containing %q", res.Status, res.Message, tt.want, tt.wantMsg)
+			}
+			if res.Assumed != tt.wantAssumed {
+				t.Errorf("assumed %q, want %q", res.Assumed, tt.wantAssumed)
 			}
 		})
 	}

@@ -39,6 +39,10 @@ const (
 type Result struct {
 	Status  Status
 	Message string
+	// Assumed says what the status rests on beyond the object's own report, when the object
+	// (a custom resource) reports too little to tell: "no status" or "no
+	// status.observedGeneration". Empty when the object reports its health fully.
+	Assumed string
 }
 
 // ObjMeta identifies an object in health messages and in the list of missing objects.

@@ -20,6 +20,22 @@ type Summary struct {
 	// Waiting lists the objects that are neither Current nor Failed (InProgress, Terminating,
 	// NotFound, Unknown), objects before missing ones, in input order.
 	Waiting []ObjectResult
+	// Assumed lists the Current objects whose health rests on an assumption (see
+	// Result.Assumed), for the caller to say so.
+	Assumed []ObjectResult
+}
+
+// AssumedMessage names the objects counted Current on an assumption, "" when none were:
+// "assumed current: Widget/apps/w (no status)".
+func (s Summary) AssumedMessage() string {
+	if len(s.Assumed) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(s.Assumed))
+	for _, a := range s.Assumed {
+		parts = append(parts, a.Object.String()+" ("+a.Assumed+")")
+	}
+	return "assumed current: " + strings.Join(parts, ", ")
 }
 
 // ObjectResult is the health of one object of a set.
@@ -41,6 +57,9 @@ func (e *Evaluator) Summarize(objs []*unstructured.Unstructured, missing []ObjMe
 		res, _ := e.Evaluate(obj)
 		switch res.Status {
 		case Current:
+			if res.Assumed != "" {
+				s.Assumed = append(s.Assumed, ObjectResult{Object: ObjMetaOf(obj), Result: res})
+			}
 		case Failed:
 			s.Failed = append(s.Failed, ObjectResult{Object: ObjMetaOf(obj), Result: res})
 		default:

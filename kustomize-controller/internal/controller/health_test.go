@@ -253,3 +253,33 @@ spec:
 		t.Errorf("parent %s, child's ConfigMap %v", describe(ks), getCM(t, ns, "from-child"))
 	}
 }
+
+// TestHealthOfCustomResourceWithoutStatus: a custom resource that reports no status counts
+// as healthy, as kstatus has it, and the Healthy condition says it was assumed; with
+// healthCheckExprs for its kind, the expressions decide instead.
+func TestHealthOfCustomResourceWithoutStatus(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{
+		"w.yaml": "apiVersion: test.gotk.dev/v1\nkind: Widget\nmetadata:\n  name: quiet\nspec:\n  size: 1\n",
+	})
+	newKustomization(t, ns, "assumed", src, "", func(ks *kustomizev1.Kustomization) { ks.Spec.Wait = true })
+	ks := waitReady(t, ns, "assumed", 30*time.Second)
+	if c := condition(ks, kustomizev1.HealthyCondition); c == nil || c.Status != metav1.ConditionTrue {
+		t.Fatalf("Healthy = %v", c)
+	}
+	assertContains(t, "Healthy message", condition(ks, kustomizev1.HealthyCondition).Message, "assumed current: Widget/"+ns+"/quiet (no status)")
+
+	ns2 := newNamespace(t)
+	src2, _ := gitRepo(t, ns2, "repo", map[string]string{
+		"w.yaml": "apiVersion: test.gotk.dev/v1\nkind: Widget\nmetadata:\n  name: quiet\nspec:\n  size: 1\n",
+	})
+	newKustomization(t, ns2, "judged", src2, "", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Wait = true
+		ks.Spec.HealthCheckExprs = []kustomize.CustomHealthCheck{{
+			APIVersion: "test.gotk.dev/v1", Kind: "Widget",
+			HealthCheckExpressions: kustomize.HealthCheckExpressions{Current: "has(status.phase) && status.phase == 'Ready'"},
+		}}
+	})
+	waitReadyReason(t, ns2, "judged", metav1.ConditionUnknown, meta.ProgressingReason, 30*time.Second)
+}

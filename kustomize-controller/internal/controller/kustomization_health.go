@@ -140,7 +140,13 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		return reconcile.Result{}, reconcile.FailAfter(healthCheckFailedReason,
 			fmt.Errorf("health check failed after %s: %s", time.Since(p.started).Round(time.Second), summary.Message), retryAfter(obj))
 	case summary.Healthy():
-		reconcile.MarkTrue(obj, kustomizev1.HealthyCondition, meta.SucceededReason, "Health check passed in "+time.Since(p.started).Round(time.Millisecond).String())
+		msg := "Health check passed in " + time.Since(p.started).Round(time.Millisecond).String()
+		if assumed := summary.AssumedMessage(); assumed != "" {
+			// Custom resources that report no status were counted healthy, as kstatus
+			// does: say so, so nobody mistakes it for a verified result.
+			msg += "; " + assumed
+		}
+		reconcile.MarkTrue(obj, kustomizev1.HealthyCondition, meta.SucceededReason, msg)
 		return done()
 	case time.Now().After(p.deadline):
 		r.health.Done(obj)

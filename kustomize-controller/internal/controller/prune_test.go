@@ -256,3 +256,41 @@ func TestDeletionPolicyWaitForTerminationGivesUp(t *testing.T) {
 	})
 	editCM(t, ns, "stuck", "test", func(cm *corev1.ConfigMap) { cm.Finalizers = nil })
 }
+
+// TestPruneEmptyRevision: a revision that renders no object (an empty directory, then an
+// empty kustomization.yaml) with prune on deletes everything the Kustomization applied and
+// empties its inventory; the next revision with objects applies them again.
+func TestPruneEmptyRevision(t *testing.T) {
+	t.Parallel()
+	for name, empty := range map[string]map[string]string{
+		"empty-dir":           {"README.md": "nothing to apply here\n"},
+		"empty-kustomization": {"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ns := newNamespace(t)
+			full := map[string]string{"a.yaml": cmYAML("a", nil), "b.yaml": cmYAML("b", nil)}
+			src, _ := gitRepo(t, ns, "repo", full)
+			newKustomization(t, ns, "app", src, "./")
+			ks := waitReady(t, ns, "app", 30*time.Second)
+			if n := len(ks.Status.Inventory.Entries); n != 2 {
+				t.Fatalf("inventory has %d entries, want 2", n)
+			}
+			a := publish(t, src, empty, nil)
+			ks = waitApplied(t, ns, "app", a.Revision, 30*time.Second)
+			if ks.Status.Inventory == nil || len(ks.Status.Inventory.Entries) != 0 {
+				t.Errorf("inventory after the empty revision = %+v, want empty", ks.Status.Inventory)
+			}
+			for _, cm := range []string{"a", "b"} {
+				if getCM(t, ns, cm) != nil {
+					t.Errorf("ConfigMap %s survived the empty revision", cm)
+				}
+			}
+			a = publish(t, src, full, nil)
+			ks = waitApplied(t, ns, "app", a.Revision, 30*time.Second)
+			if n := len(ks.Status.Inventory.Entries); n != 2 || getCM(t, ns, "a") == nil || getCM(t, ns, "b") == nil {
+				t.Errorf("after the revision with objects again: inventory %d entries, a %v, b %v", n, getCM(t, ns, "a") != nil, getCM(t, ns, "b") != nil)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	neturl "net/url"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -126,5 +128,56 @@ func TestShellMetacharactersNeverRun(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Fatalf("a credential or URL was run by a shell: %s exists (%v)", marker, err)
+	}
+}
+
+// TestTamperedArtifactRebuilt: an artifact changed on disk after it was stored never reaches
+// a consumer (the server checks the digest before serving, the consumer after), and the next reconcile of its source detects it,
+// removes it and stores the revision again, which consumers then accept.
+func TestTamperedArtifactRebuilt(t *testing.T) {
+	t.Parallel()
+	srv := gitserver.New(t, gitserver.Options{})
+	url, err := srv.InitRepo("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Commit("app").File("app.yaml", "kind: ConfigMap\n").MustDo(t)
+	ns := newNamespace(t)
+	obj := newGitRepository(ns, "app", url, func(o *sourcev1.GitRepository) { o.Spec.Reference = &sourcev1.GitRepositoryRef{Branch: "main"} })
+	create(t, obj)
+	waitReady(t, obj)
+	stored := obj.Status.Artifact.DeepCopy()
+
+	// Same size, other bytes: only the digest tells.
+	path := suiteEnv.storage.LocalPath(stored)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := bytes.Repeat([]byte{'x'}, len(data))
+	if err := os.WriteFile(path, evil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The artifact server refuses to serve it, and a consumer would refuse its digest.
+	fetcher := &artifact.Fetcher{}
+	if err := fetcher.Fetch(context.Background(), stored.URL, stored.Digest, t.TempDir()); err == nil {
+		t.Fatal("a consumer accepted the tampered artifact")
+	}
+
+	requestReconcile(t, obj)
+	eventually(t, "the artifact rebuilt", func() bool {
+		get(t, obj)
+		a := obj.Status.Artifact
+		if a == nil || a.Revision != stored.Revision {
+			return false
+		}
+		got, err := os.ReadFile(suiteEnv.storage.LocalPath(a))
+		return err == nil && !bytes.Equal(got, evil)
+	})
+	if err := fetcher.Fetch(context.Background(), obj.Status.Artifact.URL, obj.Status.Artifact.Digest, t.TempDir()); err != nil {
+		t.Errorf("the rebuilt artifact is refused: %v", err)
+	}
+	if obj.Status.Artifact.Digest != stored.Digest {
+		t.Errorf("rebuilt digest %s differs from the original %s: the build is not reproducible", obj.Status.Artifact.Digest, stored.Digest)
 	}
 }
