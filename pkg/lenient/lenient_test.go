@@ -142,4 +142,3 @@ func checkRepaired(t *testing.T, items []testkind.TestObject) {
 		}
 	}
 }
-

@@ -15,8 +15,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	helmreg "helm.sh/helm/v3/pkg/registry"
 
-	"gotk.dev/pkg/oci"
 	"gotk.dev/internal/testing/registry"
+	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/helm"
