@@ -49,9 +49,11 @@ func run(args []string) error {
 		}
 		return err
 	}
+	ksOpts.ApplyGates(&rtOpts)
 	rt, err := manager.New(manager.Setup{
 		Name:           controllerName,
 		Options:        &rtOpts,
+		FeatureGates:   controller.FeatureGates(),
 		AddToScheme:    []manager.AddToScheme{sourcev1.AddToScheme, kustomizev1.AddToScheme},
 		Watched:        []client.Object{&kustomizev1.Kustomization{}},
 		CacheTransform: manager.HealthCacheTransform(),

@@ -45,9 +45,10 @@ type Setup struct {
 	Name string
 	// Options are the parsed shared flags; New validates them.
 	Options *options.Runtime
-	// FeatureGates are the gates the controller knows, with their defaults: a gate named in
-	// --feature-gates that is not here is an error.
-	FeatureGates map[string]bool
+	// FeatureGates are the gates the controller knows (options.CommonGates() are always
+	// known): a gate named in --feature-gates that is not here is an error, one without
+	// effect here is logged once.
+	FeatureGates options.Gates
 	// AddToScheme registers the kinds the controller reads and writes, beyond the built-in
 	// Kubernetes kinds.
 	AddToScheme []AddToScheme
@@ -105,7 +106,8 @@ func RESTConfig(o *options.Runtime, userAgent string) (*rest.Config, error) {
 // New builds the manager and recorders. Reconcilers are added by the caller; Start with
 // rt.Manager.Start(ctx).
 func New(s Setup) (*Runtime, error) {
-	if err := s.Options.Validate(s.FeatureGates); err != nil {
+	gates := options.CommonGates().With(s.FeatureGates)
+	if err := s.Options.Validate(gates.Defaults()); err != nil {
 		return nil, err
 	}
 	if s.Scheme == nil {
@@ -118,6 +120,11 @@ func New(s Setup) (*Runtime, error) {
 	}
 	log := NewLogger(s.Options)
 	ctrl.SetLogger(log)
+	for name, value := range s.Options.FeatureGates {
+		if why := gates[name].NoEffect; why != "" {
+			log.Info("feature gate accepted without effect", "gate", name, "value", value, "reason", why)
+		}
+	}
 	cfg := s.RESTConfig
 	if cfg == nil {
 		var err error
@@ -161,9 +168,7 @@ func New(s Setup) (*Runtime, error) {
 		RenewDeadline:                 &le.RenewDeadline,
 		RetryPeriod:                   &le.RetryPeriod,
 		Cache:                         cacheOpts,
-		// Secrets and ConfigMaps are read rarely and can be many and large: read them
-		// directly instead of caching every one in the cluster.
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
+		Client: clientOptions(s.Options.Enabled(gates, "CacheSecretsAndConfigMaps")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -243,4 +248,15 @@ func customGroups(scheme *runtime.Scheme) []string {
 		groups = append(groups, gvk.Group)
 	}
 	return groups
+}
+
+// clientOptions are the manager client's: Secrets and ConfigMaps are read rarely and can be
+// many and large, so they are read from the API instead of cached, unless
+// --feature-gates=CacheSecretsAndConfigMaps=true (which needs list and watch on them
+// cluster-wide).
+func clientOptions(cacheSecrets bool) client.Options {
+	if cacheSecrets {
+		return client.Options{}
+	}
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
 }

@@ -133,10 +133,3 @@ func RuntimeNamespace() string {
 	return "flux-system"
 }
 
-// FeatureEnabled reports a gate's value, falling back to its default in known.
-func (o *Runtime) FeatureEnabled(gate string, known map[string]bool) bool {
-	if v, ok := o.FeatureGates[gate]; ok {
-		return v
-	}
-	return known[gate]
-}

@@ -133,7 +133,8 @@ func TestKubeconfigFlagRegisteredOnce(t *testing.T) {
 }
 
 func TestFeatureGates(t *testing.T) {
-	known := map[string]bool{"CacheSecretsAndConfigMaps": false, "DisableStatusPollerCache": true, "OOMWatch": false}
+	gates := options.Gates{"CacheSecretsAndConfigMaps": {}, "DisableStatusPollerCache": {Default: true}, "OOMWatch": {}}
+	known := gates.Defaults()
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -179,8 +180,8 @@ func TestFeatureGates(t *testing.T) {
 				if v, ok := tc.want[gate]; ok {
 					want = v
 				}
-				if got := rt.FeatureEnabled(gate, known); got != want {
-					t.Errorf("FeatureEnabled(%s) = %t, want %t", gate, got, want)
+				if got := rt.Enabled(gates, gate); got != want {
+					t.Errorf("Enabled(%s) = %t, want %t", gate, got, want)
 				}
 			}
 			if err := rt.Validate(known); err != nil {

@@ -46,10 +46,11 @@ func run(args []string) error {
 		return err
 	}
 	rt, err := manager.New(manager.Setup{
-		Name:        controllerName,
-		Options:     &rtOpts,
-		AddToScheme: []manager.AddToScheme{sourcev1.AddToScheme},
-		Watched:     []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
+		Name:         controllerName,
+		Options:      &rtOpts,
+		FeatureGates: controller.FeatureGates(),
+		AddToScheme:  []manager.AddToScheme{sourcev1.AddToScheme},
+		Watched:      []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
 	})
 	if err != nil {
 		return err
@@ -59,7 +60,8 @@ func run(args []string) error {
 		return err
 	}
 	gitRepos, err := controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
-		Storage: storage, Git: git.NewClient(git.ClientOptions{}), MaxArtifactSize: maxArtifactSize, MaxFileSize: maxGitFileSize})
+		Storage: storage, Git: git.NewClient(git.ClientOptions{}), MaxArtifactSize: maxArtifactSize, MaxFileSize: maxGitFileSize,
+		AlwaysClone: !rtOpts.Enabled(controller.FeatureGates(), "OptimizedGitClones")})
 	if err != nil {
 		return err
 	}

@@ -152,3 +152,21 @@ func TestInsecureKubeconfigExec(t *testing.T) {
 		t.Error("not applied")
 	}
 }
+
+// TestSubstituteNotStrict: without StrictPostBuildSubstitutions (upstream's default, and the
+// direct reconciler's), a variable with no value and no default expands to "".
+func TestSubstituteNotStrict(t *testing.T) {
+	t.Parallel()
+	d := newDirect(t, Options{})
+	ns := newNamespace(t)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{
+		"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lax\ndata:\n  a: \"${DEFINED}\"\n  b: \"x${MISSING_VAR}y\"\n",
+	})
+	newKustomization(t, ns, "app", src, "", directLabelled, func(ks *kustomizev1.Kustomization) {
+		ks.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"DEFINED": "set"}}
+	})
+	assertReady(t, d.reconcile(t, ns, "app"), metav1.ConditionTrue, meta.ReconciliationSucceededReason)
+	if cm := getCM(t, ns, "lax"); cm == nil || cm.Data["a"] != "set" || cm.Data["b"] != "xy" {
+		t.Errorf("ConfigMap = %v", cm)
+	}
+}

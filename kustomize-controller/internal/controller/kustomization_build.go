@@ -51,7 +51,7 @@ func (r *KustomizationReconciler) buildObjects(ctx context.Context, s *scope) er
 		// With the default strategy (WithVariables) no variable means no substitution, so
 		// manifests holding ${...} for other tools are applied as written.
 		if len(vars) > 0 || pb.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
-			if err := substitute.Apply(objs, vars, substitute.Options{Strict: true}); err != nil {
+			if err := substitute.Apply(objs, vars, substitute.Options{Strict: r.opts.StrictSubstitutions}); err != nil {
 				return reconcile.FailAfter(substituteFailedReason, fmt.Errorf("post-build substitution failed for revision '%s': %w", s.revision, err), retryAfter(obj))
 			}
 		}

@@ -32,6 +32,15 @@ import (
 type Options struct {
 	NoCrossNamespaceRefs bool
 	NoRemoteBases        bool
+	// StrictSubstitutions fails a build that references a variable with no value and no
+	// default (--feature-gates=StrictPostBuildSubstitutions=true); else it expands to "".
+	StrictSubstitutions bool
+	// DisableFailFast keeps waiting on health checks that report Failed until the timeout
+	// (--feature-gates=DisableFailFastBehavior=true).
+	DisableFailFast bool
+	// AdditiveDependencyCheck makes a dependsOn readyExpr hold in addition to the built-in
+	// readiness check (--feature-gates=AdditiveCELDependencyCheck=true).
+	AdditiveDependencyCheck bool
 	// Cluster says which identities and kubeconfigs Kustomizations may use.
 	Cluster options.Cluster
 }
@@ -113,7 +122,7 @@ func NewKustomizationReconciler(rt *manager.Runtime, c Config) (*KustomizationRe
 	if r.healthCompiler, err = health.NewCompiler(); err != nil {
 		return nil, err
 	}
-	if r.deps, err = dependency.NewChecker(false); err != nil {
+	if r.deps, err = dependency.NewChecker(c.Options.AdditiveDependencyCheck); err != nil {
 		return nil, err
 	}
 	r.engine, err = reconcile.New(reconcile.Options[*kustomizev1.Kustomization, *scope]{
@@ -202,4 +211,26 @@ func objRef(obj client.Object) string { return fmt.Sprintf("%s/%s", obj.GetNames
 // clusterRequest is what a Kustomization asks of the cluster factory.
 func clusterRequest(obj *kustomizev1.Kustomization) cluster.Request {
 	return cluster.Request{Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName, KubeConfig: obj.Spec.KubeConfig}
+}
+
+// FeatureGates are the gates kustomize-controller accepts: upstream's names, with what they
+// do here.
+func FeatureGates() options.Gates {
+	return options.Gates{
+		"StrictPostBuildSubstitutions":   {},
+		"DisableFailFastBehavior":        {},
+		"AdditiveCELDependencyCheck":     {},
+		"DisableStatusPollerCache":       {Default: true, NoEffect: "health checks read a watch cache holding only the objects waited on"},
+		"GroupChangeLog":                 {NoEffect: "change sets are logged as one line per reconcile"},
+		"CancelHealthCheckOnNewRevision": {NoEffect: "a new revision always supersedes the health checks of the previous one"},
+		"ExternalArtifact":               {NoEffect: "the ExternalArtifact source kind is not supported"},
+	}
+}
+
+// ApplyGates sets the options the feature gates of rt decide.
+func (o *Options) ApplyGates(rt *options.Runtime) {
+	gates := FeatureGates()
+	o.StrictSubstitutions = rt.Enabled(gates, "StrictPostBuildSubstitutions")
+	o.DisableFailFast = rt.Enabled(gates, "DisableFailFastBehavior")
+	o.AdditiveDependencyCheck = rt.Enabled(gates, "AdditiveCELDependencyCheck")
 }

@@ -118,7 +118,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 	if p.fresh != nil && !summary.Healthy() && summary.Status != health.Failed {
 		// Only what is still in progress is checked again (and watched): objects Current in
 		// their apply response (ConfigMaps, Services, ...) cost no watch and no cache.
-		refs = health.StillWaiting(refs, summary.Waiting)
+		refs = health.StillWaiting(refs, append(summary.Waiting, summary.Failed...))
 		// Right after an apply: record the wait and watch first, then look again in the
 		// cache. An update that landed before the wait was recorded is in the cache by now;
 		// any later one finds the wait and wakes us.
@@ -133,7 +133,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 	}
 	p.fresh = nil
 	switch {
-	case summary.Status == health.Failed:
+	case summary.Status == health.Failed && !r.opts.DisableFailFast:
 		r.health.Done(obj)
 		reconcile.MarkFalse(obj, kustomizev1.HealthyCondition, healthCheckFailedReason, summary.Message)
 		r.upsertHistory(s, healthCheckFailedReason)
@@ -156,7 +156,8 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		return reconcile.Result{}, reconcile.FailAfter(healthCheckFailedReason,
 			fmt.Errorf("health check failed after %s, %s", obj.GetTimeout(), msg), retryAfter(obj))
 	}
-	if err := r.health.Wait(obj, health.StillWaiting(refs, summary.Waiting), p, !remote); err != nil {
+	// Without fail-fast, failed objects are waited on too: they may still recover.
+	if err := r.health.Wait(obj, health.StillWaiting(refs, append(summary.Waiting, summary.Failed...)), p, !remote); err != nil {
 		r.health.Done(obj)
 		return reconcile.Result{}, err
 	}

@@ -133,7 +133,9 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	builder := kustomize.NewBuilder(256)
-	r, err := NewKustomizationReconciler(rt, Config{Artifacts: cache, Builder: builder})
+	// Strict substitutions (StrictPostBuildSubstitutions=true): the substitution tests check
+	// that an unset variable fails the build; TestSubstituteNotStrict covers the default.
+	r, err := NewKustomizationReconciler(rt, Config{Options: Options{StrictSubstitutions: true}, Artifacts: cache, Builder: builder})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
+	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -25,6 +26,9 @@ type GitConfig struct {
 	Git     *git.Client
 	// MaxArtifactSize caps the bytes of a repository's files that go into an artifact (0: no cap).
 	MaxArtifactSize int64
+	// AlwaysClone clones on every reconcile instead of first checking whether the remote
+	// still has the stored revision (--feature-gates=OptimizedGitClones=false).
+	AlwaysClone bool
 	// MaxFileSize refuses a repository holding a larger file, ignored or not, before the
 	// clone loads it (0: no cap; a clone then needs as much memory as its largest file).
 	MaxFileSize int64
@@ -127,5 +131,14 @@ func (r *GitRepositoryReconciler) finalize(ctx context.Context, obj *sourcev1.Gi
 func (s *gitScope) Close() {
 	if s.workDir != "" {
 		_ = os.RemoveAll(s.workDir)
+	}
+}
+
+// FeatureGates are the gates source-controller accepts: upstream's names, with what they do
+// here.
+func FeatureGates() options.Gates {
+	return options.Gates{
+		"OptimizedGitClones":       {Default: true},
+		"ForceGoGitImplementation": {Default: true, NoEffect: "go-git is the only Git implementation"},
 	}
 }

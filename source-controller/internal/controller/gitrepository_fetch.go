@@ -35,7 +35,7 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 	}
 	ref := checkoutRef(obj.Spec.Reference)
 
-	if a := obj.Status.Artifact; a != nil && !s.inputsChanged() {
+	if a := obj.Status.Artifact; a != nil && !s.inputsChanged() && !r.AlwaysClone {
 		resolved, err := r.gitClient(s).ResolveRef(ctx, obj.Spec.URL, s.auth, ref)
 		if err != nil {
 			return failFetch(obj, reconcile.Fail(sourcev1.GitOperationFailedReason,
