@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -193,3 +194,5 @@ func requestReconcile(t testing.TB, obj client.Object) {
 func conditionOf(obj conditioned, typ string) *metav1.Condition {
 	return apimeta.FindStatusCondition(obj.GetConditions(), typ)
 }
+
+func errorsAs[T error](err error, target *T) bool { return errors.As(err, target) }
