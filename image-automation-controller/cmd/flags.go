@@ -1,0 +1,58 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"gotk.dev/image-automation-controller/internal/controller"
+	"gotk.dev/pkg/options"
+)
+
+// flags are image-automation-controller's command line, with upstream's names and defaults.
+type flags struct {
+	runtime    options.Runtime
+	controller controller.Options
+}
+
+// Feature gates upstream's image-automation-controller knows, with its defaults. The Git
+// ones change what this controller does; CacheSecretsAndConfigMaps and
+// ObjectLevelWorkloadIdentity are accepted (Secrets are never cached, workload identity is
+// not implemented yet); GitAllBranchReferences is how the push branch is always read here.
+const (
+	gateForcePushBranch = "GitForcePushBranch"
+	gateShallowClone    = "GitShallowClone"
+)
+
+var featureGates = map[string]bool{
+	gateForcePushBranch:           true,
+	gateShallowClone:              true,
+	"GitAllBranchReferences":      true,
+	"GitSparseCheckout":           false,
+	"CacheSecretsAndConfigMaps":   false,
+	"ObjectLevelWorkloadIdentity": false,
+}
+
+func (f *flags) bind(fs *pflag.FlagSet) {
+	f.runtime.BindFlags(fs, 4)
+	fs.BoolVar(&f.controller.NoCrossNamespaceRefs, "no-cross-namespace-refs", false, "When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
+
+	// Accepted so that upstream's manifests and patches keep working.
+	var (
+		ignoredStrings []string
+		ignoredString  string
+		ignoredInt     int
+		ignoredDur     time.Duration
+	)
+	fs.StringSliceVar(&ignoredStrings, "ssh-kex-algos", nil, "Accepted for compatibility; the SSH client negotiates Go's default key exchange algorithms.")
+	fs.StringSliceVar(&ignoredStrings, "ssh-hostkey-algos", nil, "Accepted for compatibility; host key algorithms follow the known_hosts entries of the Secret.")
+	fs.StringVar(&ignoredString, "default-service-account", "", "Default service account to use for workload identity when not specified in resources (workload identity is not supported yet).")
+	fs.IntVar(&ignoredInt, "token-cache-max-size", 100, "Accepted for compatibility; cloud Git tokens are not used yet.")
+	fs.DurationVar(&ignoredDur, "token-cache-max-duration", time.Hour, "Accepted for compatibility; cloud Git tokens are not used yet.")
+}
+
+// gates copies the Git feature gates into the controller options (after parsing).
+func (f *flags) gates() {
+	f.controller.ForcePushBranch = f.runtime.FeatureEnabled(gateForcePushBranch, featureGates)
+	f.controller.ShallowClone = f.runtime.FeatureEnabled(gateShallowClone, featureGates)
+}
