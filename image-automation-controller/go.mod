@@ -13,10 +13,10 @@ require (
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/crypto v0.58.0
 	gotk.dev/image-automation-controller/api v0.0.0
-	gotk.dev/image-reflector-controller/api v0.0.0-00010101000000-000000000000
+	gotk.dev/image-reflector-controller/api v0.0.0
 	gotk.dev/internal/testing v0.0.0
 	gotk.dev/pkg v0.0.0
-	gotk.dev/source-controller/api v0.0.0-00010101000000-000000000000
+	gotk.dev/source-controller/api v0.0.0
 	k8s.io/api v0.37.0
 	k8s.io/apimachinery v0.37.0
 	sigs.k8s.io/controller-runtime v0.25.2
