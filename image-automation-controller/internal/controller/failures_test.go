@@ -122,7 +122,9 @@ func TestAutomationFailures(t *testing.T) {
 		{name: "missing-source", source: "missing", reason: meta.DependencyNotReadyReason, message: "referenced GitRepository '" + ns + "/missing' not found"},
 		{name: "wrong-password", source: "wrong", reason: imagev1.GitOperationFailedReason, message: "unable to clone"},
 		{name: "removed-template-field", source: "fleet", reason: imagev1.RemovedTemplateFieldReason, message: "use .Changed", stalled: true,
-			opt: func(a *imagev1.ImageUpdateAutomation) { a.Spec.GitSpec.Commit.MessageTemplate = "{{ range .Updated.Images }}{{ . }}{{ end }}" }},
+			opt: func(a *imagev1.ImageUpdateAutomation) {
+				a.Spec.GitSpec.Commit.MessageTemplate = "{{ range .Updated.Images }}{{ . }}{{ end }}"
+			}},
 		{name: "signing-key", source: "fleet", reason: imagev1.SourceManagerFailedReason, message: "secret '" + ns + "/bad-key'", stalled: true,
 			opt: func(a *imagev1.ImageUpdateAutomation) {
 				a.Spec.GitSpec.Commit.SigningKey = &imagev1.SigningKey{SecretRef: meta.LocalObjectReference{Name: "bad-key"}}
