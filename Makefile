@@ -102,6 +102,8 @@ bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs;
 	go run ./e2e/bench --n $(N)
 	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
+	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
+	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters
 
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.

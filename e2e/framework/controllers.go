@@ -26,6 +26,9 @@ type ControllerSpec struct {
 	// Kinds are the Flux kinds the controller reconciles (kind names are unique across the
 	// Flux API groups), so a wait that times out can show the right log.
 	Kinds []string
+	// Extra marks the controllers a default install leaves out (the image automation
+	// controllers, installed with `flux install --components-extra`).
+	Extra bool
 }
 
 // manifestArgs are the arguments every controller Deployment in the install manifests
@@ -64,9 +67,10 @@ func controllerSpecs() []ControllerSpec {
 		{Name: "helm-controller", Package: "./helm-controller/cmd", Kinds: []string{"HelmRelease"}},
 		{Name: "notification-controller", Package: "./notification-controller/cmd", ReceivesEvents: true,
 			Kinds: []string{"Alert", "Provider", "Receiver"}},
-		{Name: "image-reflector-controller", Package: "./image-reflector-controller/cmd", Storage: true,
+		{Name: "image-reflector-controller", Package: "./image-reflector-controller/cmd", Storage: true, Extra: true,
 			Kinds: []string{"ImageRepository", "ImagePolicy"}},
-		{Name: "image-automation-controller", Package: "./image-automation-controller/cmd", Kinds: []string{"ImageUpdateAutomation"}},
+		{Name: "image-automation-controller", Package: "./image-automation-controller/cmd", Extra: true,
+			Kinds: []string{"ImageUpdateAutomation"}},
 	}
 }
 
@@ -75,6 +79,18 @@ func KnownControllers() []string {
 	var names []string
 	for _, s := range controllerSpecs() {
 		names = append(names, s.Name)
+	}
+	return names
+}
+
+// ExtraControllers lists the controllers installed only with `flux install
+// --components-extra`.
+func ExtraControllers() []string {
+	var names []string
+	for _, s := range controllerSpecs() {
+		if s.Extra {
+			names = append(names, s.Name)
+		}
 	}
 	return names
 }

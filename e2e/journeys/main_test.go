@@ -1,5 +1,5 @@
 // Package journeys_test holds the end-to-end journeys: what a Flux user does with a cluster,
-// run against a local control plane with source-controller and kustomize-controller as
+// run against a local control plane with source-, kustomize- and the image controllers as
 // processes, a real Git server (HTTP and SSH) and a real OCI registry (see e2e/framework).
 //
 // All journeys share one environment, owned by TestMain and started by the first journey
@@ -76,7 +76,9 @@ func (f *fixture) startOnce() error {
 	if err != nil {
 		return err
 	}
-	opts = opts.WithControllers("source-controller", "kustomize-controller")
+	// The image controllers are extra components (flux install --components-extra); the
+	// image automation journey needs them.
+	opts = opts.WithControllers("source-controller", "kustomize-controller", "image-reflector-controller", "image-automation-controller")
 	for i, c := range opts.Controllers {
 		if c.Name == "kustomize-controller" {
 			opts.Controllers[i].Args = append(kustomizeControllerArgs(), c.Args...)

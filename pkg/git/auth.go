@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"gotk.dev/pkg/proxy"
 	"gotk.dev/pkg/redact"
 )
 
@@ -168,50 +169,18 @@ func (o *AuthOptions) secrets() []string {
 	return []string{o.Password, o.BearerToken, string(o.Identity), string(o.TLSKey)}
 }
 
-// The keys of a proxy Secret (GitRepository .spec.proxySecretRef).
+// The keys of a proxy Secret (GitRepository .spec.proxySecretRef); see package proxy.
 const (
-	KeyProxyAddress  = "address"
-	KeyProxyUsername = "username"
-	KeyProxyPassword = "password"
+	KeyProxyAddress  = proxy.KeyAddress
+	KeyProxyUsername = proxy.KeyUsername
+	KeyProxyPassword = proxy.KeyPassword
 )
 
-// ProxyOptions name a proxy for Git traffic: an http(s):// proxy for HTTP(S)
-// remotes, a socks5:// proxy for either.
-type ProxyOptions struct {
-	URL      string
-	Username string
-	Password string
-}
+// ProxyOptions name a proxy for Git traffic: an http(s):// proxy for HTTP(S) remotes, a
+// socks5:// proxy for either. It is the proxy Secret every Flux kind shares.
+type ProxyOptions = proxy.Options
 
-// NewProxyOptions builds ProxyOptions from a proxy Secret's data.
+// NewProxyOptions builds ProxyOptions from a proxy Secret's data (proxy.FromSecret).
 func NewProxyOptions(data map[string][]byte) (*ProxyOptions, error) {
-	addr := strings.TrimSpace(string(data[KeyProxyAddress]))
-	if addr == "" {
-		return nil, fmt.Errorf("invalid proxy secret: '%s' is required", KeyProxyAddress)
-	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return nil, fmt.Errorf("invalid proxy secret: '%s' is not a URL: %s", KeyProxyAddress, redact.String(err.Error()))
-	}
-	switch u.Scheme {
-	case "http", "https", "socks5", "socks5h":
-	default:
-		return nil, fmt.Errorf("invalid proxy secret: unsupported scheme %q in '%s' (want http, https or socks5)", u.Scheme, KeyProxyAddress)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("invalid proxy secret: '%s' %s has no host", KeyProxyAddress, redact.URL(addr))
-	}
-	p := &ProxyOptions{URL: addr, Username: string(data[KeyProxyUsername]), Password: string(data[KeyProxyPassword])}
-	if p.Password != "" && p.Username == "" {
-		return nil, fmt.Errorf("invalid proxy secret: '%s' requires '%s'", KeyProxyPassword, KeyProxyUsername)
-	}
-	return p, nil
-}
-
-// String describes the proxy without its password.
-func (p *ProxyOptions) String() string {
-	if p == nil {
-		return "<no proxy>"
-	}
-	return "proxy " + redact.URL(p.URL)
+	return proxy.FromSecret(data)
 }

@@ -168,7 +168,7 @@ func New(s Setup) (*Runtime, error) {
 		RenewDeadline:                 &le.RenewDeadline,
 		RetryPeriod:                   &le.RetryPeriod,
 		Cache:                         cacheOpts,
-		Client: clientOptions(s.Options.Enabled(gates, "CacheSecretsAndConfigMaps")),
+		Client:                        clientOptions(s.Options.Enabled(gates, "CacheSecretsAndConfigMaps")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)

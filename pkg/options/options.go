@@ -132,4 +132,3 @@ func RuntimeNamespace() string {
 	}
 	return "flux-system"
 }
-

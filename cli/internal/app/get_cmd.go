@@ -44,13 +44,13 @@ func newGetCommand(c *Command) *cobra.Command {
 
 	accept := map[string]bool{}
 	var sources []Kind
-	for _, k := range getKinds() {
+	for _, k := range append(getKinds(), imageKinds()...) {
 		accept[k.Kind] = true
 		if k.IsSource {
 			sources = append(sources, k)
 		}
 	}
-	parents := addKindCommands(cmd, map[string]string{"source": "sources"}, func(k Kind) bool { return accept[k.Kind] }, func(k Kind) *cobra.Command {
+	parents := addKindCommands(cmd, map[string]string{"source": "sources", "image": "images"}, func(k Kind) bool { return accept[k.Kind] }, func(k Kind) *cobra.Command {
 		use, aliases := kindUse(k, "[name]")
 		return &cobra.Command{
 			Use:     use,
@@ -72,6 +72,16 @@ func newGetCommand(c *Command) *cobra.Command {
 			return c.runGet(cmd.Context(), f, sources, nil)
 		},
 	})
+	parents["image"].AddCommand(&cobra.Command{
+		Use:   "all",
+		Short: "Get all image statuses",
+		Example: `  # List all image objects in a namespace
+  flux get images all --namespace=flux-system`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runGet(cmd.Context(), f, imageKinds(), nil)
+		},
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "all",
 		Short: "Get all resources and statuses",
@@ -89,6 +99,9 @@ func newGetCommand(c *Command) *cobra.Command {
 func getPath(k Kind) string {
 	if k.Parent == "source" {
 		return "sources " + k.Names[0]
+	}
+	if k.Parent == "image" {
+		return "images " + k.Names[0]
 	}
 	return k.Names[0]
 }
@@ -144,7 +157,7 @@ func (c *Command) runGet(ctx context.Context, f *getFlags, ks []Kind, args []str
 			}
 			continue
 		}
-		if err := renderTable(c.Out, c.header(f), rows); err != nil {
+		if err := renderTable(c.Out, c.header(f, k.Kind), rows); err != nil {
 			return err
 		}
 		if many {
@@ -158,12 +171,12 @@ func (c *Command) runGet(ctx context.Context, f *getFlags, ks []Kind, args []str
 	return nil
 }
 
-// header is the table header unless --no-header.
-func (c *Command) header(f *getFlags) []string {
+// header is the table header of kind unless --no-header.
+func (c *Command) header(f *getFlags, kind string) []string {
 	if f.noHeader {
 		return nil
 	}
-	return getHeader(f.allNamespaces)
+	return getHeader(kind, f.allNamespaces)
 }
 
 // noObjects reports an empty result on stderr; it is not an error (exit 0), as upstream.

@@ -10,9 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// getHeader is the table header of flux get, with NAMESPACE first across namespaces.
-func getHeader(allNamespaces bool) []string {
+// getHeader is the table header of flux get for kind, with NAMESPACE first across
+// namespaces. The image kinds have their own middle columns.
+func getHeader(kind string, allNamespaces bool) []string {
 	h := []string{"NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"}
+	if mid, ok := imageHeaders[kind]; ok {
+		h = append(append([]string{"NAME"}, mid...), "READY", "MESSAGE")
+	}
 	if allNamespaces {
 		return append([]string{"NAMESPACE"}, h...)
 	}
@@ -36,6 +40,9 @@ func getRow(u *unstructured.Unstructured, allNamespaces, includeKind bool) []str
 		suspended = "True"
 	}
 	row := []string{name, truncateHex(st.Revision), suspended, st.Ready, oneLine(truncateHex(msg))}
+	if mid, ok := imageCells(u, suspended); ok {
+		row = append(append([]string{name}, mid...), st.Ready, oneLine(truncateHex(msg)))
+	}
 	if allNamespaces {
 		return append([]string{u.GetNamespace()}, row...)
 	}

@@ -87,7 +87,7 @@ func TestGetTable(t *testing.T) {
 			}
 			var header []string
 			if tt.header {
-				header = getHeader(tt.all)
+				header = getHeader("GitRepository", tt.all)
 			}
 			var b bytes.Buffer
 			if err := renderTable(&b, header, rows); err != nil {

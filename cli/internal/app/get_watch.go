@@ -26,7 +26,7 @@ func (c *Command) watchGet(ctx context.Context, kube *Kube, f *getFlags, k Kind,
 		return kindError(k, err)
 	}
 	defer w.Stop()
-	header := c.header(f)
+	header := c.header(f, k.Kind)
 	for {
 		select {
 		case <-ctx.Done():

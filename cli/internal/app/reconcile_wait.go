@@ -171,6 +171,14 @@ func revisionMessage(k Kind, u *unstructured.Unstructured, sep string) string {
 	case k.Kind == "HelmRelease":
 		rev, _, _ := unstructured.NestedString(u.Object, "status", "lastAttemptedRevision")
 		return fmt.Sprintf("applied revision%s %s", sep, rev)
+	case k.Kind == "ImageRepository":
+		n, _, _ := unstructured.NestedInt64(u.Object, "status", "lastScanResult", "tagCount")
+		return fmt.Sprintf("scan fetched %d tags", n)
+	case k.Parent == "image":
+		// Image policies and automations say what they did in their Ready message.
+		if msg := StatusOf(u).Message; msg != "" {
+			return msg
+		}
 	}
 	return fmt.Sprintf("%s reconciliation completed", k.Kind)
 }

@@ -13,8 +13,8 @@ import (
 
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/testcluster"
-	"gotk.dev/pkg/ssa"
 	"gotk.dev/internal/testing/testenv"
+	"gotk.dev/pkg/ssa"
 )
 
 var (

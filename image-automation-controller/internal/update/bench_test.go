@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"gotk.dev/image-automation-controller/internal/setters"
-	"gotk.dev/pkg/git"
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/pkg/git"
 )
 
 // BenchmarkUpdate100Files50Policies runs one full automation (shallow clone, setters, commit,

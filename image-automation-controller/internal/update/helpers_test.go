@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"gotk.dev/image-automation-controller/internal/setters"
-	"gotk.dev/pkg/git"
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/pkg/git"
 )
 
 const (

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/pkg/git"
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/pkg/git"
 )
 
 // TestRunNonFastForward races the push: between clone and push the test pushes another commit

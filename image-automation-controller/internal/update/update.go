@@ -40,11 +40,10 @@ const DefaultMaxAttempts = 3
 
 // Options describe one automation run.
 type Options struct {
-	// URL is the GitRepository's .spec.url; Auth and Proxy come from its Secrets. The
-	// git.Client used for cloning must be built with the same proxy.
-	URL   string
-	Auth  *git.AuthOptions
-	Proxy *git.ProxyOptions
+	// URL is the GitRepository's .spec.url; Auth comes from its .spec.secretRef. Its
+	// .spec.proxySecretRef goes into the git.Client handed to Run (git.ClientOptions.Proxy).
+	URL  string
+	Auth *git.AuthOptions
 	// Checkout is .spec.git.checkout.ref, or the GitRepository's .spec.ref when that is unset.
 	Checkout git.CheckoutRef
 	// Path is .spec.update.path, relative to the repository root ("" is the root).
@@ -158,13 +157,7 @@ func Run(ctx context.Context, client *git.Client, opts Options) (*Result, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	access, err := newRemoteAccess(ctx, opts.Auth, opts.Proxy)
-	if err != nil {
-		return nil, err
-	}
-	defer access.cleanup()
-
-	r := &runner{client: client, opts: opts, access: access, pushBranch: pushBranch,
+	r := &runner{client: client, opts: opts, pushBranch: pushBranch,
 		separateBranch: pushBranch != checkoutBranch, extraRefspec: extra, relPath: relPath}
 	for attempt := 1; ; attempt++ {
 		res, err := r.attempt(ctx, attempt)
@@ -185,7 +178,6 @@ func Run(ctx context.Context, client *git.Client, opts Options) (*Result, error)
 type runner struct {
 	client         *git.Client
 	opts           Options
-	access         *remoteAccess
 	pushBranch     string
 	separateBranch bool
 	extraRefspec   *config.RefSpec
@@ -219,7 +211,7 @@ func (r *runner) attempt(ctx context.Context, attempt int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	force, base, err := r.switchToPushBranch(ctx, repo, commit.Hash, remoteTip)
+	force, base, err := r.switchToPushBranch(ctx, repo, dir, commit.Hash, remoteTip)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +245,7 @@ func (r *runner) attempt(ctx context.Context, attempt int) (*Result, error) {
 	if r.opts.beforePush != nil {
 		r.opts.beforePush(attempt)
 	}
-	if err := push(ctx, dir, r.access, spec); err != nil {
+	if err := r.push(ctx, dir, spec); err != nil {
 		return nil, err
 	}
 	res.Changed, res.Commit, res.Message = true, hash, msg
@@ -267,7 +259,7 @@ func (r *runner) attempt(ctx context.Context, attempt int) (*Result, error) {
 // branch (updates on top of it, DisableForcePushBranch) or a new one at the checkout. It reports
 // whether the push must be forced, and the remote value the push branch must still have for
 // a fast-forward push ("" when the branch is new).
-func (r *runner) switchToPushBranch(ctx context.Context, repo *gogit.Repository, checkout, remoteTip string) (force bool, base string, err error) {
+func (r *runner) switchToPushBranch(ctx context.Context, repo *gogit.Repository, dir, checkout, remoteTip string) (force bool, base string, err error) {
 	if !r.separateBranch {
 		return false, checkout, nil
 	}
@@ -279,7 +271,7 @@ func (r *runner) switchToPushBranch(ctx context.Context, repo *gogit.Repository,
 		if r.opts.ShallowClone {
 			depth = 1
 		}
-		if err := fetchBranch(ctx, repo, r.access, r.pushBranch, depth); err != nil {
+		if err := r.fetchBranch(ctx, dir, r.pushBranch, depth); err != nil {
 			return false, "", err
 		}
 		start, force, base = plumbing.NewHash(remoteTip), false, remoteTip

@@ -10,9 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
-	"gotk.dev/pkg/redact"
+	"gotk.dev/pkg/proxy"
 )
 
 // DefaultPageSize is how many tags one tag-list request asks for.
@@ -96,19 +95,16 @@ func NewClient(opts Options) (*Client, error) {
 	return &Client{puller: puller}, nil
 }
 
-// proxyURL parses a proxy Secret (the format GitRepository uses too); credentials ride in the
+// proxyURL parses a proxy Secret (the format every Flux kind uses); credentials ride in the
 // URL's userinfo, which net/http turns into Proxy-Authorization.
 func proxyURL(data map[string][]byte) (*url.URL, error) {
-	p, err := git.NewProxyOptions(data)
+	p, err := proxy.FromSecret(data)
 	if err != nil {
 		return nil, errors.New("invalid proxySecretRef: " + err.Error())
 	}
-	u, err := url.Parse(p.URL)
+	u, err := p.ProxyURL()
 	if err != nil {
-		return nil, fmt.Errorf("invalid proxySecretRef: 'address' %s: %v", redact.URL(p.URL), redact.String(err.Error()))
-	}
-	if p.Username != "" {
-		u.User = url.UserPassword(p.Username, p.Password)
+		return nil, errors.New("invalid proxySecretRef: " + err.Error())
 	}
 	return u, nil
 }
