@@ -9,13 +9,13 @@ import (
 	"sync/atomic"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 
 	apiv1 "gotk.dev/notification-controller/api/v1"
 	"gotk.dev/notification-controller/api/v1beta3"
