@@ -54,7 +54,7 @@ type EventServerConfig struct {
 // every controller posts, matches them to Alerts and hands them to the Providers' queues.
 type EventServer struct {
 	*httpServer
-	EventServerConfig
+	config EventServerConfig
 	client client.Client
 	reader client.Reader
 	log    logr.Logger
@@ -76,7 +76,7 @@ func NewEventServer(rt *manager.Runtime, c EventServerConfig) (*EventServer, err
 			return nil, err
 		}
 	}
-	s := &EventServer{EventServerConfig: c, client: rt.Manager.GetClient(), reader: rt.Manager.GetAPIReader(),
+	s := &EventServer{config: c, client: rt.Manager.GetClient(), reader: rt.Manager.GetAPIReader(),
 		log: rt.Log.WithName("event-server")}
 	h, err := intake.NewHandler(intake.Options{Accept: s.accept, RateLimitInterval: c.RateLimitInterval, Registerer: c.Registerer})
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *EventServer) Start(ctx context.Context) error {
 
 // accept queues an event for routing; a full queue refuses it (503) and the emitter retries.
 func (s *EventServer) accept(_ context.Context, ev *eventv1.Event) error {
-	if !s.Alerts.Loaded() {
+	if !s.config.Alerts.Loaded() {
 		return errIndexNotLoaded
 	}
 	h := fnv.New32a()
@@ -155,7 +155,7 @@ func (s *EventServer) drain(ctx context.Context) {
 	for _, q := range s.queues {
 		close(q)
 	}
-	if err := s.Dispatcher.Stop(ctx); err != nil {
+	if err := s.config.Dispatcher.Stop(ctx); err != nil {
 		s.log.Error(err, "notifications still queued at shutdown were dropped")
 	}
 }
@@ -164,7 +164,7 @@ func (s *EventServer) drain(ctx context.Context) {
 func (s *EventServer) route(ctx context.Context, ev *eventv1.Event) {
 	obj := ev.InvolvedObject
 	log := s.log.WithValues("involvedObject", obj.Kind+"/"+obj.Namespace+"/"+obj.Name, "reason", ev.Reason)
-	matched, err := s.Alerts.Match(ctx, ev, s.labelsOf)
+	matched, err := s.config.Alerts.Match(ctx, ev, s.labelsOf)
 	if err != nil {
 		log.Error(err, "matching the event's labels against Alerts")
 	}
@@ -184,7 +184,7 @@ func (s *EventServer) send(ctx context.Context, log logr.Logger, ev *eventv1.Eve
 	if p.Spec.Suspend || !notifier.ShouldSend(p.Spec.Type, ev) {
 		return
 	}
-	n, err := s.Providers.Notifier(ctx, &p, alert)
+	n, err := s.config.Providers.Notifier(ctx, &p, alert)
 	if err != nil {
 		log.Error(err, "failed to build the Provider's notifier", "provider", key.String())
 		return
@@ -193,7 +193,7 @@ func (s *EventServer) send(ctx context.Context, log logr.Logger, ev *eventv1.Eve
 	if len(overridden) > 0 {
 		log.Info("Alert eventMetadata keys already set by the event were not overridden", "keys", overridden)
 	}
-	if err := s.Dispatcher.Enqueue(ctx, dispatch.Provider{Namespace: p.Namespace, Name: p.Name, Type: p.Spec.Type}, n, out); err != nil {
+	if err := s.config.Dispatcher.Enqueue(ctx, dispatch.Provider{Namespace: p.Namespace, Name: p.Name, Type: p.Spec.Type}, n, out); err != nil {
 		log.Error(err, "notification dropped", "provider", key.String())
 	}
 }

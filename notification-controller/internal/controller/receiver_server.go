@@ -42,7 +42,7 @@ type ReceiverServerConfig struct {
 // when valid, the Receiver's resources are annotated with reconcile.fluxcd.io/requestedAt.
 type ReceiverServer struct {
 	*httpServer
-	ReceiverServerConfig
+	config ReceiverServerConfig
 	client  client.Client
 	reader  client.Reader
 	targets *targetResolver
@@ -64,7 +64,7 @@ func NewReceiverServer(rt *manager.Runtime, c ReceiverServerConfig) (*ReceiverSe
 		}); err != nil {
 		return nil, err
 	}
-	s := &ReceiverServer{ReceiverServerConfig: c, client: rt.Manager.GetClient(), reader: rt.Manager.GetAPIReader(),
+	s := &ReceiverServer{config: c, client: rt.Manager.GetClient(), reader: rt.Manager.GetAPIReader(),
 		log: rt.Log.WithName("receiver-server")}
 	s.targets = &targetResolver{reader: s.reader, writer: s.client, mapper: rt.Manager.GetRESTMapper()}
 	mux := http.NewServeMux()
@@ -95,7 +95,7 @@ func (s *ReceiverServer) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.log.WithValues("receiver", rcv.Namespace+"/"+rcv.Name, "type", rcv.Spec.Type)
-	d := s.Validator.Validate(ctx, r, receiver.Config{Receiver: rcv, Token: string(token.Data["token"]), GCR: gcrConfig(token)})
+	d := s.config.Validator.Validate(ctx, r, receiver.Config{Receiver: rcv, Token: string(token.Data["token"]), GCR: gcrConfig(token)})
 	if !d.Trigger {
 		if d.Status >= 400 {
 			log.Info("webhook refused", "status", d.Status, "reason", d.Message)
@@ -105,7 +105,7 @@ func (s *ReceiverServer) serveHook(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, d.Status, d.Message)
 		return
 	}
-	sel, err := receiver.NewSelector(rcv, s.NoCrossNamespaceRefs)
+	sel, err := receiver.NewSelector(rcv, s.config.NoCrossNamespaceRefs)
 	if err != nil {
 		log.Error(err, "invalid Receiver")
 		http.Error(w, fmt.Sprintf("Receiver %s/%s is invalid: %v", rcv.Namespace, rcv.Name, err), http.StatusBadRequest)
