@@ -42,7 +42,7 @@ type ReceiverServerConfig struct {
 // when valid, the Receiver's resources are annotated with reconcile.fluxcd.io/requestedAt.
 type ReceiverServer struct {
 	*httpServer
-	config ReceiverServerConfig
+	config  ReceiverServerConfig
 	client  client.Client
 	reader  client.Reader
 	targets *targetResolver
