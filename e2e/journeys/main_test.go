@@ -2,6 +2,9 @@
 // run against a local control plane with source-controller and kustomize-controller as
 // processes, a real Git server (HTTP and SSH) and a real OCI registry (see e2e/framework).
 //
+// notification-controller runs too, so every controller posts its events to it as in a
+// cluster, and the webhook journey drives its Receivers and Providers.
+//
 // All journeys share one environment, owned by TestMain and started by the first journey
 // that runs (so `go test -run` matching none costs no cluster). Journeys that disturb the
 // shared peers (the Git server outage, the kustomize-controller crashes) run first, one at a
@@ -76,7 +79,7 @@ func (f *fixture) startOnce() error {
 	if err != nil {
 		return err
 	}
-	opts = opts.WithControllers("source-controller", "kustomize-controller")
+	opts = opts.WithControllers("source-controller", "kustomize-controller", "notification-controller")
 	for i, c := range opts.Controllers {
 		if c.Name == "kustomize-controller" {
 			opts.Controllers[i].Args = append(kustomizeControllerArgs(), c.Args...)
