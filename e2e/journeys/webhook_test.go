@@ -75,11 +75,11 @@ spec: {providerRef: {name: github}, eventSources: [{kind: Kustomization, name: w
 	mustGet(t, ctx, ks)
 	waitCommitStatusRouting(t, ctx, nc, api, ks)
 
+	pushed := time.Now()
 	sha, err := app.Push("1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushed := time.Now()
 	if err := app.Hook(ctx); err != nil {
 		t.Fatal(err)
 	}
