@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -83,7 +84,8 @@ func NewAlertReconciler(rt *manager.Runtime, c AlertConfig) (*AlertReconciler, e
 }
 
 // SetupWithManager registers the reconciler: Alerts and Providers (an Alert's providerRef)
-// trigger a rebuild, and so does the start, so an empty cluster gets an (empty) index.
+// trigger a rebuild, and so do the start (an empty cluster gets an empty index) and the
+// election (the new leader reports the invalid Alerts).
 func (r *AlertReconciler) SetupWithManager(rt *manager.Runtime) error {
 	toIndex := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []crreconcile.Request {
 		return []crreconcile.Request{indexRequest}
@@ -97,6 +99,9 @@ func (r *AlertReconciler) SetupWithManager(rt *manager.Runtime) error {
 		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[crreconcile.Request]) error {
 			q.Add(indexRequest)
 			return nil
+		})).
+		WatchesRawSource(onElection(rt.Manager, func(_ context.Context, q workqueue.TypedRateLimitingInterface[crreconcile.Request]) {
+			q.Add(indexRequest)
 		})).
 		WithOptions(opts).
 		Complete(r)
@@ -160,7 +165,7 @@ func (r *AlertReconciler) report(ctx context.Context, items []v1beta3.Alert, byA
 			delete(r.reported, key)
 			continue
 		}
-		msg := fmt.Sprintf("Alert %s is invalid: %s", key, joinMessages(msgs))
+		msg := fmt.Sprintf("Alert %s is invalid: %s", key, strings.Join(msgs, "; "))
 		if r.reported[key] == msg {
 			continue
 		}

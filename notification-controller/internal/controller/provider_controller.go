@@ -9,10 +9,12 @@ import (
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	apiv1 "gotk.dev/notification-controller/api/v1"
 	"gotk.dev/notification-controller/api/v1beta3"
@@ -58,14 +60,28 @@ func NewProviderReconciler(rt *manager.Runtime, c ProviderConfig) (*ProviderReco
 		reported: map[types.NamespacedName]string{}}, nil
 }
 
-// SetupWithManager registers the reconciler for Provider spec changes.
+// SetupWithManager registers the reconciler for Provider spec changes, and for every
+// Provider again when this replica becomes the leader.
 func (r *ProviderReconciler) SetupWithManager(rt *manager.Runtime) error {
 	opts := rt.ControllerOptions()
 	opts.NeedLeaderElection = ptrFalse()
 	return ctrl.NewControllerManagedBy(rt.Manager).
 		For(&v1beta3.Provider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesRawSource(onElection(rt.Manager, r.enqueueAll)).
 		WithOptions(opts).
 		Complete(r)
+}
+
+// enqueueAll queues every Provider in the cache.
+func (r *ProviderReconciler) enqueueAll(ctx context.Context, q workqueue.TypedRateLimitingInterface[crreconcile.Request]) {
+	var list v1beta3.ProviderList
+	if err := r.client.List(ctx, &list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Providers after the election")
+		return
+	}
+	for _, p := range list.Items {
+		q.Add(crreconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+	}
 }
 
 // Reconcile validates one Provider.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"gotk.dev/pkg/reconcile"
 )
@@ -22,6 +24,23 @@ func isLeader(mgr ctrl.Manager) bool {
 	default:
 		return false
 	}
+}
+
+// onElection is a watch source that calls enqueue once this replica becomes the leader (at
+// once without leader election): controllers that run on every replica but write or record
+// events only on the leader go over their objects again then, since what they saw before
+// they led was only logged.
+func onElection(mgr ctrl.Manager, enqueue func(ctx context.Context, q workqueue.TypedRateLimitingInterface[crreconcile.Request])) source.Source {
+	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[crreconcile.Request]) error {
+		go func() {
+			select {
+			case <-mgr.Elected():
+				enqueue(ctx, q)
+			case <-ctx.Done():
+			}
+		}()
+		return nil
+	})
 }
 
 // dropStaleFinalizers removes the finalizer older notification-controllers put on Alerts and
@@ -44,6 +63,3 @@ func dropStaleFinalizers(ctx context.Context, c client.Client, mgr ctrl.Manager,
 	}
 	return errors.Join(errs...)
 }
-
-// joinMessages joins problem messages into one sentence list.
-func joinMessages(msgs []string) string { return strings.Join(msgs, "; ") }
