@@ -98,8 +98,9 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 
 N ?= 100,1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs; results in e2e/results/).
+bench: testbin ## The MTTP benchmark (N=100,500,1000 pairs) and webhook push-to-applied on the local cluster; results in e2e/results/.
 	go run ./e2e/bench --n $(N)
+	go run ./e2e/bench --mode webhook --pushes 30
 	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore

@@ -117,7 +117,7 @@ require (
 	gotk.dev/image-automation-controller/api v0.0.0
 	gotk.dev/image-reflector-controller/api v0.0.0
 	gotk.dev/kustomize-controller/api v0.0.0
-	gotk.dev/notification-controller/api v0.0.0 // indirect
+	gotk.dev/notification-controller/api v0.0.0
 	gotk.dev/source-controller/api v0.0.0
 	k8s.io/apiextensions-apiserver v0.37.0 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect

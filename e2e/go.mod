@@ -81,7 +81,9 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/warnings.v0 v0.1.2 // indirect
 	gotk.dev/helm-controller/api v0.0.0 // indirect
-	gotk.dev/notification-controller/api v0.0.0 // indirect
+	gotk.dev/image-automation-controller/api v0.0.0
+	gotk.dev/image-reflector-controller/api v0.0.0
+	gotk.dev/notification-controller/api v0.0.0
 	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20260721132016-d427ff9ee9ad // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
@@ -91,6 +93,7 @@ require (
 
 require (
 	github.com/ProtonMail/go-crypto v1.4.1
+	github.com/fluxcd/pkg/apis/event v0.27.2
 	github.com/fluxcd/pkg/apis/kustomize v1.21.0
 	github.com/fluxcd/pkg/apis/meta v1.31.0
 	github.com/go-git/go-git/v5 v5.19.3
@@ -99,8 +102,6 @@ require (
 	github.com/prometheus/client_model v0.6.2
 	github.com/prometheus/common v0.70.0
 	golang.org/x/sync v0.25.0
-	gotk.dev/image-automation-controller/api v0.0.0
-	gotk.dev/image-reflector-controller/api v0.0.0
 	gotk.dev/kustomize-controller/api v0.0.0
 	gotk.dev/pkg v0.0.0
 	gotk.dev/source-controller/api v0.0.0

@@ -261,3 +261,15 @@ func TestMarkdown(t *testing.T) {
 		t.Errorf("a sources-only run shows Kustomization rows:\n%s", md)
 	}
 }
+
+func TestPercentile(t *testing.T) {
+	sorted := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for p, want := range map[int]float64{50: 5, 90: 9, 100: 10, 1: 1} {
+		if got := percentile(sorted, p); got != want {
+			t.Errorf("p%d = %v, want %v", p, got, want)
+		}
+	}
+	if got := percentile([]float64{0.2}, 50); got != 0.2 {
+		t.Errorf("p50 of one value = %v", got)
+	}
+}

@@ -4,6 +4,11 @@
 // their peak memory and CPU time, and the API requests made.
 //
 //	go run ./e2e/bench --n 100,500,1000
+//	go run ./e2e/bench --mode webhook --pushes 30
+//
+// The webhook mode measures push to applied instead: one commit at a time, a generic-hmac
+// Receiver's webhook as the only trigger, until the changed object is in the cluster
+// (e2e/results/webhook.json and .md); it runs notification-controller as well.
 //
 // Results go to e2e/results/bench-<N>.json and .md (git-ignored) and the table is printed.
 // Which controllers run, and from which binaries, follows the framework's environment
@@ -54,6 +59,8 @@ type flags struct {
 	out         string
 	keep        bool
 	nodes       int
+	mode        string
+	pushes      int
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -73,11 +80,22 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.out, "out", "", "results directory (default <repo>/e2e/results)")
 	fs.BoolVar(&f.keep, "keep", false, "keep the environment's state directory (also $"+framework.EnvKeep+")")
 	fs.IntVar(&f.nodes, "nodes", 1, "kwok nodes")
+	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps) or webhook (push to applied through a Receiver, --pushes times)")
+	fs.IntVar(&f.pushes, "pushes", 30, "pushes measured in --mode webhook")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if f.mode != "mttp" && f.mode != "webhook" {
+		return nil, fmt.Errorf("--mode %q: want mttp or webhook", f.mode)
+	}
+	if f.pushes < 1 {
+		return nil, fmt.Errorf("--pushes %d: want at least 1", f.pushes)
+	}
+	if f.mode == "webhook" && f.controllers == "" {
+		f.controllers = "source-controller,kustomize-controller,notification-controller"
 	}
 	for _, s := range strings.Split(*n, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -134,6 +152,9 @@ func run(ctx context.Context, args []string) error {
 	bins := framework.NewBinaries("")
 	defer bins.Remove()
 	opts.Binaries = bins
+	if f.mode == "webhook" {
+		return runWebhook(ctx, opts, f, logf)
+	}
 	for _, n := range f.ns {
 		cfg := f.cfg
 		cfg.N, cfg.Logf = n, logf
@@ -163,4 +184,28 @@ func runOne(ctx context.Context, opts framework.Options, cfg Config) (*Result, e
 		return nil, errors.Join(fmt.Errorf("%w\n(logs of every process kept in %s)", err, logs), stopErr)
 	}
 	return res, env.Stop()
+}
+
+// runWebhook runs the webhook mode on a fresh environment (notification-controller among
+// the controllers unless --controllers says otherwise).
+func runWebhook(ctx context.Context, opts framework.Options, f *flags, logf func(string, ...any)) error {
+	env, err := framework.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	res, err := RunWebhook(ctx, env, f.pushes, logf)
+	if err != nil {
+		logs, stopErr := env.StopFailed()
+		return errors.Join(fmt.Errorf("%w\n(logs of every process kept in %s)", err, logs), stopErr)
+	}
+	if err := env.Stop(); err != nil {
+		return err
+	}
+	paths, err := res.Write(f.out)
+	if err != nil {
+		return err
+	}
+	fmt.Println(res.Markdown())
+	fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
+	return nil
 }

@@ -304,7 +304,7 @@ func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsUR
 		p.StorageAddr = addrs.Storage
 	}
 	if spec.ReceivesEvents {
-		p.EventsAddr = addrs.Events
+		p.EventsAddr, p.ReceiverAddr = addrs.Events, addrs.Receiver
 	}
 	return p, nil
 }

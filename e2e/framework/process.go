@@ -33,6 +33,8 @@ type Process struct {
 	StorageAddr string
 	// EventsAddr is notification-controller's event receiver (empty for others).
 	EventsAddr string
+	// ReceiverAddr is notification-controller's webhook receiver (empty for others).
+	ReceiverAddr string
 
 	sampleEvery  time.Duration
 	readyTimeout time.Duration

@@ -2,6 +2,9 @@
 // run against a local control plane with source-, kustomize- and the image controllers as
 // processes, a real Git server (HTTP and SSH) and a real OCI registry (see e2e/framework).
 //
+// notification-controller runs too, so every controller posts its events to it as in a
+// cluster, and the webhook journey drives its Receivers and Providers.
+//
 // All journeys share one environment, owned by TestMain and started by the first journey
 // that runs (so `go test -run` matching none costs no cluster). Journeys that disturb the
 // shared peers (the Git server outage, the kustomize-controller crashes) run first, one at a
@@ -77,8 +80,9 @@ func (f *fixture) startOnce() error {
 		return err
 	}
 	// The image controllers are extra components (flux install --components-extra); the
-	// image automation journey needs them.
-	opts = opts.WithControllers("source-controller", "kustomize-controller", "image-reflector-controller", "image-automation-controller")
+	// image automation journey needs them, the webhook journey notification-controller.
+	opts = opts.WithControllers("source-controller", "kustomize-controller", "notification-controller",
+		"image-reflector-controller", "image-automation-controller")
 	for i, c := range opts.Controllers {
 		if c.Name == "kustomize-controller" {
 			opts.Controllers[i].Args = append(kustomizeControllerArgs(), c.Args...)

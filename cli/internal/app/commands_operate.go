@@ -17,11 +17,12 @@ import (
 
 // operateCommands are the commands that work on Flux objects: create (create_*.go), get
 // (get_*.go), reconcile (reconcile_*.go), suspend and resume (suspend_*.go), delete
-// (delete_*.go) and export (export_*.go).
+// (delete_*.go), export (export_*.go) and trigger (trigger_cmd.go).
 func operateCommands(c *Command) []*cobra.Command {
 	return []*cobra.Command{
 		newCreateCommand(c), newGetCommand(c), newReconcileCommand(c),
 		newSuspendCommand(c), newResumeCommand(c), newDeleteCommand(c), newExportCommand(c),
+		newTriggerCommand(c),
 	}
 }
 

@@ -36,8 +36,9 @@ func newCreateCommand(c *Command) *cobra.Command {
 	source := &cobra.Command{Use: "source", Short: "Create or update sources", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("source")}
 	source.AddCommand(newCreateSourceGitCommand(c, f), newCreateSourceOCICommand(c, f))
 	secret := &cobra.Command{Use: "secret", Short: "Create or update Kubernetes secrets", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("secret")}
-	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f))
-	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateImageCommand(c, f))
+	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f), newCreateSecretReceiverCommand(c, f))
+	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateImageCommand(c, f),
+		newCreateAlertCommand(c, f), newCreateAlertProviderCommand(c, f), newCreateReceiverCommand(c, f))
 	cmd.Args, cmd.RunE = cobra.ArbitraryArgs, unknownWordRunE("")
 	return cmd
 }

@@ -44,6 +44,18 @@ func TestCreateExport(t *testing.T) {
 		{"create-secret-git-bearer-ca", []string{"secret", "git", "podinfo-auth", "--url=https://git.example.com/podinfo",
 			"--bearer-token=t0k3n", "--ca-crt-file=testdata/create-ca.crt", "--label=env=dev"}},
 		{"create-secret-oci", []string{"secret", "oci", "ghcr-auth", "--url=ghcr.io", "--username=user", "--password=s3cr3t"}},
+		{"create-alert", []string{"alert", "flux-system", "--event-severity=info", "--provider-ref=slack",
+			"--event-source=Kustomization/flux-system,kustomization/apps.tenants", "--event-source=GitRepository/*", "--label=team=a"}},
+		{"create-alert-provider", []string{"alert-provider", "slack", "--type=slack", "--channel=general",
+			"--address=https://slack.com/api/chat.postMessage", "--secret-ref=slack-token", "--username=flux"}},
+		{"create-alert-provider-github", []string{"alert-provider", "github-status", "--type=github",
+			"--address=https://github.com/stefanprodan/podinfo", "--secret-ref=github-token", "--namespace=apps"}},
+		{"create-receiver", []string{"receiver", "github-receiver", "--type=github", "--event=ping", "--event=push",
+			"--secret-ref=webhook-token", "--resource=GitRepository/webapp,HelmRepository/webapp"}},
+		{"create-secret-receiver", []string{"secret", "receiver", "github-receiver", "--type=github", "--hostname=flux.example.com",
+			"--token=0123456789abcdef", "--namespace=apps"}},
+		{"create-secret-receiver-gcr", []string{"secret", "receiver", "gcr-receiver", "--type=gcr", "--hostname=flux.example.com",
+			"--token=0123456789abcdef", "--email-claim=sa@project.iam.gserviceaccount.com"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -105,6 +117,18 @@ func TestCreateBadInput(t *testing.T) {
 		{[]string{"secret", "git", "x", "--url=ssh://git@127.0.0.1:1/r", "--ssh-key-algorithm=ed25519"}, "cannot get the SSH host key of 127.0.0.1:1"},
 		{[]string{"secret", "oci", "x", "--url=https://ghcr.io", "-u=u", "-p=" + secret}, "give the registry host without scheme"},
 		{[]string{"secret", "oci", "x", "--url=ghcr.io", "-u=u"}, "--username and --password are required"},
+		{[]string{"alert", "x", "--event-source=Kustomization/x"}, "provider ref is required"},
+		{[]string{"alert", "x", "--provider-ref=p"}, "at least one event source is required"},
+		{[]string{"alert", "x", "--provider-ref=p", "--event-source=Kustomization"}, "invalid event source 'Kustomization', must be in format <kind>/<name>"},
+		{[]string{"alert", "x", "--provider-ref=p", "--event-source=Kustomization/x", "--event-severity=warning"}, `invalid --event-severity "warning"`},
+		{[]string{"alert-provider", "x"}, "Provider type is required"},
+		{[]string{"receiver", "x", "--secret-ref=s", "--resource=GitRepository/x"}, "Receiver type is required"},
+		{[]string{"receiver", "x", "--type=github", "--resource=GitRepository/x"}, "secret ref is required"},
+		{[]string{"receiver", "x", "--type=github", "--secret-ref=s"}, "at least one resource is required"},
+		{[]string{"secret", "receiver", "x", "--hostname=h"}, "--type is required"},
+		{[]string{"secret", "receiver", "x", "--type=svn", "--hostname=h"}, `invalid --type "svn"`},
+		{[]string{"secret", "receiver", "x", "--type=github"}, "--hostname is required"},
+		{[]string{"secret", "receiver", "x", "--type=gcr", "--hostname=h", "--token=" + secret}, "--email-claim is required for gcr receiver type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -44,6 +44,11 @@ func newGetCommand(c *Command) *cobra.Command {
 
 	accept := map[string]bool{}
 	var sources []Kind
+	for _, k := range Kinds() {
+		if isNotificationKind(k) {
+			accept[k.Kind] = true // flux get alerts|alert-providers|receivers, not in get all
+		}
+	}
 	for _, k := range append(getKinds(), imageKinds()...) {
 		accept[k.Kind] = true
 		if k.IsSource {
@@ -148,7 +153,7 @@ func (c *Command) runGet(ctx context.Context, f *getFlags, ks []Kind, args []str
 		var rows [][]string
 		for i := range items {
 			if sel.matches(&items[i]) {
-				rows = append(rows, getRow(&items[i], f.allNamespaces, many))
+				rows = append(rows, kindRow(k, &items[i], f.allNamespaces, many))
 			}
 		}
 		if len(rows) == 0 {
@@ -157,7 +162,7 @@ func (c *Command) runGet(ctx context.Context, f *getFlags, ks []Kind, args []str
 			}
 			continue
 		}
-		if err := renderTable(c.Out, c.header(f, k.Kind), rows); err != nil {
+		if err := renderTable(c.Out, c.header(f, k), rows); err != nil {
 			return err
 		}
 		if many {
@@ -171,12 +176,12 @@ func (c *Command) runGet(ctx context.Context, f *getFlags, ks []Kind, args []str
 	return nil
 }
 
-// header is the table header of kind unless --no-header.
-func (c *Command) header(f *getFlags, kind string) []string {
+// header is kind k's table header unless --no-header.
+func (c *Command) header(f *getFlags, k Kind) []string {
 	if f.noHeader {
 		return nil
 	}
-	return getHeader(kind, f.allNamespaces)
+	return kindHeader(k, f.allNamespaces)
 }
 
 // noObjects reports an empty result on stderr; it is not an error (exit 0), as upstream.

@@ -23,6 +23,39 @@ func getHeader(kind string, allNamespaces bool) []string {
 	return h
 }
 
+// isNotificationKind reports the kinds flux get shows with the NAME SUSPENDED READY MESSAGE table.
+func isNotificationKind(k Kind) bool { return k.GroupVersion.Group == notificationGV.Group }
+
+// kindHeader is the table header of kind k's objects.
+func kindHeader(k Kind, allNamespaces bool) []string {
+	if !isNotificationKind(k) {
+		return getHeader(k.Kind, allNamespaces)
+	}
+	h := []string{"NAME", "SUSPENDED", "READY", "MESSAGE"}
+	if allNamespaces {
+		return append([]string{"NAMESPACE"}, h...)
+	}
+	return h
+}
+
+// kindRow is one row of kind k's table. Static objects have no status: admitted by the API
+// server, they are in effect, which upstream flux shows as Ready "<Kind> is Ready".
+func kindRow(k Kind, u *unstructured.Unstructured, allNamespaces, includeKind bool) []string {
+	if !isNotificationKind(k) {
+		return getRow(u, allNamespaces, includeKind)
+	}
+	full := getRow(u, false, includeKind)
+	name, suspended, ready, msg := full[0], full[2], full[3], full[4]
+	if k.Static {
+		ready, msg = "True", k.Kind+" is Ready"
+	}
+	row := []string{name, suspended, ready, msg}
+	if allNamespaces {
+		return append([]string{u.GetNamespace()}, row...)
+	}
+	return row
+}
+
 // getRow is one object's row: its name (prefixed "gitrepository/" when tables of several
 // kinds are printed), revision and message with digests shortened, suspended and ready.
 func getRow(u *unstructured.Unstructured, allNamespaces, includeKind bool) []string {

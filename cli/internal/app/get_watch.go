@@ -26,7 +26,7 @@ func (c *Command) watchGet(ctx context.Context, kube *Kube, f *getFlags, k Kind,
 		return kindError(k, err)
 	}
 	defer w.Stop()
-	header := c.header(f, k.Kind)
+	header := c.header(f, k)
 	for {
 		select {
 		case <-ctx.Done():
@@ -49,7 +49,7 @@ func (c *Command) watchGet(ctx context.Context, kube *Kube, f *getFlags, k Kind,
 				if !ok || !sel.matches(u) {
 					continue
 				}
-				if err := renderTable(c.Out, header, [][]string{getRow(u, f.allNamespaces, false)}); err != nil {
+				if err := renderTable(c.Out, header, [][]string{kindRow(k, u, f.allNamespaces, false)}); err != nil {
 					return err
 				}
 				header = nil

@@ -29,6 +29,9 @@ type Kind struct {
 	Suspendable bool
 	// IsSource kinds produce artifacts.
 	IsSource bool
+	// Static kinds (v1beta3 Alerts and Providers) have no status: once the API server has
+	// admitted one, it is in effect; there is nothing to wait for.
+	Static bool
 }
 
 // GVK is the kind's GroupVersionKind.
@@ -55,8 +58,8 @@ var kinds = []Kind{
 	{Kind: "HelmChart", GroupVersion: sourceGV, Names: []string{"chart", "helmchart", "helmcharts"}, Parent: "source", Reconcilable: true, Suspendable: true, IsSource: true},
 	{Kind: "Kustomization", GroupVersion: kustomizeGV, Names: []string{"kustomization", "kustomizations", "ks"}, Reconcilable: true, Suspendable: true},
 	{Kind: "HelmRelease", GroupVersion: helmGV, Names: []string{"helmrelease", "helmreleases", "hr"}, Reconcilable: true, Suspendable: true},
-	{Kind: "Alert", GroupVersion: notifyBetaGV, Names: []string{"alert", "alerts"}, Suspendable: true},
-	{Kind: "Provider", GroupVersion: notifyBetaGV, Names: []string{"provider", "alert-provider", "providers"}, Suspendable: true},
+	{Kind: "Alert", GroupVersion: notifyBetaGV, Names: []string{"alert", "alerts"}, Suspendable: true, Static: true},
+	{Kind: "Provider", GroupVersion: notifyBetaGV, Names: []string{"alert-provider", "alert-providers", "provider", "providers"}, Suspendable: true, Static: true},
 	{Kind: "Receiver", GroupVersion: notificationGV, Names: []string{"receiver", "receivers"}, Reconcilable: true, Suspendable: true},
 	{Kind: "ImageRepository", GroupVersion: imageGV, Names: []string{"repository", "imagerepository", "imagerepositories"}, Parent: "image", Reconcilable: true, Suspendable: true},
 	{Kind: "ImagePolicy", GroupVersion: imageGV, Names: []string{"policy", "imagepolicy", "imagepolicies"}, Parent: "image", Reconcilable: true, Suspendable: true},

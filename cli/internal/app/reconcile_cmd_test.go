@@ -13,7 +13,7 @@ func TestOperateBadWords(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"get", "foo"}, `✗ unknown kind "foo" for flux get: valid ones are all, helmrelease, images, kustomization, sources`},
+		{[]string{"get", "foo"}, `✗ unknown kind "foo" for flux get: valid ones are alert, alert-provider, all, helmrelease, images, kustomization, receiver, sources`},
 		{[]string{"get", "sources", "foo"}, `✗ unknown kind "foo" for flux get sources: valid ones are all, bucket, chart, git, helm, oci`},
 		{[]string{"get", "sources", "kustomization"}, `✗ flux get sources does not work on Kustomization objects: valid ones are all, bucket, chart, git, helm, oci`},
 		{[]string{"get", "sources", "GitRepository"}, `use flux get sources git`},
@@ -31,7 +31,7 @@ func TestOperateBadWords(t *testing.T) {
 		{[]string{"export", "source", "foo"}, `✗ unknown kind "foo" for flux export source: valid ones are all, bucket, chart, git, helm, oci`},
 		{[]string{"create", "source", "helm", "x"}, `✗ flux create source does not work on HelmRepository objects: valid ones are git, oci`},
 		{[]string{"create", "secret", "tls", "x"}, `✗ unknown kind "tls" for flux create secret: valid ones are git, oci`},
-		{[]string{"create", "foo"}, `✗ unknown kind "foo" for flux create: valid ones are image, kustomization, secret, source`},
+		{[]string{"create", "foo"}, `✗ unknown kind "foo" for flux create: valid ones are alert, alert-provider, image, kustomization, receiver, secret, source`},
 		{[]string{"get", "ks", "--status-selector=ready"}, `✗ invalid --status-selector "ready": want <condition>=<status>`},
 		{[]string{"get", "all", "--watch"}, "✗ --watch works on one kind"},
 	}

@@ -133,6 +133,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if needAuth() {
 			s.deleteKey(w, parts[1], parts[2], parts[4])
 		}
+	case route(http.MethodPost, "repos", "*", "*", "statuses", "*"):
+		if needAuth() {
+			s.createStatus(w, r, parts[1], parts[2], parts[4])
+		}
+	case route(http.MethodGet, "repos", "*", "*", "commits", "*", "statuses"):
+		s.listStatuses(w, who, parts[1], parts[2], parts[4])
 	default:
 		writeError(w, http.StatusNotFound, "Not Found")
 	}

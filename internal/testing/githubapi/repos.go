@@ -19,6 +19,8 @@ type repository struct {
 	defaultBranch string
 	createdAt     time.Time
 	keys          []*deployKey
+	// statuses are the commit statuses by commit hash, newest first.
+	statuses map[string][]CommitStatus
 }
 
 func (r *repository) gitName() string { return r.owner + "/" + r.name }

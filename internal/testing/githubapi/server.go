@@ -1,6 +1,7 @@
 // Package githubapi runs a server on 127.0.0.1 that answers the part of GitHub's REST API
-// (v3, GitHub Enterprise layout: https://<host>/api/v3/...) that repository bootstrapping
-// uses - the authenticated user, organisations, repositories and deploy keys - with
+// (v3, GitHub Enterprise layout: https://<host>/api/v3/...) that repository bootstrapping and
+// notification-controller use - the authenticated user, organisations, repositories, deploy
+// keys and commit statuses - with
 // GitHub's token checks, status codes and error bodies, in front of a real Git server:
 //
 //   - repositories created through the API are real bare repositories of the given

@@ -44,17 +44,27 @@ func celEnv() (*cel.Env, error) {
 	)
 }
 
+// FilterError is an invalid CEL filter: a resource's filter or spec.resourceFilter.
+type FilterError struct {
+	// Field names the filter, e.g. `spec.resources[0].filter`.
+	Field string
+	Err   error
+}
+
+func (e *FilterError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FilterError) Unwrap() error { return e.Err }
+
 func compileFilter(env *cel.Env, expr, field string) (cel.Program, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("%s: %v", field, iss.Err())
+		return nil, &FilterError{Field: field, Err: iss.Err()}
 	}
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
-		return nil, fmt.Errorf("%s must evaluate to a bool, not %s", field, t)
+		return nil, &FilterError{Field: field, Err: fmt.Errorf("must evaluate to a bool, not %s", t)}
 	}
 	prg, err := env.Program(ast, cel.CostLimit(1_000_000))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
+		return nil, &FilterError{Field: field, Err: err}
 	}
 	return prg, nil
 }
