@@ -7,6 +7,8 @@ package controller
 import (
 	"time"
 
+	"gotk.dev/pkg/options"
+
 	"github.com/spf13/pflag"
 )
 
@@ -22,13 +24,11 @@ type Options struct {
 	NoCrossNamespaceRefs bool
 }
 
-// CacheSecretsAndConfigMaps is upstream's feature gate name; accepted so upstream's
-// manifests and runbooks carry over.
-const CacheSecretsAndConfigMaps = "CacheSecretsAndConfigMaps"
-
 // FeatureGates are the gates --feature-gates accepts, with their defaults.
-func FeatureGates() map[string]bool {
-	return map[string]bool{CacheSecretsAndConfigMaps: false}
+func FeatureGates() options.Gates {
+	// Upstream's notification-controller knows only the gates every controller has
+	// (options.CommonGates).
+	return options.Gates{}
 }
 
 // BindFlags registers the flags on fs, which must already hold the shared runtime flags

@@ -44,11 +44,11 @@ func TestFlagsMatchUpstream(t *testing.T) {
 	if rt.EventsAddr != "" {
 		t.Errorf("the shared --events-addr was set to %q: the controller would post events to itself", rt.EventsAddr)
 	}
-	if err := rt.Validate(FeatureGates()); err != nil {
+	if err := rt.Validate(options.CommonGates().With(FeatureGates()).Defaults()); err != nil {
 		t.Errorf("upstream's feature gate refused: %v", err)
 	}
 	rt, _, _ = parseFlags(t, "--feature-gates=NoSuchGate=true")
-	if err := rt.Validate(FeatureGates()); err == nil {
+	if err := rt.Validate(options.CommonGates().With(FeatureGates()).Defaults()); err == nil {
 		t.Error("an unknown feature gate was accepted")
 	}
 }
