@@ -40,9 +40,7 @@ func run(args []string) error {
 	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
 	rtOpts.BindFlags(fs, 4)
 	fetchOpts.BindFlags(fs)
-	ksOpts.Cluster.BindFlags(fs)
-	fs.BoolVar(&ksOpts.NoCrossNamespaceRefs, "no-cross-namespace-refs", false, "When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
-	fs.BoolVar(&ksOpts.NoRemoteBases, "no-remote-bases", false, "Disallow remote bases usage in Kustomize overlays. When this flag is enabled, all resources must refer to local files included in the source artifact.")
+	ksOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -50,7 +48,12 @@ func run(args []string) error {
 		return err
 	}
 	ksOpts.ApplyGates(&rtOpts)
+	configs, err := ksOpts.ConfigSelector()
+	if err != nil {
+		return err
+	}
 	rt, err := manager.New(manager.Setup{
+		WatchConfigs:   configs,
 		Name:           controllerName,
 		Options:        &rtOpts,
 		FeatureGates:   controller.FeatureGates(),

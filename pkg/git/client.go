@@ -25,6 +25,10 @@ type ClientOptions struct {
 	// SSHTimeout bounds the SSH dial and handshake when the context has no
 	// earlier deadline (default 30s).
 	SSHTimeout time.Duration
+	// SSHKeyExchanges and SSHHostKeyAlgorithms restrict the SSH key exchange and host key
+	// algorithms (--ssh-kex-algos, --ssh-hostkey-algos); empty means Go's defaults and, for
+	// host keys, those of the known_hosts entries.
+	SSHKeyExchanges, SSHHostKeyAlgorithms []string
 }
 
 // Client talks to Git remotes with go-git. It holds no connection state and
@@ -115,11 +119,14 @@ func (c *Client) sshAuth(ctx context.Context, auth *AuthOptions) (transport.Auth
 	}
 	keys.HostKeyCallback = db.hostKeyCallback()
 	keys.HostKeyAlgorithms = db.hostKeyAlgorithms(hostWithPort(auth.Host))
+	if len(c.opts.SSHHostKeyAlgorithms) > 0 {
+		keys.HostKeyAlgorithms = c.opts.SSHHostKeyAlgorithms
+	}
 	timeout := c.opts.SSHTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
-	return &sshAuth{PublicKeys: keys, timeout: timeout}, nil
+	return &sshAuth{PublicKeys: keys, timeout: timeout, kex: c.opts.SSHKeyExchanges}, nil
 }
 
 // hostWithPort adds ssh's default port, as go-git dials host:port.
@@ -135,6 +142,7 @@ func hostWithPort(host string) string {
 type sshAuth struct {
 	*gitssh.PublicKeys
 	timeout time.Duration
+	kex     []string
 }
 
 func (a *sshAuth) ClientConfig() (*ssh.ClientConfig, error) {
@@ -143,6 +151,9 @@ func (a *sshAuth) ClientConfig() (*ssh.ClientConfig, error) {
 		return nil, err
 	}
 	cfg.Timeout = a.timeout
+	if len(a.kex) > 0 {
+		cfg.KeyExchanges = a.kex
+	}
 	return cfg, nil
 }
 

@@ -317,3 +317,36 @@ func encryptedKey(t *testing.T, passphrase string) (pemBytes, authorizedKey []by
 	}
 	return pem.EncodeToMemory(block), ssh.MarshalAuthorizedKey(sshPub)
 }
+
+// TestSSHAlgorithms: --ssh-kex-algos and --ssh-hostkey-algos restrict what the client
+// offers: an algorithm the server supports connects, one it lacks fails the handshake.
+func TestSSHAlgorithms(t *testing.T) {
+	t.Parallel()
+	s := gitserver.NewSSH(t, gitserver.SSHOptions{HostKeyTypes: []string{"ed25519", "ecdsa"}})
+	repoURL, err := s.InitRepo("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Commit("app").File("a", "a").MustDo(t)
+	data := map[string][]byte{"identity": s.ClientKey(), "known_hosts": s.KnownHosts()}
+	for _, tc := range []struct {
+		name          string
+		opts          ClientOptions
+		wantErrSubstr string
+	}{
+		{"kex supported", ClientOptions{SSHKeyExchanges: []string{"curve25519-sha256"}}, ""},
+		{"host key ecdsa", ClientOptions{SSHHostKeyAlgorithms: []string{ssh.KeyAlgoECDSA256}}, ""},
+		{"kex unsupported", ClientOptions{SSHKeyExchanges: []string{"diffie-hellman-group1-sha1"}}, "handshake"},
+		{"host key rsa (server has none)", ClientOptions{SSHHostKeyAlgorithms: []string{ssh.KeyAlgoRSASHA256}}, "handshake"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cloneMain(t, NewClient(tc.opts), repoURL, data)
+			if tc.wantErrSubstr == "" && err != nil {
+				t.Fatalf("clone: %v", err)
+			}
+			if tc.wantErrSubstr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrSubstr)) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErrSubstr)
+			}
+		})
+	}
+}

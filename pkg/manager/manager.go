@@ -13,6 +13,8 @@ import (
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -58,6 +60,11 @@ type Setup struct {
 	Watched []client.Object
 	// RESTConfig overrides the config built from --kubeconfig (tests).
 	RESTConfig *rest.Config
+	// WatchConfigs, when set, lets the controller watch the metadata of the ConfigMaps and
+	// Secrets it selects (--watch-configs-label-selector): ConfigMaps and Secrets are
+	// otherwise read from the API, never cached. Watch them with ConfigMetadata and
+	// builder.OnlyMetadata.
+	WatchConfigs labels.Selector
 	// CacheTransform rewrites every object before the cache stores it (nil keeps objects
 	// whole): controllers that watch many objects they do not own (health checks) drop what
 	// they never read.
@@ -146,6 +153,11 @@ func New(s Setup) (*Runtime, error) {
 		}
 	}
 	cacheOpts.DefaultTransform = s.CacheTransform
+	if s.WatchConfigs != nil {
+		for _, kind := range []string{"ConfigMap", "Secret"} {
+			cacheOpts.ByObject[ConfigMetadata(kind)] = cache.ByObject{Label: s.WatchConfigs}
+		}
+	}
 	if !s.Options.WatchAllNamespaces {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{options.RuntimeNamespace(): {}}
 	}
@@ -259,4 +271,12 @@ func clientOptions(cacheSecrets bool) client.Options {
 		return client.Options{}
 	}
 	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
+}
+
+// ConfigMetadata is the metadata-only object of a ConfigMap or Secret (kind), for watches
+// of the objects Setup.WatchConfigs selects.
+func ConfigMetadata(kind string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return m
 }

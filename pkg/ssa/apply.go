@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,16 +23,22 @@ import (
 // whose rights it holds). Cluster-wide "class" objects (StorageClass, IngressClass,
 // PriorityClass, RuntimeClass, GatewayClass...) go next, after the custom kinds are served,
 // since objects name them and some may be custom kinds themselves.
+//
+// Kinds named in ApplyOptions.CustomStageKinds (--custom-apply-stage-kinds) get a stage of
+// their own, after the classes and before everything else.
 const (
 	stageDefinitions = iota
 	stageClasses
+	stageCustom
 	stageRest
 	stageCount
 )
 
-func stageOf(u *unstructured.Unstructured) int {
+func stageOf(u *unstructured.Unstructured, custom map[schema.GroupKind]bool) int {
 	gvk := u.GroupVersionKind()
 	switch {
+	case custom[gvk.GroupKind()]:
+		return stageCustom
 	case gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition",
 		gvk.Group == "" && gvk.Kind == "Namespace",
 		gvk.Group == "rbac.authorization.k8s.io" && gvk.Kind == "ClusterRole":
@@ -54,6 +61,8 @@ type applyRun struct {
 	rules    ignoreRules
 	previous map[string]struct{}
 	cleanup  []string
+	// custom are the kinds of the custom stage.
+	custom map[schema.GroupKind]bool
 }
 
 // ApplyAllStaged server-side applies objs in stages (see stageOf): custom resource
@@ -62,7 +71,8 @@ type applyRun struct {
 //
 // Each object costs one apply request: no GET, no dry-run (see classify for how the action
 // is told). Objects are mutated in place to the API server's response, so the caller can
-// evaluate health from them. Within a stage up to 4 objects are applied at once; when some
+// evaluate health from them. Within a stage up to opts.Concurrency objects are applied at
+// once; when some
 // fail, the stage still completes, the later stages are not applied, and the error joins
 // one ObjectError per failed object. The change set lists the objects applied so far, in
 // the order of objs.
@@ -71,11 +81,15 @@ func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstr
 	if err != nil {
 		return nil, err
 	}
-	run := &applyRun{m: m, opts: &opts, rules: rules, previous: inventory.IDs(opts.PreviousInventory), cleanup: opts.cleanupManagers()}
+	run := &applyRun{m: m, opts: &opts, rules: rules, previous: inventory.IDs(opts.PreviousInventory), cleanup: opts.cleanupManagers(),
+		custom: map[schema.GroupKind]bool{}}
+	for _, gk := range opts.CustomStageKinds {
+		run.custom[gk] = true
+	}
 
 	var stages [stageCount][]int
 	for i, u := range objs {
-		s := stageOf(u)
+		s := stageOf(u, run.custom)
 		stages[s] = append(stages[s], i)
 	}
 	results := make([]*ChangeSetEntry, len(objs))
@@ -105,7 +119,7 @@ func (m *Manager) ApplyAllStaged(ctx context.Context, objs []*unstructured.Unstr
 // results[i]; the errors are joined in input order.
 func (r *applyRun) applyStage(ctx context.Context, objs []*unstructured.Unstructured, idx []int, results []*ChangeSetEntry) error {
 	errs := make([]error, len(idx))
-	each(idx, func(n, i int) {
+	each(r.opts.concurrency(), idx, func(n, i int) {
 		entry, err := r.applyOne(ctx, objs[i])
 		if err != nil {
 			errs[n] = err

@@ -37,7 +37,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	}
 	out := make([]DiffEntry, len(objs))
 	errs := make([]error, len(objs))
-	each(objs, func(i int, u *unstructured.Unstructured) {
+	each(concurrency, objs, func(i int, u *unstructured.Unstructured) {
 		out[i], errs[i] = m.diffOne(ctx, u, rules)
 	})
 	return out, errors.Join(errs...)

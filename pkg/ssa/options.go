@@ -7,6 +7,7 @@ import (
 	"github.com/fluxcd/pkg/apis/kustomize"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"gotk.dev/pkg/inventory"
 )
@@ -70,6 +71,19 @@ type ApplyOptions struct {
 	// objects from updated ones without a GET (see classify) and whether an object's ignored
 	// paths were ever applied. Nil means unknown: ignored paths are then never sent.
 	PreviousInventory *inventory.Inventory
+	// CustomStageKinds are applied in a stage of their own, after the custom resource
+	// definitions, namespaces and classes and before the rest (--custom-apply-stage-kinds).
+	CustomStageKinds []schema.GroupKind
+	// Concurrency bounds the objects of a stage applied at once (--concurrent-ssa); zero
+	// means 4.
+	Concurrency int
+}
+
+func (o *ApplyOptions) concurrency() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return concurrency
 }
 
 // policy is the per-object apply behaviour selected by the <Group>/ssa annotation.

@@ -40,7 +40,7 @@ func (m *Manager) Prune(ctx context.Context, stale []inventory.ObjMetadata, opts
 	}
 	results := make([]*ChangeSetEntry, len(stale))
 	errs := make([]error, len(stale))
-	each(stale, func(i int, o inventory.ObjMetadata) {
+	each(concurrency, stale, func(i int, o inventory.ObjMetadata) {
 		results[i], errs[i] = m.pruneOne(ctx, o, policy, &opts)
 	})
 	cs := &ChangeSet{}
@@ -107,7 +107,7 @@ func (m *Manager) pruneOne(ctx context.Context, o inventory.ObjMetadata, policy 
 func (m *Manager) Remaining(ctx context.Context, objs []inventory.ObjMetadata) ([]inventory.ObjMetadata, error) {
 	exists := make([]bool, len(objs))
 	errs := make([]error, len(objs))
-	each(objs, func(i int, o inventory.ObjMetadata) {
+	each(concurrency, objs, func(i int, o inventory.ObjMetadata) {
 		gvk, err := m.preferredGVK(o.GroupKind())
 		if meta.IsNoMatchError(err) {
 			return
@@ -145,8 +145,8 @@ func (m *Manager) preferredGVK(gk schema.GroupKind) (schema.GroupVersionKind, er
 }
 
 // each calls f for every item, a few at a time, and returns when all are done.
-func each[T any](items []T, f func(int, T)) {
-	sem := make(chan struct{}, concurrency)
+func each[T any](n int, items []T, f func(int, T)) {
+	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	for i, item := range items {
 		sem <- struct{}{}

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/inventory"
 )
@@ -251,4 +252,39 @@ metadata: {name: denied, namespace: NS}
 	}
 	assertActions(t, cs, "ConfigMap/"+ns+"/ok created")
 	live(t, configMapGVK, ns, "ok")
+}
+
+// TestCustomApplyStage: kinds in CustomStageKinds are applied in a stage of their own, before
+// the rest: a failure there stops the later stage (a Secret is not applied), where without
+// the custom stage both land in the same stage and the Secret is applied.
+func TestCustomApplyStage(t *testing.T) {
+	ctx := context.Background()
+	manifests := `
+apiVersion: v1
+kind: Secret
+metadata: {name: later, namespace: NS}
+stringData: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: Invalid_Name, namespace: NS}
+data: {k: v}
+`
+	for _, custom := range []bool{true, false} {
+		ns := newNamespace(t)
+		opts := ApplyOptions{Concurrency: 1}
+		if custom {
+			opts.CustomStageKinds = []schema.GroupKind{{Kind: "ConfigMap"}}
+		}
+		_, err := NewManager(cluster(t).Client, testOwner).ApplyAllStaged(ctx, objects(t, ns, strings.ReplaceAll(manifests, "NS", ns)), opts)
+		if err == nil {
+			t.Fatal("the invalid ConfigMap was applied")
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "Secret"})
+		getErr := cluster(t).Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "later"}, u)
+		if applied := getErr == nil; applied == custom {
+			t.Errorf("custom stage %t: Secret applied = %t", custom, applied)
+		}
+	}
 }

@@ -11,7 +11,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -29,16 +28,14 @@ func main() {
 
 func run(args []string) error {
 	var (
-		rtOpts          options.Runtime
-		storageOpts     options.Storage
-		maxArtifactSize int64
-		maxGitFileSize  int64
+		rtOpts      options.Runtime
+		storageOpts options.Storage
+		gitOpts     gitFlags
 	)
 	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
 	rtOpts.BindFlags(fs, 2)
 	storageOpts.BindFlags(fs)
-	fs.Int64Var(&maxArtifactSize, "artifact-max-size", 100<<20, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
-	fs.Int64Var(&maxGitFileSize, "git-max-file-size", 100<<20, "The largest file, ignored or not, a Git repository may hold; a clone needs up to this much memory (0 means no limit).")
+	gitOpts.bind(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -60,7 +57,7 @@ func run(args []string) error {
 		return err
 	}
 	gitRepos, err := controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
-		Storage: storage, Git: git.NewClient(git.ClientOptions{}), MaxArtifactSize: maxArtifactSize, MaxFileSize: maxGitFileSize,
+		Storage: storage, Git: gitOpts.client(), MaxArtifactSize: gitOpts.maxArtifactSize, MaxFileSize: gitOpts.maxGitFileSize,
 		AlwaysClone: !rtOpts.Enabled(controller.FeatureGates(), "OptimizedGitClones")})
 	if err != nil {
 		return err
@@ -69,7 +66,7 @@ func run(args []string) error {
 		return fmt.Errorf("GitRepository controller: %w", err)
 	}
 	ociRepos, err := controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
-		Storage: storage, MaxArtifactSize: maxArtifactSize, UserAgent: controllerName})
+		Storage: storage, MaxArtifactSize: gitOpts.maxArtifactSize, UserAgent: controllerName})
 	if err != nil {
 		return err
 	}

@@ -173,3 +173,36 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestSOPSAgeSecretFallback: with --sops-age-secret, the age keys of that Secret in the
+// controller's namespace decrypt a Kustomization whose own decryption Secret lacks the key.
+func TestSOPSAgeSecretFallback(t *testing.T) {
+	t.Parallel()
+	controllerNS, ns := newNamespace(t), newNamespace(t)
+	d := newDirect(t, Options{SOPSAgeSecret: "global-age", RuntimeNamespace: controllerNS})
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: controllerNS, Name: "global-age"}, Data: map[string][]byte{"global.agekey": []byte(id.String())}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "own"}, Data: map[string][]byte{"own.agekey": []byte(other.String())}},
+	} {
+		if err := k8s().Create(testCtx(t), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, _ := gitRepo(t, ns, "repo", map[string]string{"secret.yaml": string(sopsEncrypt(t, []byte(plainSecret), id.Recipient().String()))})
+	newKustomization(t, ns, "app", src, "", directLabelled, func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Decryption = &kustomizev1.Decryption{Provider: kustomizev1.DecryptionProviderSOPS, SecretRef: &meta.LocalObjectReference{Name: "own"}}
+	})
+	assertReady(t, d.reconcile(t, ns, "app"), metav1.ConditionTrue, meta.ReconciliationSucceededReason)
+	var got corev1.Secret
+	if err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: "db"}, &got); err != nil || string(got.Data["password"]) != plainPassword {
+		t.Errorf("decrypted Secret: %v, %v", got.Data, err)
+	}
+}

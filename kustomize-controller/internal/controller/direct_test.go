@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -168,5 +169,27 @@ func TestSubstituteNotStrict(t *testing.T) {
 	assertReady(t, d.reconcile(t, ns, "app"), metav1.ConditionTrue, meta.ReconciliationSucceededReason)
 	if cm := getCM(t, ns, "lax"); cm == nil || cm.Data["a"] != "set" || cm.Data["b"] != "xy" {
 		t.Errorf("ConfigMap = %v", cm)
+	}
+}
+
+// TestOverrideManager: fields another tool adds to an applied object stay, unless the tool's
+// field manager is named in --override-manager: then the next apply removes them.
+func TestOverrideManager(t *testing.T) {
+	t.Parallel()
+	d := newDirect(t, Options{OverrideManagers: []string{"rogue-tool"}})
+	ns := newNamespace(t)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{"cm.yaml": cmYAML("cm", map[string]string{"k": "v"})})
+	newKustomization(t, ns, "app", src, "", directLabelled)
+	assertReady(t, d.reconcile(t, ns, "app"), metav1.ConditionTrue, meta.ReconciliationSucceededReason)
+	editCM(t, ns, "cm", "rogue-tool", func(cm *corev1.ConfigMap) { cm.Data["rogue"] = "x" })
+	editCM(t, ns, "cm", "other-tool", func(cm *corev1.ConfigMap) { cm.Data["other"] = "y" })
+	requestReconcile(t, ns, "app")
+	assertReady(t, d.reconcile(t, ns, "app"), metav1.ConditionTrue, meta.ReconciliationSucceededReason)
+	cm := getCM(t, ns, "cm")
+	if _, ok := cm.Data["rogue"]; ok {
+		t.Errorf("the field added by an --override-manager was kept: %v", cm.Data)
+	}
+	if cm.Data["other"] != "y" || cm.Data["k"] != "v" {
+		t.Errorf("data = %v, want the other tool's field kept and ours applied", cm.Data)
 	}
 }

@@ -41,6 +41,9 @@ func (r *KustomizationReconciler) applyObjects(ctx context.Context, s *scope) er
 		IgnoreRules:       ignoreRules(obj.Spec.Ignore),
 		WaitCRDs:          obj.GetTimeout(),
 		PreviousInventory: fromStatusInventory(obj.Status.Inventory),
+		CleanupManagers:   r.cleanupManagers,
+		CustomStageKinds:  r.customStageKinds,
+		Concurrency:       r.opts.ConcurrentSSA,
 	})
 	if cs != nil {
 		s.changeSet = cs

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +16,7 @@ import (
 	"gotk.dev/decrypt"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/kustomize"
+	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/substitute"
 )
@@ -85,23 +88,51 @@ func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, objs []
 	if d.Provider != kustomizev1.DecryptionProviderSOPS {
 		return reconcile.Stall(decryptionFailedReason, fmt.Errorf("decryption provider '%s' is not supported", d.Provider))
 	}
-	var data map[string][]byte
-	if d.SecretRef != nil {
-		var secret corev1.Secret
-		key := types.NamespacedName{Namespace: obj.Namespace, Name: d.SecretRef.Name}
-		if err := r.Get(ctx, key, &secret); err != nil {
-			return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("failed to get decryption secret '%s': %w", key, err), retryAfter(obj))
+	data := map[string][]byte{}
+	var names []string
+	// The fallback keys of --sops-age-secret come first: the object's own keys win on a
+	// name clash.
+	for _, ref := range []struct {
+		set  bool
+		key  types.NamespacedName
+		what string
+	}{
+		{r.opts.SOPSAgeSecret != "", types.NamespacedName{Namespace: r.runtimeNamespace(), Name: r.opts.SOPSAgeSecret}, "--sops-age-secret"},
+		{d.SecretRef != nil, types.NamespacedName{Namespace: obj.Namespace, Name: secretRefName(d)}, "decryption secret"},
+	} {
+		if !ref.set {
+			continue
 		}
-		data = secret.Data
+		var secret corev1.Secret
+		if err := r.Get(ctx, ref.key, &secret); err != nil {
+			return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("failed to get %s '%s': %w", ref.what, ref.key, err), retryAfter(obj))
+		}
+		maps.Copy(data, secret.Data)
+		names = append(names, fmt.Sprintf("%s '%s'", ref.what, ref.key))
 	}
 	dec, err := decrypt.NewDecryptor(data)
 	if err != nil {
-		return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("decryption secret '%s/%s': %w", obj.Namespace, d.SecretRef.Name, err), retryAfter(obj))
+		return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("%s: %w", strings.Join(names, ", "), err), retryAfter(obj))
 	}
 	if err := dec.DecryptObjects(objs); err != nil {
 		return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
 	}
 	return nil
+}
+
+// runtimeNamespace is the controller's own namespace.
+func (r *KustomizationReconciler) runtimeNamespace() string {
+	if r.opts.RuntimeNamespace != "" {
+		return r.opts.RuntimeNamespace
+	}
+	return options.RuntimeNamespace()
+}
+
+func secretRefName(d *kustomizev1.Decryption) string {
+	if d.SecretRef == nil {
+		return ""
+	}
+	return d.SecretRef.Name
 }
 
 // substituteVars merges spec.postBuild.substituteFrom (in order, later wins) and

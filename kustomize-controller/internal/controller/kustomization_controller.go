@@ -9,10 +9,12 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/artifact"
@@ -22,28 +24,10 @@ import (
 	"gotk.dev/pkg/inventory"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/manager"
-	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/ssa"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
-
-// Options are kustomize-controller's own flags.
-type Options struct {
-	NoCrossNamespaceRefs bool
-	NoRemoteBases        bool
-	// StrictSubstitutions fails a build that references a variable with no value and no
-	// default (--feature-gates=StrictPostBuildSubstitutions=true); else it expands to "".
-	StrictSubstitutions bool
-	// DisableFailFast keeps waiting on health checks that report Failed until the timeout
-	// (--feature-gates=DisableFailFastBehavior=true).
-	DisableFailFast bool
-	// AdditiveDependencyCheck makes a dependsOn readyExpr hold in addition to the built-in
-	// readiness check (--feature-gates=AdditiveCELDependencyCheck=true).
-	AdditiveDependencyCheck bool
-	// Cluster says which identities and kubeconfigs Kustomizations may use.
-	Cluster options.Cluster
-}
 
 // Config is what a KustomizationReconciler is built from.
 type Config struct {
@@ -67,6 +51,11 @@ type KustomizationReconciler struct {
 	deps           *dependency.Checker
 	events         reconcile.EventRecorder
 	engine         *reconcile.Controller[*kustomizev1.Kustomization, *scope]
+	// cleanupManagers are the field managers whose changes the apply reverts: kubectl's
+	// and --override-manager's.
+	cleanupManagers []string
+	// customStageKinds are --custom-apply-stage-kinds.
+	customStageKinds []schema.GroupKind
 }
 
 // scope carries one reconcile's state from step to step.
@@ -116,6 +105,11 @@ func NewKustomizationReconciler(rt *manager.Runtime, c Config) (*KustomizationRe
 		r.Client = mgr.GetClient()
 	}
 	var err error
+	if err = c.Options.Validate(); err != nil {
+		return nil, err
+	}
+	r.customStageKinds, _ = c.Options.customStageKinds()
+	r.cleanupManagers = append(ssa.DefaultCleanupManagers(), c.Options.OverrideManagers...)
 	if r.clusters, err = cluster.NewFactory(cluster.FactoryOptions(c.Options.Cluster, mgr, ssa.Owner{Field: controllerName, Group: kustomizev1.GroupVersion.Group})); err != nil {
 		return nil, err
 	}
@@ -178,7 +172,19 @@ func (r *KustomizationReconciler) SetupWithManager(rt *manager.Runtime) error {
 	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, dependsOnIndexKey, indexByDependency); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(rt.Manager).
+	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, configIndexKey, indexByConfig); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(rt.Manager)
+	if r.opts.WatchConfigsSelector != "" {
+		// ConfigMaps and Secrets labelled for it (reconcile.fluxcd.io/watch: Enabled) wake
+		// the Kustomizations using them; the manager caches only their metadata.
+		for _, kind := range []string{"ConfigMap", "Secret"} {
+			b = b.Watches(manager.ConfigMetadata(kind), handler.EnqueueRequestsFromMapFunc(r.usersOfConfig(kind)),
+				builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+		}
+	}
+	return b.
 		For(&kustomizev1.Kustomization{}, builder.WithPredicates(reconcile.SpecOrRequestChanged())).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.bySource(sourcev1.GitRepositoryKind)),
 			builder.WithPredicates(reconcile.ArtifactChanged())).
@@ -211,26 +217,4 @@ func objRef(obj client.Object) string { return fmt.Sprintf("%s/%s", obj.GetNames
 // clusterRequest is what a Kustomization asks of the cluster factory.
 func clusterRequest(obj *kustomizev1.Kustomization) cluster.Request {
 	return cluster.Request{Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName, KubeConfig: obj.Spec.KubeConfig}
-}
-
-// FeatureGates are the gates kustomize-controller accepts: upstream's names, with what they
-// do here.
-func FeatureGates() options.Gates {
-	return options.Gates{
-		"StrictPostBuildSubstitutions":   {},
-		"DisableFailFastBehavior":        {},
-		"AdditiveCELDependencyCheck":     {},
-		"DisableStatusPollerCache":       {Default: true, NoEffect: "health checks read a watch cache holding only the objects waited on"},
-		"GroupChangeLog":                 {NoEffect: "change sets are logged as one line per reconcile"},
-		"CancelHealthCheckOnNewRevision": {NoEffect: "a new revision always supersedes the health checks of the previous one"},
-		"ExternalArtifact":               {NoEffect: "the ExternalArtifact source kind is not supported"},
-	}
-}
-
-// ApplyGates sets the options the feature gates of rt decide.
-func (o *Options) ApplyGates(rt *options.Runtime) {
-	gates := FeatureGates()
-	o.StrictSubstitutions = rt.Enabled(gates, "StrictPostBuildSubstitutions")
-	o.DisableFailFast = rt.Enabled(gates, "DisableFailFastBehavior")
-	o.AdditiveDependencyCheck = rt.Enabled(gates, "AdditiveCELDependencyCheck")
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
@@ -215,4 +217,51 @@ func TestSubstituteStrategy(t *testing.T) {
 	newKustomization(t, other, "always", osrc, "", postBuild(kustomizev1.SubstituteStrategyAlways), func(ks *kustomizev1.Kustomization) { ks.Spec.TargetNamespace = other })
 	ks := waitReadyReason(t, other, "always", metav1.ConditionFalse, substituteFailedReason, 30*time.Second)
 	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "HOME")
+}
+
+// TestWatchedConfigTriggersReconcile: a change to a ConfigMap labelled
+// reconcile.fluxcd.io/watch: Enabled that a Kustomization uses in substituteFrom reconciles it
+// at once (its interval is an hour); an unlabelled one waits for the interval.
+func TestWatchedConfigTriggersReconcile(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	for name, labels := range map[string]map[string]string{"watched": {"reconcile.fluxcd.io/watch": "Enabled"}, "plain": nil} {
+		if err := k8s().Create(testCtx(t), &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-vars", Labels: labels},
+			Data:       map[string]string{"COLOR": "blue"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, _ := gitRepo(t, ns, "repo", map[string]string{
+		"watched/cm.yaml": cmYAML("watched", map[string]string{"color": "${COLOR}"}),
+		"plain/cm.yaml":   cmYAML("plain", map[string]string{"color": "${COLOR}"}),
+	})
+	for _, name := range []string{"watched", "plain"} {
+		newKustomization(t, ns, name, src, "./"+name, func(ks *kustomizev1.Kustomization) {
+			ks.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{
+				{Kind: kustomizev1.SubstituteKindConfigMap, Name: name + "-vars"},
+			}}
+		})
+		waitReady(t, ns, name, 30*time.Second)
+	}
+	for _, name := range []string{"watched", "plain"} {
+		cm := &corev1.ConfigMap{}
+		if err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name + "-vars"}, cm); err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["COLOR"] = "green"
+		if err := k8s().Update(testCtx(t), cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 15*time.Second, func() error {
+		if c := getCM(t, ns, "watched"); c == nil || c.Data["color"] != "green" {
+			return fmt.Errorf("watched ConfigMap not re-substituted: %v", c)
+		}
+		return nil
+	})
+	if c := getCM(t, ns, "plain"); c.Data["color"] != "blue" {
+		t.Errorf("the unlabelled ConfigMap's change was applied before the interval: %v", c.Data)
+	}
 }

@@ -100,7 +100,13 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	reqs := &requestLog{}
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, log: reqs} }
+	ksOpts := Options{StrictSubstitutions: true, WatchConfigsSelector: "reconcile.fluxcd.io/watch=Enabled"}
+	configs, err := ksOpts.ConfigSelector()
+	if err != nil {
+		return err
+	}
 	rt, err := manager.New(manager.Setup{
+		WatchConfigs:   configs,
 		Name:           "kustomize-controller",
 		Scheme:         env.Scheme,
 		Options:        &opts,
@@ -135,7 +141,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	builder := kustomize.NewBuilder(256)
 	// Strict substitutions (StrictPostBuildSubstitutions=true): the substitution tests check
 	// that an unset variable fails the build; TestSubstituteNotStrict covers the default.
-	r, err := NewKustomizationReconciler(rt, Config{Options: Options{StrictSubstitutions: true}, Artifacts: cache, Builder: builder})
+	r, err := NewKustomizationReconciler(rt, Config{Options: ksOpts, Artifacts: cache, Builder: builder})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"gotk.dev/pkg/git"
+)
+
+// gitFlags are source-controller's flags for Git and artifact limits.
+type gitFlags struct {
+	maxArtifactSize int64
+	maxGitFileSize  int64
+	sshKex          []string
+	sshHostKey      []string
+}
+
+func (f *gitFlags) bind(fs *pflag.FlagSet) {
+	fs.Int64Var(&f.maxArtifactSize, "artifact-max-size", 100<<20, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
+	fs.Int64Var(&f.maxGitFileSize, "git-max-file-size", 100<<20, "The largest file, ignored or not, a Git repository may hold; a clone needs up to this much memory (0 means no limit).")
+	fs.StringSliceVar(&f.sshKex, "ssh-kex-algos", nil, "The list of key exchange algorithms to use for ssh connections, arranged from most preferred to the least.")
+	fs.StringSliceVar(&f.sshHostKey, "ssh-hostkey-algos", nil, "The list of hostkey algorithms to use for ssh connections, arranged from most preferred to the least.")
+	// Accepted so install patches written for upstream keep working; cloud tokens come with
+	// workload identity support.
+	var ignoredInt int
+	var ignoredDuration time.Duration
+	fs.IntVar(&ignoredInt, "token-cache-max-size", 100, "The maximum number of cached tokens (accepted; tokens are not used yet).")
+	fs.DurationVar(&ignoredDuration, "token-cache-max-duration", time.Hour, "The maximum duration a token is cached (accepted; tokens are not used yet).")
+}
+
+// client is the Git client of these flags.
+func (f *gitFlags) client() *git.Client {
+	return git.NewClient(git.ClientOptions{SSHKeyExchanges: f.sshKex, SSHHostKeyAlgorithms: f.sshHostKey})
+}
