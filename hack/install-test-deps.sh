@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-test-deps.sh: installs the Debian packages the tests run as real peers, when missing:
 # git (git http-backend for the Git server), openssh-server (sshd for Git over SSH),
-# openssh-client (ssh-keygen, ssh-agent), gnupg (OpenPGP interop checks) and patch.
+# openssh-client (ssh-keygen, ssh-agent), gnupg (OpenPGP interop checks), patch and diffutils.
 set -euo pipefail
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
@@ -9,6 +9,7 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 command -v patch >/dev/null 2>&1 || missing+=(patch)
+command -v diff >/dev/null 2>&1 || missing+=(diffutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]} with apt-get"
 sudo=""

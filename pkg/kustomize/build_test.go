@@ -1,12 +1,14 @@
 package kustomize
 
 import (
-	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"gotk.dev/internal/testing/workspace"
 )
 
 func TestBuildTrees(t *testing.T) {
@@ -107,10 +109,11 @@ func TestBuildPlaceholdersPassThrough(t *testing.T) {
 
 // TestBuildReferenceRepository builds a real Flux repository layout.
 func TestBuildReferenceRepository(t *testing.T) {
-	const ref = "/work/shared/reference/flux2-kustomize-helm-example"
-	if _, err := os.Stat(ref); err != nil {
-		t.Skipf("reference repository not available: %v", err)
+	shared := workspace.SharedDir()
+	if shared == "" {
+		t.Skip("../shared is absent next to the repository: no reference repository to build")
 	}
+	ref := filepath.Join(shared, "reference", "flux2-kustomize-helm-example")
 	before := hashTree(t, ref)
 	tests := []struct {
 		path string

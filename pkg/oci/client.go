@@ -26,6 +26,11 @@ type ClientOptions struct {
 	Keychain authn.Keychain
 	// Insecure allows plain HTTP (HTTPS is still tried first).
 	Insecure bool
+	// HTTPSOnly refuses plain HTTP when Insecure is not set, also to the loopback and
+	// private addresses go-containerregistry would otherwise reach over HTTP: what a tenant
+	// names must not be downgraded silently. Controllers set it; the CLI follows
+	// go-containerregistry's defaults.
+	HTTPSOnly bool
 	// TLSConfig sets trusted CAs and client certificates for HTTPS.
 	TLSConfig *tls.Config
 	// Proxy sends every request through this HTTP(S) proxy. Nil uses the environment
@@ -51,6 +56,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	rt, err := buildTransport(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.HTTPSOnly && !opts.Insecure {
+		rt = HTTPSOnly(rt)
 	}
 	ropts := []remote.Option{remote.WithTransport(rt)}
 	if opts.Keychain != nil {
@@ -92,6 +100,19 @@ func buildTransport(opts ClientOptions) (http.RoundTripper, error) {
 		ht.Proxy = http.ProxyURL(opts.Proxy)
 	}
 	return ht, nil
+}
+
+// HTTPSOnly wraps rt to refuse plain HTTP requests, with an error that says how to allow
+// them.
+func HTTPSOnly(rt http.RoundTripper) http.RoundTripper { return httpsOnly{rt} }
+
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("plain HTTP to %s refused: set spec.insecure to allow it", req.URL.Host)
+	}
+	return h.rt.RoundTrip(req)
 }
 
 // pusher returns a fresh Pusher: a Pusher remembers every blob it uploaded for its whole life,

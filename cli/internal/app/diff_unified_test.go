@@ -37,7 +37,7 @@ func numbered(from, to int) string {
 // new text, which checks both the edit script and the hunk headers.
 func TestUnifiedDiffWithPatch(t *testing.T) {
 	if _, err := exec.LookPath("patch"); err != nil {
-		t.Skip("GNU patch is not installed")
+		t.Fatal("GNU patch is not installed: run `make test-deps`")
 	}
 	for _, tt := range unifiedDiffCases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +73,7 @@ func TestUnifiedDiffWithPatch(t *testing.T) {
 // -u prints the same hunks.
 func TestUnifiedDiffMatchesGNUDiff(t *testing.T) {
 	if _, err := exec.LookPath("diff"); err != nil {
-		t.Skip("GNU diff is not installed")
+		t.Fatal("GNU diff is not installed: run `make test-deps`")
 	}
 	for _, tt := range unifiedDiffCases {
 		if tt.a == tt.b || tt.name == "moved block" { // several minimal scripts exist

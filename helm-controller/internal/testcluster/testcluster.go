@@ -128,9 +128,6 @@ func Chart(t *testing.T, env *testenv.Env, name string) *chart.Chart {
 	dir := filepath.Join(testdata(), "charts", name)
 	if name == "podinfo" {
 		dir = filepath.Join(env.Root, "..", "shared", "fixtures", "charts", "podinfo")
-		if _, err := os.Stat(dir); err != nil {
-			dir = "/work/shared/fixtures/charts/podinfo"
-		}
 	}
 	c, err := loader.Load(dir)
 	if err != nil {

@@ -94,6 +94,16 @@ func plainClient(t *testing.T) *oci.Client {
 	return c
 }
 
+// insecureClient is plainClient allowed to use plain HTTP to any registry.
+func insecureClient(t *testing.T) *oci.Client {
+	t.Helper()
+	c, err := oci.NewClient(oci.ClientOptions{Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // rawLayer is a layer pushed byte for byte with its media type.
 type rawLayer struct {
 	data      []byte

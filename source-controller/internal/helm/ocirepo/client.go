@@ -65,7 +65,7 @@ func NewClient(opts Options) (*Client, error) {
 	if !opts.Insecure {
 		// go-containerregistry falls back to plain HTTP for loopback and private-network
 		// registries; spec.insecure false means never (as helm's client does).
-		rt = httpsOnly{tr}
+		rt = oci.HTTPSOnly(tr)
 	}
 	ropts := []remote.Option{remote.WithTransport(rt)}
 	switch {
@@ -228,16 +228,6 @@ func (c *Client) DownloadChart(ctx context.Context, cv *repo.ChartVersion) ([]by
 		return nil, &helm.LimitError{What: what, Limit: limit, Flag: helm.FlagMaxChartSize}
 	}
 	return buf.Bytes(), nil
-}
-
-// httpsOnly refuses plain HTTP requests.
-type httpsOnly struct{ rt http.RoundTripper }
-
-func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" {
-		return nil, fmt.Errorf("plain HTTP to %s refused: set spec.insecure to allow it", req.URL.Host)
-	}
-	return h.rt.RoundTrip(req)
 }
 
 // explain adds what to check to authentication failures (a 401 to a HEAD has no body).
