@@ -106,6 +106,11 @@ bench: testbin ## The MTTP benchmark (N=100,500,1000 pairs) and webhook push-to-
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
 	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters
 
+FUZZTIME ?= 20s
+.PHONY: fuzz
+fuzz: testbin ## Run every fuzz target for FUZZTIME each (default 20s); make test runs their seed corpora.
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.
 	go build -o $(BIN)/devcluster ./e2e/cmd/devcluster

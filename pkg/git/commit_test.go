@@ -78,3 +78,24 @@ func FuzzSplitRevision(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlanFor checks that any checkout reference maps to a fetch plan with valid refspecs, or
+// to an error, never a panic.
+func FuzzPlanFor(f *testing.F) {
+	f.Add("main", "", "", "", "", "")
+	f.Add("", "v1.0.0", "", "", "", "")
+	f.Add("", "", ">=1.0.0", "", "", "v1.2.0")
+	f.Add("", "", "", "refs/pull/1/head", "", "")
+	f.Add("feature", "", "", "", "0123456789abcdef0123456789abcdef01234567", "")
+	f.Fuzz(func(t *testing.T, branch, tag, semver, name, commit, semverTag string) {
+		plan, err := planFor(CheckoutRef{Branch: branch, Tag: tag, SemVer: semver, Name: name, Commit: commit}, semverTag)
+		if err != nil {
+			return
+		}
+		for _, spec := range plan.refspecs {
+			if err := spec.Validate(); err != nil {
+				t.Errorf("refspec %q for %+v: %v", spec, CheckoutRef{Branch: branch, Tag: tag, SemVer: semver, Name: name, Commit: commit}, err)
+			}
+		}
+	})
+}

@@ -93,3 +93,25 @@ func TestIsReady(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConditionMessage sets arbitrary messages: the stored message is valid UTF-8, within
+// the API server's limit, and a prefix of the original (plus "...") when cut.
+func FuzzConditionMessage(f *testing.F) {
+	f.Add("ok")
+	f.Add(strings.Repeat("日本", 12000))
+	f.Add("invalid \xff utf-8")
+	f.Fuzz(func(t *testing.T, msg string) {
+		if !utf8.ValidString(msg) {
+			return // messages come from Go errors; the API server refuses invalid UTF-8 anyway
+		}
+		obj := &testkind.TestObject{}
+		reconcile.MarkFalse(obj, "Ready", "Failed", msg)
+		got := reconcile.GetCondition(obj, "Ready").Message
+		if !utf8.ValidString(got) || len(got) > 20003 {
+			t.Fatalf("stored message of %d bytes (valid UTF-8 %t)", len(got), utf8.ValidString(got))
+		}
+		if got != msg && !strings.HasPrefix(msg, strings.TrimSuffix(got, "...")) {
+			t.Fatal("stored message is not a prefix of the original")
+		}
+	})
+}
