@@ -12,7 +12,8 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
-	"gotk.dev/source-controller/internal/testserver/azurite"
+
+	"gotk.dev/internal/testing/azurite"
 )
 
 // The azure provider runs against Azurite, Microsoft's Azure Storage emulator.

@@ -18,7 +18,8 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
-	"gotk.dev/source-controller/internal/testserver/s3server"
+
+	"gotk.dev/internal/testing/s3server"
 )
 
 // startS3 runs a versitygw for the test.

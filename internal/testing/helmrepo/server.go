@@ -1,4 +1,4 @@
-package helmtest
+package helmrepo
 
 import (
 	"bytes"
@@ -11,13 +11,16 @@ import (
 	"sync"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
+
+	"gotk.dev/internal/testing/pki"
 )
 
-// RepoOptions configure a test Helm repository server.
-type RepoOptions struct {
+// Options configure a test Helm repository server.
+type Options struct {
 	// Username and Password, when set, require basic auth on every request.
 	Username, Password string
 	// TLS serves HTTPS with a certificate signed by a fresh CA (Server.Certs).
@@ -33,14 +36,14 @@ type Request struct {
 	Authorization bool
 }
 
-// Repo is a static Helm repository on 127.0.0.1: GET /index.yaml and GET /charts/<file>.
-type Repo struct {
+// Server is a static Helm repository on 127.0.0.1: GET /index.yaml and GET /charts/<file>.
+type Server struct {
 	// URL is the repository URL (http://127.0.0.1:<port> or https://...).
 	URL string
-	// Certs is the TLS material when RepoOptions.TLS is set.
-	Certs *Certs
+	// Certs is the TLS material when Options.TLS is set.
+	Certs *pki.Certs
 
-	opts     RepoOptions
+	opts     Options
 	srv      *httptest.Server
 	mu       sync.Mutex
 	index    *repo.IndexFile
@@ -49,14 +52,20 @@ type Repo struct {
 	requests []Request
 }
 
-// NewRepo starts a repository server; it stops when the test ends.
-func NewRepo(t testing.TB, opts RepoOptions) *Repo {
+// New starts a repository server; it stops when the test ends.
+func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	r := &Repo{opts: opts, index: repo.NewIndexFile(), files: map[string][]byte{}}
+	r := &Server{opts: opts, index: repo.NewIndexFile(), files: map[string][]byte{}}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	if opts.TLS || opts.ClientAuth {
-		r.Certs = NewCerts(t)
-		r.srv.TLS = r.Certs.ServerTLSConfig(t, opts.ClientAuth)
+		certs, err := pki.New("gotk test Helm repository CA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.srv.TLS, err = certs.ServerConfig(opts.ClientAuth); err != nil {
+			t.Fatal(err)
+		}
+		r.Certs = certs
 		r.srv.StartTLS()
 	} else {
 		r.srv.Start()
@@ -68,7 +77,7 @@ func NewRepo(t testing.TB, opts RepoOptions) *Repo {
 
 // AddChart stores a packaged chart under charts/ and adds it to the index with a relative
 // URL. It returns the index entry.
-func (r *Repo) AddChart(t testing.TB, data []byte) *repo.ChartVersion {
+func (r *Server) AddChart(t testing.TB, data []byte) *repo.ChartVersion {
 	t.Helper()
 	c, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
@@ -82,7 +91,7 @@ func (r *Repo) AddChart(t testing.TB, data []byte) *repo.ChartVersion {
 // AddEntry adds an index entry for the chart archive data with the download URL
 // baseURL + "/" + file (just file when baseURL is empty), without storing the archive here:
 // for entries pointing at another server.
-func (r *Repo) AddEntry(t testing.TB, data []byte, baseURL, file string) *repo.ChartVersion {
+func (r *Server) AddEntry(t testing.TB, data []byte, baseURL, file string) *repo.ChartVersion {
 	t.Helper()
 	c, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
@@ -104,22 +113,47 @@ func (r *Repo) AddEntry(t testing.TB, data []byte, baseURL, file string) *repo.C
 	return nil
 }
 
+// AddPodinfo packages the podinfo fixture at each version and adds it (see AddChart).
+func (r *Server) AddPodinfo(t testing.TB, versions ...string) {
+	t.Helper()
+	for _, v := range versions {
+		r.AddChart(t, Package(t, PodinfoDir(), "", v))
+	}
+}
+
+// AddRawChart serves data, whatever it holds, as chart name at version (charts/<name>-<version>.tgz)
+// and lists it in the index without reading it: for archives helm itself would refuse
+// (path traversal, oversize files), which a controller must reject.
+func (r *Server) AddRawChart(t testing.TB, name, version string, data []byte) {
+	t.Helper()
+	file := "charts/" + name + "-" + version + ".tgz"
+	r.PutFile(file, data)
+	sum := sha256.Sum256(data)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	md := &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version}
+	if err := r.index.MustAdd(md, file, "", hex.EncodeToString(sum[:])); err != nil {
+		t.Fatalf("add %s to index: %v", file, err)
+	}
+	r.index.SortEntries()
+}
+
 // PutFile serves data at /<path>.
-func (r *Repo) PutFile(path string, data []byte) {
+func (r *Server) PutFile(path string, data []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.files[strings.TrimPrefix(path, "/")] = data
 }
 
 // SetRawIndex serves raw as index.yaml instead of the generated index (nil restores it).
-func (r *Repo) SetRawIndex(raw []byte) {
+func (r *Server) SetRawIndex(raw []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rawIndex = raw
 }
 
 // IndexYAML is the index.yaml currently served.
-func (r *Repo) IndexYAML(t testing.TB) []byte {
+func (r *Server) IndexYAML(t testing.TB) []byte {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,13 +168,13 @@ func (r *Repo) IndexYAML(t testing.TB) []byte {
 }
 
 // Requests returns the requests served so far.
-func (r *Repo) Requests() []Request {
+func (r *Server) Requests() []Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Request(nil), r.requests...)
 }
 
-func (r *Repo) serve(w http.ResponseWriter, req *http.Request) {
+func (r *Server) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.requests = append(r.requests, Request{Path: req.URL.Path, Authorization: req.Header.Get("Authorization") != ""})
 	r.mu.Unlock()

@@ -4,9 +4,6 @@
 // Azurite is installed from the npm registry by `make testbin` (hack/install-azurite.sh) into
 // bin/ at the repository root (bin/azurite-blob), or found in $KUBEBUILDER_ASSETS. It needs
 // Node.js.
-//
-// It belongs with the other shared test servers (pkg/testserver); it lives here until the
-// Bucket work is merged.
 package azurite
 
 import (

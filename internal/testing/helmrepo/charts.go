@@ -1,10 +1,14 @@
-// Package helmtest builds real Helm test peers for the Helm domain packages: chart archives
-// packaged with helm's own chartutil from the podinfo fixture, and a static HTTP(S) Helm
-// repository on 127.0.0.1 (optionally with basic auth and TLS from a generated CA).
+// Package helmrepo is a real Helm test peer: a static HTTP(S) Helm chart repository on
+// 127.0.0.1 (index.yaml and chart archives, optionally behind basic auth and TLS from a
+// generated CA, see package pki), and chart archives packaged with helm's own chartutil from
+// the podinfo fixture or from charts written on the fly.
 //
-// It is imported only by tests. It belongs with the shared test servers (pkg/testserver) and
-// lives here until it moves there.
-package helmtest
+//	repo := helmrepo.New(t, helmrepo.Options{Username: "u", Password: "p"})
+//	for _, v := range []string{"6.0.0", "6.1.0"} {
+//		repo.AddChart(t, helmrepo.Package(t, helmrepo.PodinfoDir(), "", v))
+//	}
+//	// HelmRepository spec.url: repo.URL
+package helmrepo
 
 import (
 	"os"
@@ -18,7 +22,8 @@ import (
 )
 
 // PodinfoDir is the podinfo chart fixture (a copy of ../shared/fixtures/charts/podinfo kept
-// in testdata so tests do not depend on files outside the repository).
+// in testdata so tests do not depend on files outside the repository). Charts packaged from
+// it are read-only copies: callers never write into this directory.
 func PodinfoDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "testdata", "charts", "podinfo")
