@@ -1,5 +1,6 @@
-// Command source-controller reconciles GitRepository and OCIRepository objects into
-// artifacts and serves them over HTTP.
+// Command source-controller reconciles the sources of source.toolkit.fluxcd.io/v1
+// (GitRepository, OCIRepository, HelmRepository, HelmChart, Bucket) into artifacts and serves
+// them over HTTP.
 package main
 
 import (
@@ -11,11 +12,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
 	sourcev1 "gotk.dev/source-controller/api/v1"
-	"gotk.dev/source-controller/internal/controller"
+
+	"gotk.dev/source-controller/internal/helm"
+	"gotk.dev/source-controller/internal/helm/indexcache"
 )
 
 const controllerName = "source-controller"
@@ -27,17 +29,29 @@ func main() {
 	}
 }
 
-func run(args []string) error {
-	var (
-		rtOpts          options.Runtime
-		storageOpts     options.Storage
-		maxArtifactSize int64
-	)
+// flags are the command line: upstream source-controller's flag names and defaults.
+type flags struct {
+	runtime         options.Runtime
+	storage         options.Storage
+	maxArtifactSize int64
+	helmLimits      helm.Limits
+	helmCache       indexcache.Options
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
 	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
-	rtOpts.BindFlags(fs, 2)
-	storageOpts.BindFlags(fs)
-	fs.Int64Var(&maxArtifactSize, "artifact-max-size", 0, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
-	if err := fs.Parse(args); err != nil {
+	f.runtime.BindFlags(fs, 2)
+	f.storage.BindFlags(fs)
+	fs.Int64Var(&f.maxArtifactSize, "artifact-max-size", 0, "The maximum size in bytes of the files packed into an artifact, and of an OCI layer extracted into one (0 means no limit).")
+	f.helmLimits.BindFlags(fs)
+	f.helmCache.BindFlags(fs)
+	return f, fs.Parse(args)
+}
+
+func run(args []string) error {
+	f, err := parseFlags(args)
+	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
 		}
@@ -45,33 +59,21 @@ func run(args []string) error {
 	}
 	rt, err := manager.New(manager.Setup{
 		Name:        controllerName,
-		Options:     &rtOpts,
+		Options:     &f.runtime,
 		AddToScheme: []manager.AddToScheme{sourcev1.AddToScheme},
-		Watched:     []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
+		Watched: []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{},
+			&sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.Bucket{}},
 	})
 	if err != nil {
 		return err
 	}
-	storage, err := newStorage(rt, storageOpts)
+	storage, err := newStorage(rt, f.storage)
 	if err != nil {
 		return err
 	}
-	gitRepos, err := controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
-		Storage: storage, Git: git.NewClient(git.ClientOptions{}), MaxArtifactSize: maxArtifactSize})
-	if err != nil {
+	if err := setupReconcilers(rt, storage, f); err != nil {
 		return err
 	}
-	if err := gitRepos.SetupWithManager(rt); err != nil {
-		return fmt.Errorf("GitRepository controller: %w", err)
-	}
-	ociRepos, err := controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
-		Storage: storage, MaxArtifactSize: maxArtifactSize, UserAgent: controllerName})
-	if err != nil {
-		return err
-	}
-	if err := ociRepos.SetupWithManager(rt); err != nil {
-		return fmt.Errorf("OCIRepository controller: %w", err)
-	}
-	rt.Log.Info("starting manager", "storage", storageOpts.Path, "storageAddr", storageOpts.Addr)
+	rt.Log.Info("starting manager", "storage", f.storage.Path, "storageAddr", f.storage.Addr)
 	return rt.Manager.Start(ctrl.SetupSignalHandler())
 }

@@ -22,14 +22,17 @@ import (
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/options"
 	sourcev1 "gotk.dev/source-controller/api/v1"
+
+	"gotk.dev/source-controller/internal/helm"
+	"gotk.dev/source-controller/internal/helm/indexcache"
 )
 
 // testMaxArtifactSize is the reconcilers' MaxArtifactSize (--artifact-max-size) in this suite:
 // every fixture stays far below it, and the size-limit tests go above it.
 const testMaxArtifactSize = 1 << 20
 
-// suite is the environment every test shares: a real API server, the manager running both
-// reconcilers exactly as cmd/main.go wires them, the artifact storage served over HTTP and an
+// suite is the environment every test shares: a real API server, the manager running every
+// reconciler as cmd/main.go wires them, the artifact storage served over HTTP and an
 // event receiver standing in for notification-controller. Set once by TestMain, read-only
 // afterwards (the recorders inside are safe for concurrent use).
 type suite struct {
@@ -41,7 +44,12 @@ type suite struct {
 	// appearing next to it was written outside the working directory.
 	workDir string
 	events  *eventsink.Sink
+	// indexCache is the Helm index cache the HelmRepository and HelmChart reconcilers share.
+	indexCache *indexcache.Cache
 }
+
+// testHelmLimits are the suite's --helm-*-max-size: podinfo fits, the limit tests go above.
+var testHelmLimits = helm.Limits{MaxIndexSize: 256 << 10, MaxChartSize: 512 << 10, MaxChartFileSize: 128 << 10}
 
 var suiteEnv *suite
 
@@ -57,7 +65,7 @@ func TestMain(m *testing.M) {
 	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
 }
 
-// startSuite starts the manager running both reconcilers as cmd/main.go wires them, the
+// startSuite starts the manager running the reconcilers as cmd/main.go wires them, the
 // artifact server and an event sink; cleanups undo it.
 func startSuite(env *testenv.Env, cleanup func(func())) error {
 	root, err := os.MkdirTemp("", "source-controller-test-")
@@ -84,10 +92,11 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	rt, err := manager.New(manager.Setup{
-		Name:       "source-controller",
-		Scheme:     env.Scheme,
-		Options:    &opts,
-		Watched:    []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
+		Name:    "source-controller",
+		Scheme:  env.Scheme,
+		Options: &opts,
+		Watched: []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{},
+			&sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.Bucket{}},
 		RESTConfig: env.Config,
 	})
 	if err != nil {
@@ -143,6 +152,31 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 
+	cache := indexcache.New(indexcache.Options{MaxEntries: 10})
+	helmCfg := HelmConfig{Client: cc, Storage: storage, IndexCache: cache, Limits: testHelmLimits,
+		UserAgent: "source-controller", TmpDir: workDir}
+	helmRepos, err := NewHelmRepositoryReconciler(rt, helmCfg)
+	if err != nil {
+		return err
+	}
+	if err := helmRepos.SetupWithManager(rt); err != nil {
+		return err
+	}
+	helmCharts, err := NewHelmChartReconciler(rt, helmCfg)
+	if err != nil {
+		return err
+	}
+	if err := helmCharts.SetupWithManager(rt); err != nil {
+		return err
+	}
+	buckets, err := NewBucketReconciler(rt, BucketConfig{Client: cc, Storage: storage, MaxArtifactSize: testMaxArtifactSize, TmpDir: workDir})
+	if err != nil {
+		return err
+	}
+	if err := buckets.SetupWithManager(rt); err != nil {
+		return err
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rt.Manager.Start(ctx) }()
@@ -152,7 +186,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 			fmt.Fprintln(os.Stderr, "manager:", err)
 		}
 	})
-	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink}
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache}
 	return nil
 }
 
