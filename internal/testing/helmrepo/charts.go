@@ -11,7 +11,9 @@
 package helmrepo
 
 import (
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -96,4 +98,31 @@ func WriteFiles(t testing.TB, root string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// ReadTree reads every regular file under dir into a map of slash paths (relative to dir,
+// prefixed with prefix) to content: a chart directory ready to be committed to a Git test
+// repository or uploaded to a test bucket.
+func ReadTree(t testing.TB, dir, prefix string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[path.Join(prefix, filepath.ToSlash(rel))] = string(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", dir, err)
+	}
+	return out
 }

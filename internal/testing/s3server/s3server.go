@@ -118,6 +118,30 @@ func (s *Server) Client() (*minio.Client, error) {
 	})
 }
 
+// PutObjects creates bucket when it does not exist and uploads files (key -> content)
+// through the S3 API, as a user seeding a Bucket source would.
+func (s *Server) PutObjects(ctx context.Context, bucket string, files map[string]string) error {
+	mc, err := s.Client()
+	if err != nil {
+		return err
+	}
+	ok, err := mc.BucketExists(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: s.region}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucket, err)
+		}
+	}
+	for k, v := range files {
+		if _, err := mc.PutObject(ctx, bucket, k, strings.NewReader(v), int64(len(v)), minio.PutObjectOptions{}); err != nil {
+			return fmt.Errorf("put %s/%s: %w", bucket, k, err)
+		}
+	}
+	return nil
+}
+
 // Close stops the server and deletes its data. Safe to call twice.
 func (s *Server) Close() error {
 	s.once.Do(func() { s.err = s.closer() })

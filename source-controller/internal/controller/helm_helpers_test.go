@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/repo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"gotk.dev/internal/testing/helmrepo"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -62,4 +64,14 @@ func readyHelmRepository(t *testing.T, ns, name, url string, mutate func(*source
 // eventsOf counts the events of reason received for obj.
 func eventsOf(kind, ns, name, reason string) int {
 	return len(suiteEnv.events.Of(kind, ns, name, reason))
+}
+
+// parseIndex parses an index.yaml.
+func parseIndex(t *testing.T, data []byte) *repo.IndexFile {
+	t.Helper()
+	var idx repo.IndexFile
+	if err := yaml.Unmarshal(data, &idx); err != nil {
+		t.Fatalf("index does not parse: %v", err)
+	}
+	return &idx
 }

@@ -1,10 +1,8 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 
-	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/events"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -12,7 +10,7 @@ import (
 	"gotk.dev/source-controller/internal/helm/chart"
 )
 
-// reconcileArtifact stores the built chart (or takes the linked one) and records it: the
+// reconcileArtifact records the chart the build step stored or linked: the
 // artifact revision is the chart version, status.observedChartName, observedValuesFiles and
 // observedSourceArtifactRevision follow the build. A current chart changes nothing but the
 // observed source revision (a new index that did not change the chart version).
@@ -20,26 +18,12 @@ func (r *HelmChartReconciler) reconcileArtifact(ctx context.Context, s *helmChar
 	obj := s.obj
 	obj.Status.ObservedSourceArtifactRevision = s.sourceRevision()
 	if s.upToDate {
-		c := reconcile.GetCondition(obj, sourcev1.ArtifactInStorageCondition)
-		return reconcile.Result{Reason: c.Reason, Message: c.Message}, nil
+		if c := reconcile.GetCondition(obj, sourcev1.ArtifactInStorageCondition); c != nil {
+			return reconcile.Result{Reason: c.Reason, Message: c.Message}, nil
+		}
+		return reconcile.Done(readyMessage(obj.Status.Artifact.Revision, nil)), nil
 	}
 	b, a := s.build, s.linked
-	if a == nil {
-		ref := artifact.ObjectRef{Kind: sourcev1.HelmChartKind, Namespace: obj.Namespace, Name: obj.Name}
-		unlock := r.Storage.Lock(ref)
-		stored, err := r.Storage.StoreReader(ctx, ref, bytes.NewReader(b.Data), ".tgz")
-		unlock()
-		if err != nil {
-			reconcile.MarkTrue(obj, sourcev1.StorageOperationFailedCondition, sourcev1.ArchiveOperationFailedReason, err.Error())
-			return reconcile.Result{}, reconcile.Fail(sourcev1.ArchiveOperationFailedReason, err)
-		}
-		a = stored
-		if s.memoKey != "" {
-			memo := *b
-			memo.Data = nil
-			r.built.put(s.memoKey, builtChart{digest: a.Digest, build: memo})
-		}
-	}
 	a.Revision = b.Version
 	previous := obj.Status.Artifact
 	obj.Status.Artifact = a

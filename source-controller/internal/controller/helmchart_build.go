@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,7 +51,12 @@ func (r *HelmChartReconciler) reconcileBuild(ctx context.Context, s *helmChartSc
 	} else {
 		err = r.buildLocal(ctx, s, opts)
 	}
-	if err != nil {
+	var se *storageError
+	switch {
+	case errors.As(err, &se):
+		reconcile.MarkTrue(obj, sourcev1.StorageOperationFailedCondition, sourcev1.ArchiveOperationFailedReason, err.Error())
+		return reconcile.Result{}, reconcile.Fail(sourcev1.ArchiveOperationFailedReason, err)
+	case err != nil:
 		return reconcile.Result{}, chartBuildFailure(obj, err)
 	}
 	return reconcile.Result{}, nil
@@ -78,16 +84,9 @@ func (r *HelmChartReconciler) buildRemote(ctx context.Context, s *helmChartScope
 		return nil
 	}
 	markNewChart(obj, res.Name, res.Version)
-	key := remoteBuildKey(repo, s.sourceRevision(), res, opts)
-	if r.linkBuilt(s, key) {
-		return nil
-	}
-	b, err := chart.BuildRemote(ctx, rem, res, opts)
-	if err != nil {
-		return err
-	}
-	s.build, s.memoKey = b, key
-	return nil
+	return r.buildShared(ctx, s, remoteBuildKey(repo, s.sourceRevision(), res, opts), func() (*chart.Build, error) {
+		return chart.BuildRemote(ctx, rem, res, opts)
+	})
 }
 
 // buildLocal packages the chart at spec.chart in the GitRepository or Bucket artifact. The
@@ -100,33 +99,23 @@ func (r *HelmChartReconciler) buildLocal(ctx context.Context, s *helmChartScope,
 		s.upToDate = true
 		return nil
 	}
-	key := localBuildKey(obj, s.sourceArtifact, opts)
-	if r.linkBuilt(s, key) {
-		markNewChart(obj, s.build.Name, s.build.Version)
-		return nil
-	}
-	dir, err := os.MkdirTemp(r.TmpDir, fmt.Sprintf("helmchart-%s-%s-", obj.Namespace, obj.Name))
-	if err != nil {
-		return reconcile.Fail(sourcev1.DirCreationFailedReason, fmt.Errorf("failed to create temporary working directory: %w", err))
-	}
-	s.workDir = dir
-	root := filepath.Join(dir, "source")
-	if err := r.extractSource(s.sourceArtifact, root); err != nil {
-		return reconcile.Fail("StorageOperationFailed", fmt.Errorf("failed to extract %s artifact '%s': %w",
-			obj.Spec.SourceRef.Kind, s.sourceArtifact.Revision, err))
-	}
-	b, err := chart.BuildLocal(ctx, chart.LocalReference{Root: root, Path: obj.Spec.Chart}, opts, r.dependencyResolver(s))
+	err := r.buildShared(ctx, s, localBuildKey(obj, s.sourceArtifact, opts), func() (*chart.Build, error) {
+		dir, err := os.MkdirTemp(r.TmpDir, fmt.Sprintf("helmchart-%s-%s-", obj.Namespace, obj.Name))
+		if err != nil {
+			return nil, reconcile.Fail(sourcev1.DirCreationFailedReason, fmt.Errorf("failed to create temporary working directory: %w", err))
+		}
+		defer os.RemoveAll(dir)
+		root := filepath.Join(dir, "source")
+		if err := r.extractSource(s.sourceArtifact, root); err != nil {
+			return nil, reconcile.Fail(sourcev1.ArchiveOperationFailedReason, fmt.Errorf("failed to extract %s artifact '%s': %w",
+				obj.Spec.SourceRef.Kind, s.sourceArtifact.Revision, err))
+		}
+		return chart.BuildLocal(ctx, chart.LocalReference{Root: root, Path: obj.Spec.Chart}, opts, r.dependencyResolver(s))
+	})
 	if err != nil {
 		return err
 	}
-	markNewChart(obj, b.Name, b.Version)
-	s.build = b
-	// Only a chart without fetched dependencies is the same for every HelmChart building it
-	// from this artifact: dependency ranges resolve differently over time and through each
-	// namespace's HelmRepositories.
-	if b.ResolvedDependencies == 0 {
-		s.memoKey = key
-	}
+	markNewChart(obj, s.build.Name, s.build.Version)
 	return nil
 }
 
@@ -158,26 +147,67 @@ func markNewChart(obj *sourcev1.HelmChart, name, version string) {
 	}
 }
 
-// linkBuilt makes the blob another HelmChart stored for key this chart's artifact.
-func (r *HelmChartReconciler) linkBuilt(s *helmChartScope, key string) bool {
-	memo, ok := r.built.get(key)
-	if !ok {
-		return false
+// buildShared gives s the chart of build key: linked from the blob a HelmChart stored for
+// it before, or built once for every HelmChart that asks for it at the same time (the first
+// one builds and stores, the others wait and link the blob). A build is remembered for later
+// HelmCharts only when it is reproducible: a chart that fetched dependencies is not (their
+// version ranges resolve differently over time).
+func (r *HelmChartReconciler) buildShared(ctx context.Context, s *helmChartScope, key string, build func() (*chart.Build, error)) error {
+	if memo, ok := r.built.get(key); ok && r.linkBuild(s, memo) == nil {
+		return nil
 	}
-	obj := s.obj
-	ref := artifact.ObjectRef{Kind: sourcev1.HelmChartKind, Namespace: obj.Namespace, Name: obj.Name}
+	v, err, _ := r.flights.Do(key, func() (any, error) {
+		if memo, ok := r.built.get(key); ok {
+			// Stored by a flight that ended just before this one started.
+			return memo, nil
+		}
+		b, err := build()
+		if err != nil {
+			return nil, err
+		}
+		ref := artifact.ObjectRef{Kind: sourcev1.HelmChartKind, Namespace: s.obj.Namespace, Name: s.obj.Name}
+		unlock := r.Storage.Lock(ref)
+		a, err := r.Storage.StoreReader(ctx, ref, bytes.NewReader(b.Data), ".tgz")
+		unlock()
+		if err != nil {
+			return nil, &storageError{err}
+		}
+		memo := builtChart{digest: a.Digest, build: *b}
+		memo.build.Data = nil
+		if b.ResolvedDependencies == 0 {
+			r.built.put(key, memo)
+		}
+		return memo, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.linkBuild(s, v.(builtChart)); err != nil {
+		r.built.forget(key)
+		return &storageError{fmt.Errorf("linking the chart stored for another HelmChart: %w", err)}
+	}
+	return nil
+}
+
+// linkBuild makes a stored chart blob this chart's artifact.
+func (r *HelmChartReconciler) linkBuild(s *helmChartScope, memo builtChart) error {
+	ref := artifact.ObjectRef{Kind: sourcev1.HelmChartKind, Namespace: s.obj.Namespace, Name: s.obj.Name}
 	unlock := r.Storage.Lock(ref)
 	a, err := r.Storage.LinkBlobExt(ref, memo.digest, ".tgz")
 	unlock()
 	if err != nil {
-		// Collected meanwhile: build it again.
-		r.built.forget(key)
-		return false
+		return err
 	}
 	b := memo.build
 	s.build, s.linked = &b, a
-	return true
+	return nil
 }
+
+// storageError is a failure to store or link a built chart (StorageOperationFailed).
+type storageError struct{ err error }
+
+func (e *storageError) Error() string { return e.err.Error() }
+func (e *storageError) Unwrap() error { return e.err }
 
 // remoteBuildKey names a build from a HelmRepository. It includes the repository object, not
 // only its URL: one tenant's stored chart is never handed to another tenant's repository,
@@ -192,9 +222,10 @@ func remoteBuildKey(repo *sourcev1.HelmRepository, indexRevision string, res *ch
 }
 
 // localBuildKey names a build from a source artifact: its content, the chart path and
-// everything the build adds.
+// everything the build adds. The namespace is part of it because dependencies resolve
+// through the namespace's HelmRepositories.
 func localBuildKey(obj *sourcev1.HelmChart, a *meta.Artifact, opts chart.BuildOptions) string {
-	return strings.Join([]string{"local", a.Digest, obj.Spec.Chart, opts.VersionMetadata, valuesKey(opts)}, "\x00")
+	return strings.Join([]string{"local", obj.Namespace, a.Digest, obj.Spec.Chart, opts.VersionMetadata, valuesKey(opts)}, "\x00")
 }
 
 func valuesKey(opts chart.BuildOptions) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	"golang.org/x/sync/singleflight"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,9 +31,12 @@ type HelmChartReconciler struct {
 	// same chart build (one chart version of one repository, the same values files) link it
 	// instead of downloading and packaging it again.
 	built *buildMemo[builtChart]
+	// flights coalesces concurrent builds of one key: the first HelmChart builds and stores,
+	// the others link its blob.
+	flights singleflight.Group
 }
 
-// builtChart is a stored chart blob and the build that produced it (without its bytes).
+// builtChart is a stored chart blob and the build that produced it (Data left out).
 type builtChart struct {
 	digest string
 	build  chart.Build
@@ -84,12 +88,10 @@ type helmChartScope struct {
 	sourceArtifact *meta.Artifact
 	// upToDate is set when the stored chart is what the spec and source resolve to.
 	upToDate bool
-	// build is the resolved chart; its Data is nil when linked holds the artifact.
-	build *chart.Build
-	// linked is the artifact linked from a blob another HelmChart stored for the same build.
+	// build is the chart built (without its bytes) and linked its stored artifact, when the
+	// stored chart was not current.
+	build  *chart.Build
 	linked *meta.Artifact
-	// memoKey, when set, records the stored blob of build for other HelmCharts.
-	memoKey string
 	// workDir holds the extracted source artifact.
 	workDir string
 	closers []func()

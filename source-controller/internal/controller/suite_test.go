@@ -44,8 +44,28 @@ type suite struct {
 	// appearing next to it was written outside the working directory.
 	workDir string
 	events  *eventsink.Sink
-	// indexCache is the Helm index cache the HelmRepository and HelmChart reconcilers share.
+	// indexCache is the Helm index cache the HelmRepository and HelmChart reconcilers share;
+	// indexLoads counts its loads (index parses) per repository ("<namespace>/<name>").
 	indexCache *indexcache.Cache
+	indexLoads *counter
+}
+
+// counter counts by key, safely for concurrent use.
+type counter struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *counter) add(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k]++
+}
+
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
 }
 
 // testHelmLimits are the suite's --helm-*-max-size: podinfo fits, the limit tests go above.
@@ -152,7 +172,12 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 
-	cache := indexcache.New(indexcache.Options{MaxEntries: 10})
+	loads := &counter{m: map[string]int{}}
+	cache := indexcache.New(indexcache.Options{MaxEntries: 100, OnEvent: func(e indexcache.Event) {
+		if e.Type == indexcache.EventLoad {
+			loads.add(e.Key.Repository)
+		}
+	}})
 	helmCfg := HelmConfig{Client: cc, Storage: storage, IndexCache: cache, Limits: testHelmLimits,
 		UserAgent: "source-controller", TmpDir: workDir}
 	helmRepos, err := NewHelmRepositoryReconciler(rt, helmCfg)
@@ -186,7 +211,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 			fmt.Fprintln(os.Stderr, "manager:", err)
 		}
 	})
-	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache}
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads}
 	return nil
 }
 

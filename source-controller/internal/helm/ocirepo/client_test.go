@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,24 +33,10 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// pushChart pushes a packaged chart to <host>/charts/<name>:<version> with helm's own
-// registry client, as `helm push` does.
+// pushChart pushes a packaged chart to <host>/charts/<name>:<version> as `helm push` does.
 func pushChart(t *testing.T, host string, data []byte, opts ...helmreg.ClientOption) {
 	t.Helper()
-	c, err := loader.LoadArchive(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A private credentials file keeps the test away from the user's Helm configuration.
-	opts = append([]helmreg.ClientOption{helmreg.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "config.json"))}, opts...)
-	client, err := helmreg.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := fmt.Sprintf("%s/charts/%s:%s", host, c.Name(), c.Metadata.Version)
-	if _, err := client.Push(data, ref); err != nil {
-		t.Fatalf("helm push %s: %v", ref, err)
-	}
+	helmrepo.PushChart(t, host, "charts", data, opts...)
 }
 
 func newClient(t *testing.T, opts ocirepo.Options) *ocirepo.Client {
