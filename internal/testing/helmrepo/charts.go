@@ -11,6 +11,7 @@
 package helmrepo
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -45,12 +46,33 @@ func LoadChart(t testing.TB, dir string) *chart.Chart {
 // version (and the name, when name is not empty), and returns the .tgz bytes.
 func Package(t testing.TB, dir, name, version string) []byte {
 	t.Helper()
-	c := LoadChart(t, dir)
+	data, err := PackageChart(dir, name, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// PackageChart is Package outside a test.
+func PackageChart(dir, name, version string) ([]byte, error) {
+	c, err := loader.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %s: %w", dir, err)
+	}
 	if name != "" {
 		c.Metadata.Name = name
 	}
 	c.Metadata.Version = version
-	return Save(t, c)
+	tmp, err := os.MkdirTemp("", "helmrepo-package-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := chartutil.Save(c, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("package chart %s: %w", c.Name(), err)
+	}
+	return os.ReadFile(p)
 }
 
 // Save packages a loaded chart with chartutil.Save and returns the .tgz bytes.

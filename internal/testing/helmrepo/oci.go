@@ -3,6 +3,7 @@ package helmrepo
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,19 +17,33 @@ import (
 // (helmreg.ClientOptHTTPClient); plain HTTP needs helmreg.ClientOptPlainHTTP.
 func PushChart(t testing.TB, host, repo string, data []byte, opts ...helmreg.ClientOption) string {
 	t.Helper()
-	c, err := loader.LoadArchive(bytes.NewReader(data))
+	ref, err := Push(host, repo, data, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A private credentials file keeps the test away from the user's Helm configuration.
-	opts = append([]helmreg.ClientOption{helmreg.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "config.json"))}, opts...)
+	return ref
+}
+
+// Push is PushChart outside a test.
+func Push(host, repo string, data []byte, opts ...helmreg.ClientOption) (string, error) {
+	c, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return "", err
+	}
+	// A private credentials file keeps the push away from the user's Helm configuration.
+	dir, err := os.MkdirTemp("", "helmrepo-push-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	opts = append([]helmreg.ClientOption{helmreg.ClientOptCredentialsFile(filepath.Join(dir, "config.json"))}, opts...)
 	client, err := helmreg.NewClient(opts...)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	ref := fmt.Sprintf("%s/%s/%s:%s", host, repo, c.Name(), c.Metadata.Version)
 	if _, err := client.Push(data, ref); err != nil {
-		t.Fatalf("helm push %s: %v", ref, err)
+		return "", fmt.Errorf("helm push %s: %w", ref, err)
 	}
-	return ref
+	return ref, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,15 +56,25 @@ type Server struct {
 // New starts a repository server; it stops when the test ends.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
+	r, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// Start starts a repository server outside a test (benchmarks); Close stops it.
+func Start(opts Options) (*Server, error) {
 	r := &Server{opts: opts, index: repo.NewIndexFile(), files: map[string][]byte{}}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	if opts.TLS || opts.ClientAuth {
 		certs, err := pki.New("gotk test Helm repository CA")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if r.srv.TLS, err = certs.ServerConfig(opts.ClientAuth); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		r.Certs = certs
 		r.srv.StartTLS()
@@ -71,21 +82,32 @@ func New(t testing.TB, opts Options) *Server {
 		r.srv.Start()
 	}
 	r.URL = r.srv.URL
-	t.Cleanup(r.srv.Close)
-	return r
+	return r, nil
 }
+
+// Close stops the server.
+func (r *Server) Close() { r.srv.Close() }
 
 // AddChart stores a packaged chart under charts/ and adds it to the index with a relative
 // URL. It returns the index entry.
 func (r *Server) AddChart(t testing.TB, data []byte) *repo.ChartVersion {
 	t.Helper()
+	cv, err := r.Add(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cv
+}
+
+// Add is AddChart outside a test.
+func (r *Server) Add(data []byte) (*repo.ChartVersion, error) {
 	c, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
-		t.Fatalf("load chart archive: %v", err)
+		return nil, fmt.Errorf("load chart archive: %w", err)
 	}
 	file := "charts/" + c.Name() + "-" + c.Metadata.Version + ".tgz"
 	r.PutFile(file, data)
-	return r.AddEntry(t, data, "", file)
+	return r.addEntry(c.Metadata, data, "", file)
 }
 
 // AddEntry adds an index entry for the chart archive data with the download URL
@@ -97,20 +119,28 @@ func (r *Server) AddEntry(t testing.TB, data []byte, baseURL, file string) *repo
 	if err != nil {
 		t.Fatalf("load chart archive: %v", err)
 	}
+	cv, err := r.addEntry(c.Metadata, data, baseURL, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cv
+}
+
+// addEntry lists md in the index with the digest of data.
+func (r *Server) addEntry(md *chart.Metadata, data []byte, baseURL, file string) (*repo.ChartVersion, error) {
 	sum := sha256.Sum256(data)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.index.MustAdd(c.Metadata, file, baseURL, hex.EncodeToString(sum[:])); err != nil {
-		t.Fatalf("add %s to index: %v", file, err)
+	if err := r.index.MustAdd(md, file, baseURL, hex.EncodeToString(sum[:])); err != nil {
+		return nil, fmt.Errorf("add %s to index: %w", file, err)
 	}
 	r.index.SortEntries()
-	versions := r.index.Entries[c.Name()]
-	for _, cv := range versions {
-		if cv.Version == c.Metadata.Version {
-			return cv
+	for _, cv := range r.index.Entries[md.Name] {
+		if cv.Version == md.Version {
+			return cv, nil
 		}
 	}
-	return nil
+	return nil, fmt.Errorf("%s %s is not in the index after adding it", md.Name, md.Version)
 }
 
 // AddPodinfo packages the podinfo fixture at each version and adds it (see AddChart).
@@ -128,14 +158,10 @@ func (r *Server) AddRawChart(t testing.TB, name, version string, data []byte) {
 	t.Helper()
 	file := "charts/" + name + "-" + version + ".tgz"
 	r.PutFile(file, data)
-	sum := sha256.Sum256(data)
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	md := &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version}
-	if err := r.index.MustAdd(md, file, "", hex.EncodeToString(sum[:])); err != nil {
-		t.Fatalf("add %s to index: %v", file, err)
+	if _, err := r.addEntry(md, data, "", file); err != nil {
+		t.Fatal(err)
 	}
-	r.index.SortEntries()
 }
 
 // PutFile serves data at /<path>.
