@@ -97,10 +97,12 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 	GOTK_E2E_LONG=1 go test -count=1 -timeout 60m ./e2e/...
 
 N ?= 100,1000
+HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs; results in e2e/results/).
+bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs), HELM_N HelmCharts over an HTTP and an OCI Helm repository; results in e2e/results/.
 	go run ./e2e/bench --n $(N)
-	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
+	go run ./e2e/bench --workload=helmcharts --n $(HELM_N)
+	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute ./source-controller/internal/helm/indexcache
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
 
 .PHONY: dev-up

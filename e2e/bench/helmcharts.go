@@ -234,7 +234,7 @@ func (r *HelmResult) Markdown() string {
 	fmt.Fprintf(&b, "| %d | HelmChart | %s | %s | %s | %s | %.1fs | %d (%d index fetches + %d cache loads) | %s |\n",
 		r.N, r.Controller.Name, dur(r.ReadySeconds), mebibytes(r.Controller.PeakRSSBytes), mebibytes(r.PeakAnonRSSBytes), r.Controller.CPUSeconds,
 		r.IndexParses, r.IndexFetches, r.CacheLoads, downloads)
-	fmt.Fprintf(&b, "\nDuration runs from the first create until the last HelmChart was Ready (submitting took %s; the HelmRepository was Ready before). "+
+	fmt.Fprintf(&b, "\nDuration runs from the first create until the last HelmChart was Ready (submitting took %s; an HTTP HelmRepository was Ready before, an OCI one needs nothing). "+
 		"Max Memory is the peak RSS (VmHWM) of the process, which counts the pages of its executable it touched; "+
 		"max anonymous memory is the largest sampled RssAnon (heap and stacks). CPU is user+system time.\n\n", dur(r.CreateSeconds))
 	fmt.Fprintf(&b, "source-controller: `%s`; own API requests: %s\n", strings.Join(r.Controller.Args, " "), framework.FormatCounts(r.Controller.ClientRequests))
