@@ -67,6 +67,28 @@ func (s *Server) Client() (*azblob.Client, error) {
 	return azblob.NewClientWithSharedKeyCredential(s.ServiceURL(), cred, nil)
 }
 
+// PutBlobs creates container (it must not exist yet) and uploads files (blob name ->
+// content). It returns each blob's ETag as listings report it (without the quotes of the
+// upload response header).
+func (s *Server) PutBlobs(ctx context.Context, container string, files map[string]string) (map[string]string, error) {
+	c, err := s.Client()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.CreateContainer(ctx, container, nil); err != nil {
+		return nil, fmt.Errorf("create container %s: %w", container, err)
+	}
+	etags := map[string]string{}
+	for k, v := range files {
+		resp, err := c.UploadBuffer(ctx, container, k, []byte(v), nil)
+		if err != nil {
+			return nil, fmt.Errorf("upload %s/%s: %w", container, k, err)
+		}
+		etags[k] = strings.Trim(string(*resp.ETag), `"`)
+	}
+	return etags, nil
+}
+
 // Close stops the server. Safe to call twice.
 func (s *Server) Close() error {
 	s.once.Do(func() { s.err = s.closer() })

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"gotk.dev/internal/testing/azurite"
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/s3server"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -217,4 +218,40 @@ func sha256Hex(b []byte) string {
 func md5Hex(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestBucketAzure archives a container of Azurite, the Azure Blob Storage emulator, through
+// the azure provider with a shared account key.
+func TestBucketAzure(t *testing.T) {
+	t.Parallel()
+	az, err := azurite.Start(azurite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { az.Close() })
+	files := map[string]string{"deploy/app.yaml": "kind: ConfigMap\n", "deploy/readme.md": "default exclusions leave markdown in"}
+	etags, err := az.PutBlobs(context.Background(), "manifests", files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := newNamespace(t)
+	createSecret(t, ns, "azure", "", map[string][]byte{"accountKey": []byte(azurite.AccountKey)})
+	obj := &sourcev1.Bucket{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "azure"},
+		Spec: sourcev1.BucketSpec{
+			Provider:   sourcev1.BucketProviderAzure,
+			BucketName: "manifests",
+			Endpoint:   az.ServiceURL(),
+			Insecure:   true,
+			SecretRef:  &metaRef{Name: "azure"},
+			Interval:   metav1.Duration{Duration: time.Hour},
+			Timeout:    &metav1.Duration{Duration: 30 * time.Second},
+		},
+	}
+	create(t, obj)
+	waitReady(t, obj)
+	if want := indexRevision(etags); obj.Status.Artifact.Revision != want {
+		t.Errorf("revision %s, want %s", obj.Status.Artifact.Revision, want)
+	}
+	wantFiles(t, artifactFiles(t, obj), files)
 }
