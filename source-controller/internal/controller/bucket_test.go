@@ -18,6 +18,7 @@ import (
 
 	"gotk.dev/internal/testing/azurite"
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/s3server"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -63,13 +64,16 @@ func putObjects(t *testing.T, s *s3server.Server, bucket string, files map[strin
 	}
 }
 
-// TestBucket archives the objects of a bucket on versitygw: the revision is the digest of the
-// key/ETag index, .sourceignore and spec.prefix select the objects; polls of an unchanged
-// bucket download nothing and write nothing; a changed object is a new revision.
+// TestBucket archives the objects of a bucket on versitygw, reached through the proxy of
+// spec.proxySecretRef: the revision is the digest of the key/ETag index, .sourceignore and
+// spec.prefix select the objects; polls of an unchanged bucket list it and download nothing
+// (the proxy counts the requests) and write nothing; a changed object is a new revision.
 func TestBucket(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	s3 := startS3(t, ns)
+	proxy := gitserver.NewProxy(t, gitserver.ProxyOptions{})
+	createSecret(t, ns, "proxy", "", map[string][]byte{"address": []byte(proxy.URL())})
 	putObjects(t, s3, "apps", map[string]string{
 		"apps/app.yaml":    "kind: ConfigMap\n",
 		"apps/notes.md":    "ignored by .sourceignore",
@@ -83,6 +87,7 @@ func TestBucket(t *testing.T) {
 	obj := newBucket(ns, "apps", s3, "apps", func(o *sourcev1.Bucket) {
 		o.Spec.Prefix = "apps/"
 		o.Spec.Interval = metav1.Duration{Duration: 200 * time.Millisecond}
+		o.Spec.ProxySecretRef = &metaRef{Name: "proxy"}
 	})
 	create(t, obj)
 	waitReady(t, obj)
@@ -105,12 +110,22 @@ func TestBucket(t *testing.T) {
 		t.Errorf("event %q metadata %v", ev.Message, ev.Metadata)
 	}
 
+	if proxy.Served() == 0 {
+		t.Fatal("nothing went through spec.proxySecretRef's proxy")
+	}
+
 	// An unchanged bucket: polls list it, download nothing, write nothing.
 	time.Sleep(300 * time.Millisecond)
-	reads, writes := suiteEnv.client.reads(obj), suiteEnv.client.statusWrites(obj)
+	reads, writes, requests := suiteEnv.client.reads(obj), suiteEnv.client.statusWrites(obj), proxy.Served()
 	time.Sleep(1200 * time.Millisecond)
-	if suiteEnv.client.reads(obj)-reads < 2 {
+	polls, sent := suiteEnv.client.reads(obj)-reads, proxy.Served()-requests
+	if polls < 2 {
 		t.Fatal("the bucket is not polled")
+	}
+	// A poll is: does the bucket exist, read .sourceignore, list the prefix. Downloading
+	// the three selected objects would add three.
+	if perPoll := float64(sent) / float64(polls); perPoll > 3.5 {
+		t.Errorf("%d requests for %d polls of an unchanged bucket (%.1f each), want 3 each: something was downloaded", sent, polls, perPoll)
 	}
 	if got := suiteEnv.client.statusWrites(obj) - writes; got != 0 {
 		t.Errorf("%d status writes while the bucket did not change, want none", got)
