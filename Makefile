@@ -97,11 +97,13 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 	GOTK_E2E_LONG=1 go test -count=1 -timeout 60m ./e2e/...
 
 N ?= 100,1000
+HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark (N=100,500,1000 pairs) and webhook push-to-applied on the local cluster; results in e2e/results/.
+bench: testbin ## The MTTP benchmark (N=100,500,1000 pairs), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository; results in e2e/results/.
 	go run ./e2e/bench --n $(N)
 	go run ./e2e/bench --mode webhook --pushes 30
-	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
+	go run ./e2e/bench --workload=helmcharts --n $(HELM_N)
+	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute ./source-controller/internal/helm/indexcache
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
 	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters

@@ -3,13 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"gotk.dev/internal/testing/workspace"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gotk.dev/internal/testing/workspace"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -271,5 +273,42 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile([]float64{0.2}, 50); got != 0.2 {
 		t.Errorf("p50 of one value = %v", got)
+	}
+}
+
+// TestHelmBenchSmoke runs the HelmChart workload at N=10 over both repository kinds so it
+// never rots: every HelmChart becomes Ready and the report has every field.
+func TestHelmBenchSmoke(t *testing.T) {
+	opts, err := framework.OptionsFromEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = UpstreamTuning().Apply(opts.WithControllers("source-controller"))
+	opts.Controllers[0].Args = append([]string{"--helm-cache-max-size=10"}, opts.Controllers[0].Args...)
+	bins := framework.NewBinaries("")
+	t.Cleanup(func() { _ = bins.Remove() })
+	opts.Binaries = bins
+	env := framework.SetupOrSkipUnbuilt(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	const n = 10
+	for _, kind := range []string{helmHTTP, helmOCI} {
+		res, err := RunHelmCharts(ctx, env, HelmConfig{N: n, Repository: kind, Namespace: "helm-" + kind, Workers: 5, Timeout: 3 * time.Minute, Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ReadySeconds <= 0 || res.Controller == nil || res.Controller.PeakRSSBytes < 10<<20 || res.Controller.Concurrent != "10" {
+			t.Errorf("%s: report incomplete: %+v %+v", kind, res, res.Controller)
+		}
+		if kind == helmHTTP && (res.ChartDownloads != 1 || res.IndexFetches < 1 || res.IndexParses != res.IndexFetches+res.CacheLoads) {
+			t.Errorf("%s: %d chart downloads and %d index fetches for %d charts of one version, want 1 and at least 1", kind, res.ChartDownloads, res.IndexFetches, n)
+		}
+		if res.PeakAnonRSSBytes <= 0 || res.PeakAnonRSSBytes > res.Controller.PeakRSSBytes {
+			t.Errorf("%s: peak anonymous RSS %d, VmHWM %d", kind, res.PeakAnonRSSBytes, res.Controller.PeakRSSBytes)
+		}
+		if !strings.Contains(res.Markdown(), fmt.Sprintf("| %d | HelmChart | source-controller |", n)) {
+			t.Errorf("%s: markdown:\n%s", kind, res.Markdown())
+		}
+		t.Logf("report:\n%s", res.Markdown())
 	}
 }

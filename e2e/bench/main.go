@@ -22,7 +22,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"gotk.dev/internal/testing/workspace"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -52,6 +53,8 @@ func main() {
 
 // flags are the command line of the benchmark.
 type flags struct {
+	workload    string
+	helmCache   int
 	ns          []int
 	controllers string
 	tuning      Tuning
@@ -66,7 +69,10 @@ type flags struct {
 func parseFlags(args []string) (*flags, error) {
 	f := &flags{tuning: UpstreamTuning()}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	n := fs.String("n", "100", "number of apps (OCIRepository + Kustomization pairs); a comma-separated list runs each on a fresh cluster, e.g. 100,500,1000")
+	n := fs.String("n", "100", "number of apps (OCIRepository + Kustomization pairs, or HelmCharts); a comma-separated list runs each on a fresh cluster, e.g. 100,500,1000")
+	fs.StringVar(&f.workload, "workload", workloadApps, "what to run: "+workloadApps+" (OCIRepository + Kustomization pairs, with an upgrade) or "+
+		workloadHelmCharts+" (HelmCharts over one HTTP and one OCI Helm repository, source-controller only)")
+	fs.IntVar(&f.helmCache, "helm-cache-max-size", 10, "source-controller --helm-cache-max-size in the "+workloadHelmCharts+" workload (upstream's recommended 10; 0 disables the index cache)")
 	fs.StringVar(&f.controllers, "controllers", "", "comma-separated controllers to run (default $"+framework.EnvControllers+", else "+framework.DefaultControllers+")")
 	fs.IntVar(&f.tuning.SourceConcurrent, "source-concurrent", f.tuning.SourceConcurrent, "source-controller --concurrent (0: the controller's default)")
 	fs.IntVar(&f.tuning.KustomizeConcurrent, "kustomize-concurrent", f.tuning.KustomizeConcurrent, "kustomize-controller --concurrent (0: the controller's default)")
@@ -96,6 +102,12 @@ func parseFlags(args []string) (*flags, error) {
 	}
 	if f.mode == "webhook" && f.controllers == "" {
 		f.controllers = "source-controller,kustomize-controller,notification-controller"
+	}
+	if f.workload != workloadApps && f.workload != workloadHelmCharts {
+		return nil, fmt.Errorf("--workload %q: want %s or %s", f.workload, workloadApps, workloadHelmCharts)
+	}
+	if f.mode == "webhook" && f.workload != workloadApps {
+		return nil, fmt.Errorf("--mode webhook measures pushes to applied apps; it does not combine with --workload %s", f.workload)
 	}
 	for _, s := range strings.Split(*n, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -155,6 +167,9 @@ func run(ctx context.Context, args []string) error {
 	if f.mode == "webhook" {
 		return runWebhook(ctx, opts, f, logf)
 	}
+	if f.workload == workloadHelmCharts {
+		return runHelm(ctx, f, opts, logf)
+	}
 	for _, n := range f.ns {
 		cfg := f.cfg
 		cfg.N, cfg.Logf = n, logf
@@ -168,6 +183,47 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Println(res.Markdown())
 		fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
+	}
+	return nil
+}
+
+// The workloads.
+const (
+	workloadApps       = "apps"
+	workloadHelmCharts = "helmcharts"
+)
+
+// runHelm runs the HelmChart workload for each N over an HTTP and an OCI repository, each on
+// a fresh environment with source-controller alone (with the index cache flags upstream
+// recommends).
+func runHelm(ctx context.Context, f *flags, opts framework.Options, logf func(string, ...any)) error {
+	opts = opts.WithControllers("source-controller")
+	for i := range opts.Controllers {
+		opts.Controllers[i].Args = append([]string{fmt.Sprintf("--helm-cache-max-size=%d", f.helmCache),
+			"--helm-cache-ttl=60m", "--helm-cache-purge-interval=5m"}, opts.Controllers[i].Args...)
+	}
+	for _, n := range f.ns {
+		for _, kind := range []string{helmHTTP, helmOCI} {
+			env, err := framework.Start(ctx, opts)
+			if err != nil {
+				return err
+			}
+			res, err := RunHelmCharts(ctx, env, HelmConfig{N: n, Repository: kind, Namespace: f.cfg.Namespace,
+				Workers: f.cfg.Workers, Timeout: f.cfg.Timeout, Logf: logf})
+			if err != nil {
+				logs, stopErr := env.StopFailed()
+				return errors.Join(fmt.Errorf("N=%d %s: %w\n(logs of every process kept in %s)", n, kind, err, logs), stopErr)
+			}
+			if err := env.Stop(); err != nil {
+				return err
+			}
+			paths, err := res.Write(f.out)
+			if err != nil {
+				return err
+			}
+			fmt.Println(res.Markdown())
+			fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
+		}
 	}
 	return nil
 }

@@ -142,18 +142,23 @@ func (r *Result) Markdown() string {
 
 // Write stores bench-<N>.json and bench-<N>.md in dir and returns their paths.
 func (r *Result) Write(dir string) ([]string, error) {
+	return writeResult(dir, fmt.Sprintf("bench-%d", r.N), r, r.Markdown())
+}
+
+// writeResult stores result as <name>.json and markdown as <name>.md in dir.
+func writeResult(dir, name string, result any, markdown string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	js, err := json.MarshalIndent(r, "", "  ")
+	js, err := json.MarshalIndent(result, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	base := filepath.Join(dir, fmt.Sprintf("bench-%d", r.N))
+	base := filepath.Join(dir, name)
 	if err := os.WriteFile(base+".json", append(js, '\n'), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(base+".md", []byte(r.Markdown()), 0o644); err != nil {
+	if err := os.WriteFile(base+".md", []byte(markdown), 0o644); err != nil {
 		return nil, err
 	}
 	return []string{base + ".json", base + ".md"}, nil

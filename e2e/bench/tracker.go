@@ -25,7 +25,7 @@ type fluxObject interface {
 	GetObservedGeneration() int64
 }
 
-// tracker watches OCIRepositories and Kustomizations through informers (one LIST+WATCH
+// tracker watches OCIRepositories, Kustomizations and HelmCharts through informers (one LIST+WATCH
 // per kind, no polling) and records when each object first became Ready at the generation
 // the current phase waits for.
 type tracker struct {
@@ -53,7 +53,7 @@ func startTracker(ctx context.Context, env *framework.Env, namespace string) (*t
 		return nil, err
 	}
 	t := &tracker{cache: c, namespace: namespace, phase: map[string]*phase{}, changed: make(chan struct{})}
-	for _, obj := range []client.Object{&sourcev1.OCIRepository{}, &kustomizev1.Kustomization{}} {
+	for _, obj := range []client.Object{&sourcev1.OCIRepository{}, &kustomizev1.Kustomization{}, &sourcev1.HelmChart{}} {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
 			return nil, err
@@ -78,6 +78,8 @@ func kindOf(o client.Object) string {
 		return "OCIRepository"
 	case *kustomizev1.Kustomization:
 		return "Kustomization"
+	case *sourcev1.HelmChart:
+		return "HelmChart"
 	}
 	return fmt.Sprintf("%T", o)
 }
@@ -179,8 +181,11 @@ func (t *tracker) describePending(ctx context.Context, kind string) string {
 			break
 		}
 		var obj fluxObject = &kustomizev1.Kustomization{}
-		if kind == "OCIRepository" {
+		switch kind {
+		case "OCIRepository":
 			obj = &sourcev1.OCIRepository{}
+		case "HelmChart":
+			obj = &sourcev1.HelmChart{}
 		}
 		if err := t.cache.Get(ctx, client.ObjectKey{Namespace: t.namespace, Name: name}, obj); err != nil {
 			fmt.Fprintf(&b, "  %s: %v\n", name, err)

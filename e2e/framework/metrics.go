@@ -96,6 +96,41 @@ func parseAPIRequests(body []byte) (APIRequests, error) {
 // on its metrics endpoint) summed by HTTP method: the requests this controller sent, which
 // the API server's counters cannot attribute. They restart from zero with the process.
 func (p *Process) ClientRequests(ctx context.Context) (map[string]int64, error) {
+	fams, err := p.scrape(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, m := range fams["rest_client_requests_total"].GetMetric() {
+		out[labels(m)["method"]] += int64(m.GetCounter().GetValue())
+	}
+	return out, nil
+}
+
+// CounterSum scrapes the controller's metrics and sums the counter family over the series
+// whose labels include match (nil matches all), e.g. gotk_cache_events_total with
+// event_type=cache_load. A family the controller does not export sums to zero.
+func (p *Process) CounterSum(ctx context.Context, family string, match map[string]string) (float64, error) {
+	fams, err := p.scrape(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, m := range fams[family].GetMetric() {
+		l := labels(m)
+		ok := true
+		for k, v := range match {
+			ok = ok && l[k] == v
+		}
+		if ok {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum, nil
+}
+
+// scrape reads the controller's /metrics.
+func (p *Process) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	url := "http://" + p.MetricsAddr + "/metrics"
@@ -120,11 +155,7 @@ func (p *Process) ClientRequests(ctx context.Context) (map[string]int64, error) 
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
-	out := map[string]int64{}
-	for _, m := range fams["rest_client_requests_total"].GetMetric() {
-		out[labels(m)["method"]] += int64(m.GetCounter().GetValue())
-	}
-	return out, nil
+	return fams, nil
 }
 
 func parseMetrics(body []byte) (map[string]*dto.MetricFamily, error) {

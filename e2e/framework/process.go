@@ -47,6 +47,8 @@ type Process struct {
 	deadCPU float64 // CPU seconds of exited incarnations
 	liveRSS int64   // latest VmHWM of the current incarnation
 	liveCPU float64 // latest CPU seconds of the current incarnation
+	// peakAnon is the largest RssAnon sampled in any incarnation, bytes.
+	peakAnon int64
 }
 
 // start launches a new incarnation and its resource sampler. It does not wait for /readyz.
@@ -122,6 +124,7 @@ func (p *Process) record(pid int, exited <-chan struct{}) {
 	}
 	p.liveRSS = max(p.liveRSS, s.HWM)
 	p.liveCPU = max(p.liveCPU, s.CPUSeconds)
+	p.peakAnon = max(p.peakAnon, s.Anon)
 }
 
 // waitReady polls /readyz until it answers 200, the process exits, or the timeout passes.
@@ -233,6 +236,16 @@ func (p *Process) PeakRSS() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return max(p.deadRSS, p.liveRSS)
+}
+
+// PeakAnonRSS is the largest anonymous resident set (RssAnon: heap and stacks, without the
+// executable's file-backed pages) seen in any incarnation. It is sampled (every
+// Options.SampleInterval and when read), so a spike between samples can be missed.
+func (p *Process) PeakAnonRSS() int64 {
+	p.refresh()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peakAnon
 }
 
 // CPUSeconds is the user+system CPU time of every incarnation so far.

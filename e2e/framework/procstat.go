@@ -18,6 +18,10 @@ const clockTicks = 100
 type procSample struct {
 	// HWM is VmHWM, the peak resident set size so far, in bytes.
 	HWM int64
+	// Anon is RssAnon, the anonymous (heap, stacks) part of the resident set now, in bytes:
+	// RSS without the executable's file-backed pages, which for a large binary are most of
+	// VmHWM and are shared, clean page cache.
+	Anon int64
 	// CPUSeconds is user+system CPU time of the process and its reaped children.
 	CPUSeconds float64
 }
@@ -32,6 +36,10 @@ func readProc(pid int) (procSample, error) {
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
 	}
+	anon, err := parseStatusKB(status, "RssAnon:")
+	if err != nil {
+		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
+	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return procSample{}, err
@@ -40,29 +48,33 @@ func readProc(pid int) (procSample, error) {
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	return procSample{HWM: hwm, CPUSeconds: cpu}, nil
+	return procSample{HWM: hwm, Anon: anon, CPUSeconds: cpu}, nil
 }
 
 // parseVmHWM finds "VmHWM:   12345 kB" in a /proc/<pid>/status file and returns bytes.
-func parseVmHWM(status []byte) (int64, error) {
+func parseVmHWM(status []byte) (int64, error) { return parseStatusKB(status, "VmHWM:") }
+
+// parseStatusKB finds the "<field>   12345 kB" line of a /proc/<pid>/status file and returns
+// bytes.
+func parseStatusKB(status []byte, field string) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
 		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		rest, ok := strings.CutPrefix(line, field)
 		if !ok {
 			continue
 		}
 		fields := strings.Fields(rest)
 		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", line)
+			return 0, fmt.Errorf("unexpected %s line %q", field, line)
 		}
 		kb, err := strconv.ParseInt(fields[0], 10, 64)
 		if err != nil || kb < 0 {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", line)
+			return 0, fmt.Errorf("unexpected %s line %q", field, line)
 		}
 		return kb * 1024, nil
 	}
-	return 0, fmt.Errorf("no VmHWM line (a kernel thread or a zombie?)")
+	return 0, fmt.Errorf("no %s line (a kernel thread or a zombie?)", field)
 }
 
 // parseStatCPU returns utime+stime+cutime+cstime of a /proc/<pid>/stat line in seconds.

@@ -33,6 +33,10 @@ func TestParseVmHWM(t *testing.T) {
 			}
 		})
 	}
+	anon, err := parseStatusKB([]byte("VmHWM:\t   2048 kB\nRssAnon:\t  512 kB\nRssFile:\t 1536 kB\n"), "RssAnon:")
+	if err != nil || anon != 512*1024 {
+		t.Errorf("RssAnon = %d, %v; want %d", anon, err, 512*1024)
+	}
 }
 
 func TestParseStatCPU(t *testing.T) {

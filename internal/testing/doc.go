@@ -9,6 +9,10 @@
 //   - testkind: a small Flux-style kind (TestObject) for tests of the SDK itself.
 //   - gitserver, githubapi, registry: a Git server (HTTP and SSH), a GitHub-API-compatible
 //     server in front of it, an OCI registry.
+//   - helmrepo: a static Helm chart repository (index.yaml and archives, basic auth, TLS), the
+//     podinfo chart fixture, chart packaging and `helm push` to a registry.
+//   - s3server, azurite: S3 (versitygw) and Azure Blob (Azurite) servers for Bucket sources.
+//   - pki: the throwaway certificate authority every TLS peer above uses.
 //   - eventsink: a stand-in notification-controller endpoint that records posted events.
 //   - golden: golden-file assertions.
 //   - ports: free loopback ports.

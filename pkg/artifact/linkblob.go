@@ -9,11 +9,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// LinkBlob makes an already stored, intact blob (by digest) the artifact of ref without
-// rewriting it: objects whose sources resolve to content another object already stored (1000
-// OCIRepositories on one artifact) cost a hard link, not a download and a pack. It fails when
-// the blob is missing or damaged; the caller then builds the artifact the normal way.
+// LinkBlob makes an already stored, intact blob (by digest) the .tar.gz artifact of ref
+// without rewriting it: objects whose sources resolve to content another object already
+// stored (1000 OCIRepositories on one artifact) cost a hard link, not a download and a pack.
+// It fails when the blob is missing or damaged; the caller then builds the artifact the
+// normal way.
 func (s *Storage) LinkBlob(ref ObjectRef, digest string) (*meta.Artifact, error) {
+	return s.LinkBlobExt(ref, digest, ".tar.gz")
+}
+
+// LinkBlobExt is LinkBlob for artifacts stored with another file extension (".tgz" for Helm
+// charts, ".yaml" for indexes): the link is named <hex><ext>.
+func (s *Storage) LinkBlobExt(ref ObjectRef, digest, ext string) (*meta.Artifact, error) {
+	if !validExt(ext) {
+		return nil, fmt.Errorf("linking artifact for %s: invalid file extension %q", ref, ext)
+	}
 	algo, hexSum, err := ParseDigest(digest)
 	if err != nil {
 		return nil, err
@@ -35,7 +45,7 @@ func (s *Storage) LinkBlob(ref ObjectRef, digest string) (*meta.Artifact, error)
 	if intact, err := s.blobIntact(blob, hexSum); err != nil || !intact {
 		return nil, fmt.Errorf("blob %s is damaged", digest)
 	}
-	rel := path.Join(objDir, hexSum+".tar.gz")
+	rel := path.Join(objDir, hexSum+ext)
 	if err := s.linkBlobAs(blob, rel); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,31 @@ import (
 	"github.com/spf13/pflag"
 
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/options"
+
+	"gotk.dev/source-controller/internal/helm"
+	"gotk.dev/source-controller/internal/helm/indexcache"
 )
+
+// flags are the command line: upstream source-controller's flag names and defaults.
+type flags struct {
+	runtime    options.Runtime
+	storage    options.Storage
+	git        gitFlags
+	helmLimits helm.Limits
+	helmCache  indexcache.Options
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
+	f.runtime.BindFlags(fs, 2)
+	f.storage.BindFlags(fs)
+	f.git.bind(fs)
+	f.helmLimits.BindFlags(fs)
+	f.helmCache.BindFlags(fs)
+	return f, fs.Parse(args)
+}
 
 // gitFlags are source-controller's flags for Git and artifact limits.
 type gitFlags struct {

@@ -1,5 +1,6 @@
-// Command source-controller reconciles GitRepository and OCIRepository objects into
-// artifacts and serves them over HTTP.
+// Command source-controller reconciles the sources of source.toolkit.fluxcd.io/v1
+// (GitRepository, OCIRepository, HelmRepository, HelmChart, Bucket) into artifacts and serves
+// them over HTTP.
 package main
 
 import (
@@ -12,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/manager"
-	"gotk.dev/pkg/options"
 	sourcev1 "gotk.dev/source-controller/api/v1"
+
 	"gotk.dev/source-controller/internal/controller"
 )
 
@@ -27,16 +28,8 @@ func main() {
 }
 
 func run(args []string) error {
-	var (
-		rtOpts      options.Runtime
-		storageOpts options.Storage
-		gitOpts     gitFlags
-	)
-	fs := pflag.NewFlagSet(controllerName, pflag.ContinueOnError)
-	rtOpts.BindFlags(fs, 2)
-	storageOpts.BindFlags(fs)
-	gitOpts.bind(fs)
-	if err := fs.Parse(args); err != nil {
+	f, err := parseFlags(args)
+	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
 		}
@@ -44,35 +37,22 @@ func run(args []string) error {
 	}
 	rt, err := manager.New(manager.Setup{
 		Name:         controllerName,
-		Options:      &rtOpts,
+		Options:      &f.runtime,
 		FeatureGates: controller.FeatureGates(),
 		AddToScheme:  []manager.AddToScheme{sourcev1.AddToScheme},
-		Watched:      []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
+		Watched: []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{},
+			&sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.Bucket{}},
 	})
 	if err != nil {
 		return err
 	}
-	storage, err := newStorage(rt, storageOpts)
+	storage, err := newStorage(rt, f.storage)
 	if err != nil {
 		return err
 	}
-	gitRepos, err := controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
-		Storage: storage, Git: gitOpts.client(), MaxArtifactSize: gitOpts.maxArtifactSize, MaxFileSize: gitOpts.maxGitFileSize,
-		AlwaysClone: !rtOpts.Enabled(controller.FeatureGates(), "OptimizedGitClones")})
-	if err != nil {
+	if err := setupReconcilers(rt, storage, f); err != nil {
 		return err
 	}
-	if err := gitRepos.SetupWithManager(rt); err != nil {
-		return fmt.Errorf("GitRepository controller: %w", err)
-	}
-	ociRepos, err := controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
-		Storage: storage, MaxArtifactSize: gitOpts.maxArtifactSize, UserAgent: controllerName})
-	if err != nil {
-		return err
-	}
-	if err := ociRepos.SetupWithManager(rt); err != nil {
-		return fmt.Errorf("OCIRepository controller: %w", err)
-	}
-	rt.Log.Info("starting manager", "storage", storageOpts.Path, "storageAddr", storageOpts.Addr)
+	rt.Log.Info("starting manager", "storage", f.storage.Path, "storageAddr", f.storage.Addr)
 	return rt.Manager.Start(ctrl.SetupSignalHandler())
 }

@@ -34,13 +34,24 @@ func newCreateCommand(c *Command) *cobra.Command {
 	pf.StringSliceVar(&f.labels, "label", nil, "set labels on the resource (can specify multiple labels with commas: label1=value1,label2=value2)")
 
 	source := &cobra.Command{Use: "source", Short: "Create or update sources", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("source")}
-	source.AddCommand(newCreateSourceGitCommand(c, f), newCreateSourceOCICommand(c, f))
+	sf := &sourceFlags{}
+	source.PersistentFlags().DurationVar(&sf.fetchTimeout, "fetch-timeout", 0,
+		"set a timeout for fetch operations performed by source-controller (e.g. 'git clone' or 'helm repo update')")
+	source.AddCommand(newCreateSourceGitCommand(c, f, sf), newCreateSourceOCICommand(c, f, sf),
+		newCreateSourceHelmCommand(c, f, sf), newCreateSourceChartCommand(c, f), newCreateSourceBucketCommand(c, f, sf))
 	secret := &cobra.Command{Use: "secret", Short: "Create or update Kubernetes secrets", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("secret")}
-	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f), newCreateSecretReceiverCommand(c, f))
+	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f), newCreateSecretReceiverCommand(c, f),
+		newCreateSecretHelmCommand(c, f), newCreateSecretTLSCommand(c, f))
 	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateImageCommand(c, f),
 		newCreateAlertCommand(c, f), newCreateAlertProviderCommand(c, f), newCreateReceiverCommand(c, f))
 	cmd.Args, cmd.RunE = cobra.ArbitraryArgs, unknownWordRunE("")
 	return cmd
+}
+
+// sourceFlags are the flags every flux create source subcommand inherits.
+type sourceFlags struct {
+	// fetchTimeout is spec.timeout of the sources that have one (0 leaves it unset).
+	fetchTimeout time.Duration
 }
 
 // nameArg checks the one NAME argument of a create command.

@@ -22,10 +22,11 @@ type sourceGitFlags struct {
 	recurseSubmodules                         bool
 	silent                                    bool
 	creds                                     gitCredentialFlags
+	sf                                        *sourceFlags
 }
 
-func newCreateSourceGitCommand(c *Command, cf *createFlags) *cobra.Command {
-	f := &sourceGitFlags{}
+func newCreateSourceGitCommand(c *Command, cf *createFlags, sf *sourceFlags) *cobra.Command {
+	f := &sourceGitFlags{sf: sf}
 	cmd := &cobra.Command{
 		Use:   "git [name]",
 		Short: "Create or update a GitRepository source",
@@ -112,6 +113,9 @@ func (f *sourceGitFlags) gitRepository(cmd *cobra.Command, name, ns string, cf *
 	}
 	if f.secretRef != "" {
 		repo.Spec.SecretRef = &meta.LocalObjectReference{Name: f.secretRef}
+	}
+	if f.sf != nil && f.sf.fetchTimeout > 0 {
+		repo.Spec.Timeout = &metav1.Duration{Duration: f.sf.fetchTimeout}
 	}
 	return repo, nil
 }

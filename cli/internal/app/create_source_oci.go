@@ -19,10 +19,11 @@ type sourceOCIFlags struct {
 	secretRef, provider      string
 	ignorePaths              []string
 	insecure                 bool
+	sf                       *sourceFlags
 }
 
-func newCreateSourceOCICommand(c *Command, cf *createFlags) *cobra.Command {
-	f := &sourceOCIFlags{}
+func newCreateSourceOCICommand(c *Command, cf *createFlags, sf *sourceFlags) *cobra.Command {
+	f := &sourceOCIFlags{sf: sf}
 	cmd := &cobra.Command{
 		Use:   "oci [name]",
 		Short: "Create or update an OCIRepository",
@@ -108,6 +109,9 @@ func (f *sourceOCIFlags) ociRepository(name, ns string, cf *createFlags) (*sourc
 	if len(f.ignorePaths) > 0 {
 		ignore := strings.Join(f.ignorePaths, "\n")
 		repo.Spec.Ignore = &ignore
+	}
+	if f.sf != nil && f.sf.fetchTimeout > 0 {
+		repo.Spec.Timeout = &metav1.Duration{Duration: f.sf.fetchTimeout}
 	}
 	return repo, nil
 }

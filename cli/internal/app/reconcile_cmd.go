@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,15 +54,16 @@ func newReconcileKindCommand(c *Command, k Kind) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := c.reconcile(ctx, kube, sk, sns, sname); err != nil {
+				if err := c.reconcile(ctx, kube, sk, sns, sname); err != nil && !errors.Is(err, errStaticSource) {
 					return err
 				}
 			}
 			return c.reconcile(ctx, kube, k, ns, args[0])
 		},
 	}
-	if k.Kind == "Kustomization" {
-		cmd.Flags().BoolVar(&withSource, "with-source", false, "reconcile the Kustomization's source before the Kustomization")
+	switch k.Kind {
+	case "Kustomization", "HelmChart":
+		cmd.Flags().BoolVar(&withSource, "with-source", false, fmt.Sprintf("reconcile the %s's source before the %s", k.Kind, k.Kind))
 	}
 	return cmd
 }
@@ -76,8 +78,18 @@ func exactName(k Kind) cobra.PositionalArgs {
 	}
 }
 
-// sourceOf is the kind, namespace and name of a Kustomization's spec.sourceRef (the namespace
-// defaults to the Kustomization's own).
+// errStaticSource is a source the controller never reconciles: an OCI HelmRepository, a data
+// container HelmCharts read directly (reconciling it --with-source is skipped).
+var errStaticSource = errors.New("reconciliation is not supported: it is a data container the source-controller does not reconcile, the HelmCharts that use it read it directly")
+
+// isStaticSource reports whether obj is an OCI HelmRepository.
+func isStaticSource(k Kind, obj *unstructured.Unstructured) bool {
+	typ, _, _ := unstructured.NestedString(obj.Object, "spec", "type")
+	return k.Kind == "HelmRepository" && typ == "oci"
+}
+
+// sourceOf is the kind, namespace and name of a Kustomization's or HelmChart's spec.sourceRef
+// (the namespace defaults to the object's own).
 func sourceOf(u *unstructured.Unstructured) (Kind, string, string, error) {
 	kind, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "kind")
 	name, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "name")
@@ -98,6 +110,9 @@ func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, 
 	obj, err := getObject(ctx, kube, k, namespace, name)
 	if err != nil {
 		return err
+	}
+	if isStaticSource(k, obj) {
+		return fmt.Errorf("%s %s/%s is of type oci: %w", k.Kind, namespace, name, errStaticSource)
 	}
 	if suspended, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); suspended {
 		return fmt.Errorf("%s %s/%s is suspended: resume it first (flux resume %s %s -n %s)", k.Kind, namespace, name, humanKind(k), name, namespace)

@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/pki"
 )
 
 // DefaultLogin is the authenticated user's login when Options.Login is empty.
@@ -54,7 +55,7 @@ type Options struct {
 // Server is a running fake GitHub API. All methods are safe for concurrent use.
 type Server struct {
 	opts     Options
-	certs    *gitserver.Certs
+	certs    *pki.Certs
 	srv      *http.Server
 	addr     string
 	stateDir string // deploy key forced-command script and key state files
@@ -90,7 +91,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, repos: map[string]*repository{}, keys: map[string]string{}, lines: map[string]bool{}}
 	var err error
-	if s.certs, err = gitserver.NewCerts(); err != nil {
+	if s.certs, err = pki.New("githubapi test CA"); err != nil {
 		return nil, err
 	}
 	if s.stateDir, err = os.MkdirTemp("", "githubapi-"); err != nil {

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"gotk.dev/internal/testing/pki"
 )
 
 // Options configure the smart-HTTP server. The zero value serves anonymous,
@@ -47,7 +49,7 @@ type Server struct {
 	*Repos
 	opts    Options
 	backend string
-	certs   *Certs
+	certs   *pki.Certs
 	tmpRoot string
 	addr    string // fixed at first start so Restart keeps the port
 
@@ -90,7 +92,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if opts.TLS || opts.MTLS {
-		if s.certs, err = NewCerts(); err != nil {
+		if s.certs, err = pki.New("gitserver test CA"); err != nil {
 			s.cleanup()
 			return nil, err
 		}
@@ -194,15 +196,19 @@ func (s *Server) InitRepo(name string) (string, error) {
 }
 
 // CACert is the PEM CA certificate clients must trust (nil without TLS).
-func (s *Server) CACert() []byte { return s.pem(func(c *Certs) []byte { return c.CAPEM }) }
+func (s *Server) CACert() []byte { return s.pem(func(c *pki.Certs) []byte { return c.CAPEM }) }
 
 // ClientCert is a PEM client certificate the server accepts under MTLS.
-func (s *Server) ClientCert() []byte { return s.pem(func(c *Certs) []byte { return c.ClientCertPEM }) }
+func (s *Server) ClientCert() []byte {
+	return s.pem(func(c *pki.Certs) []byte { return c.ClientCertPEM })
+}
 
 // ClientKey is the PEM (PKCS#8) private key of ClientCert.
-func (s *Server) ClientKey() []byte { return s.pem(func(c *Certs) []byte { return c.ClientKeyPEM }) }
+func (s *Server) ClientKey() []byte {
+	return s.pem(func(c *pki.Certs) []byte { return c.ClientKeyPEM })
+}
 
-func (s *Server) pem(f func(*Certs) []byte) []byte {
+func (s *Server) pem(f func(*pki.Certs) []byte) []byte {
 	if s.certs == nil {
 		return nil
 	}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"gotk.dev/internal/testing/workspace"
 
 	"golang.org/x/crypto/bcrypt"
+	"gotk.dev/internal/testing/pki"
 )
 
 // BuildHint is the command that builds the distribution registry binary.
@@ -53,7 +53,7 @@ type Options struct {
 type Registry struct {
 	host    string
 	storage string
-	tls     *certs
+	tls     *pki.Certs
 	closer  func() error
 	once    sync.Once
 	err     error
@@ -76,7 +76,7 @@ func (r *Registry) CAPEM() []byte {
 	if r.tls == nil {
 		return nil
 	}
-	return r.tls.caPEM
+	return r.tls.CAPEM
 }
 
 // ClientCertPEM is a client certificate and key signed by the CA; nil without TLS.
@@ -84,7 +84,7 @@ func (r *Registry) ClientCertPEM() (certPEM, keyPEM []byte) {
 	if r.tls == nil {
 		return nil, nil
 	}
-	return r.tls.clientCertPEM, r.tls.clientKeyPEM
+	return r.tls.ClientCertPEM, r.tls.ClientKeyPEM
 }
 
 // TLSConfig trusts the registry's CA (and presents the client certificate when the registry
@@ -93,13 +93,7 @@ func (r *Registry) TLSConfig() *tls.Config {
 	if r.tls == nil {
 		return nil
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(r.tls.caPEM)
-	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if cert, err := tls.X509KeyPair(r.tls.clientCertPEM, r.tls.clientKeyPEM); err == nil {
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg
+	return r.tls.ClientConfig()
 }
 
 // Close stops the registry and deletes its storage. Safe to call twice.
@@ -153,13 +147,18 @@ func start(bin string, opts Options) (*Registry, error) {
 		}
 	}
 	if opts.TLS || opts.ClientAuth {
-		if r.tls, err = newCerts(); err != nil {
+		if r.tls, err = pki.New("gotk test registry CA"); err != nil {
 			cleanup()
 			return nil, err
 		}
-		if err := r.tls.write(dir, &cfg, opts.ClientAuth); err != nil {
+		files, err := r.tls.WriteServerFiles(dir)
+		if err != nil {
 			cleanup()
 			return nil, err
+		}
+		cfg.cert, cfg.key = files.Cert, files.Key
+		if opts.ClientAuth {
+			cfg.clientCA = files.CA
 		}
 	}
 	cfgPath := filepath.Join(dir, "config.yml")

@@ -12,7 +12,8 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
-	"gotk.dev/source-controller/internal/testserver/azurite"
+
+	"gotk.dev/internal/testing/azurite"
 )
 
 // The azure provider runs against Azurite, Microsoft's Azure Storage emulator.
@@ -31,22 +32,9 @@ func startAzurite(t *testing.T) *azurite.Server {
 // reports it on upload.
 func seedAzure(t *testing.T, s *azurite.Server, container string, files map[string]string) map[string]string {
 	t.Helper()
-	c, err := s.Client()
+	etags, err := s.PutBlobs(context.Background(), container, files)
 	if err != nil {
 		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := c.CreateContainer(ctx, container, nil); err != nil {
-		t.Fatal(err)
-	}
-	etags := map[string]string{}
-	for k, v := range files {
-		resp, err := c.UploadBuffer(ctx, container, k, []byte(v), nil)
-		if err != nil {
-			t.Fatalf("upload %q: %v", k, err)
-		}
-		// Listings report the ETag without the quotes the upload response header has.
-		etags[k] = strings.Trim(string(*resp.ETag), `"`)
 	}
 	return etags
 }

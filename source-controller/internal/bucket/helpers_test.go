@@ -18,7 +18,8 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
-	"gotk.dev/source-controller/internal/testserver/s3server"
+
+	"gotk.dev/internal/testing/s3server"
 )
 
 // startS3 runs a versitygw for the test.
@@ -35,32 +36,15 @@ func startS3(t *testing.T, opts s3server.Options) *s3server.Server {
 // seedS3 creates bucket on s and uploads files (key -> content) through the S3 API.
 func seedS3(t *testing.T, s *s3server.Server, bucket string, files map[string]string) {
 	t.Helper()
-	mc, err := s.Client()
-	if err != nil {
+	if err := s.PutObjects(context.Background(), bucket, files); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if ok, err := mc.BucketExists(ctx, bucket); err != nil {
-		t.Fatal(err)
-	} else if !ok {
-		if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	putS3(t, s, bucket, files)
 }
 
+// putS3 uploads files to an existing bucket.
 func putS3(t *testing.T, s *s3server.Server, bucket string, files map[string]string) {
 	t.Helper()
-	mc, err := s.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range files {
-		if _, err := mc.PutObject(context.Background(), bucket, k, strings.NewReader(v), int64(len(v)), minio.PutObjectOptions{}); err != nil {
-			t.Fatalf("put %q: %v", k, err)
-		}
-	}
+	seedS3(t, s, bucket, files)
 }
 
 // genericConfig is the Config of a 'generic' Bucket reading bucket on s with its root keys.

@@ -15,7 +15,8 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
-	"gotk.dev/source-controller/internal/testserver/s3server"
+
+	"gotk.dev/internal/testing/s3server"
 )
 
 // Object keys are attacker-controlled: whoever can write to the bucket must not be able to

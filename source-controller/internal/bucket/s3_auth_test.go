@@ -17,7 +17,7 @@ import (
 
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
-	"gotk.dev/source-controller/internal/testserver/s3server"
+	"gotk.dev/internal/testing/s3server"
 )
 
 // secrets is a SecretGetter over fixed data.

@@ -13,7 +13,7 @@ import (
 
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
-	"gotk.dev/source-controller/internal/testserver/s3server"
+	"gotk.dev/internal/testing/s3server"
 )
 
 // One versitygw serves every generic-provider test; each test uses its own bucket.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 
 	"github.com/fluxcd/pkg/apis/meta"
 
@@ -141,36 +140,4 @@ func buildKey(digest string, sel *sourcev1.OCILayerSelector, ignore *string) str
 type builtArtifact struct {
 	digest   string
 	metadata map[string]string
-}
-
-// buildMemo is a bounded map from build key to stored blob; when full, it starts over (a
-// miss only costs one pull).
-type buildMemo struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]builtArtifact
-}
-
-func newBuildMemo(max int) *buildMemo { return &buildMemo{max: max, m: map[string]builtArtifact{}} }
-
-func (b *buildMemo) get(k string) (builtArtifact, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, ok := b.m[k]
-	return v, ok
-}
-
-func (b *buildMemo) put(k string, v builtArtifact) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.m) >= b.max {
-		b.m = map[string]builtArtifact{}
-	}
-	b.m[k] = v
-}
-
-func (b *buildMemo) forget(k string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.m, k)
 }

@@ -41,12 +41,12 @@ type OCIRepositoryReconciler struct {
 	// built remembers which stored blob an (artifact digest, layer selection, ignore rules)
 	// produced, so objects pointing at the same artifact link the blob instead of pulling and
 	// packing it again.
-	built *buildMemo
+	built *buildMemo[builtArtifact]
 }
 
 // NewOCIRepositoryReconciler builds the reconciler and its reconcile engine for rt's manager.
 func NewOCIRepositoryReconciler(rt *manager.Runtime, c OCIConfig) (*OCIRepositoryReconciler, error) {
-	r := &OCIRepositoryReconciler{Client: c.Client, OCIConfig: c, events: rt.Events, built: newBuildMemo(4096)}
+	r := &OCIRepositoryReconciler{Client: c.Client, OCIConfig: c, events: rt.Events, built: newBuildMemo[builtArtifact](4096)}
 	if r.Client == nil {
 		r.Client = rt.Manager.GetClient()
 	}

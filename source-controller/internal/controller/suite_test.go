@@ -22,6 +22,9 @@ import (
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/options"
 	sourcev1 "gotk.dev/source-controller/api/v1"
+
+	"gotk.dev/source-controller/internal/helm"
+	"gotk.dev/source-controller/internal/helm/indexcache"
 )
 
 // testMaxArtifactSize is the reconcilers' MaxArtifactSize (--artifact-max-size) in this suite:
@@ -32,8 +35,8 @@ const testMaxArtifactSize = 1 << 20
 // limit, so an ignored file between the two is cloned and left out of the artifact.
 const testMaxFileSize = 8 << 20
 
-// suite is the environment every test shares: a real API server, the manager running both
-// reconcilers exactly as cmd/main.go wires them, the artifact storage served over HTTP and an
+// suite is the environment every test shares: a real API server, the manager running every
+// reconciler as cmd/main.go wires them, the artifact storage served over HTTP and an
 // event receiver standing in for notification-controller. Set once by TestMain, read-only
 // afterwards (the recorders inside are safe for concurrent use).
 type suite struct {
@@ -45,7 +48,32 @@ type suite struct {
 	// appearing next to it was written outside the working directory.
 	workDir string
 	events  *eventsink.Sink
+	// indexCache is the Helm index cache the HelmRepository and HelmChart reconcilers share;
+	// indexLoads counts its loads (index parses) per repository ("<namespace>/<name>").
+	indexCache *indexcache.Cache
+	indexLoads *counter
 }
+
+// counter counts by key, safely for concurrent use.
+type counter struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *counter) add(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k]++
+}
+
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+// testHelmLimits are the suite's --helm-*-max-size: podinfo fits, the limit tests go above.
+var testHelmLimits = helm.Limits{MaxIndexSize: 256 << 10, MaxChartSize: 512 << 10, MaxChartFileSize: 128 << 10}
 
 var suiteEnv *suite
 
@@ -61,7 +89,7 @@ func TestMain(m *testing.M) {
 	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
 }
 
-// startSuite starts the manager running both reconcilers as cmd/main.go wires them, the
+// startSuite starts the manager running the reconcilers as cmd/main.go wires them, the
 // artifact server and an event sink; cleanups undo it.
 func startSuite(env *testenv.Env, cleanup func(func())) error {
 	root, err := os.MkdirTemp("", "source-controller-test-")
@@ -88,10 +116,11 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	rt, err := manager.New(manager.Setup{
-		Name:       "source-controller",
-		Scheme:     env.Scheme,
-		Options:    &opts,
-		Watched:    []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{}},
+		Name:    "source-controller",
+		Scheme:  env.Scheme,
+		Options: &opts,
+		Watched: []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{},
+			&sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.Bucket{}},
 		RESTConfig: env.Config,
 	})
 	if err != nil {
@@ -148,6 +177,36 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 
+	loads := &counter{m: map[string]int{}}
+	cache := indexcache.New(indexcache.Options{MaxEntries: 100, OnEvent: func(e indexcache.Event) {
+		if e.Type == indexcache.EventLoad {
+			loads.add(e.Key.Repository)
+		}
+	}})
+	helmCfg := HelmConfig{Client: cc, Storage: storage, IndexCache: cache, Limits: testHelmLimits,
+		UserAgent: "source-controller", TmpDir: workDir}
+	helmRepos, err := NewHelmRepositoryReconciler(rt, helmCfg)
+	if err != nil {
+		return err
+	}
+	if err := helmRepos.SetupWithManager(rt); err != nil {
+		return err
+	}
+	helmCharts, err := NewHelmChartReconciler(rt, helmCfg)
+	if err != nil {
+		return err
+	}
+	if err := helmCharts.SetupWithManager(rt); err != nil {
+		return err
+	}
+	buckets, err := NewBucketReconciler(rt, BucketConfig{Client: cc, Storage: storage, MaxArtifactSize: testMaxArtifactSize, TmpDir: workDir})
+	if err != nil {
+		return err
+	}
+	if err := buckets.SetupWithManager(rt); err != nil {
+		return err
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
 	go func() { stopped <- rt.Manager.Start(ctx) }()
@@ -157,7 +216,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 			fmt.Fprintln(os.Stderr, "manager:", err)
 		}
 	})
-	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink}
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads}
 	return nil
 }
 

@@ -10,7 +10,8 @@
 //   - indexcache: parsed indexes shared by every HelmChart of a repository.
 //   - chart: the HelmChart artifact: pull or package, values files, dependencies, version
 //     metadata.
-//   - helmtest: test peers (a static Helm repository server, chart packaging).
+//
+// Its tests use the Helm repository test peer in gotk.dev/internal/testing/helmrepo.
 //
 // How the reconciler steps use them:
 //

@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"gotk.dev/source-controller/internal/helm"
-	"gotk.dev/source-controller/internal/helm/helmtest"
+
+	"gotk.dev/internal/testing/helmrepo"
 )
 
 func TestLoadArchivePodinfo(t *testing.T) {
-	data := helmtest.Package(t, helmtest.PodinfoDir(), "", "6.1.0")
+	data := helmrepo.Package(t, helmrepo.PodinfoDir(), "", "6.1.0")
 	c, err := LoadArchive(data, helm.Limits{})
 	if err != nil {
 		t.Fatal(err)

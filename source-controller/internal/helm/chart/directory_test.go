@@ -11,7 +11,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"gotk.dev/source-controller/internal/helm"
-	"gotk.dev/source-controller/internal/helm/helmtest"
+
+	"gotk.dev/internal/testing/helmrepo"
 )
 
 // copyDir copies the chart fixture into dst.
@@ -40,7 +41,7 @@ func copyDir(t testing.TB, src, dst string) {
 func TestLoadDirectoryMatchesHelm(t *testing.T) {
 	root := writeTree(t, nil)
 	dir := filepath.Join(root, "charts", "podinfo")
-	copyDir(t, helmtest.PodinfoDir(), dir)
+	copyDir(t, helmrepo.PodinfoDir(), dir)
 	got, err := LoadDirectory(root, dir, helm.Limits{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,17 +10,18 @@ import (
 	"testing"
 
 	"gotk.dev/source-controller/internal/helm"
-	"gotk.dev/source-controller/internal/helm/helmtest"
 	"gotk.dev/source-controller/internal/helm/repository"
+
+	"gotk.dev/internal/testing/helmrepo"
 )
 
 // depRepo serves "remote-chart" 1.0.0 and 1.1.0.
-func depRepo(t *testing.T) *helmtest.Repo {
+func depRepo(t *testing.T) *helmrepo.Server {
 	t.Helper()
-	r := helmtest.NewRepo(t, helmtest.RepoOptions{})
-	src := helmtest.WriteChartDir(t, t.TempDir(), "remote-chart", "remote-chart", "1.0.0", nil)
+	r := helmrepo.New(t, helmrepo.Options{})
+	src := helmrepo.WriteChartDir(t, t.TempDir(), "remote-chart", "remote-chart", "1.0.0", nil)
 	for _, v := range []string{"1.0.0", "1.1.0"} {
-		r.AddChart(t, helmtest.Package(t, src, "", v))
+		r.AddChart(t, helmrepo.Package(t, src, "", v))
 	}
 	return r
 }
@@ -49,7 +50,7 @@ dependencies:
 		files[k] = v
 	}
 	root := writeTree(t, files)
-	copyDir(t, helmtest.PodinfoDir(), filepath.Join(root, "charts", "podinfo"))
+	copyDir(t, helmrepo.PodinfoDir(), filepath.Join(root, "charts", "podinfo"))
 	return root
 }
 
@@ -135,7 +136,7 @@ generated: "2024-01-01T00:00:00Z"
 `,
 	})
 	// podinfo is vendored in charts/: it is not loaded again.
-	copyDir(t, helmtest.PodinfoDir(), filepath.Join(root, "charts", "umbrella", "charts", "podinfo"))
+	copyDir(t, helmrepo.PodinfoDir(), filepath.Join(root, "charts", "umbrella", "charts", "podinfo"))
 	b, err := BuildLocal(testContext(t), LocalReference{Root: root, Path: "charts/umbrella"}, BuildOptions{}, AnonymousResolver(helm.Limits{}))
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +223,7 @@ func TestBuildLocalPathSafety(t *testing.T) {
 
 func TestBuildLocalPackagedChart(t *testing.T) {
 	t.Parallel()
-	data := helmtest.Package(t, helmtest.PodinfoDir(), "", "6.3.0")
+	data := helmrepo.Package(t, helmrepo.PodinfoDir(), "", "6.3.0")
 	root := writeTree(t, nil)
 	if err := os.WriteFile(filepath.Join(root, "podinfo-6.3.0.tgz"), data, 0o644); err != nil {
 		t.Fatal(err)
@@ -271,9 +272,9 @@ func TestVersionMetadata(t *testing.T) {
 func TestBuildLocalDependencyWithCredentials(t *testing.T) {
 	t.Parallel()
 	const password = "dep-repo-password"
-	repo := helmtest.NewRepo(t, helmtest.RepoOptions{Username: "helm", Password: password})
-	src := helmtest.WriteChartDir(t, t.TempDir(), "remote-chart", "remote-chart", "1.0.0", nil)
-	repo.AddChart(t, helmtest.Package(t, src, "", "1.0.0"))
+	repo := helmrepo.New(t, helmrepo.Options{Username: "helm", Password: password})
+	src := helmrepo.WriteChartDir(t, t.TempDir(), "remote-chart", "remote-chart", "1.0.0", nil)
+	repo.AddChart(t, helmrepo.Package(t, src, "", "1.0.0"))
 	root := umbrellaSource(t, repo.URL, map[string]string{
 		"charts/umbrella/Chart.yaml": "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: remote-chart\n  version: '1.x'\n  repository: " + repo.URL + "\n",
 	})

@@ -6,18 +6,19 @@ import (
 	"testing"
 
 	"gotk.dev/source-controller/internal/helm"
-	"gotk.dev/source-controller/internal/helm/helmtest"
 	"gotk.dev/source-controller/internal/helm/repository"
+
+	"gotk.dev/internal/testing/helmrepo"
 )
 
 // podinfoRemote serves podinfo 6.0.0, 6.1.0 and 6.2.0 from a test repository and returns it
 // with its index loaded.
-func podinfoRemote(t *testing.T) (*repository.ChartRepository, *helmtest.Repo, map[string][]byte) {
+func podinfoRemote(t *testing.T) (*repository.ChartRepository, *helmrepo.Server, map[string][]byte) {
 	t.Helper()
-	r := helmtest.NewRepo(t, helmtest.RepoOptions{})
+	r := helmrepo.New(t, helmrepo.Options{})
 	charts := map[string][]byte{}
 	for _, v := range []string{"6.0.0", "6.1.0", "6.2.0"} {
-		charts[v] = helmtest.Package(t, helmtest.PodinfoDir(), "", v)
+		charts[v] = helmrepo.Package(t, helmrepo.PodinfoDir(), "", v)
 		r.AddChart(t, charts[v])
 	}
 	return openRemote(t, r.URL), r, charts

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,15 +14,17 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	helmreg "helm.sh/helm/v3/pkg/registry"
 
-	"gotk.dev/internal/testing/registry"
 	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/helm"
 	"gotk.dev/source-controller/internal/helm/chart"
-	"gotk.dev/source-controller/internal/helm/helmtest"
 	"gotk.dev/source-controller/internal/helm/ocirepo"
 	"gotk.dev/source-controller/internal/helm/repository"
+
+	"gotk.dev/internal/testing/helmrepo"
+	"gotk.dev/internal/testing/pki"
+	"gotk.dev/internal/testing/registry"
 )
 
 func testContext(t *testing.T) context.Context {
@@ -32,24 +33,10 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// pushChart pushes a packaged chart to <host>/charts/<name>:<version> with helm's own
-// registry client, as `helm push` does.
+// pushChart pushes a packaged chart to <host>/charts/<name>:<version> as `helm push` does.
 func pushChart(t *testing.T, host string, data []byte, opts ...helmreg.ClientOption) {
 	t.Helper()
-	c, err := loader.LoadArchive(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A private credentials file keeps the test away from the user's Helm configuration.
-	opts = append([]helmreg.ClientOption{helmreg.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "config.json"))}, opts...)
-	client, err := helmreg.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := fmt.Sprintf("%s/charts/%s:%s", host, c.Name(), c.Metadata.Version)
-	if _, err := client.Push(data, ref); err != nil {
-		t.Fatalf("helm push %s: %v", ref, err)
-	}
+	helmrepo.PushChart(t, host, "charts", data, opts...)
 }
 
 func newClient(t *testing.T, opts ocirepo.Options) *ocirepo.Client {
@@ -77,7 +64,7 @@ func TestResolveAndPull(t *testing.T) {
 	reg := inProcessRegistry(t)
 	pushed := map[string][]byte{}
 	for _, v := range []string{"6.0.0", "6.1.0", "6.1.1+build.1", "6.2.0-rc.1"} {
-		pushed[v] = helmtest.Package(t, helmtest.PodinfoDir(), "", v)
+		pushed[v] = helmrepo.Package(t, helmrepo.PodinfoDir(), "", v)
 		pushChart(t, reg.Host(), pushed[v], helmreg.ClientOptPlainHTTP())
 	}
 	c := newClient(t, ocirepo.Options{URL: reg.URL("charts"), Insecure: true})
@@ -146,7 +133,7 @@ func TestResolveAndPull(t *testing.T) {
 func TestPullErrors(t *testing.T) {
 	t.Parallel()
 	reg := inProcessRegistry(t)
-	pushChart(t, reg.Host(), helmtest.Package(t, helmtest.PodinfoDir(), "", "6.0.0"), helmreg.ClientOptPlainHTTP())
+	pushChart(t, reg.Host(), helmrepo.Package(t, helmrepo.PodinfoDir(), "", "6.0.0"), helmreg.ClientOptPlainHTTP())
 	ctx := testContext(t)
 
 	// Without spec.insecure the client insists on HTTPS.
@@ -171,7 +158,7 @@ func TestPullErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	helmtest.WriteFiles(t, dir, map[string]string{"a.yaml": "x: 1\n"})
+	helmrepo.WriteFiles(t, dir, map[string]string{"a.yaml": "x: 1\n"})
 	if _, err := fc.Push(ctx, reg.URL("charts/notachart")+":1.0.0", dir, oci.PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +182,7 @@ func TestRealRegistryAuthAndTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
-	data := helmtest.Package(t, helmtest.PodinfoDir(), "", "6.5.0")
+	data := helmrepo.Package(t, helmrepo.PodinfoDir(), "", "6.5.0")
 	pushChart(t, reg.Host(), data, helmreg.ClientOptBasicAuth("helm", password),
 		helmreg.ClientOptHTTPClient(&http.Client{Transport: &http.Transport{TLSClientConfig: reg.TLSConfig()}}))
 	ctx := testContext(t)
@@ -248,10 +235,10 @@ func TestRealRegistryAuthAndTLS(t *testing.T) {
 func TestOCIDependency(t *testing.T) {
 	t.Parallel()
 	reg := inProcessRegistry(t)
-	depSrc := helmtest.WriteChartDir(t, t.TempDir(), "dep", "dep", "1.2.0", nil)
-	pushChart(t, reg.Host(), helmtest.Package(t, depSrc, "", "1.2.0"), helmreg.ClientOptPlainHTTP())
+	depSrc := helmrepo.WriteChartDir(t, t.TempDir(), "dep", "dep", "1.2.0", nil)
+	pushChart(t, reg.Host(), helmrepo.Package(t, depSrc, "", "1.2.0"), helmreg.ClientOptPlainHTTP())
 	root := t.TempDir()
-	helmtest.WriteChartDir(t, root, "app", "app", "0.1.0", map[string]string{
+	helmrepo.WriteChartDir(t, root, "app", "app", "0.1.0", map[string]string{
 		"Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: dep\n  version: ~1.2\n  repository: " + reg.URL("charts") + "/\n",
 	})
 	var asked []string
@@ -276,7 +263,7 @@ func TestOCIDependency(t *testing.T) {
 }
 
 func TestOptionsFromSpec(t *testing.T) {
-	certs := helmtest.NewCerts(t)
+	certs := pki.NewForTest(t)
 	cases := []struct {
 		name       string
 		spec       sourcev1.HelmRepositorySpec

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"gotk.dev/source-controller/internal/helm"
-	"gotk.dev/source-controller/internal/helm/helmtest"
+
+	"gotk.dev/internal/testing/helmrepo"
 )
 
 func testContext(t *testing.T) context.Context {
@@ -32,12 +33,12 @@ func newClient(t *testing.T, opts ClientOptions) *Client {
 }
 
 // podinfoRepo serves podinfo at three versions.
-func podinfoRepo(t *testing.T, opts helmtest.RepoOptions) (*helmtest.Repo, map[string][]byte) {
+func podinfoRepo(t *testing.T, opts helmrepo.Options) (*helmrepo.Server, map[string][]byte) {
 	t.Helper()
-	r := helmtest.NewRepo(t, opts)
+	r := helmrepo.New(t, opts)
 	charts := map[string][]byte{}
 	for _, v := range []string{"6.0.0", "6.1.0", "6.2.0"} {
-		charts[v] = helmtest.Package(t, helmtest.PodinfoDir(), "", v)
+		charts[v] = helmrepo.Package(t, helmrepo.PodinfoDir(), "", v)
 		r.AddChart(t, charts[v])
 	}
 	return r, charts
@@ -45,7 +46,7 @@ func podinfoRepo(t *testing.T, opts helmtest.RepoOptions) (*helmtest.Repo, map[s
 
 func TestFetchIndexAndDownload(t *testing.T) {
 	t.Parallel()
-	r, charts := podinfoRepo(t, helmtest.RepoOptions{})
+	r, charts := podinfoRepo(t, helmrepo.Options{})
 	c := newClient(t, ClientOptions{URL: r.URL})
 	ctx := testContext(t)
 
@@ -103,7 +104,7 @@ func TestIndexURLJoinKeepsPathAndQuery(t *testing.T) {
 func TestBasicAuth(t *testing.T) {
 	t.Parallel()
 	const password = "correct-horse-battery"
-	r, _ := podinfoRepo(t, helmtest.RepoOptions{Username: "helm", Password: password})
+	r, _ := podinfoRepo(t, helmrepo.Options{Username: "helm", Password: password})
 	ctx := testContext(t)
 
 	idx, err := newClient(t, ClientOptions{URL: r.URL, Username: "helm", Password: password}).FetchIndex(ctx)
@@ -137,12 +138,12 @@ func TestBasicAuth(t *testing.T) {
 func TestCredentialsOnlyToRepositoryHost(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	index := helmtest.NewRepo(t, helmtest.RepoOptions{})
-	cdn := helmtest.NewRepo(t, helmtest.RepoOptions{})
-	chart := helmtest.Package(t, helmtest.PodinfoDir(), "", "6.5.0")
+	index := helmrepo.New(t, helmrepo.Options{})
+	cdn := helmrepo.New(t, helmrepo.Options{})
+	chart := helmrepo.Package(t, helmrepo.PodinfoDir(), "", "6.5.0")
 	cdn.PutFile("podinfo-6.5.0.tgz", chart)
 	index.AddEntry(t, chart, cdn.URL, "podinfo-6.5.0.tgz")
-	local := helmtest.Package(t, helmtest.PodinfoDir(), "", "6.4.0")
+	local := helmrepo.Package(t, helmrepo.PodinfoDir(), "", "6.4.0")
 	index.AddChart(t, local)
 
 	for _, pass := range []bool{false, true} {
@@ -177,7 +178,7 @@ func TestCredentialsOnlyToRepositoryHost(t *testing.T) {
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r, _ := podinfoRepo(t, helmtest.RepoOptions{TLS: true, ClientAuth: true})
+	r, _ := podinfoRepo(t, helmrepo.Options{TLS: true, ClientAuth: true})
 
 	// Without the CA the server certificate is not trusted.
 	_, err := newClient(t, ClientOptions{URL: r.URL}).FetchIndex(ctx)
@@ -216,7 +217,7 @@ func TestTLS(t *testing.T) {
 
 func TestProxy(t *testing.T) {
 	t.Parallel()
-	r, _ := podinfoRepo(t, helmtest.RepoOptions{})
+	r, _ := podinfoRepo(t, helmrepo.Options{})
 	var proxied []string
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		// A forward proxy receives the absolute URL; pass it on.
@@ -243,7 +244,7 @@ func TestProxy(t *testing.T) {
 func TestLimits(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r, _ := podinfoRepo(t, helmtest.RepoOptions{})
+	r, _ := podinfoRepo(t, helmrepo.Options{})
 	indexSize := int64(len(r.IndexYAML(t)))
 
 	_, err := newClient(t, ClientOptions{URL: r.URL, Limits: helm.Limits{MaxIndexSize: indexSize - 1}}).FetchIndex(ctx)
@@ -284,7 +285,7 @@ func TestLimits(t *testing.T) {
 func TestFetchIndexErrors(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	r := helmtest.NewRepo(t, helmtest.RepoOptions{})
+	r := helmrepo.New(t, helmrepo.Options{})
 
 	r.SetRawIndex([]byte("<html>not an index</html>"))
 	_, err := newClient(t, ClientOptions{URL: r.URL}).FetchIndex(ctx)

@@ -10,11 +10,12 @@ import (
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/helm"
-	"gotk.dev/source-controller/internal/helm/helmtest"
+
+	"gotk.dev/internal/testing/pki"
 )
 
 func TestOptionsFromSpec(t *testing.T) {
-	certs := helmtest.NewCerts(t)
+	certs := pki.NewForTest(t)
 	const secretPassword = "s3cr3t-pa55"
 	type want struct {
 		err               string // substring of the error; empty for success

@@ -3,16 +3,12 @@
 //
 // The versitygw binary is built by `make testbin` (hack/build-peer.sh versitygw) into bin/ at
 // the repository root, or found in $KUBEBUILDER_ASSETS like the control-plane binaries.
-//
-// It belongs with the other shared test servers (pkg/testserver); it lives here until the
-// Bucket work is merged.
 package s3server
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,6 +25,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"gotk.dev/internal/testing/pki"
 	"gotk.dev/internal/testing/workspace"
 )
 
@@ -56,7 +53,7 @@ type Server struct {
 	secretKey string
 	region    string
 	dataDir   string
-	tls       *certs
+	tls       *pki.Certs
 	closer    func() error
 	once      sync.Once
 	err       error
@@ -90,7 +87,7 @@ func (s *Server) CAPEM() []byte {
 	if s.tls == nil {
 		return nil
 	}
-	return s.tls.caPEM
+	return s.tls.CAPEM
 }
 
 // ClientCertPEM is a client certificate and key signed by the same CA (versitygw does not ask
@@ -99,7 +96,7 @@ func (s *Server) ClientCertPEM() (certPEM, keyPEM []byte) {
 	if s.tls == nil {
 		return nil, nil
 	}
-	return s.tls.clientCertPEM, s.tls.clientKeyPEM
+	return s.tls.ClientCertPEM, s.tls.ClientKeyPEM
 }
 
 // TLSConfig trusts the server's CA; nil without TLS.
@@ -107,9 +104,8 @@ func (s *Server) TLSConfig() *tls.Config {
 	if s.tls == nil {
 		return nil
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(s.tls.caPEM)
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	// Only the CA: versitygw asks for no client certificate.
+	return &tls.Config{RootCAs: s.tls.ClientConfig().RootCAs, MinVersion: tls.VersionTLS12}
 }
 
 // Client returns a minio-go client with the root credentials, for seeding buckets.
@@ -120,6 +116,30 @@ func (s *Server) Client() (*minio.Client, error) {
 		Region:    s.region,
 		Transport: &http.Transport{TLSClientConfig: s.TLSConfig()},
 	})
+}
+
+// PutObjects creates bucket when it does not exist and uploads files (key -> content)
+// through the S3 API, as a user seeding a Bucket source would.
+func (s *Server) PutObjects(ctx context.Context, bucket string, files map[string]string) error {
+	mc, err := s.Client()
+	if err != nil {
+		return err
+	}
+	ok, err := mc.BucketExists(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: s.region}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucket, err)
+		}
+	}
+	for k, v := range files {
+		if _, err := mc.PutObject(ctx, bucket, k, strings.NewReader(v), int64(len(v)), minio.PutObjectOptions{}); err != nil {
+			return fmt.Errorf("put %s/%s: %w", bucket, k, err)
+		}
+	}
+	return nil
 }
 
 // Close stops the server and deletes its data. Safe to call twice.
@@ -179,16 +199,16 @@ func start(bin string, opts Options) (*Server, error) {
 	}
 	args := []string{"--port", s.host, "--region", s.region, "--quiet"}
 	if opts.TLS {
-		if s.tls, err = newCerts(); err != nil {
+		if s.tls, err = pki.New("gotk test S3 CA"); err != nil {
 			cleanup()
 			return nil, err
 		}
-		certFile, keyFile, err := s.tls.writeServer(dir)
+		files, err := s.tls.WriteServerFiles(dir)
 		if err != nil {
 			cleanup()
 			return nil, err
 		}
-		args = append(args, "--cert", certFile, "--key", keyFile)
+		args = append(args, "--cert", files.Cert, "--key", files.Key)
 	}
 	args = append(args, "posix", s.dataDir)
 

@@ -4,9 +4,6 @@
 // Azurite is installed from the npm registry by `make testbin` (hack/install-azurite.sh) into
 // bin/ at the repository root (bin/azurite-blob), or found in $KUBEBUILDER_ASSETS. It needs
 // Node.js.
-//
-// It belongs with the other shared test servers (pkg/testserver); it lives here until the
-// Bucket work is merged.
 package azurite
 
 import (
@@ -68,6 +65,28 @@ func (s *Server) Client() (*azblob.Client, error) {
 		return nil, err
 	}
 	return azblob.NewClientWithSharedKeyCredential(s.ServiceURL(), cred, nil)
+}
+
+// PutBlobs creates container (it must not exist yet) and uploads files (blob name ->
+// content). It returns each blob's ETag as listings report it (without the quotes of the
+// upload response header).
+func (s *Server) PutBlobs(ctx context.Context, container string, files map[string]string) (map[string]string, error) {
+	c, err := s.Client()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.CreateContainer(ctx, container, nil); err != nil {
+		return nil, fmt.Errorf("create container %s: %w", container, err)
+	}
+	etags := map[string]string{}
+	for k, v := range files {
+		resp, err := c.UploadBuffer(ctx, container, k, []byte(v), nil)
+		if err != nil {
+			return nil, fmt.Errorf("upload %s/%s: %w", container, k, err)
+		}
+		etags[k] = strings.Trim(string(*resp.ETag), `"`)
+	}
+	return etags, nil
 }
 
 // Close stops the server. Safe to call twice.

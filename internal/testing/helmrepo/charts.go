@@ -1,13 +1,20 @@
-// Package helmtest builds real Helm test peers for the Helm domain packages: chart archives
-// packaged with helm's own chartutil from the podinfo fixture, and a static HTTP(S) Helm
-// repository on 127.0.0.1 (optionally with basic auth and TLS from a generated CA).
+// Package helmrepo is a real Helm test peer: a static HTTP(S) Helm chart repository on
+// 127.0.0.1 (index.yaml and chart archives, optionally behind basic auth and TLS from a
+// generated CA, see package pki), and chart archives packaged with helm's own chartutil from
+// the podinfo fixture or from charts written on the fly.
 //
-// It is imported only by tests. It belongs with the shared test servers (pkg/testserver) and
-// lives here until it moves there.
-package helmtest
+//	repo := helmrepo.New(t, helmrepo.Options{Username: "u", Password: "p"})
+//	for _, v := range []string{"6.0.0", "6.1.0"} {
+//		repo.AddChart(t, helmrepo.Package(t, helmrepo.PodinfoDir(), "", v))
+//	}
+//	// HelmRepository spec.url: repo.URL
+package helmrepo
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -18,7 +25,8 @@ import (
 )
 
 // PodinfoDir is the podinfo chart fixture (a copy of ../shared/fixtures/charts/podinfo kept
-// in testdata so tests do not depend on files outside the repository).
+// in testdata so tests do not depend on files outside the repository). Charts packaged from
+// it are read-only copies: callers never write into this directory.
 func PodinfoDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "testdata", "charts", "podinfo")
@@ -38,12 +46,33 @@ func LoadChart(t testing.TB, dir string) *chart.Chart {
 // version (and the name, when name is not empty), and returns the .tgz bytes.
 func Package(t testing.TB, dir, name, version string) []byte {
 	t.Helper()
-	c := LoadChart(t, dir)
+	data, err := PackageChart(dir, name, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// PackageChart is Package outside a test.
+func PackageChart(dir, name, version string) ([]byte, error) {
+	c, err := loader.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %s: %w", dir, err)
+	}
 	if name != "" {
 		c.Metadata.Name = name
 	}
 	c.Metadata.Version = version
-	return Save(t, c)
+	tmp, err := os.MkdirTemp("", "helmrepo-package-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := chartutil.Save(c, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("package chart %s: %w", c.Name(), err)
+	}
+	return os.ReadFile(p)
 }
 
 // Save packages a loaded chart with chartutil.Save and returns the .tgz bytes.
@@ -91,4 +120,31 @@ func WriteFiles(t testing.TB, root string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// ReadTree reads every regular file under dir into a map of slash paths (relative to dir,
+// prefixed with prefix) to content: a chart directory ready to be committed to a Git test
+// repository or uploaded to a test bucket.
+func ReadTree(t testing.TB, dir, prefix string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[path.Join(prefix, filepath.ToSlash(rel))] = string(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", dir, err)
+	}
+	return out
 }

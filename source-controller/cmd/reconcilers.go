@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/manager"
+
+	"gotk.dev/source-controller/internal/controller"
+)
+
+// setupReconcilers builds the reconciler of every source kind and registers it with the
+// manager. The HelmRepository and HelmChart reconcilers share one index cache.
+func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) error {
+	cache, err := newIndexCache(rt, f.helmCache)
+	if err != nil {
+		return err
+	}
+	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName}
+	type setup interface{ SetupWithManager(*manager.Runtime) error }
+	build := []struct {
+		kind string
+		new  func() (setup, error)
+	}{
+		{"GitRepository", func() (setup, error) {
+			return controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
+				Storage: storage, Git: f.git.client(), MaxArtifactSize: f.git.maxArtifactSize, MaxFileSize: f.git.maxGitFileSize,
+				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones")})
+		}},
+		{"OCIRepository", func() (setup, error) {
+			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
+				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName})
+		}},
+		{"HelmRepository", func() (setup, error) { return controller.NewHelmRepositoryReconciler(rt, helmCfg) }},
+		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},
+		{"Bucket", func() (setup, error) {
+			return controller.NewBucketReconciler(rt, controller.BucketConfig{Storage: storage, MaxArtifactSize: f.git.maxArtifactSize})
+		}},
+	}
+	for _, b := range build {
+		r, err := b.new()
+		if err != nil {
+			return fmt.Errorf("%s controller: %w", b.kind, err)
+		}
+		if err := r.SetupWithManager(rt); err != nil {
+			return fmt.Errorf("%s controller: %w", b.kind, err)
+		}
+	}
+	return nil
+}
