@@ -53,6 +53,10 @@ type Options[T Object, S any] struct {
 	// (`<group>/revision` of the attempted revision, ...), so that notification-controller
 	// can tell which revision failed; nil records none.
 	EventMetadata func(obj T) map[string]string
+	// Succeeded, when set, is called after a reconcile that ended Ready=True has been
+	// written, with how long it took: kustomize-controller records its "Reconciliation
+	// finished" event there, which notification-controller turns into commit statuses.
+	Succeeded func(obj T, took time.Duration)
 }
 
 // Controller runs objects of one kind through the fixed reconcile skeleton:
@@ -152,6 +156,9 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("patch status: %w", perr)
+	}
+	if c.o.Succeeded != nil && err == nil && !res.Progressing {
+		c.o.Succeeded(obj, time.Since(start))
 	}
 	return result, retErr
 }
