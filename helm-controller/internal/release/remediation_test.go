@@ -15,7 +15,7 @@ import (
 
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/kube"
-	"gotk.dev/helm-controller/internal/testcluster"
+	"gotk.dev/helm-controller/internal/testchart"
 	"gotk.dev/helm-controller/internal/values"
 )
 
@@ -41,7 +41,7 @@ func upgradeRetries(retries int, strategy v2.RemediationStrategy) func(*v2.HelmR
 func TestInstallRemediation(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "install-fails", installRetries(1))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 
 	res := f.expect(chrt, rejected, []Action{Install, UninstallRemediation}, nil)
 	if !res.Requeue || f.obj.Status.InstallFailures != 1 {
@@ -68,7 +68,7 @@ func TestInstallRemediation(t *testing.T) {
 func TestUpgradeRollback(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "rollback", upgradeRetries(1, v2.RollbackRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 
 	res := f.expect(chrt, rejected, []Action{Upgrade, RollbackRemediation}, nil)
@@ -92,7 +92,7 @@ func TestUpgradeRollback(t *testing.T) {
 func TestUpgradeUninstallRemediation(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "uninstall", upgradeRetries(1, v2.UninstallRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.expect(chrt, rejected, []Action{Upgrade, UninstallRemediation}, nil)
 	if _, err := f.helm().Releases.Last("uninstall"); err == nil {
@@ -105,7 +105,7 @@ func TestUpgradeUninstallRemediation(t *testing.T) {
 // after an upgrade; ignored test failures are not.
 func TestTestFailureRemediation(t *testing.T) {
 	needCluster(t)
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	t.Run("after install", func(t *testing.T) {
 		f := newFixture(t, "test-install", enableTests(false), installRetries(1))
 		f.expect(chrt, testFails, []Action{Install, Test, UninstallRemediation}, nil)
@@ -136,7 +136,7 @@ func TestTestFailureRemediation(t *testing.T) {
 func TestRenderFailureIsRetried(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "render", upgradeRetries(1, v2.RollbackRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	res, err := f.reconcile(chrt, unrender, false)
 	if err == nil || !strings.Contains(err.Error(), "failRender is set") || !actionsAre(res.Actions, Upgrade) {
@@ -156,7 +156,7 @@ func TestRetryOnFailure(t *testing.T) {
 	f := newFixture(t, "retry", func(o *v2.HelmRelease) {
 		o.Spec.Upgrade.Strategy = &v2.UpgradeStrategy{Name: v2.ActionStrategyRetryOnFailure, RetryInterval: &metav1.Duration{Duration: time.Minute}}
 	})
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	for i := 0; i < 2; i++ {
 		res, err := f.reconcile(chrt, rejected, false)
@@ -174,7 +174,7 @@ func TestRetryOnFailure(t *testing.T) {
 func TestUnlockPendingRelease(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "locked")
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 
 	// The killed controller's upgrade: a pending-upgrade record written by the storage.
@@ -220,7 +220,7 @@ func TestValuesFromCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(testcluster.Chart(t, env, "widgets"), vals, []Action{Install}, nil)
+	f.expect(testchart.Chart(t, "widgets"), vals, []Action{Install}, nil)
 	got := &corev1.ConfigMap{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "valuesfrom-config"}, got); err != nil || got.Data["message"] != "from-configmap" {
 		t.Fatalf("rendered ConfigMap: %v %v", err, got.Data)
@@ -251,7 +251,7 @@ func actionsAre(got []Action, want ...Action) bool {
 func TestRemediatedSettles(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "settle", upgradeRetries(1, v2.RollbackRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.expect(chrt, rejected, []Action{Upgrade, RollbackRemediation}, nil)
 	f.expect(chrt, good, nil, nil)
@@ -268,7 +268,7 @@ func TestRemediatedSettles(t *testing.T) {
 func TestReleaseNameChange(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "old")
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.obj.Spec.ReleaseName = "new"
 	if reason := TargetChanged(f.obj, "widgets"); !strings.Contains(reason, "release name changed") {
@@ -295,7 +295,7 @@ func TestKeepHistoryReinstall(t *testing.T) {
 	f := newFixture(t, "kept", upgradeRetries(1, v2.UninstallRemediationStrategy), func(o *v2.HelmRelease) {
 		o.Spec.Uninstall = &v2.Uninstall{KeepHistory: true}
 	})
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.expect(chrt, rejected, []Action{Upgrade, UninstallRemediation}, nil)
 	if rls := f.latest(); rls.Info.Status != release.StatusUninstalled {
@@ -312,7 +312,7 @@ func TestMaxHistory(t *testing.T) {
 	needCluster(t)
 	two := 2
 	f := newFixture(t, "bounded", func(o *v2.HelmRelease) { o.Spec.MaxHistory = &two })
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	for size := 1; size <= 4; size++ {
 		want := []Action{Upgrade}
 		if size == 1 {
