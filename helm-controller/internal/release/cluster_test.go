@@ -244,7 +244,7 @@ func TestDrift(t *testing.T) {
 		f.expect(chrt, good, nil, nil)
 		edit(f)
 		res := f.expect(chrt, good, []Action{CorrectDrift}, nil)
-		if !res.Drift.HasChanges() || len(res.Events) != 1 || res.Events[0].Reason != "DriftCorrected" {
+		if !res.Drift.HasChanges() || len(res.Events) != 2 || res.Events[0].Reason != "DriftDetected" || res.Events[1].Reason != "DriftCorrected" {
 			t.Fatalf("drift %s, events %+v", res.Drift.Summary(), res.Events)
 		}
 		if r := replicas(f); r != 1 {

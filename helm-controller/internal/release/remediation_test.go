@@ -192,7 +192,16 @@ func TestUnlockPendingRelease(t *testing.T) {
 		t.Fatalf("plain Helm on the locked release: %v", err)
 	}
 
-	f.expect(chrt, map[string]interface{}{"size": 2}, []Action{Unlock, Upgrade}, nil)
+	res := f.expect(chrt, map[string]interface{}{"size": 2}, []Action{Unlock, Upgrade}, nil)
+	// As upstream, the unlock is reported but spends no retry: the interrupted action was
+	// never judged.
+	if len(res.Events) == 0 || res.Events[0].Reason != "PendingRelease" ||
+		!strings.Contains(res.Events[0].Message, "Unlocked Helm release "+f.ns+"/locked.v2 with chart widgets@1.0.0 in pending-upgrade state") {
+		t.Fatalf("events %+v", res.Events)
+	}
+	if f.obj.Status.UpgradeFailures != 0 || f.obj.Status.Failures != 0 {
+		t.Fatalf("unlock counted as a failure: upgradeFailures=%d failures=%d", f.obj.Status.UpgradeFailures, f.obj.Status.Failures)
+	}
 	rec2, err := cfg.Releases.Get("locked", 2)
 	if err != nil || rec2.Info.Status != release.StatusFailed {
 		t.Fatalf("v2 after unlock: %v %v", err, rec2)
