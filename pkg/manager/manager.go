@@ -60,6 +60,11 @@ type Setup struct {
 	// whole): controllers that watch many objects they do not own (health checks) drop what
 	// they never read.
 	CacheTransform toolscache.TransformFunc
+	// CacheByObject scopes the informers of other kinds the controller watches but does
+	// not own, e.g. only the ConfigMaps and Secrets labelled reconcile.fluxcd.io/watch:
+	// Enabled (helm-controller's --watch-configs-label-selector), so a watch on them never
+	// caches every Secret in the cluster.
+	CacheByObject map[client.Object]cache.ByObject
 }
 
 // Runtime is a built controller process, ready for reconcilers to be added.
@@ -133,6 +138,9 @@ func New(s Setup) (*Runtime, error) {
 		for _, obj := range s.Watched {
 			cacheOpts.ByObject[obj] = cache.ByObject{Label: selector}
 		}
+	}
+	for obj, by := range s.CacheByObject {
+		cacheOpts.ByObject[obj] = by
 	}
 	cacheOpts.DefaultTransform = s.CacheTransform
 	if !s.Options.WatchAllNamespaces {
