@@ -12,7 +12,7 @@ require (
 	gotk.dev/helm-controller/api v0.0.0
 	gotk.dev/internal/testing v0.0.0
 	gotk.dev/pkg v0.0.0
-	gotk.dev/source-controller/api v0.0.0-00010101000000-000000000000
+	gotk.dev/source-controller/api v0.0.0
 	helm.sh/helm/v3 v3.21.4
 	k8s.io/api v0.37.0
 	k8s.io/apiextensions-apiserver v0.37.0
