@@ -1,6 +1,6 @@
 // Package testchart holds the helm-controller's test charts and what their tests need of a
 // cluster: a real kube-apiserver started lazily (gotk.dev/internal/testing/testenv.Lazy) with
-// a stand-in kubelet (gotk.dev/internal/testing/kubelet) that finishes Helm test pods. Only
+// a stand-in kubelet (gotk.dev/internal/testing/kubelet) that finishes Helm hook pods. Only
 // tests import it.
 package testchart
 
@@ -27,20 +27,21 @@ const PhaseAnnotation = "test.gotk.dev/phase"
 
 // Server returns the lazily started API server of a test package: the first test that
 // needs it starts it, with the field manager the controller writes as and a kubelet that
-// finishes Helm test pods. Stop it from TestMain (testenv.MainLazy).
+// finishes Helm hook and test pods. Stop it from TestMain (testenv.MainLazy).
 func Server(opts testenv.Options) *testenv.Lazy {
 	return &testenv.Lazy{Options: opts, Setup: func(env *testenv.Env) (func(), error) {
 		kube.UseFieldManager(kube.DefaultFieldManager)
 		ctx, cancel := context.WithCancel(context.Background())
-		kubelet.Start(ctx, env.Client, HelmTestPhase)
+		kubelet.Start(ctx, env.Client, kubelet.Options{Pods: HookPhase})
 		return cancel, nil
 	}}
 }
 
-// HelmTestPhase is the phase a Helm test hook pod ends in: the PhaseAnnotation, else Failed
-// for podinfo's "fault-test" pods, else Succeeded. Other pods are left alone.
-func HelmTestPhase(pod *corev1.Pod) corev1.PodPhase {
-	if !strings.Contains(pod.Annotations["helm.sh/hook"], "test") {
+// HookPhase is the phase a Helm hook pod (a test or any other hook) ends in: the
+// PhaseAnnotation, else Failed for podinfo's "fault-test" pods, else Succeeded. Other
+// pods are left alone.
+func HookPhase(pod *corev1.Pod) corev1.PodPhase {
+	if pod.Annotations["helm.sh/hook"] == "" {
 		return ""
 	}
 	switch phase := corev1.PodPhase(pod.Annotations[PhaseAnnotation]); {
