@@ -62,6 +62,12 @@ func (r *HelmReleaseReconciler) reconcileChartTemplate(ctx context.Context, s *s
 		}
 	}
 	obj.Status.HelmChart = ref.String()
+	// The apply response is the HelmChart as it is now; the cache may not have seen it yet
+	// (just created), and the source step falls back to it.
+	applied := &sourcev1.HelmChart{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, applied); err == nil {
+		s.templateChart = applied
+	}
 	return reconcile.Result{}, nil
 }
 

@@ -64,6 +64,8 @@ type HelmReleaseReconciler struct {
 // scope carries one reconcile's state from step to step.
 type scope struct {
 	obj *v2.HelmRelease
+	// templateChart is the HelmChart of spec.chart as applied by this reconcile.
+	templateChart *sourcev1.HelmChart
 	// source is the HelmChart or OCIRepository holding the chart, and its artifact.
 	source   sourcev1.Source
 	artifact *meta.Artifact

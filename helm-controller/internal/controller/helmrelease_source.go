@@ -57,10 +57,15 @@ func (r *HelmReleaseReconciler) getSource(ctx context.Context, s *scope) (reconc
 	default:
 		return reconcile.Result{}, reconcile.Stall(artifactFailedReason, fmt.Errorf("spec.chartRef.kind '%s' is not supported: can be OCIRepository or HelmChart", kind))
 	}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, src); err != nil {
-		if apierrors.IsNotFound(err) {
-			return reconcile.Result{}, reconcile.Wait(artifactFailedReason, fmt.Errorf("could not get Source object: %s not found", objRef(kind, ns, name)), 0)
-		}
+	err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, src)
+	if apierrors.IsNotFound(err) && obj.HasChartTemplate() && s.templateChart != nil {
+		// Just created by the template step: the cache has not caught up with it yet.
+		src, err = s.templateChart, nil
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return reconcile.Result{}, reconcile.Wait(artifactFailedReason, fmt.Errorf("could not get Source object: %s not found", objRef(kind, ns, name)), 0)
+	case err != nil:
 		return reconcile.Result{}, reconcile.Fail(artifactFailedReason, fmt.Errorf("could not get Source object %s: %w", objRef(kind, ns, name), err))
 	}
 	if msg, ready := sourceReady(src, kind); !ready {
