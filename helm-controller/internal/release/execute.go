@@ -52,9 +52,11 @@ func (s *step) release(ctx context.Context, a Action) error {
 		releaseAction, succeeded, failedReason = v2.ReleaseActionUpgrade, v2.UpgradeSucceededReason, v2.UpgradeFailedReason
 	} else {
 		// An install starts a new life of the release (nothing, or only an uninstalled
-		// release, is in the storage): the history of the previous one is void, and
-		// version numbers may start over.
+		// release, is in the storage): the history of the previous one is void, version
+		// numbers may start over, and no earlier test or remediation applies.
 		obj.Status.History = nil
+		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.TestSuccessCondition)
+		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.RemediatedCondition)
 	}
 	obj.Status.LastAttemptedReleaseAction = releaseAction
 	start := s.r.now()
