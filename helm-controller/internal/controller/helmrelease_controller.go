@@ -58,6 +58,7 @@ type HelmReleaseReconciler struct {
 	healthCompiler *health.Compiler
 	deps           *dependency.Checker
 	events         reconcile.EventRecorder
+	written        writtenStatus
 	engine         *reconcile.Controller[*v2.HelmRelease, *scope]
 }
 
@@ -124,6 +125,8 @@ func NewHelmReleaseReconciler(rt *manager.Runtime, c Config) (*HelmReleaseReconc
 		Finalizer:     v2.HelmReleaseFinalizer,
 		SuccessReason: v2.InstallSucceededReason,
 		EventMetadata: failureEventMetadata,
+		Refresh:       r.written.stale,
+		APIReader:     r.apiReader,
 	})
 	return r, err
 }

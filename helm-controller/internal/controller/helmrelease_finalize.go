@@ -22,6 +22,7 @@ import (
 // than blocking the deletion forever.
 func (r *HelmReleaseReconciler) finalize(ctx context.Context, obj *v2.HelmRelease) error {
 	r.health.Done(obj)
+	r.written.forget(obj.UID)
 	if obj.Spec.Suspend {
 		return nil
 	}

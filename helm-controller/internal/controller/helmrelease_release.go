@@ -37,6 +37,7 @@ const (
 // anything else happens (tests run on a ready release, as Helm's wait orders them).
 func (r *HelmReleaseReconciler) reconcileRelease(ctx context.Context, s *scope) (reconcile.Result, error) {
 	obj := s.obj
+	defer r.written.remember(obj)
 	if err := action.ValidateReleaseName(obj); err != nil {
 		return reconcile.Result{}, reconcile.Stall(v2.InitFailedReason, err)
 	}
