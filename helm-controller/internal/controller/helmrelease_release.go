@@ -24,6 +24,7 @@ import (
 const (
 	missingRollbackTargetReason = "MissingRollbackTarget"
 	reconcileErrorReason        = "ReconcileError"
+	stateErrorReason            = "StateError"
 	// maxReleaseRounds bounds the release rounds of one reconcile: a release, the
 	// verification of its objects, then what follows (tests).
 	maxReleaseRounds = 3
@@ -143,6 +144,8 @@ func (r *HelmReleaseReconciler) outcome(ctx context.Context, obj *v2.HelmRelease
 	case errors.Is(err, release.ErrMissingRollbackTarget):
 		return reconcile.Result{}, reconcile.StallWithReady(missingRollbackTargetReason,
 			fmt.Errorf("Failed to perform remediation: %w", err), sum.reason, sum.message)
+	case errors.Is(err, release.ErrStateUnknown):
+		return reconcile.Result{}, reconcile.Fail(stateErrorReason, err)
 	case err != nil:
 		if apimeta.IsNoMatchError(err) || strings.Contains(err.Error(), "no matches for kind") {
 			// A kind installed by someone else since discovery ran: look again next time.

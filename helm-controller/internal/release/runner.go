@@ -119,7 +119,7 @@ func (r *Runner) Reconcile(ctx context.Context, req Request) (Result, error) {
 		}
 		records, err := r.records(obj.GetReleaseName())
 		if err != nil {
-			return res, fmt.Errorf("read release history from storage namespace %s: %w", r.Factory.StorageNamespace(), err)
+			return res, fmt.Errorf("%w: read release history from storage namespace %s: %w", ErrStateUnknown, r.Factory.StorageNamespace(), err)
 		}
 		st := DetermineState(obj, desired, records)
 		res.Current = st.Current
