@@ -1,6 +1,6 @@
 // Package journeys_test holds the end-to-end journeys: what a Flux user does with a cluster,
-// run against a local control plane with source-controller and kustomize-controller as
-// processes, a real Git server (HTTP and SSH) and a real OCI registry (see e2e/framework).
+// run against a local control plane with source-controller, kustomize-controller and
+// helm-controller as processes, a real Git server (HTTP and SSH) and a real OCI registry (see e2e/framework).
 //
 // All journeys share one environment, owned by TestMain and started by the first journey
 // that runs (so `go test -run` matching none costs no cluster). Journeys that disturb the
@@ -76,7 +76,7 @@ func (f *fixture) startOnce() error {
 	if err != nil {
 		return err
 	}
-	opts = opts.WithControllers("source-controller", "kustomize-controller")
+	opts = opts.WithControllers("source-controller", "kustomize-controller", "helm-controller")
 	for i, c := range opts.Controllers {
 		if c.Name == "kustomize-controller" {
 			opts.Controllers[i].Args = append(kustomizeControllerArgs(), c.Args...)
