@@ -23,6 +23,7 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	v2 "gotk.dev/helm-controller/api/v2"
+	"gotk.dev/helmrender/postrender"
 )
 
 // Options are the choices the controller makes beyond the HelmRelease spec.
@@ -80,7 +81,7 @@ func Install(ctx context.Context, cfg *helmaction.Configuration, obj *v2.HelmRel
 		}
 		install.SkipCRDs = true
 	}
-	pr, err := PostRenderer(obj)
+	pr, err := postrender.PostRenderer(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func Upgrade(ctx context.Context, cfg *helmaction.Configuration, obj *v2.HelmRel
 			return nil, err
 		}
 	}
-	pr, err := PostRenderer(obj)
+	pr, err := postrender.PostRenderer(obj)
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,9 @@ package controller
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/chart/loader"
-
-	"gotk.dev/helm-controller/internal/values"
+	"gotk.dev/helmrender"
+	"gotk.dev/helmrender/values"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -43,76 +38,19 @@ func (r *HelmReleaseReconciler) loadChart(ctx context.Context, s *scope) (reconc
 		return reconcile.Result{}, reconcile.Fail(artifactFailedReason, fmt.Errorf("Could not load chart: %w", err))
 	}
 	s.dir, s.release = dir, release
-	root, err := chartRoot(dir)
-	if err != nil {
-		return reconcile.Result{}, reconcile.Fail(artifactFailedReason, fmt.Errorf("Could not load chart from artifact revision '%s': %w", a.Revision, err))
-	}
 	// A fresh chart object per reconcile: Helm mutates the chart it releases (disabled
 	// dependencies are dropped according to the values).
-	chrt, err := loader.LoadDir(root)
+	chrt, err := helmrender.LoadChart(dir)
 	if err != nil {
 		return reconcile.Result{}, reconcile.Fail(artifactFailedReason, fmt.Errorf("Could not load chart from artifact revision '%s': %w", a.Revision, err))
 	}
 	s.chart = chrt
 	if _, isOCI := s.source.(*sourcev1.OCIRepository); isOCI && !r.opts.enabled(DisableChartDigestTracking) {
-		digest, err := withDigestVersion(chrt.Metadata.Version, a.Revision)
+		v, err := helmrender.WithDigest(chrt.Metadata.Version, a.Revision)
 		if err != nil {
 			return reconcile.Result{}, reconcile.Fail(chartMutateErrorReason, err)
 		}
-		s.ociDigest = digest.digest
-		chrt.Metadata.Version = digest.version
+		s.ociDigest, chrt.Metadata.Version = v.Digest, v.Version
 	}
 	return reconcile.Result{}, nil
-}
-
-// chartRoot finds the chart in an extracted artifact: the directory itself, or the one
-// directory in it holding a Chart.yaml (a packaged chart extracts to "<name>/").
-func chartRoot(dir string) (string, error) {
-	if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err == nil {
-		return dir, nil
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "", err
-	}
-	var found []string
-	for _, e := range entries {
-		if e.IsDir() {
-			if _, err := os.Stat(filepath.Join(dir, e.Name(), "Chart.yaml")); err == nil {
-				found = append(found, e.Name())
-			}
-		}
-	}
-	if len(found) != 1 {
-		return "", fmt.Errorf("want one chart (a Chart.yaml at the top or in one directory), found %d", len(found))
-	}
-	return filepath.Join(dir, found[0]), nil
-}
-
-type digestVersion struct{ version, digest string }
-
-// withDigestVersion appends the first 12 hex digits of the OCI artifact digest to the chart
-// version as semver build metadata. revision is "<tag>@<algo>:<hex>" or "<algo>:<hex>"; a
-// tag that is not the chart's version is an error, as upstream reports it.
-func withDigestVersion(version, revision string) (digestVersion, error) {
-	v, err := semver.NewVersion(version)
-	if err != nil {
-		return digestVersion{}, fmt.Errorf("chart version '%s' is not semver: %w", version, err)
-	}
-	digest := revision
-	if tag, d, ok := strings.Cut(revision, "@"); ok {
-		if tag != version {
-			return digestVersion{}, fmt.Errorf("artifact revision %s does not match chart version %s", tag, version)
-		}
-		digest = d
-	}
-	_, hex, ok := strings.Cut(digest, ":")
-	if !ok || len(hex) < 12 {
-		return digestVersion{}, fmt.Errorf("invalid artifact revision %s", revision)
-	}
-	withMeta, err := v.SetMetadata(hex[:12])
-	if err != nil {
-		return digestVersion{}, err
-	}
-	return digestVersion{version: withMeta.String(), digest: digest}, nil
 }

@@ -16,7 +16,7 @@ import (
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/kube"
 	"gotk.dev/helm-controller/internal/testchart"
-	"gotk.dev/helm-controller/internal/values"
+	"gotk.dev/helmrender/values"
 )
 
 var (
