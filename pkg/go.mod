@@ -32,6 +32,9 @@ require (
 require (
 	github.com/evanphx/json-patch v5.9.11+incompatible // indirect
 	github.com/google/pprof v0.0.0-20260402051712-545e8a4df936 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	golang.org/x/mod v0.43.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	k8s.io/apiextensions-apiserver v0.37.0 // indirect
 )
 
