@@ -10,6 +10,8 @@ require (
 	gotk.dev/apis v0.0.0
 	gotk.dev/decrypt v0.0.0
 	gotk.dev/e2e v0.0.0
+	gotk.dev/helm-controller/api v0.0.0
+	gotk.dev/helmrender v0.0.0
 	gotk.dev/internal/testing v0.0.0
 	gotk.dev/pkg v0.0.0
 	k8s.io/api v0.37.0
@@ -22,16 +24,12 @@ require (
 )
 
 require (
-	cloud.google.com/go/storage v1.71.0 // indirect
 	dario.cat/mergo v1.0.2 // indirect
 	filippo.io/age v1.3.1 // indirect
 	filippo.io/hpke v0.4.0 // indirect
-	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.23.3 // indirect
-	github.com/Azure/azure-sdk-for-go/sdk/azidentity v1.15.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
 	github.com/ProtonMail/go-crypto v1.4.1 // indirect
 	github.com/cloudflare/circl v1.6.4 // indirect
-	github.com/creack/pty v1.1.24 // indirect
 	github.com/cyphar/filepath-securejoin v0.7.0 // indirect
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.5 // indirect
@@ -44,20 +42,20 @@ require (
 	github.com/jbenet/go-context v0.0.0-20150711004518-d14ea06fba99 // indirect
 	github.com/kevinburke/ssh_config v1.2.0 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/mitchellh/copystructure v1.2.0 // indirect
+	github.com/mitchellh/reflectwalk v1.0.2 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/pjbgf/sha1cd v0.7.0 // indirect
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/sergi/go-diff v1.4.0 // indirect
 	github.com/sirupsen/logrus v1.10.2 // indirect
 	github.com/skeema/knownhosts v1.3.1 // indirect
 	github.com/xanzy/ssh-agent v0.3.3 // indirect
-	golang.org/x/tools v0.52.0 // indirect
-	google.golang.org/api v0.312.0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
 	gopkg.in/warnings.v0 v0.1.2 // indirect
+	helm.sh/helm/v3 v3.21.4 // indirect
 )
 
 require (
@@ -121,13 +119,12 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
-	gotk.dev/helm-controller/api v0.0.0 // indirect
 	gotk.dev/image-automation-controller/api v0.0.0 // indirect
 	gotk.dev/image-reflector-controller/api v0.0.0 // indirect
 	gotk.dev/kustomize-controller/api v0.0.0
 	gotk.dev/notification-controller/api v0.0.0 // indirect
 	gotk.dev/source-controller/api v0.0.0
-	k8s.io/apiextensions-apiserver v0.37.0 // indirect
+	k8s.io/apiextensions-apiserver v0.37.0
 	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20260721132016-d427ff9ee9ad // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
@@ -142,6 +139,7 @@ replace (
 	gotk.dev/decrypt => ../decrypt
 	gotk.dev/e2e => ../e2e
 	gotk.dev/helm-controller/api => ../helm-controller/api
+	gotk.dev/helmrender => ../helmrender
 	gotk.dev/image-automation-controller/api => ../image-automation-controller/api
 	gotk.dev/image-reflector-controller/api => ../image-reflector-controller/api
 	gotk.dev/internal/testing => ../internal/testing

@@ -37,7 +37,7 @@ func newCreateCommand(c *Command) *cobra.Command {
 	source.AddCommand(newCreateSourceGitCommand(c, f), newCreateSourceOCICommand(c, f))
 	secret := &cobra.Command{Use: "secret", Short: "Create or update Kubernetes secrets", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("secret")}
 	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f))
-	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f))
+	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateHelmReleaseCommand(c, f))
 	cmd.Args, cmd.RunE = cobra.ArbitraryArgs, unknownWordRunE("")
 	return cmd
 }
