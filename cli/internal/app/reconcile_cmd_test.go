@@ -31,7 +31,7 @@ func TestOperateBadWords(t *testing.T) {
 		{[]string{"export", "source", "foo"}, `✗ unknown kind "foo" for flux export source: valid ones are all, bucket, chart, git, helm, oci`},
 		{[]string{"create", "source", "helm", "x"}, `✗ flux create source does not work on HelmRepository objects: valid ones are git, oci`},
 		{[]string{"create", "secret", "tls", "x"}, `✗ unknown kind "tls" for flux create secret: valid ones are git, oci`},
-		{[]string{"create", "foo"}, `✗ unknown kind "foo" for flux create: valid ones are kustomization, secret, source`},
+		{[]string{"create", "foo"}, `✗ unknown kind "foo" for flux create: valid ones are helmrelease, kustomization, secret, source`},
 		{[]string{"get", "ks", "--status-selector=ready"}, `✗ invalid --status-selector "ready": want <condition>=<status>`},
 		{[]string{"get", "all", "--watch"}, "✗ --watch works on one kind"},
 	}
