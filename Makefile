@@ -98,10 +98,12 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 
 N ?= 100,1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark on the local cluster (N=100,500,1000 pairs; results in e2e/results/).
+bench: testbin ## The MTTP benchmark on the local cluster: Kustomization and HelmRelease workloads (N=100,1000; results in e2e/results/).
 	go run ./e2e/bench --n $(N)
+	go run ./e2e/bench --workload helmrelease --n $(N)
 	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
+	go test -run '^$$' -bench . -benchtime 5x ./helm-controller/internal/controller
 
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.

@@ -63,6 +63,8 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.controllers, "controllers", "", "comma-separated controllers to run (default $"+framework.EnvControllers+", else "+framework.DefaultControllers+")")
 	fs.IntVar(&f.tuning.SourceConcurrent, "source-concurrent", f.tuning.SourceConcurrent, "source-controller --concurrent (0: the controller's default)")
 	fs.IntVar(&f.tuning.KustomizeConcurrent, "kustomize-concurrent", f.tuning.KustomizeConcurrent, "kustomize-controller --concurrent (0: the controller's default)")
+	fs.IntVar(&f.tuning.HelmConcurrent, "helm-concurrent", f.tuning.HelmConcurrent, "helm-controller --concurrent (0: the controller's default)")
+	fs.StringVar(&f.cfg.Workload, "workload", WorkloadKustomization, "the workload: kustomization (N OCIRepository + Kustomization pairs) or helmrelease (N HelmReleases of the podinfo chart; runs source-controller and helm-controller unless --controllers says otherwise)")
 	fs.IntVar(&f.tuning.KubeAPIQPS, "kube-api-qps", f.tuning.KubeAPIQPS, "--kube-api-qps of every controller (0: the controller's default)")
 	fs.IntVar(&f.tuning.KubeAPIBurst, "kube-api-burst", f.tuning.KubeAPIBurst, "--kube-api-burst of every controller (0: the controller's default)")
 	fs.DurationVar(&f.tuning.RequeueDependency, "requeue-dependency", f.tuning.RequeueDependency, "--requeue-dependency of every controller (0: the controller's default)")
@@ -78,6 +80,15 @@ func parseFlags(args []string) (*flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	switch f.cfg.Workload {
+	case WorkloadKustomization:
+	case WorkloadHelmRelease:
+		if f.controllers == "" {
+			f.controllers = "source-controller,helm-controller"
+		}
+	default:
+		return nil, fmt.Errorf("--workload %q: want kustomization or helmrelease", f.cfg.Workload)
 	}
 	for _, s := range strings.Split(*n, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
