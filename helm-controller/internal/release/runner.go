@@ -50,7 +50,7 @@ type Request struct {
 	// Chart is the loaded chart. Its Metadata.Version is the version the release records
 	// (for OCI sources with the "+<digest[0:12]>" suffix).
 	Chart *chart.Chart
-	// Values are the composed values (values.Compose).
+	// Values are the composed values (gotk.dev/helmrender/values.Compose).
 	Values chartutil.Values
 	// OCIDigest is the digest of the chart's OCI artifact, recorded in the history.
 	OCIDigest string
