@@ -234,4 +234,3 @@ func mustJSON(t *testing.T, y string) []byte {
 	}
 	return b
 }
-
