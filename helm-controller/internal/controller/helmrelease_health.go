@@ -13,11 +13,18 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/drift"
 	"gotk.dev/helm-controller/internal/kube"
 	"gotk.dev/helm-controller/internal/release"
 	"gotk.dev/pkg/health"
 	"gotk.dev/pkg/reconcile"
+)
+
+// The annotations Helm writes on every object of a release.
+const (
+	helmReleaseNameAnnotation      = "meta.helm.sh/release-name"
+	helmReleaseNamespaceAnnotation = "meta.helm.sh/release-namespace"
 )
 
 const (
@@ -38,6 +45,9 @@ type pendingHealth struct {
 	// appliedGen holds the generation each object had when read from the API right after
 	// the action, to tell a watch cache that has not caught up from the truth.
 	appliedGen map[health.Ref]int64
+	// installedAs is the release an install made: a cached object without its release
+	// annotations is one the cache has not seen the install write yet.
+	installedAs *v2.Snapshot
 }
 
 // verify checks the health of the objects of a release made without Helm's own wait
@@ -69,6 +79,18 @@ func (r *HelmReleaseReconciler) verify(ctx context.Context, s *scope, factory *k
 		ph = &pendingHealth{name: p.Snapshot.Name, version: p.Snapshot.Version, deadline: p.Deadline, appliedGen: map[health.Ref]int64{}}
 	} else {
 		ph, refs = w.Payload, w.Refs
+	}
+	if fresh && p.Action == release.Install && !remote {
+		// Objects an install just created are either in the watch cache as created (with
+		// the release's annotations) or not there yet: no version of them can pass for
+		// healthy by mistake, so they are read from the cache (no request), after the
+		// wait is recorded so that their arrival wakes the HelmRelease.
+		if err := r.health.Wait(obj, refs, ph, true); err != nil {
+			r.health.Done(obj)
+			return reconcile.Result{}, err, false
+		}
+		ph.installedAs = p.Snapshot
+		fresh = false
 	}
 	sum, err := r.evaluateHealth(ctx, s, ph, refs, eval, fresh)
 	if err != nil {
@@ -131,8 +153,8 @@ func releaseManifest(factory *kube.Factory, p *release.Pending, current *helmrel
 	return rls.Manifest, nil
 }
 
-// healthRefs lists the objects of a release manifest whose health is checked: every one,
-// except Jobs when the action's spec disables waiting for Jobs.
+// healthRefs lists the objects of a release manifest whose health is checked: every one
+// but ConfigMaps and Secrets, and Jobs when the action's spec disables waiting for Jobs.
 func (r *HelmReleaseReconciler) healthRefs(s *scope, manifest string, p *release.Pending) ([]health.Ref, error) {
 	objs, err := r.manifestObjects(s, manifest)
 	if err != nil {
@@ -144,7 +166,14 @@ func (r *HelmReleaseReconciler) healthRefs(s *scope, manifest string, p *release
 	}
 	refs := make([]health.Ref, 0, len(objs))
 	for _, o := range objs {
-		if skipJobs && o.GetKind() == "Job" && o.GroupVersionKind().Group == "batch" {
+		gvk := o.GroupVersionKind()
+		if skipJobs && gvk.Kind == "Job" && gvk.Group == "batch" {
+			continue
+		}
+		// ConfigMaps and Secrets have no status: they are ready once created, which Helm
+		// did. (The manager's informers of them see only the labelled ones, which values
+		// and kubeconfig references are watched through.)
+		if gvk.Group == "" && (gvk.Kind == "ConfigMap" || gvk.Kind == "Secret") {
 			continue
 		}
 		refs = append(refs, health.RefOf(o))
@@ -185,6 +214,10 @@ func (r *HelmReleaseReconciler) evaluateHealth(ctx context.Context, s *scope, ph
 			o, err = r.health.Get(ctx, ref)
 			if gen, ok := ph.appliedGen[ref]; ok && (o == nil || o.GetGeneration() < gen) {
 				o = health.NotYetObserved(ref, gen)
+			}
+			if rel := ph.installedAs; o != nil && rel != nil &&
+				(o.GetAnnotations()[helmReleaseNameAnnotation] != rel.Name || o.GetAnnotations()[helmReleaseNamespaceAnnotation] != rel.Namespace) {
+				o = health.NotYetObserved(ref, o.GetGeneration()+1)
 			}
 		}
 		if err != nil {

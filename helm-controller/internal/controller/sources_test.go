@@ -29,12 +29,14 @@ func ociSource(t *testing.T, ns, name string, chrtName, ver string) *sourcev1.OC
 	return repo
 }
 
-// pushOCI stores a new artifact of the chart for repo; message changes its content.
+// pushOCI stores a new artifact of the chart for repo; a message changes its content.
 func pushOCI(t *testing.T, repo *sourcev1.OCIRepository, chrtName, ver, message string) {
 	t.Helper()
 	c := chartOf(t, chrtName, version(ver))
 	if message != "" {
-		c.Values["message"] = message
+		// The packaged chart keeps its files as they are (values.yaml included): change a
+		// template so the artifact is another one.
+		c.Templates[0].Data = append(c.Templates[0].Data, []byte("\n# "+message+"\n")...)
 	}
 	a := storeChart(t, sourcev1.OCIRepositoryKind, repo.Namespace, repo.Name, c, "")
 	a.Revision = ver + "@" + a.Digest
