@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 )
 
 // manifestsDir is manifests/ at the repository root (the directory holding go.work).
@@ -36,7 +36,7 @@ func TestBundleUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(data, manifests.Bundle()) {
-		t.Fatal("cli/internal/manifests/install.yaml is stale: run `make generate-manifests` and commit it")
+		t.Fatal("cli/pkg/manifests/install.yaml is stale: run `make generate-manifests` and commit it")
 	}
 }
 

@@ -1,4 +1,7 @@
-package app
+// Package sshkey makes and reads the SSH identities flux stores for Git over SSH: key pairs
+// generated as --ssh-key-algorithm says, private keys from files (with their passphrase),
+// and the host keys of a server, scanned into a known_hosts file.
+package sshkey
 
 import (
 	"context"
@@ -23,17 +26,21 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// sshKeyFlags choose the key pair flux generates for an SSH Git URL.
-type sshKeyFlags struct {
-	algorithm  string // rsa, ecdsa, ed25519
-	rsaBits    int
-	ecdsaCurve string // p256, p384, p521
+// Options choose the key pair flux generates for an SSH Git URL (--ssh-key-algorithm,
+// --ssh-rsa-bits, --ssh-ecdsa-curve).
+type Options struct {
+	Algorithm  string // rsa, ecdsa, ed25519
+	RSABits    int
+	ECDSACurve string // p256, p384, p521
 }
 
-// keyPair is an SSH identity: the private key (PEM) and its public key in authorized_keys
+// DefaultOptions are upstream's defaults: ECDSA on P-384.
+func DefaultOptions() Options { return Options{Algorithm: "ecdsa", RSABits: 4096, ECDSACurve: "p384"} }
+
+// KeyPair is an SSH identity: the private key (PEM) and its public key in authorized_keys
 // format, the deploy key a user adds to the repository.
-type keyPair struct {
-	private, public []byte
+type KeyPair struct {
+	Private, Public []byte
 }
 
 // ecdsaCurves are the --ssh-ecdsa-curve values.
@@ -42,65 +49,65 @@ func ecdsaCurves() map[string]elliptic.Curve {
 }
 
 // validate checks the flags before anything is generated, cloned or applied.
-func (f sshKeyFlags) validate() error {
-	switch f.algorithm {
+func (f Options) Validate() error {
+	switch f.Algorithm {
 	case "rsa":
-		if f.rsaBits < 1024 || f.rsaBits%8 != 0 || f.rsaBits > 16384 {
-			return fmt.Errorf("invalid --ssh-rsa-bits %d: want a multiple of 8 between 1024 and 16384", f.rsaBits)
+		if f.RSABits < 1024 || f.RSABits%8 != 0 || f.RSABits > 16384 {
+			return fmt.Errorf("invalid --ssh-rsa-bits %d: want a multiple of 8 between 1024 and 16384", f.RSABits)
 		}
 	case "ecdsa":
-		if _, ok := ecdsaCurves()[f.ecdsaCurve]; !ok {
-			return fmt.Errorf("invalid --ssh-ecdsa-curve %q: want p256, p384 or p521", f.ecdsaCurve)
+		if _, ok := ecdsaCurves()[f.ECDSACurve]; !ok {
+			return fmt.Errorf("invalid --ssh-ecdsa-curve %q: want p256, p384 or p521", f.ECDSACurve)
 		}
 	case "ed25519":
 	default:
-		return fmt.Errorf("invalid --ssh-key-algorithm %q: want rsa, ecdsa or ed25519", f.algorithm)
+		return fmt.Errorf("invalid --ssh-key-algorithm %q: want rsa, ecdsa or ed25519", f.Algorithm)
 	}
 	return nil
 }
 
 // generate makes a new key pair as the flags say.
-func (f sshKeyFlags) generate() (keyPair, error) {
-	if err := f.validate(); err != nil {
-		return keyPair{}, err
+func (f Options) Generate() (KeyPair, error) {
+	if err := f.Validate(); err != nil {
+		return KeyPair{}, err
 	}
 	var key crypto.Signer
 	var err error
-	switch f.algorithm {
+	switch f.Algorithm {
 	case "rsa":
-		key, err = rsa.GenerateKey(rand.Reader, f.rsaBits)
+		key, err = rsa.GenerateKey(rand.Reader, f.RSABits)
 	case "ecdsa":
-		key, err = ecdsa.GenerateKey(ecdsaCurves()[f.ecdsaCurve], rand.Reader)
+		key, err = ecdsa.GenerateKey(ecdsaCurves()[f.ECDSACurve], rand.Reader)
 	case "ed25519":
 		_, key, err = ed25519.GenerateKey(rand.Reader)
 	}
 	if err != nil {
-		return keyPair{}, fmt.Errorf("generate %s key: %w", f.algorithm, err)
+		return KeyPair{}, fmt.Errorf("generate %s key: %w", f.Algorithm, err)
 	}
 	block, err := ssh.MarshalPrivateKey(key, "")
 	if err != nil {
-		return keyPair{}, err
+		return KeyPair{}, err
 	}
 	pub, err := ssh.NewPublicKey(key.Public())
 	if err != nil {
-		return keyPair{}, err
+		return KeyPair{}, err
 	}
-	return keyPair{private: pem.EncodeToMemory(block), public: ssh.MarshalAuthorizedKey(pub)}, nil
+	return KeyPair{Private: pem.EncodeToMemory(block), Public: ssh.MarshalAuthorizedKey(pub)}, nil
 }
 
-// loadKeyPair reads a private key file (decrypted with passphrase when it is encrypted) and
+// Load reads a private key file (decrypted with passphrase when it is encrypted) and
 // derives its public key. Errors name the file, never its content or the passphrase.
-func loadKeyPair(path, passphrase string) (keyPair, error) {
+func Load(path, passphrase string) (KeyPair, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return keyPair{}, fmt.Errorf("read private key: %w", err)
+		return KeyPair{}, fmt.Errorf("read private key: %w", err)
 	}
-	return keyPairFromPEM(data, passphrase, "private key "+path)
+	return FromPEM(data, passphrase, "private key "+path)
 }
 
-// keyPairFromPEM derives the public key of a private key (decrypted with passphrase when it
+// FromPEM derives the public key of a private key (decrypted with passphrase when it
 // is encrypted). Errors name what (the file or flag), never the key or the passphrase.
-func keyPairFromPEM(data []byte, passphrase, what string) (keyPair, error) {
+func FromPEM(data []byte, passphrase, what string) (KeyPair, error) {
 	var signer ssh.Signer
 	var err error
 	if passphrase != "" {
@@ -111,13 +118,13 @@ func keyPairFromPEM(data []byte, passphrase, what string) (keyPair, error) {
 	var missing *ssh.PassphraseMissingError
 	switch {
 	case errors.As(err, &missing):
-		return keyPair{}, fmt.Errorf("%s is encrypted: give its passphrase with --password", what)
+		return KeyPair{}, fmt.Errorf("%s is encrypted: give its passphrase with --password", what)
 	case errors.Is(err, x509.IncorrectPasswordError):
-		return keyPair{}, fmt.Errorf("%s: wrong passphrase", what)
+		return KeyPair{}, fmt.Errorf("%s: wrong passphrase", what)
 	case err != nil:
-		return keyPair{}, fmt.Errorf("%s is not a valid SSH private key (%s)", what, safeKeyError(err))
+		return KeyPair{}, fmt.Errorf("%s is not a valid SSH private key (%s)", what, safeKeyError(err))
 	}
-	return keyPair{private: data, public: ssh.MarshalAuthorizedKey(signer.PublicKey())}, nil
+	return KeyPair{Private: data, Public: ssh.MarshalAuthorizedKey(signer.PublicKey())}, nil
 }
 
 // safeKeyError keeps only the parser's first words: the errors x/crypto returns describe
@@ -147,10 +154,10 @@ func hostKeyAlgorithmGroups() [][]string {
 // errHostKeyCollected aborts a scan handshake once the host key is known.
 var errHostKeyCollected = errors.New("host key collected")
 
-// scanHostKeys connects to host (host[:port], port 22 by default) and returns a known_hosts
+// ScanHostKeys connects to host (host[:port], port 22 by default) and returns a known_hosts
 // file with the server's host keys. No credentials are offered: the handshake ends as soon
 // as the server has shown its key.
-func scanHostKeys(ctx context.Context, host string, timeout time.Duration) ([]byte, error) {
+func ScanHostKeys(ctx context.Context, host string, timeout time.Duration) ([]byte, error) {
 	addr := host
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		addr = net.JoinHostPort(host, "22")

@@ -1,4 +1,4 @@
-package app
+package bootstrap
 
 import (
 	"context"
@@ -18,10 +18,10 @@ import (
 	"gotk.dev/pkg/git"
 )
 
-// bootstrapRemote is how this machine reaches the repository: gotk.dev/pkg/git with
-// credentials (HTTP(S) basic or bearer auth, an SSH key), or go-git with the SSH agent
-// ($SSH_AUTH_SOCK) when an SSH URL comes without a key, as the git CLI would.
-type bootstrapRemote struct {
+// Remote is how this machine reaches the repository: gotk.dev/pkg/git with credentials
+// (HTTP(S) basic or bearer auth, an SSH key), or go-git with the SSH agent ($SSH_AUTH_SOCK)
+// when an SSH URL comes without a key, as the git CLI would.
+type Remote struct {
 	// url is the repository URL without credentials (printed, and kept in .git/config).
 	url    string
 	auth   *git.AuthOptions
@@ -29,8 +29,26 @@ type bootstrapRemote struct {
 	client *git.Client
 }
 
+// NewRemote reaches url with auth (HTTP(S) or SSH with a key).
+func NewRemote(url string, auth *git.AuthOptions) *Remote {
+	return &Remote{url: url, auth: auth, client: git.NewClient(git.ClientOptions{})}
+}
+
+// NewAgentRemote reaches an SSH url with the keys of the SSH agent ($SSH_AUTH_SOCK) as
+// user, trusting only the host keys in knownHosts.
+func NewAgentRemote(url, user string, knownHosts []byte) (*Remote, error) {
+	agent, err := newAgentAuth(user, knownHosts)
+	if err != nil {
+		return nil, err
+	}
+	return &Remote{url: url, agent: agent}, nil
+}
+
+// URL is the repository URL, without credentials.
+func (r *Remote) URL() string { return r.url }
+
 // refs lists the remote's references; an empty repository has none.
-func (r *bootstrapRemote) refs(ctx context.Context) (map[string]string, error) {
+func (r *Remote) refs(ctx context.Context) (map[string]string, error) {
 	var out map[string]string
 	var err error
 	if r.agent == nil {
@@ -44,7 +62,7 @@ func (r *bootstrapRemote) refs(ctx context.Context) (map[string]string, error) {
 	return out, err
 }
 
-func (r *bootstrapRemote) agentList(ctx context.Context) (map[string]string, error) {
+func (r *Remote) agentList(ctx context.Context) (map[string]string, error) {
 	rem := gogit.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
 	refs, err := rem.ListContext(ctx, &gogit.ListOptions{Auth: r.agent})
 	if err != nil {
@@ -61,14 +79,14 @@ func (r *bootstrapRemote) agentList(ctx context.Context) (map[string]string, err
 
 // agentError wraps a go-git error of the agent path. It holds no secret: the agent keeps
 // the keys, and an ssh:// URL carries at most a user name.
-func (r *bootstrapRemote) agentError(err error, format string, args ...any) error {
+func (r *Remote) agentError(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // clone checks out branch into dir (absent or empty). When the repository is empty or has
 // no such branch it prepares an empty repository whose first commit starts the branch (as
 // upstream does), and reports false.
-func (r *bootstrapRemote) clone(ctx context.Context, dir, branch string) (bool, error) {
+func (r *Remote) clone(ctx context.Context, dir, branch string) (bool, error) {
 	refs, err := r.refs(ctx)
 	if err != nil {
 		return false, err
@@ -91,7 +109,7 @@ func (r *bootstrapRemote) clone(ctx context.Context, dir, branch string) (bool, 
 }
 
 // initBranch makes dir a repository with origin set and HEAD on the unborn branch.
-func (r *bootstrapRemote) initBranch(dir, branch string) error {
+func (r *Remote) initBranch(dir, branch string) error {
 	repo, err := gogit.PlainInit(dir, false)
 	if err != nil {
 		return fmt.Errorf("init repository in %s: %w", dir, err)
@@ -104,7 +122,7 @@ func (r *bootstrapRemote) initBranch(dir, branch string) error {
 }
 
 // push sends branch to origin.
-func (r *bootstrapRemote) push(ctx context.Context, dir, branch string) error {
+func (r *Remote) push(ctx context.Context, dir, branch string) error {
 	spec := plumbing.NewBranchReferenceName(branch).String()
 	spec += ":" + spec
 	if r.agent == nil {
@@ -121,8 +139,8 @@ func (r *bootstrapRemote) push(ctx context.Context, dir, branch string) error {
 	return nil
 }
 
-// writeBootstrapFile writes data to the slash-separated path rel inside the clone at dir.
-func writeBootstrapFile(dir, rel string, data []byte) error {
+// writeFile writes data to the slash-separated path rel inside the clone at dir.
+func writeFile(dir, rel string, data []byte) error {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
@@ -130,8 +148,8 @@ func writeBootstrapFile(dir, rel string, data []byte) error {
 	return os.WriteFile(p, data, 0o644)
 }
 
-// readBootstrapFile reads rel from the clone; a missing file is nil, nil.
-func readBootstrapFile(dir, rel string) ([]byte, error) {
+// readFile reads rel from the clone; a missing file is nil, nil.
+func readFile(dir, rel string) ([]byte, error) {
 	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -139,12 +157,13 @@ func readBootstrapFile(dir, rel string) ([]byte, error) {
 	return data, err
 }
 
-// bootstrapAuthor is --author-name and --author-email.
-type bootstrapAuthor struct{ Name, Email string }
+// Author is who bootstrap commits as (--author-name, --author-email).
+type Author struct{ Name, Email string }
 
-// commitBootstrapFiles stages files (slash paths relative to dir) and commits them when they differ
-// from HEAD. It returns the new commit's hash, or "" when there was nothing to commit.
-func commitBootstrapFiles(dir string, files []string, message string, author bootstrapAuthor) (string, error) {
+// commitFiles stages files (slash paths relative to dir) and commits them when they differ
+// from HEAD, signed by signer when it is not nil. It returns the new commit's hash, or ""
+// when there was nothing to commit.
+func commitFiles(dir string, files []string, message string, author Author, signer gogit.Signer) (string, error) {
 	repo, err := gogit.PlainOpen(dir)
 	if err != nil {
 		return "", fmt.Errorf("open the clone: %w", err)
@@ -172,15 +191,15 @@ func commitBootstrapFiles(dir string, files []string, message string, author boo
 		return "", nil
 	}
 	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
-	hash, err := wt.Commit(message, &gogit.CommitOptions{Author: sig, Committer: sig})
+	hash, err := wt.Commit(message, &gogit.CommitOptions{Author: sig, Committer: sig, Signer: signer})
 	if err != nil {
 		return "", fmt.Errorf("commit %v: %w", files, err)
 	}
 	return hash.String(), nil
 }
 
-// bootstrapHead is the hash HEAD points at ("" before the first commit).
-func bootstrapHead(dir string) (string, error) {
+// headHash is the hash HEAD points at ("" before the first commit).
+func headHash(dir string) (string, error) {
 	repo, err := gogit.PlainOpen(dir)
 	if err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package app
+package bootstrap
 
 import (
 	"os"
@@ -11,22 +11,22 @@ import (
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 	"gotk.dev/pkg/kustomize"
 )
 
 // TestBootstrapSyncYAML compares gotk-sync.yaml with a golden file (-update refreshes it):
 // its layout is what users see in their repositories and what upstream writes.
 func TestBootstrapSyncYAML(t *testing.T) {
-	s := bootstrapSync{Namespace: "flux-system", URL: "ssh://git@example.com/org/fleet", Branch: "main",
+	s := Sync{Namespace: "flux-system", URL: "ssh://git@example.com/org/fleet", Branch: "main",
 		Secret: "flux-system", Interval: time.Minute, Path: "clusters/my-cluster"}
-	got, err := s.yaml()
+	got, err := s.YAML()
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden.Assert(t, "bootstrap-sync", string(got))
 	s.Path, s.RecurseSubmodules = "", true
-	objs := s.objects()
+	objs := s.Objects()
 	if p := objs[1].Object["spec"].(map[string]any)["path"]; p != "./" {
 		t.Errorf("path for the repository root = %v, want ./", p)
 	}
@@ -43,29 +43,29 @@ func TestBootstrapFluxDirBuilds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	components, err := bootstrapComponentsYAML(opts, objs)
+	components, err := ComponentsYAML(opts, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(components), "---\n"+bootstrapGeneratedHeader+"# Flux Version: v1.2.3\n# Components: source-controller,kustomize-controller,helm-controller,notification-controller\napiVersion: ") {
+	if !strings.HasPrefix(string(components), "---\n"+GeneratedHeader+"# Flux Version: v1.2.3\n# Components: source-controller,kustomize-controller,helm-controller,notification-controller\napiVersion: ") {
 		t.Errorf("header:\n%s", components[:300])
 	}
-	again, _ := bootstrapComponentsYAML(opts, objs)
+	again, _ := ComponentsYAML(opts, objs)
 	if string(again) != string(components) {
 		t.Error("gotk-components.yaml is not deterministic")
 	}
-	sync, err := bootstrapSync{Namespace: "flux-system", URL: "https://example.com/fleet.git", Branch: "main",
-		Secret: "flux-system", Interval: time.Minute, Path: "clusters/dev"}.yaml()
+	sync, err := Sync{Namespace: "flux-system", URL: "https://example.com/fleet.git", Branch: "main",
+		Secret: "flux-system", Interval: time.Minute, Path: "clusters/dev"}.YAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := bootstrapKustomization(nil, []string{bootstrapComponentsFile, bootstrapSyncFile})
+	k, err := Kustomization(nil, []string{ComponentsFile, SyncFile})
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	for name, data := range map[string][]byte{bootstrapComponentsFile: components, bootstrapSyncFile: sync, bootstrapKustomizationFile: k} {
-		if err := writeBootstrapFile(root, "clusters/dev/flux-system/"+name, data); err != nil {
+	for name, data := range map[string][]byte{ComponentsFile: components, SyncFile: sync, KustomizationFile: k} {
+		if err := writeFile(root, "clusters/dev/flux-system/"+name, data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,7 +76,7 @@ func TestBootstrapFluxDirBuilds(t *testing.T) {
 	}
 	var syncObjs []string
 	for _, u := range built {
-		if isBootstrapSyncObject(u) {
+		if IsSyncObject(u) {
 			syncObjs = append(syncObjs, manifests.ID(u))
 		}
 	}
@@ -86,7 +86,7 @@ func TestBootstrapFluxDirBuilds(t *testing.T) {
 }
 
 func TestBootstrapKustomization(t *testing.T) {
-	resources := []string{bootstrapComponentsFile, bootstrapSyncFile}
+	resources := []string{ComponentsFile, SyncFile}
 	patched := `# my customisations
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -118,7 +118,7 @@ patches:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := bootstrapKustomization([]byte(tt.existing), resources)
+			got, err := Kustomization([]byte(tt.existing), resources)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -153,7 +153,7 @@ func FuzzBootstrapKustomization(f *testing.F) {
 	}
 	f.Add([]byte("resources: [a, b]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, err := bootstrapKustomization(data, []string{bootstrapComponentsFile, bootstrapSyncFile})
+		out, err := Kustomization(data, []string{ComponentsFile, SyncFile})
 		if err != nil {
 			return
 		}
@@ -169,7 +169,7 @@ func FuzzBootstrapKustomization(f *testing.F) {
 			t.Fatalf("no resources in the output: %v\n%s", err, out)
 		}
 		values := list.MustString()
-		for _, r := range []string{bootstrapComponentsFile, bootstrapSyncFile} {
+		for _, r := range []string{ComponentsFile, SyncFile} {
 			if !strings.Contains(values, r) {
 				t.Fatalf("%s is not listed:\n%s", r, out)
 			}
@@ -189,9 +189,9 @@ func TestBootstrapRepoPath(t *testing.T) {
 		{"a/../../b", "", "must stay inside"},
 	}
 	for _, tt := range tests {
-		got, err := bootstrapRepoPath(tt.in)
+		got, err := CleanPath(tt.in)
 		if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) || got != tt.want {
-			t.Errorf("bootstrapRepoPath(%q) = %q, %v; want %q, %q", tt.in, got, err, tt.want, tt.wantErr)
+			t.Errorf("CleanPath(%q) = %q, %v; want %q, %q", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }
@@ -207,8 +207,8 @@ func TestBootstrapSSHURL(t *testing.T) {
 		{"C:/windows/path", "C:/windows/path"},
 	}
 	for _, tt := range tests {
-		if got := bootstrapSSHURL(tt.in); got != tt.want {
-			t.Errorf("bootstrapSSHURL(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := SSHURL(tt.in); got != tt.want {
+			t.Errorf("SSHURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
