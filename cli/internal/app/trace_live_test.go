@@ -248,6 +248,17 @@ func (lc *liveCase) tree(t *testing.T) {
 func (lc *liveCase) trace(t *testing.T) {
 	r := lc.run(t, 0, "trace", "podinfo", "--kind", "deployment", "--api-version", "apps/v1", "-n", "apps")
 	golden.Assert(t, "trace-deployment", lc.norm.apply(r.stdout))
+	deployment := r.stdout
+	// Upstream's other forms: a resource word (or kubectl short name) and names, and
+	// several <resource>/<name> pairs.
+	if r = lc.run(t, 0, "trace", "deployment", "podinfo", "-n", "apps"); r.stdout != deployment {
+		t.Errorf("trace deployment podinfo:\n%s", r.stdout)
+	}
+	if r = lc.run(t, 0, "trace", "deploy", "podinfo", "-n", "apps"); r.stdout != deployment {
+		t.Errorf("trace deploy podinfo:\n%s", r.stdout)
+	}
+	r = lc.run(t, 0, "trace", "deploy/podinfo", "cm/oci-cm", "-n", "apps")
+	wants(t, "stdout", r.stdout, "Object:         Deployment/podinfo", "Object:         ConfigMap/oci-cm")
 	r = lc.run(t, 0, "trace", "Kustomization/apps")
 	golden.Assert(t, "trace-kustomization", lc.norm.apply(r.stdout))
 	r = lc.run(t, 0, "trace", "ConfigMap/oci-cm", "-n", "apps")

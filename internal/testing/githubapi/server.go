@@ -42,6 +42,8 @@ type Options struct {
 	Login string
 	// Orgs are the organisations the user belongs to and may create repositories in.
 	Orgs []string
+	// Teams are the team slugs of those organisations that repositories can be shared with.
+	Teams []string
 	// Git holds and serves the repositories; required. The API server forwards Git
 	// requests it has authorized to it, so it must accept anonymous requests.
 	Git *gitserver.Server
@@ -181,7 +183,7 @@ func (r *statusRecorder) Flush() {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
-	if isGitRequest(r.URL.Path) {
+	if gitserver.IsGitRequest(r.URL.Path) {
 		s.serveGit(rec, r)
 	} else {
 		s.serveAPI(rec, r)

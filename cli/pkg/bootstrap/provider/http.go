@@ -121,35 +121,44 @@ func (a *api) doHeader(ctx context.Context, method, p string, in, out any) (http
 	return resp.Header, nil
 }
 
-// jsonMessage reads {"message": "..."} bodies (GitHub, GitLab, Gitea).
+// jsonMessage reads the error bodies of GitHub, GitLab and Gitea ({"message": ...}, with
+// GitLab's field maps and OAuth errors) and Bitbucket Server ({"errors": [{"message": ...}]};
+// Gitea lists plain strings there).
 func jsonMessage(body []byte) string {
 	var doc struct {
-		Message json.RawMessage `json:"message"`
-		Error   string          `json:"error"`
-		Errors  []struct {
-			Message string `json:"message"`
-		} `json:"errors"`
-		Description string `json:"error_description"`
+		Message     json.RawMessage   `json:"message"`
+		Error       string            `json:"error"`
+		Description string            `json:"error_description"`
+		Errors      []json.RawMessage `json:"errors"`
 	}
 	if json.Unmarshal(body, &doc) != nil {
 		return ""
 	}
-	var msg string
+	var parts []string
 	if len(doc.Message) > 0 {
+		var msg string
 		// GitLab answers validation failures with a map of field -> messages.
 		if json.Unmarshal(doc.Message, &msg) != nil {
 			msg = string(doc.Message)
 		}
+		parts = append(parts, msg)
 	}
-	if msg == "" {
-		msg = strings.TrimSpace(doc.Error + " " + doc.Description)
+	if e := strings.TrimSpace(doc.Error + " " + doc.Description); e != "" {
+		parts = append(parts, e)
 	}
-	for _, e := range doc.Errors {
-		if e.Message != "" {
-			msg = strings.TrimPrefix(msg+": "+e.Message, ": ")
+	for _, raw := range doc.Errors {
+		var s string
+		var e struct {
+			Message string `json:"message"`
+		}
+		switch {
+		case json.Unmarshal(raw, &s) == nil && s != "":
+			parts = append(parts, s)
+		case json.Unmarshal(raw, &e) == nil && e.Message != "":
+			parts = append(parts, e.Message)
 		}
 	}
-	return msg
+	return strings.Join(parts, ": ")
 }
 
 // escape is one path segment.
