@@ -14,7 +14,7 @@ func newCompletionCommand(c *Command) *cobra.Command {
 	}
 	shells := []struct {
 		name, short, example string
-		gen              func(root *cobra.Command) error
+		gen                  func(root *cobra.Command) error
 	}{
 		{"bash", "Generates bash completion scripts", `  # To load completion run
   . <(flux completion bash)
