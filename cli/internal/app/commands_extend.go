@@ -5,8 +5,9 @@ import "github.com/spf13/cobra"
 // commandExtensions add subcommands under parent commands other areas own (flux debug holds
 // helmrelease and kustomization, written apart), after every group has been built.
 var commandExtensions = []func(root *cobra.Command, c *Command){
-	extendDebug,  // debug kustomization (debug_kustomization.go)
-	extendCreate, // create secret proxy, create tenant (create_extend.go)
+	extendDebug,     // debug kustomization (debug_kustomization.go)
+	extendCreate,    // create secret proxy, create tenant (create_extend.go)
+	extendBuildDiff, // build artifact, diff artifact (artifact_build.go, artifact_diff.go)
 }
 
 // parentCommand returns root's subcommand use, creating it with short and long when no
