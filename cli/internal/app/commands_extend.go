@@ -8,6 +8,9 @@ var commandExtensions = []func(root *cobra.Command, c *Command){
 	extendDebug,     // debug kustomization (debug_kustomization.go)
 	extendCreate,    // create secret proxy, create tenant (create_extend.go)
 	extendBuildDiff, // build artifact, diff artifact (artifact_build.go, artifact_diff.go)
+	func(root *cobra.Command, c *Command) {
+		root.AddCommand(newStatsCommand(c), newMigrateCommand(c)) // stats_cmd.go, migrate_cmd.go
+	},
 }
 
 // parentCommand returns root's subcommand use, creating it with short and long when no
