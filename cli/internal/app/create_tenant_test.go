@@ -181,4 +181,3 @@ func allowed(t *testing.T, ctx context.Context, cfg *rest.Config, user, verb, gr
 	}
 	return got.Status.Allowed
 }
-
