@@ -6,7 +6,7 @@ import "github.com/spf13/cobra"
 // helmrelease and kustomization, written apart), after every group has been built.
 var commandExtensions = []func(root *cobra.Command, c *Command){
 	extendDebug,     // debug kustomization (debug_kustomization.go)
-	extendCreate,    // create secret proxy, create tenant (create_extend.go)
+	extendCreate,    // create secret proxy (create_extend.go)
 	extendBuildDiff, // build artifact, diff artifact (artifact_build.go, artifact_diff.go)
 	func(root *cobra.Command, c *Command) {
 		root.AddCommand(newStatsCommand(c), newMigrateCommand(c)) // stats_cmd.go, migrate_cmd.go

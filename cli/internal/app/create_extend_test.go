@@ -8,9 +8,9 @@ import (
 	"gotk.dev/internal/testing/golden"
 )
 
-// TestCreateProxyTenant compares flux create secret proxy and flux create tenant --export
+// TestCreateSecretProxy compares flux create secret proxy --export
 // with golden files, and checks their bad input; no cluster exists.
-func TestCreateProxyTenant(t *testing.T) {
+func TestCreateSecretProxy(t *testing.T) {
 	const secret = "pr0xy-pa55-n0t-t0-pr1nt"
 	ok := []struct {
 		golden string
@@ -19,8 +19,6 @@ func TestCreateProxyTenant(t *testing.T) {
 		{"create-secret-proxy", []string{"secret", "proxy", "corp-proxy", "--address=https://proxy.example.com:3128",
 			"--username=user", "--password=s3cr3t", "--namespace=apps"}},
 		{"create-secret-proxy-socks", []string{"secret", "proxy", "socks", "--address=socks5://127.0.0.1:1080", "--label=team=a"}},
-		{"create-tenant", []string{"tenant", "dev-team", "--with-namespace=frontend", "--with-namespace=backend", "--label=environment=dev"}},
-		{"create-tenant-cluster-role", []string{"tenant", "ops", "--with-namespace=ops", "--cluster-role=flux-tenant"}},
 	}
 	for _, tt := range ok {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -42,11 +40,6 @@ func TestCreateProxyTenant(t *testing.T) {
 		{[]string{"secret", "proxy", "x", "--address=http://"}, "has no host"},
 		{[]string{"secret", "proxy", "x", "--address=http://h:1", "--password=" + secret}, "'password' requires 'username'"},
 		{[]string{"secret", "proxy", "Bad_Name", "--address=http://h:1"}, `invalid secret name "Bad_Name"`},
-		{[]string{"tenant"}, "✗ tenant name is required"},
-		{[]string{"tenant", "dev"}, "✗ --with-namespace is required"},
-		{[]string{"tenant", "dev", "--with-namespace=Bad_NS"}, "✗ invalid namespace 'Bad_NS'"},
-		{[]string{"tenant", "dev", "--with-namespace=x", "--cluster-role="}, "✗ --cluster-role is required"},
-		{[]string{"tenant", "team_", "--with-namespace=x"}, "✗ invalid tenant name 'team_'"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.want, func(t *testing.T) {

@@ -1,29 +1,45 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
 
-// The tenant's label and role binding names, as upstream: kustomize-controller and
-// helm-controller impersonate gotk:<namespace>:reconciler or the tenant's service account.
-const (
-	tenantLabel       = "toolkit.fluxcd.io/tenant"
-	tenantRoleBinding = "gotk-reconciler"
-)
+// tenantLabel marks every object flux create tenant generates with the tenant's name, as
+// upstream does (and as `flux bootstrap`'s multi-tenancy examples select on).
+const tenantLabel = "toolkit.fluxcd.io/tenant"
+
+// tenantFlags are create tenant's own flags.
+type tenantFlags struct {
+	namespaces  []string
+	clusterRole string
+}
+
+// tenantObjects are the objects of one tenant namespace: the namespace, the tenant's
+// service account in it and the role binding granting the cluster role there to that
+// account and to the user the controllers impersonate (gotk:<namespace>:reconciler).
+type tenantObjects struct {
+	namespace   *corev1.Namespace
+	account     *corev1.ServiceAccount
+	roleBinding *rbacv1.RoleBinding
+}
 
 func newCreateTenantCommand(c *Command, cf *createFlags) *cobra.Command {
-	var namespaces []string
-	var clusterRole string
+	f := &tenantFlags{}
 	cmd := &cobra.Command{
-		Use:   "tenant",
+		Use:   "tenant [name]",
 		Short: "Create or update a tenant",
 		Long: `The create tenant command generates namespaces, service accounts and role bindings to limit the
 reconcilers scope to the tenant namespaces.`,
@@ -37,25 +53,19 @@ reconcilers scope to the tenant namespaces.`,
     --with-namespace=frontend \
     --with-namespace=backend \
     --export > dev-team.yaml`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 || args[0] == "" {
 				return errors.New("tenant name is required")
 			}
-			objs, err := tenantObjects(args[0], namespaces, clusterRole, cf.labels)
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			objs, err := f.tenant(args[0], cf)
 			if err != nil {
 				return err
 			}
 			if cf.export {
-				// Whole objects: a RoleBinding's roleRef and subjects are not under spec.
-				for _, u := range objs {
-					data, err := yaml.Marshal(u.Object)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.Out, "---\n%s\n", data)
-				}
-				return nil
+				return exportTenant(c, objs)
 			}
 			ctx, cancel := c.withTimeout(cmd.Context())
 			defer cancel()
@@ -63,65 +73,131 @@ reconcilers scope to the tenant namespaces.`,
 			if err != nil {
 				return err
 			}
-			for _, u := range objs {
-				c.Log().Actionf("applying %s %s", strings.ToLower(u.GetKind()), describeKey(client.ObjectKeyFromObject(u)))
-				if _, err := kube.Apply(ctx, u); err != nil {
+			log := c.Log()
+			for _, o := range objs {
+				log.Actionf("applying namespace %s", o.namespace.Name)
+				if err := applyTyped(ctx, kube, o.namespace); err != nil {
+					return err
+				}
+				log.Actionf("applying service account %s", o.account.Name)
+				if err := applyTyped(ctx, kube, o.account); err != nil {
+					return err
+				}
+				log.Actionf("applying role binding %s", o.roleBinding.Name)
+				if err := applyRoleBinding(ctx, kube, o.roleBinding); err != nil {
 					return err
 				}
 			}
-			c.Log().Successf("tenant setup completed")
+			log.Successf("tenant setup completed")
 			return nil
 		},
 	}
-	cmd.Flags().StringSliceVar(&namespaces, "with-namespace", nil, "namespace belonging to this tenant")
-	cmd.Flags().StringVar(&clusterRole, "cluster-role", "cluster-admin", "cluster role of the tenant role binding")
+	fs := cmd.Flags()
+	fs.StringSliceVar(&f.namespaces, "with-namespace", nil, "namespace belonging to this tenant")
+	fs.StringVar(&f.clusterRole, "cluster-role", "cluster-admin", "cluster role of the tenant role binding")
 	return cmd
 }
 
-// tenantObjects are, for each namespace: the Namespace, the tenant's ServiceAccount and the
-// gotk-reconciler RoleBinding granting clusterRole to both the service account and the
-// gotk:<namespace>:reconciler user, all labelled with the tenant.
-func tenantObjects(tenant string, namespaces []string, clusterRole string, labelFlags []string) ([]*unstructured.Unstructured, error) {
-	if errs := validation.IsQualifiedName(tenant); len(errs) > 0 {
-		return nil, fmt.Errorf("invalid tenant name '%s': %s", tenant, strings.Join(errs, "; "))
+// tenant builds the objects of every --with-namespace.
+func (f *tenantFlags) tenant(name string, cf *createFlags) ([]tenantObjects, error) {
+	// The name is the service account's name and a label value.
+	if errs := append(validation.IsDNS1123Subdomain(name), validation.IsValidLabelValue(name)...); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid tenant name %q: %s", name, strings.Join(errs, "; "))
 	}
-	if clusterRole == "" {
+	if f.clusterRole == "" {
 		return nil, errors.New("--cluster-role is required")
 	}
-	if len(namespaces) == 0 {
+	if len(f.namespaces) == 0 {
 		return nil, errors.New("--with-namespace is required")
 	}
-	labels, err := parseLabels(labelFlags)
-	if err != nil {
-		return nil, err
-	}
-	var out []*unstructured.Unstructured
-	for _, ns := range namespaces {
+	var out []tenantObjects
+	seen := map[string]bool{}
+	for _, ns := range f.namespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return nil, fmt.Errorf("invalid namespace '%s': %s", ns, strings.Join(errs, "; "))
+			return nil, fmt.Errorf("invalid namespace %q: %s", ns, strings.Join(errs, "; "))
 		}
-		meta := func(name, namespace string) map[string]any {
-			l := map[string]any{tenantLabel: tenant}
-			for k, v := range labels {
-				l[k] = v
-			}
-			m := map[string]any{"name": name, "labels": l}
-			if namespace != "" {
-				m["namespace"] = namespace
-			}
-			return m
+		if seen[ns] {
+			continue
 		}
-		out = append(out,
-			&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns, "")}},
-			&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(tenant, ns)}},
-			&unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(tenantRoleBinding, ns),
-				"roleRef": map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": clusterRole},
-				"subjects": []any{
-					map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "gotk:" + ns + ":reconciler"},
-					map[string]any{"kind": "ServiceAccount", "name": tenant, "namespace": ns},
+		seen[ns] = true
+		labels, err := parseLabels(cf.labels)
+		if err != nil {
+			return nil, err
+		}
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[tenantLabel] = name
+		out = append(out, tenantObjects{
+			namespace: &corev1.Namespace{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+				ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels},
+			},
+			account: &corev1.ServiceAccount{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			},
+			roleBinding: &rbacv1.RoleBinding{
+				TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+				ObjectMeta: metav1.ObjectMeta{Name: name + "-reconciler", Namespace: ns, Labels: labels},
+				Subjects: []rbacv1.Subject{
+					{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "gotk:" + ns + ":reconciler"},
+					{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns},
 				},
-			}})
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: f.clusterRole},
+			},
+		})
 	}
 	return out, nil
+}
+
+// exportTenant prints the namespace, service account and role binding of each namespace as
+// YAML documents.
+func exportTenant(c *Command, objs []tenantObjects) error {
+	for _, o := range objs {
+		for _, obj := range []client.Object{o.namespace, o.account, o.roleBinding} {
+			u, err := toUnstructured(obj)
+			if err != nil {
+				return err
+			}
+			if spec, ok := u.Object["spec"].(map[string]any); ok && len(spec) == 0 {
+				delete(u.Object, "spec") // a Namespace's empty spec is noise
+			}
+			data, err := yaml.Marshal(u.Object)
+			if err != nil {
+				return fmt.Errorf("marshal %s %s: %w", u.GetKind(), u.GetName(), err)
+			}
+			if _, err := fmt.Fprintf(c.Out, "---\n%s\n", data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyTyped server-side applies a typed object (TypeMeta set) as flux.
+func applyTyped(ctx context.Context, kube *Kube, obj client.Object) error {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	_, err = applyObject(ctx, kube, u)
+	return err
+}
+
+// applyRoleBinding applies rb; a role binding's roleRef cannot change, so one bound to
+// another role is deleted and created again (as upstream does).
+func applyRoleBinding(ctx context.Context, kube *Kube, rb *rbacv1.RoleBinding) error {
+	var existing rbacv1.RoleBinding
+	err := kube.Client.Get(ctx, client.ObjectKeyFromObject(rb), &existing)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("get RoleBinding %s/%s: %w", rb.Namespace, rb.Name, err)
+	case !apiequality.Semantic.DeepEqual(existing.RoleRef, rb.RoleRef):
+		if err := kube.Client.Delete(ctx, &existing); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replace RoleBinding %s/%s bound to %s %s: %w", rb.Namespace, rb.Name, existing.RoleRef.Kind, existing.RoleRef.Name, err)
+		}
+	}
+	return applyTyped(ctx, kube, rb)
 }

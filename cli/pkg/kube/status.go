@@ -25,6 +25,9 @@ func StatusOf(u *unstructured.Unstructured) Status {
 		st.Revision = rev
 	} else if rev, ok, _ := unstructured.NestedString(u.Object, "status", "lastAppliedRevision"); ok {
 		st.Revision = rev
+	} else if rev := latestChartVersion(u); rev != "" {
+		// A HelmRelease: the chart version of its current release, as upstream shows it.
+		st.Revision = rev
 	} else if rev, ok, _ := unstructured.NestedString(u.Object, "status", "lastAttemptedRevision"); ok {
 		st.Revision = rev
 	}
@@ -49,4 +52,15 @@ func StatusOf(u *unstructured.Unstructured) Status {
 		st.Ready, st.Message = string(metav1.ConditionUnknown), "reconciliation in progress"
 	}
 	return st
+}
+
+// latestChartVersion is the chart version of a HelmRelease's newest status.history entry.
+func latestChartVersion(u *unstructured.Unstructured) string {
+	history, _, _ := unstructured.NestedSlice(u.Object, "status", "history")
+	if len(history) == 0 {
+		return ""
+	}
+	h, _ := history[0].(map[string]any)
+	v, _ := h["chartVersion"].(string)
+	return v
 }

@@ -1,4 +1,8 @@
-package action
+// Package postrender is the post-rendering of a HelmRelease: spec.postRenderers (kustomize
+// patches and images), spec.commonMetadata and the labels naming the HelmRelease, applied
+// to what Helm rendered. helm-controller releases with it and `flux diff helmrelease`
+// renders with it, so both see the same objects.
+package postrender
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package action
+package postrender
 
 import (
 	"bytes"
@@ -128,19 +128,5 @@ func TestPostRendererErrorNamesTheEntry(t *testing.T) {
 	_, err = pr.Run(bytes.NewBufferString(rendered))
 	if err == nil || !strings.Contains(err.Error(), "spec.postRenderers[1].kustomize") {
 		t.Fatalf("error = %v, want it to name spec.postRenderers[1].kustomize", err)
-	}
-}
-
-func TestValidateReleaseName(t *testing.T) {
-	long := &v2.HelmRelease{}
-	long.Name, long.Namespace = "a-very-lengthy-target-namespace-with-a-nice-object-name", "apps"
-	if err := ValidateReleaseName(long); err != nil {
-		t.Errorf("composed names are shortened to fit: %v", err)
-	}
-	explicit := &v2.HelmRelease{}
-	explicit.Spec.ReleaseName = strings.Repeat("x", 54)
-	err := ValidateReleaseName(explicit)
-	if err == nil || !strings.Contains(err.Error(), "spec.releaseName") || !strings.Contains(err.Error(), "53") {
-		t.Errorf("error = %v, want it to name spec.releaseName and the limit", err)
 	}
 }
