@@ -114,6 +114,9 @@ func NewRootCommand(streams *Streams) *cobra.Command {
 	root.SetErr(streams.Err)
 	root.SetIn(streams.In)
 	g.BindFlags(root.PersistentFlags())
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return g.Resolve(cmd.Flags(), streams.Getenv)
+	}
 	for _, group := range commandGroups {
 		root.AddCommand(group(c)...)
 	}
