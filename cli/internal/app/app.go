@@ -123,6 +123,7 @@ func NewRootCommand(streams *Streams) *cobra.Command {
 	for _, extend := range commandExtensions {
 		extend(root, c)
 	}
+	addNameCompletion(root, c)
 	registerPlugins(root, c) // last: a plugin never shadows a built-in command
 	return root
 }

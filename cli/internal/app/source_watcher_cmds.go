@@ -40,9 +40,9 @@ func extendSourceWatcher(root *cobra.Command, c *Command) {
 		"  # List all ArtifactGenerators and their status\n  flux get artifact generators"))
 
 	export := parentCommand(root, "export", "", "")
-	sub(export, "source").AddCommand(newExportKindCommand(c, []Kind{externalArtifactKind}, "external", externalArtifactKind.Names[1:]))
+	sub(export, "source").AddCommand(markKind(newExportKindCommand(c, []Kind{externalArtifactKind}, "external", externalArtifactKind.Names[1:]), externalArtifactKind))
 	exportArtifact := &cobra.Command{Use: "artifact", Aliases: []string{"artifacts"}, Short: "Export artifact objects", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("artifact")}
-	exportArtifact.AddCommand(newExportKindCommand(c, []Kind{artifactGeneratorKind}, "generator", artifactGeneratorKind.Names[1:]))
+	exportArtifact.AddCommand(markKind(newExportKindCommand(c, []Kind{artifactGeneratorKind}, "generator", artifactGeneratorKind.Names[1:]), artifactGeneratorKind))
 	export.AddCommand(exportArtifact)
 
 	tree := parentCommand(root, "tree", "", "")
@@ -68,7 +68,7 @@ func newGetExtraCommand(c *Command, k Kind, short, example string) *cobra.Comman
 	if k.Parent == "artifact" {
 		use, aliases = "generators", []string{"generator", "artifactgenerator", "artifactgenerators", "ag"}
 	}
-	return &cobra.Command{
+	return markKind(&cobra.Command{
 		Use:     use + " [name]",
 		Aliases: aliases,
 		Short:   short,
@@ -83,7 +83,7 @@ func newGetExtraCommand(c *Command, k Kind, short, example string) *cobra.Comman
 			f.statusSelector, _ = fs.GetString("status-selector")
 			return c.runGet(cmd.Context(), f, []Kind{k}, args)
 		},
-	}
+	}, k)
 }
 
 // sourceWatcherHeader and sourceWatcherRow are the tables of the two kinds, as upstream:
@@ -136,7 +136,7 @@ func newTreeArtifactGeneratorCommand(c *Command) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "the format in which the tree should be printed. can be 'json' or 'yaml'")
-	return cmd
+	return markKind(cmd, artifactGeneratorKind)
 }
 
 // artifactGeneratorTree is the generator with its status.inventory (the ExternalArtifacts it

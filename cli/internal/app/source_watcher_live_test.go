@@ -54,6 +54,34 @@ func (lc *liveCase) sourceWatcher(t *testing.T) {
 		t.Errorf("export kept the status:\n%s", r.stdout)
 	}
 
+	complete := func(args ...string) string {
+		t.Helper()
+		// The word being completed comes last: the kubeconfig goes before it.
+		args = append(append([]string{"__complete"}, args[:len(args)-1]...), lc.kc, args[len(args)-1])
+		r := runFlux(t, "", args...)
+		if r.code != 0 {
+			t.Fatalf("flux %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		return r.stdout
+	}
+	completions := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "artifacts", "generators", "p"}, "paused\nplatform\n:4\n"},
+		{[]string{"tree", "artifact", "generator", "pl"}, "platform\n:4\n"},
+		{[]string{"export", "source", "external", ""}, "networking\n:4\n"},
+		{[]string{"reconcile", "ks", "ro"}, "root\n:4\n"},
+		{[]string{"get", "sources", "git", "-n", "staging", ""}, "fleet\n:4\n"},
+		{[]string{"get", "sources", "git", "fleet", ""}, ":4\n"}, // takes one name
+		{[]string{"suspend", "source", "git", "nothing-like-it"}, ":4\n"},
+	}
+	for _, tc := range completions {
+		if got := complete(tc.args...); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("completion of %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+
 	r = lc.run(t, 1, "tree", "artifact", "generator", "nope")
 	wants(t, "stderr", r.stderr, "✗ ArtifactGenerator flux-system/nope not found")
 	r = lc.run(t, 1, "get", "sources", "external", "nope")

@@ -47,6 +47,7 @@ func newTreeCommand(c *Command) *cobra.Command {
 	}
 	ks.Flags().BoolVar(&o.compact, "compact", false, "list Flux resources only.")
 	ks.Flags().StringVarP(&o.output, "output", "o", "", "the format in which the tree should be printed. can be 'json' or 'yaml'")
+	markKind(ks, Kind{Kind: "Kustomization"})
 	cmd.AddCommand(ks)
 	return cmd
 }
