@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -162,6 +163,9 @@ func newPluginInstallCommand(c *Command) *cobra.Command {
 			name, version, _ := strings.Cut(args[0], "@")
 			if err := validPluginName(name); err != nil {
 				return err
+			}
+			if slices.Contains(builtinNames(cmd.Root()), name) || name == "plugin" {
+				return fmt.Errorf("plugin %q cannot be installed: flux %s is a built-in command, which a plugin never shadows", name, name)
 			}
 			catalog := plugin.NewCatalogClient(c.Getenv)
 			m, err := catalog.Manifest(cmd.Context(), name)

@@ -131,6 +131,7 @@ func TestPluginBadInput(t *testing.T) {
 		{[]string{"plugin", "install", "tampered"}, "✗ failed to install plugin tampered v1.0.0: checksum verification failed (expected: sha256:"},
 		{[]string{"plugin", "install", "../../etc/x"}, `✗ invalid plugin name "../../etc/x": want the catalog name, e.g. operator`},
 		{[]string{"plugin", "install"}, "✗ accepts 1 arg(s), received 0"},
+		{[]string{"plugin", "install", "get"}, `✗ plugin "get" cannot be installed: flux get is a built-in command, which a plugin never shadows`},
 		{[]string{"plugin", "uninstall", "good"}, `✗ plugin "good" is not installed`},
 		{[]string{"plugin", "uninstall", ".."}, `✗ invalid plugin name ".."`},
 		{[]string{"plugin", "search", "a", "b"}, "✗ accepts at most 1 arg(s), received 2"},
