@@ -65,6 +65,9 @@ func TestMain(m *testing.M) {
 	if err := suite.stop(code != 0); err != nil {
 		fmt.Fprintln(os.Stderr, "journeys:", err)
 	}
+	if err := production.stop(code != 0); err != nil {
+		fmt.Fprintln(os.Stderr, "journeys: production cluster:", err)
+	}
 	_ = suite.bins.Remove()
 	os.Exit(code)
 }
