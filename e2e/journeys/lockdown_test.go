@@ -33,11 +33,15 @@ type lockedDownCluster struct {
 var productionControllers = []string{"source-controller", "kustomize-controller", "helm-controller", "notification-controller"}
 
 // lockdownArgs are upstream's multi-tenancy lockdown patches of the controller Deployments:
-// --no-cross-namespace-refs=true on every controller, --no-remote-bases=true on
+// --no-cross-namespace-refs=true on every controller that follows references between
+// objects (all but source-controller, which has no such flag), --no-remote-bases=true on
 // kustomize-controller, and --default-service-account=default on kustomize-controller and
 // helm-controller (an object that names no service account runs as its namespace's
 // `default` account, never as the controller).
 func lockdownArgs(controller string) []string {
+	if controller == "source-controller" {
+		return nil
+	}
 	args := []string{"--no-cross-namespace-refs=true"}
 	switch controller {
 	case "kustomize-controller":
@@ -96,13 +100,16 @@ func (c *lockedDownCluster) stop(failed bool) error {
 	return c.env.Stop()
 }
 
-// fluxCLI runs the flux command line (built from this repository) and returns its standard
-// output; a failure fails the test with the output.
+// fluxCLI runs the flux command line (built from this repository, or $GOTK_E2E_FLUX_BIN)
+// and returns its standard output; a failure fails the test with the output.
 func fluxCLI(t *testing.T, ctx context.Context, env *framework.Env, args ...string) string {
 	t.Helper()
-	bin, err := suite.bins.Flux(ctx)
-	if err != nil {
-		t.Fatal(err)
+	bin := os.Getenv("GOTK_E2E_FLUX_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = suite.bins.Flux(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", env.Cluster.Kubeconfig}, args...)...)
 	var stderr strings.Builder

@@ -3,6 +3,7 @@ package journeys_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -161,15 +162,21 @@ func TestMultiTenancy(t *testing.T) {
 				says: []string{"controller-kubeconfig", "tokenFile refers to a file, which is not allowed"}},
 			{obj: ks("team-b", "remote-base"), reason: "BuildFailed",
 				says: []string{"github.com/stefanprodan/podinfo", "remote"}},
+			// The chart template lives next to its source: the refusal names the HelmChart
+			// the HelmRelease would have to read in team-a, as upstream's does.
 			{obj: hr("team-b", "chart-of-team-a"), reason: "AccessDenied", stalled: true,
-				says: []string{"HelmRepository/team-a/podinfo", "--no-cross-namespace-refs"}},
-			{obj: hr("team-b", "no-service-account"), reason: "InstallFailed",
-				says: []string{sa + "default", "forbidden"}},
+				says: []string{"HelmChart/team-a/team-b-chart-of-team-a", "--no-cross-namespace-refs"}},
+			// Its default account may not even read the release history in team-b.
+			{obj: hr("team-b", "no-service-account"), reason: "StateError",
+				says: []string{"storage namespace team-b", sa + "default", "forbidden"}},
 			{obj: hr("team-b", "release-into-team-a"), reason: "InstallFailed",
 				says: []string{sa + "team-b", "team-a", "forbidden"}},
 		}
 		for _, d := range denials {
-			waitDenied(t, ctx, env, d)
+			t.Run(kindOf(d.obj)+"/"+d.obj.GetName(), func(t *testing.T) {
+				t.Parallel()
+				waitDenied(t, ctx, env, d)
+			})
 		}
 	})
 
@@ -225,7 +232,7 @@ func TestMultiTenancy(t *testing.T) {
 // holding every one of d.says.
 func waitDenied(t *testing.T, ctx context.Context, env *framework.Env, d denial) {
 	t.Helper()
-	kind := fmt.Sprintf("%T", d.obj)[1:]
+	kind := kindOf(d.obj)
 	waitIn(t, ctx, env, d.obj, waitTime, fmt.Sprintf("%s %s/%s to be denied", kind, d.obj.GetNamespace(), d.obj.GetName()),
 		func() (bool, string) {
 			c := condition(d.obj.(conditioned), "Ready")
@@ -250,6 +257,9 @@ func waitDenied(t *testing.T, ctx context.Context, env *framework.Env, d denial)
 	t.Logf("%s %s/%s denied: %s", kind, d.obj.GetNamespace(), d.obj.GetName(),
 		condition(d.obj.(conditioned), "Ready").Message)
 }
+
+// kindOf is the Go type name of obj, which is its kind for the API types.
+func kindOf(obj client.Object) string { return reflect.TypeOf(obj).Elem().Name() }
 
 // waitAppliedIn is waitApplied in the cluster of env.
 func waitAppliedIn(t *testing.T, ctx context.Context, env *framework.Env, ks *kustomizev1.Kustomization, revision string) {
