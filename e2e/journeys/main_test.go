@@ -65,6 +65,10 @@ func TestMain(m *testing.M) {
 	if err := suite.stop(code != 0); err != nil {
 		fmt.Fprintln(os.Stderr, "journeys:", err)
 	}
+	central.close()
+	if productionPlatform.charts != nil {
+		productionPlatform.charts.Close()
+	}
 	if err := production.stop(code != 0); err != nil {
 		fmt.Fprintln(os.Stderr, "journeys: production cluster:", err)
 	}

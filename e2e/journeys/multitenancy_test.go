@@ -69,10 +69,8 @@ type denial struct {
 func TestMultiTenancy(t *testing.T) {
 	t.Parallel()
 	env, ctx := productionJourney(t, 6*time.Minute)
-	charts := podinfoCharts(t)
-	p := bootstrapPlatform(t, ctx, env, charts, nil)
-	order := watchReadyOrderIn(t, ctx, env, framework.RuntimeNamespace)
-	p.sync(t, ctx)
+	p := bootstrappedPlatform(t, ctx, env)
+	order := p.order
 
 	ks := func(ns, name string) *kustomizev1.Kustomization {
 		return namespaced(&kustomizev1.Kustomization{}, ns, name)

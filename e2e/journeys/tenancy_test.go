@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +19,48 @@ const (
 	platformCluster = "clusters/production"
 	platformSync    = platformCluster + "/flux-system/gotk-sync.yaml"
 	helmRepoMark    = "__HELM_REPOSITORY_URL__"
+	alertsURLMark   = "__ALERTS_URL__"
+	alertsKeyMark   = "__ALERTS_HMAC_KEY__"
 )
 
 // tenants are the teams the platform onboards; team-b is the hostile one.
 var tenants = []string{"team-a", "team-b"}
+
+// productionPlatform bootstraps the production cluster from the platform repository once,
+// for every journey that needs it (TestMultiTenancy, TestCentralAlerting), in the first
+// one's context: the objects outlive it.
+var productionPlatform struct {
+	once   sync.Once
+	p      *platform
+	charts *helmrepo.Server
+}
+
+// bootstrappedPlatform returns the production cluster bootstrapped from the platform
+// repository, bootstrapping it on first call.
+func bootstrappedPlatform(t *testing.T, ctx context.Context, env *framework.Env) *platform {
+	t.Helper()
+	productionPlatform.once.Do(func() {
+		charts, err := helmrepo.Start(helmrepo.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		productionPlatform.charts = charts
+		data, err := helmrepo.PackageChart(helmrepo.PodinfoDir(), "", podinfoChartVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := charts.Add(data); err != nil {
+			t.Fatal(err)
+		}
+		p := bootstrapPlatform(t, ctx, env, charts)
+		p.sync(t, ctx)
+		productionPlatform.p = p
+	})
+	if productionPlatform.p == nil {
+		t.Fatal("bootstrapping the production cluster failed (see the journey that tried first)")
+	}
+	return productionPlatform.p
+}
 
 // platform is the production cluster bootstrapped from the platform repository, with its
 // tenants onboarded: what TestMultiTenancy and TestCentralAlerting start from.
@@ -29,6 +68,8 @@ type platform struct {
 	env      *framework.Env
 	revision string            // of the platform repository
 	tenants  map[string]string // team -> revision of its repository
+	// order records the Ready order of flux-system's Kustomizations from before the sync.
+	order *readyOrder
 }
 
 // bootstrapPlatform pushes the tenants' repositories and the platform repository (tenants
@@ -37,9 +78,10 @@ type platform struct {
 // bootstrap` leaves a cluster: the install's service accounts and cluster role binding,
 // then gotk-sync.yaml. It returns once the sync objects are applied; the caller waits for
 // what it needs.
-func bootstrapPlatform(t *testing.T, ctx context.Context, env *framework.Env, charts *helmrepo.Server, extra map[string]string) *platform {
+func bootstrapPlatform(t *testing.T, ctx context.Context, env *framework.Env, charts *helmrepo.Server) *platform {
 	t.Helper()
-	p := &platform{env: env, tenants: map[string]string{}}
+	p := &platform{env: env, tenants: map[string]string{}, order: watchReadyOrderIn(t, context.Background(), env, framework.RuntimeNamespace)}
+	alerts := centralAlerts()
 	platformFiles, err := framework.ReadTree("testdata/platform")
 	if err != nil {
 		t.Fatal(err)
@@ -70,10 +112,8 @@ func bootstrapPlatform(t *testing.T, ctx context.Context, env *framework.Env, ch
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range extra {
-		platformFiles[k] = v
-	}
-	platformFiles = replaceMarks(platformFiles, map[string]string{helmRepoMark: charts.URL, fleetGitURLMark: repo.HTTPURL})
+	platformFiles = replaceMarks(platformFiles, map[string]string{helmRepoMark: charts.URL, fleetGitURLMark: repo.HTTPURL,
+		alertsURLMark: alerts.URL, alertsKeyMark: alerts.Key})
 	hash, err := repo.Commit(platformFiles, "Add the production cluster and onboard "+strings.Join(tenants, ", "))
 	if err != nil {
 		t.Fatal(err)
@@ -127,13 +167,6 @@ func replaceMarks(files map[string]string, marks map[string]string) map[string]s
 	return out
 }
 
-// podinfoCharts is a Helm repository on 127.0.0.1 serving the podinfo chart fixture.
-func podinfoCharts(t *testing.T) *helmrepo.Server {
-	t.Helper()
-	charts := helmrepo.New(t, helmrepo.Options{})
-	charts.AddPodinfo(t, podinfoChartVersion)
-	return charts
-}
 
 // readyTime is when obj's Ready condition last changed, for ordering checks.
 func readyTime(obj interface{ GetConditions() []metav1.Condition }) metav1.Time {
