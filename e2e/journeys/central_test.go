@@ -25,11 +25,11 @@ type centralReceiver struct {
 	// Key is the shared HMAC key (the Providers' Secret token).
 	Key string
 
-	srv      *httptest.Server
-	mu       sync.Mutex
-	events   []eventv1.Event
-	refused  int
-	changed  chan struct{} // closed and replaced on every accepted event
+	srv     *httptest.Server
+	mu      sync.Mutex
+	events  []eventv1.Event
+	refused int
+	changed chan struct{} // closed and replaced on every accepted event
 }
 
 var (

@@ -167,7 +167,6 @@ func replaceMarks(files map[string]string, marks map[string]string) map[string]s
 	return out
 }
 
-
 // readyTime is when obj's Ready condition last changed, for ordering checks.
 func readyTime(obj interface{ GetConditions() []metav1.Condition }) metav1.Time {
 	if c := condition(obj, "Ready"); c != nil {
