@@ -10,10 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/helmrepo"
+	"gotk.dev/internal/testing/registry"
 )
 
 // Placeholders of the example repository (e2e/journeys/testdata/platform), replaced with
@@ -23,18 +27,26 @@ const (
 	markHelmURL   = "__HELM_REPOSITORY_URL__"
 	markAlertsURL = "__ALERTS_URL__"
 	markAlertsKey = "__ALERTS_HMAC_KEY__"
+	markRegistry  = "__IMAGE_REGISTRY__"
 )
+
+// podinfoTags are the image tags the demo registry starts with: the repository names the
+// older one, so the image automation has an update to write on the first scan.
+var podinfoTags = []string{"6.14.0", "6.14.1"}
 
 // servedURLs is what the gitserver mode writes to --url-file once it listens.
 type servedURLs struct {
 	Git    string `json:"git"`
 	Helm   string `json:"helm"`
 	Alerts string `json:"alerts"`
+	// Registry is the host of the image registry.
+	Registry string `json:"registry"`
 }
 
 // runGitServer serves, until it is stopped, the demo's peers: bare repositories under --root
-// over smart HTTP (git http-backend), a Helm repository holding the chart of --chart, and the
-// central alerting endpoint (HMAC-verified events appended to --alerts-log). On first start
+// over smart HTTP (git http-backend), a Helm repository holding the chart of --chart, an
+// in-memory image registry holding podinfo's tags, and the central alerting endpoint
+// (HMAC-verified events appended to --alerts-log). On first start
 // it creates the repository --repo from the files of --seed with the placeholders replaced;
 // it writes the URLs to --url-file (JSON) once it listens.
 func runGitServer(ctx context.Context, args []string) error {
@@ -69,7 +81,15 @@ func runGitServer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer alerts.Close()
-	urls := servedURLs{Git: srv.URL(), Helm: charts.URL, Alerts: alerts.URL + "/alerts"}
+	images, err := registry.StartInProcess()
+	if err != nil {
+		return err
+	}
+	defer images.Close()
+	if err := pushImages(images.Host()+"/podinfo", podinfoTags); err != nil {
+		return err
+	}
+	urls := servedURLs{Git: srv.URL(), Helm: charts.URL, Alerts: alerts.URL + "/alerts", Registry: images.Host()}
 
 	if _, err := os.Stat(filepath.Join(*root, *repo+".git")); os.IsNotExist(err) {
 		if _, err := srv.InitRepo(*repo); err != nil {
@@ -80,7 +100,7 @@ func runGitServer(ctx context.Context, args []string) error {
 			return err
 		}
 		marks := strings.NewReplacer(markGitURL, urls.Git+"/"+*repo+".git", markHelmURL, urls.Helm,
-			markAlertsURL, urls.Alerts, markAlertsKey, *alertsKey)
+			markAlertsURL, urls.Alerts, markAlertsKey, *alertsKey, markRegistry, urls.Registry)
 		for path, body := range files {
 			files[path] = marks.Replace(body)
 		}
@@ -114,6 +134,25 @@ func addChart(charts *helmrepo.Server, dir string) error {
 	}
 	_, err = charts.Add(data)
 	return err
+}
+
+// pushImages pushes a small random image as image:tag for every tag (the pods are
+// simulated: only the tags matter).
+func pushImages(image string, tags []string) error {
+	img, err := random.Image(64, 1)
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		ref, err := name.NewTag(image + ":" + tag)
+		if err != nil {
+			return err
+		}
+		if err := remote.Write(ref, img); err != nil {
+			return fmt.Errorf("push %s: %w", ref, err)
+		}
+	}
+	return nil
 }
 
 // readTree reads every regular file under dir, keyed by slash-separated relative path,

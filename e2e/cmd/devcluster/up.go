@@ -116,6 +116,12 @@ Push a change and watch it roll out:
   flux reconcile kustomization flux-system --with-source
   flux get helmreleases -A --watch
 
+The image automation writes podinfo's newest 6.x tag from the local registry (%s) to
+apps/staging within a minute, and the frontend release is upgraded to it; follow it with:
+
+  flux get images all -A
+  git log origin/main   # in the clone: the automation's commit
+
 Every Flux event is forwarded (Provider generic-hmac) to the central alerting endpoint:
 
   tail -f %s
@@ -123,7 +129,7 @@ Every Flux event is forwarded (Provider generic-hmac) to the central alerting en
 The controllers run as local processes (pods in this cluster are simulated by kwok); their logs
 and the control plane's are in %s. The Helm repository serving the podinfo chart is %s.
 Stop everything with `+"`make dev-down`"+`.
-`, time.Since(start).Round(time.Second), c.Kubeconfig, *bin, credURL, filepath.Join(c.LogDir, "alerts.log"), c.LogDir, urls.Helm)
+`, time.Since(start).Round(time.Second), c.Kubeconfig, *bin, credURL, urls.Registry, filepath.Join(c.LogDir, "alerts.log"), c.LogDir, urls.Helm)
 	return nil
 }
 
