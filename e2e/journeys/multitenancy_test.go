@@ -61,11 +61,11 @@ type denial struct {
 // and its tenants; each tenant is onboarded with `flux create tenant` and `flux create source
 // git / kustomization --export` output and reconciles its own repository
 // (testdata/tenants) as its own service account. team-a's ConfigMap and HelmRelease are
-// applied; every one of team-b's attempts to get out of its namespace (team-a's namespace
-// and sources, a cluster-scoped object, the controller's identity with no service account,
-// with the controller's account name and with a kubeconfig of the controller's files, a
-// remote base) ends in a condition that says what was refused, and nothing outside team-b
-// is touched.
+// applied; every one of team-b's attempts to get out of its namespace (team-a's namespace,
+// sources and Kustomization, a cluster-scoped object, the controller's identity with no
+// service account, with the controller's account name and with a kubeconfig of the
+// controller's files, for Kustomizations and HelmReleases, a remote base) ends in a
+// condition that says what was refused, and nothing outside team-b is touched.
 func TestMultiTenancy(t *testing.T) {
 	t.Parallel()
 	env, ctx := productionJourney(t, 6*time.Minute)
@@ -158,6 +158,8 @@ func TestMultiTenancy(t *testing.T) {
 				says: []string{"ClusterRoleBinding/team-b-cluster-admin", sa + "kustomize-controller", "forbidden"}},
 			{obj: ks("team-b", "controller-kubeconfig"), reason: "ReconciliationFailed",
 				says: []string{"controller-kubeconfig", "tokenFile refers to a file, which is not allowed"}},
+			{obj: ks("team-b", "depends-on-team-a"), reason: "AccessDenied", stalled: true,
+				says: []string{"team-a/team-a", "--no-cross-namespace-refs"}},
 			{obj: ks("team-b", "remote-base"), reason: "BuildFailed",
 				says: []string{"github.com/stefanprodan/podinfo", "remote"}},
 			// The chart template lives next to its source: the refusal names the HelmChart
@@ -167,6 +169,8 @@ func TestMultiTenancy(t *testing.T) {
 			// Its default account may not even read the release history in team-b.
 			{obj: hr("team-b", "no-service-account"), reason: "StateError",
 				says: []string{"storage namespace team-b", sa + "default", "forbidden"}},
+			{obj: hr("team-b", "controller-kubeconfig"), reason: "ReconciliationFailed", stalled: true,
+				says: []string{"controller-kubeconfig", "tokenFile refers to a file, which is not allowed"}},
 			{obj: hr("team-b", "release-into-team-a"), reason: "InstallFailed",
 				says: []string{sa + "team-b", "team-a", "forbidden"}},
 		}
