@@ -160,6 +160,9 @@ func TestMultiTenancy(t *testing.T) {
 				says: []string{"controller-kubeconfig", "tokenFile refers to a file, which is not allowed"}},
 			{obj: ks("team-b", "depends-on-team-a"), reason: "AccessDenied", stalled: true,
 				says: []string{"team-a/team-a", "--no-cross-namespace-refs"}},
+			// Health checks are read as the Kustomization's account too.
+			{obj: ks("team-b", "probe-team-a"), reason: "HealthCheckFailed",
+				says: []string{"spec.healthChecks[0] Deployment team-a/podinfo", sa + "team-b may not read it"}},
 			{obj: ks("team-b", "remote-base"), reason: "BuildFailed",
 				says: []string{"github.com/stefanprodan/podinfo", "remote"}},
 			// The chart template lives next to its source: the refusal names the HelmChart
