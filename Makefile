@@ -117,7 +117,7 @@ fuzz: testbin ## Run every fuzz target for FUZZTIME each (default 20s); make tes
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.
 	go build -o $(BIN)/devcluster ./e2e/cmd/devcluster
-	$(BIN)/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --example $(ROOT)/e2e/journeys/testdata/fleet
+	$(BIN)/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --example $(ROOT)/e2e/journeys/testdata/platform
 
 .PHONY: dev-down
 dev-down: ## Stop everything dev-up started and remove its state (safe to run twice).
