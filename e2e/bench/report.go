@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,12 @@ type Result struct {
 		Install framework.APIRequests `json:"install"`
 		Upgrade framework.APIRequests `json:"upgrade"`
 	} `json:"apiRequests"`
+	// Floor is the same workload done by a plain client (nil when not run).
+	Floor *FloorResult `json:"floor,omitempty"`
+	// Steady is the steady state after the last phase (nil when not measured).
+	Steady *SteadyResult `json:"steady,omitempty"`
+	// Timeline is where each phase's time went, per stage (nil for runs without spans).
+	Timeline *Timeline `json:"timeline,omitempty"`
 	// BenchClientRequests are the benchmark's own requests (included in APIRequests), by
 	// HTTP method.
 	BenchClientRequests map[string]int64 `json:"benchClientRequests"`
@@ -78,6 +85,16 @@ type ControllerResult struct {
 	// ClientRequests are the controller's own API requests by HTTP method
 	// (rest_client_requests_total) since it started.
 	ClientRequests map[string]int64 `json:"clientRequests"`
+}
+
+// concurrency is each controller's --concurrent (0 when left to its default).
+func (r *Result) concurrency() map[string]int {
+	out := map[string]int{}
+	for _, c := range r.Controllers {
+		n, _ := strconv.Atoi(c.Concurrent)
+		out[c.Name] = n
+	}
+	return out
 }
 
 // controller returns the named controller's result, or an empty one.
@@ -129,6 +146,9 @@ func (r *Result) Markdown() string {
 	if r.Upgrade != nil {
 		fmt.Fprintf(&b, "- upgrade: %d (%s)\n", r.APIRequests.Upgrade.Total(), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
 	}
+	r.floorMarkdown(&b)
+	r.Timeline.markdown(&b)
+	r.Steady.markdown(&b)
 	b.WriteString("\nArguments:\n\n")
 	for _, c := range r.Controllers {
 		fmt.Fprintf(&b, "- %s: `%s`\n", c.Name, strings.Join(c.Args, " "))

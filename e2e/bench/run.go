@@ -44,6 +44,8 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	spans := startSpanCollector(env)
+	defer spans.Stop()
 
 	// Install.
 	tr.expect("OCIRepository", names(cfg.N))
@@ -58,23 +60,24 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	clientBefore := env.ClientRequests()
 	cfg.Logf("bench: creating %d apps with %d workers", cfg.N, cfg.Workers)
 	start := time.Now()
-	if err := create(ctx, env, cfg, withKs); err != nil {
+	installMarks := newMarks(start)
+	if err := create(ctx, env, cfg, withKs, installMarks); err != nil {
 		return nil, err
 	}
 	res.Install.CreateSeconds = time.Since(start).Seconds()
-	progress := func(kind string) func(int, int) {
+	progress := func(kind string, start time.Time) func(int, int) {
 		return func(done, total int) {
 			cfg.Logf("bench: %d/%d %ss Ready after %s", done, total, kind, time.Since(start).Round(time.Second))
 		}
 	}
-	last, err := tr.wait(ctx, "OCIRepository", cfg.Timeout-time.Since(start), progress("OCIRepository"))
+	last, err := tr.wait(ctx, "OCIRepository", cfg.Timeout-time.Since(start), progress("OCIRepository", start))
 	if err != nil {
 		return nil, withLogTail(env, "OCIRepository", err)
 	}
 	res.Install.SourcesReadySeconds = last.Sub(start).Seconds()
 	cfg.Logf("bench: all %d OCIRepositories Ready after %.1fs", cfg.N, res.Install.SourcesReadySeconds)
 	if withKs {
-		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout-time.Since(start), progress("Kustomization"))
+		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout-time.Since(start), progress("Kustomization", start))
 		if err != nil {
 			return nil, withLogTail(env, "Kustomization", err)
 		}
@@ -86,6 +89,10 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.APIRequests.Install = framework.Diff(apiBefore, apiInstalled)
+	installMarks.end = time.Now()
+	installMarks.ready["OCIRepository"] = tr.readyTimes("OCIRepository")
+	installMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
+	var upgradeMarks *marks
 	cpuInstalled := cpuSeconds(env)
 	res.recordPhase(env, "install", cpuBefore, cpuInstalled)
 
@@ -102,11 +109,12 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		tr.expect("Kustomization", minGen)
 		cfg.Logf("bench: upgrading %d Kustomizations (MCPU=2m)", cfg.N)
 		start := time.Now()
-		if err := upgrade(ctx, env, cfg); err != nil {
+		upgradeMarks = newMarks(start)
+		if err := upgrade(ctx, env, cfg, upgradeMarks); err != nil {
 			return nil, err
 		}
 		patched := time.Since(start).Seconds()
-		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout, progress("upgraded Kustomization"))
+		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout, progress("upgraded Kustomization", start))
 		if err != nil {
 			return nil, withLogTail(env, "Kustomization", err)
 		}
@@ -120,9 +128,16 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		res.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
+		upgradeMarks.end = time.Now()
+		upgradeMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
 	}
 
+	if cfg.Steady > 0 {
+		if res.Steady, err = measureSteady(ctx, env, spans, cfg.Steady, cfg.Interval, cfg.Logf); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range res.Controllers {
 		p := env.Controllers[c.Name]
 		c.PeakRSSBytes = p.PeakRSS()
@@ -133,6 +148,8 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 			cfg.Logf("bench: %v", err)
 		}
 	}
+	res.Timeline = buildTimeline(spans.Spans(), installMarks, upgradeMarks, res.concurrency())
+	res.Timeline.MissedSpans, res.Timeline.Errors = spans.Missed()
 	res.BenchClientRequests = framework.Diff(
 		framework.APIRequests{ByVerb: clientBefore}, framework.APIRequests{ByVerb: env.ClientRequests()}).ByVerb
 	res.Finished = time.Now().UTC()
