@@ -46,6 +46,9 @@ type FloorResult struct {
 	Install       FloorPhase   `json:"install"`
 	Upgrade       *FloorPhase  `json:"upgrade,omitempty"`
 	APIRequests   floorAPIReqs `json:"apiRequests"`
+	// ControlPlaneCPU is the CPU seconds of each control plane process by phase.
+	ControlPlaneCPU map[string]map[string]float64 `json:"controlPlaneCPU"`
+	LoadAverage     string                        `json:"loadAverage"`
 }
 
 type floorAPIReqs struct {
@@ -107,6 +110,8 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 	if err != nil {
 		return nil, err
 	}
+	out.LoadAverage = framework.LoadAverage()
+	cpBefore := env.ControlPlaneCPU()
 	cfg.Logf("floor: pulling %d artifacts (%d workers) and applying %d apps (%d workers)", cfg.N, sourceWorkers, cfg.N, applyWorkers)
 	apps := make([]floorApp, cfg.N)
 	var stages stageSet
@@ -164,6 +169,8 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 		return nil, err
 	}
 	out.APIRequests.Install = framework.Diff(apiBefore, apiInstalled)
+	cpInstalled := env.ControlPlaneCPU()
+	out.ControlPlaneCPU = map[string]map[string]float64{"install": cpuDiff(cpBefore, cpInstalled)}
 
 	if cfg.Upgrade {
 		w.reset()
@@ -187,6 +194,7 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 			return nil, err
 		}
 		out.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
+		out.ControlPlaneCPU["upgrade"] = cpuDiff(cpInstalled, env.ControlPlaneCPU())
 	}
 	return out, nil
 }
@@ -419,6 +427,12 @@ func (r *Result) floorMarkdown(b *strings.Builder) {
 	if r.Upgrade != nil && f.Upgrade != nil {
 		fmt.Fprintf(b, "| API requests upgrade | %d | %d | |\n", r.APIRequests.Upgrade.Total(), f.APIRequests.Upgrade.Total())
 	}
+	for _, phase := range []string{"install", "upgrade"} {
+		if cp := f.ControlPlaneCPU[phase]; cp != nil {
+			fmt.Fprintf(b, "\n- floor control plane CPU (%s): %s", phase, formatCPU(cp))
+		}
+	}
+	fmt.Fprintf(b, "\n- load average when the floor started: %s\n", f.LoadAverage)
 	for _, phase := range []struct {
 		name string
 		p    *FloorPhase

@@ -57,6 +57,7 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cpuBefore := cpuSeconds(env)
+	cpBefore := env.ControlPlaneCPU()
 	clientBefore := env.ClientRequests()
 	cfg.Logf("bench: creating %d apps with %d workers", cfg.N, cfg.Workers)
 	start := time.Now()
@@ -90,6 +91,8 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	}
 	res.APIRequests.Install = framework.Diff(apiBefore, apiInstalled)
 	installMarks.end = time.Now()
+	cpInstalled := env.ControlPlaneCPU()
+	res.ControlPlaneCPU = map[string]map[string]float64{"install": cpuDiff(cpBefore, cpInstalled)}
 	installMarks.ready["OCIRepository"] = tr.readyTimes("OCIRepository")
 	installMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
 	var upgradeMarks *marks
@@ -129,6 +132,7 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		}
 		res.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
 		upgradeMarks.end = time.Now()
+		res.ControlPlaneCPU["upgrade"] = cpuDiff(cpInstalled, env.ControlPlaneCPU())
 		upgradeMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
 	}
@@ -148,11 +152,13 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 			cfg.Logf("bench: %v", err)
 		}
 	}
-	res.Timeline = buildTimeline(spans.Spans(), installMarks, upgradeMarks, res.concurrency())
+	res.spans = spans.Spans()
+	res.Timeline = buildTimeline(res.spans, installMarks, upgradeMarks, res.concurrency())
 	res.Timeline.MissedSpans, res.Timeline.Errors = spans.Missed()
 	res.BenchClientRequests = framework.Diff(
 		framework.APIRequests{ByVerb: clientBefore}, framework.APIRequests{ByVerb: env.ClientRequests()}).ByVerb
 	res.Finished = time.Now().UTC()
+	res.LoadAverage.End = framework.LoadAverage()
 	return res, nil
 }
 
@@ -182,6 +188,15 @@ func checkUpgraded(ctx context.Context, env *framework.Env, cfg Config) error {
 	return nil
 }
 
+// cpuDiff is after minus before, per process.
+func cpuDiff(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for name, v := range after {
+		out[name] = v - before[name]
+	}
+	return out
+}
+
 func cpuSeconds(env *framework.Env) map[string]float64 {
 	out := map[string]float64{}
 	for name, p := range env.Controllers {
@@ -201,6 +216,7 @@ func newResult(env *framework.Env, cfg Config, withKs bool) *Result {
 		Host:       Host{Name: host, CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version()},
 		Deviations: framework.RecordedDeviations(),
 	}
+	res.LoadAverage.Start = framework.LoadAverage()
 	if !withKs {
 		res.Workload = "OCIRepository (sources only: kustomize-controller not running)"
 	}
