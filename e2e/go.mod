@@ -117,7 +117,7 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
 	gopkg.in/warnings.v0 v0.1.2 // indirect
-	gotk.dev/helm-controller/api v0.0.0 // indirect
+	gotk.dev/helm-controller/api v0.0.0
 	gotk.dev/image-automation-controller/api v0.0.0
 	gotk.dev/image-reflector-controller/api v0.0.0
 	gotk.dev/notification-controller/api v0.0.0

@@ -73,6 +73,9 @@ type Phase struct {
 	// KustomizationsReadySeconds is when the last Kustomization became Ready at the phase's
 	// generation.
 	KustomizationsReadySeconds float64 `json:"kustomizationsReadySeconds,omitempty"`
+	// HelmReleasesReadySeconds is when the last HelmRelease became Ready at the phase's
+	// generation (HelmRelease workload).
+	HelmReleasesReadySeconds float64 `json:"helmReleasesReadySeconds,omitempty"`
 }
 
 // ControllerResult is one controller's settings and resource use.
@@ -132,11 +135,19 @@ func (r *Result) Markdown() string {
 	row := func(typ, comp string, seconds float64, rss int64, cpu float64) {
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %.1fs |\n", r.N, typ, comp, dur(seconds), mebibytes(rss), cpu)
 	}
-	row("OCIRepository", src.Name, r.Install.SourcesReadySeconds, src.InstallPeakRSSBytes, src.InstallCPUSeconds)
+	if r.Install.SourcesReadySeconds > 0 {
+		row("OCIRepository", src.Name, r.Install.SourcesReadySeconds, src.InstallPeakRSSBytes, src.InstallCPUSeconds)
+	}
+	if hc := r.controller("helm-controller"); r.Install.HelmReleasesReadySeconds > 0 {
+		row("HelmRelease", hc.Name, r.Install.HelmReleasesReadySeconds, hc.InstallPeakRSSBytes, hc.InstallCPUSeconds)
+		if r.Upgrade != nil {
+			row("HelmRelease (upgrade cpu request 2m)", hc.Name, r.Upgrade.HelmReleasesReadySeconds, hc.PeakRSSBytes, hc.UpgradeCPUSeconds)
+		}
+	}
 	if r.Install.KustomizationsReadySeconds > 0 {
 		row("Kustomization", ks.Name, r.Install.KustomizationsReadySeconds, ks.InstallPeakRSSBytes, ks.InstallCPUSeconds)
 	}
-	if r.Upgrade != nil {
+	if r.Upgrade != nil && r.Upgrade.KustomizationsReadySeconds > 0 {
 		row("Kustomization (upgrade MCPU=2m)", ks.Name, r.Upgrade.KustomizationsReadySeconds, ks.PeakRSSBytes, ks.UpgradeCPUSeconds)
 	}
 	fmt.Fprintf(&b, "\nDurations run from the first create (or patch) until the last object was Ready; "+
@@ -153,9 +164,12 @@ func (r *Result) Markdown() string {
 			mebibytes(c.PeakRSSBytes), c.CPUSeconds, framework.FormatCounts(c.ClientRequests))
 	}
 	b.WriteString("\nAPI server requests (all clients; the benchmark's own: " + framework.FormatCounts(r.BenchClientRequests) + "):\n\n")
-	fmt.Fprintf(&b, "- install: %d (%s)\n", r.APIRequests.Install.Total(), framework.FormatCounts(r.APIRequests.Install.ByVerb))
+	perApp := func(a framework.APIRequests) string {
+		return fmt.Sprintf("%.1f per app", float64(a.Total())/float64(max(r.N, 1)))
+	}
+	fmt.Fprintf(&b, "- install: %d, %s (%s)\n", r.APIRequests.Install.Total(), perApp(r.APIRequests.Install), framework.FormatCounts(r.APIRequests.Install.ByVerb))
 	if r.Upgrade != nil {
-		fmt.Fprintf(&b, "- upgrade: %d (%s)\n", r.APIRequests.Upgrade.Total(), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
+		fmt.Fprintf(&b, "- upgrade: %d, %s (%s)\n", r.APIRequests.Upgrade.Total(), perApp(r.APIRequests.Upgrade), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
 	}
 	for _, phase := range []string{"install", "upgrade"} {
 		if cp := r.ControlPlaneCPU[phase]; cp != nil {
@@ -176,10 +190,15 @@ func (r *Result) Markdown() string {
 	return b.String()
 }
 
-// Write stores bench-<N>.json and bench-<N>.md in dir (and every reconcile span in
-// bench-<N>-spans.json, for digging deeper than the timeline) and returns their paths.
+// Write stores bench-<N>.json and bench-<N>.md (bench-helmrelease-<N>.* for the HelmRelease
+// workload) in dir, and every reconcile span in <name>-spans.json (for digging deeper than the
+// timeline), and returns their paths.
 func (r *Result) Write(dir string) ([]string, error) {
-	paths, err := writeResult(dir, fmt.Sprintf("bench-%d", r.N), r, r.Markdown())
+	name := fmt.Sprintf("bench-%d", r.N)
+	if r.Install.HelmReleasesReadySeconds > 0 {
+		name = fmt.Sprintf("bench-helmrelease-%d", r.N)
+	}
+	paths, err := writeResult(dir, name, r, r.Markdown())
 	if err != nil || r.spans == nil {
 		return paths, err
 	}
@@ -187,7 +206,7 @@ func (r *Result) Write(dir string) ([]string, error) {
 	if err != nil {
 		return paths, err
 	}
-	p := filepath.Join(dir, fmt.Sprintf("bench-%d-spans.json", r.N))
+	p := filepath.Join(dir, name+"-spans.json")
 	return append(paths, p), os.WriteFile(p, js, 0o644)
 }
 

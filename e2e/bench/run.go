@@ -27,6 +27,9 @@ import (
 // created and timed (a sources-only run).
 func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	cfg.defaults()
+	if cfg.Workload == WorkloadHelmRelease {
+		return runHelmReleases(ctx, env, cfg)
+	}
 	if _, err := env.Controller("source-controller"); err != nil {
 		return nil, fmt.Errorf("the benchmark needs source-controller: %w", err)
 	}
@@ -137,12 +140,29 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
 	}
 
-	if cfg.Steady > 0 {
-		if res.Steady, err = measureSteady(ctx, env, spans, cfg.Steady, cfg.Interval, cfg.Logf); err != nil {
-			return nil, err
+	if err := res.finish(ctx, env, cfg, clientBefore, &runTrace{spans: spans, install: installMarks, upgrade: upgradeMarks}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runTrace is what a run recorded for its timeline: every reconcile span and when each
+// phase's objects were created, changed and seen Ready.
+type runTrace struct {
+	spans            *spanCollector
+	install, upgrade *marks
+}
+
+// finish measures the steady state (cfg.Steady) and records each controller's totals over
+// the run, the benchmark's own requests and, given a trace, the timeline.
+func (r *Result) finish(ctx context.Context, env *framework.Env, cfg Config, clientBefore map[string]int64, trace *runTrace) error {
+	if cfg.Steady > 0 && trace != nil {
+		var err error
+		if r.Steady, err = measureSteady(ctx, env, trace.spans, cfg.Steady, cfg.Interval, cfg.Logf); err != nil {
+			return err
 		}
 	}
-	for _, c := range res.Controllers {
+	for _, c := range r.Controllers {
 		p := env.Controllers[c.Name]
 		c.PeakRSSBytes = p.PeakRSS()
 		c.CPUSeconds = p.CPUSeconds()
@@ -152,14 +172,16 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 			cfg.Logf("bench: %v", err)
 		}
 	}
-	res.spans = spans.Spans()
-	res.Timeline = buildTimeline(res.spans, installMarks, upgradeMarks, res.concurrency())
-	res.Timeline.MissedSpans, res.Timeline.Errors = spans.Missed()
-	res.BenchClientRequests = framework.Diff(
+	if trace != nil {
+		r.spans = trace.spans.Spans()
+		r.Timeline = buildTimeline(r.spans, trace.install, trace.upgrade, r.concurrency())
+		r.Timeline.MissedSpans, r.Timeline.Errors = trace.spans.Missed()
+	}
+	r.BenchClientRequests = framework.Diff(
 		framework.APIRequests{ByVerb: clientBefore}, framework.APIRequests{ByVerb: env.ClientRequests()}).ByVerb
-	res.Finished = time.Now().UTC()
-	res.LoadAverage.End = framework.LoadAverage()
-	return res, nil
+	r.Finished = time.Now().UTC()
+	r.LoadAverage.End = framework.LoadAverage()
+	return nil
 }
 
 // withLogTail adds the last lines of the log of the controller responsible for kind.
@@ -175,14 +197,8 @@ func withLogTail(env *framework.Env, kind string, err error) error {
 // app's Deployment request 2m CPU.
 func checkUpgraded(ctx context.Context, env *framework.Env, cfg Config) error {
 	for _, i := range []int{0, cfg.N - 1} {
-		var d appsv1.Deployment
-		key := types.NamespacedName{Namespace: cfg.Namespace, Name: appName(i)}
-		if err := env.Client.Get(ctx, key, &d); err != nil {
-			return fmt.Errorf("upgrade check: Deployment %s: %w", key, err)
-		}
-		cs := d.Spec.Template.Spec.Containers
-		if len(cs) == 0 || cs[0].Resources.Requests.Cpu().String() != "2m" {
-			return fmt.Errorf("upgrade check: Deployment %s does not request 2m CPU after the upgrade: %v", key, cs)
+		if err := checkDeploymentCPU(ctx, env, cfg.Namespace, appName(i), "2m"); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -195,6 +211,20 @@ func cpuDiff(before, after map[string]float64) map[string]float64 {
 		out[name] = v - before[name]
 	}
 	return out
+}
+
+// checkDeploymentCPU checks the CPU request of a Deployment's first container.
+func checkDeploymentCPU(ctx context.Context, env *framework.Env, namespace, name, cpu string) error {
+	var d appsv1.Deployment
+	key := types.NamespacedName{Namespace: namespace, Name: name}
+	if err := env.Client.Get(ctx, key, &d); err != nil {
+		return fmt.Errorf("upgrade check: Deployment %s: %w", key, err)
+	}
+	cs := d.Spec.Template.Spec.Containers
+	if len(cs) == 0 || cs[0].Resources.Requests.Cpu().String() != cpu {
+		return fmt.Errorf("upgrade check: Deployment %s does not request %s CPU after the upgrade: %v", key, cpu, cs)
+	}
+	return nil
 }
 
 func cpuSeconds(env *framework.Env) map[string]float64 {
