@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
@@ -194,7 +193,7 @@ func (t *Tracker[P]) watchLocked(gvk schema.GroupVersionKind) error {
 	}
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
-	src := source.Kind[client.Object](t.cache, u, handler.EnqueueRequestsFromMapFunc(t.ownersOf))
+	src := source.Kind[client.Object](t.cache, u, wakeHandler[P]{t})
 	if err := src.Start(t.ctx, t.queue); err != nil {
 		return fmt.Errorf("watch %s for health checks: %w", gvk, err)
 	}
