@@ -67,12 +67,3 @@ func (h wakeHandler[P]) wake(ctx context.Context, o client.Object, q requestQueu
 		q.Add(r)
 	}
 }
-
-// QueueIdle reports whether the owners' controller has no request waiting for a worker: a
-// reconcile may then hold its worker a moment (see Hold) without delaying anyone.
-func (t *Tracker[P]) QueueIdle() bool {
-	t.mu.Lock()
-	q := t.queue
-	t.mu.Unlock()
-	return q == nil || q.Len() == 0
-}

@@ -25,9 +25,6 @@ const (
 	// observationWait bounds how long a reconcile holds its worker, right after an apply,
 	// for the applied objects' controllers to observe it (see awaitObservation).
 	observationWait = 2 * time.Second
-	// backlogCheck is how often a reconcile holding its worker (awaitObservation) looks
-	// whether others now wait for one.
-	backlogCheck = 50 * time.Millisecond
 )
 
 // pendingCheck is what a Kustomization waiting on health checks remembers of the apply
@@ -292,17 +289,17 @@ func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope
 // waited on waits only for its controller to observe the apply (status.observedGeneration
 // behind metadata.generation, or no status yet): kube-controller-manager and its like take
 // moments for that, and ending the reconcile now would cost a status patch (Progressing) and
-// a second reconcile. It holds only while no other request waits for a worker: with a
-// backlog (a thousand Kustomizations changed at once) an idle worker would delay everyone,
-// and the woken recheck goes ahead in the queue anyway (health.WakePriority). A
-// rollout under way (replicas starting) is not waited for here. The caller holds the tracker
+// a second reconcile (measured with a thousand Kustomizations upgraded at once: holding
+// costs less worker time than the second reconcile and the extra status patches, even with
+// a backlog and the woken recheck going ahead in the queue). A rollout under way (replicas
+// starting) is not waited for here. The caller holds the tracker
 // (Hold, which returned changed), so the objects' changes wake this loop instead of
 // enqueuing the Kustomization.
 func (r *KustomizationReconciler) awaitObservation(ctx context.Context, s *scope, p *pendingCheck, refs []health.Ref,
 	eval *health.Evaluator, summary health.Summary, objs []*unstructured.Unstructured, changed <-chan struct{}) (health.Summary, error) {
 	obj := s.obj
 	wait := min(observationWait, time.Until(p.deadline))
-	if wait <= 0 || !awaitingObservation(summary, objs) || !r.health.QueueIdle() {
+	if wait <= 0 || !awaitingObservation(summary, objs) {
 		r.health.Release(obj)
 		select {
 		case <-changed:
@@ -315,18 +312,11 @@ func (r *KustomizationReconciler) awaitObservation(ctx context.Context, s *scope
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	backlog := time.NewTicker(backlogCheck)
-	defer backlog.Stop()
 	var err error
 	for awaitingObservation(summary, objs) {
 		select {
 		case <-changed:
 			changed = r.health.Hold(obj) // before reading the cache, so no change falls between
-		case <-backlog.C:
-			if !r.health.QueueIdle() {
-				return r.releaseAndLook(ctx, s, p, refs, eval)
-			}
-			continue
 		case <-timer.C:
 			return r.releaseAndLook(ctx, s, p, refs, eval)
 		case <-ctx.Done():
