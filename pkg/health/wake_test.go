@@ -90,4 +90,3 @@ func TestHoldTurnsWakesIntoSignals(t *testing.T) {
 		t.Fatalf("after Release: %v at priority %d", item, priority)
 	}
 }
-
