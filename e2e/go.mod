@@ -150,12 +150,15 @@ require (
 	gotk.dev/source-controller/api v0.0.0
 	helm.sh/helm/v3 v3.21.4
 	k8s.io/utils v0.0.0-20260626114624-be93311217bd
+	sigs.k8s.io/cli-utils v0.37.2
 	sigs.k8s.io/controller-runtime v0.25.2
 )
 
 require (
 	github.com/felixge/httpsnoop v1.1.0 // indirect
+	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	gomodules.xyz/jsonpatch/v2 v2.4.0 // indirect
 )
 
 replace (

@@ -42,7 +42,14 @@ func TestBenchSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	const n = 10
-	res, err := Run(ctx, env, Config{N: n, Upgrade: true, Timeout: 3 * time.Minute, Logf: t.Logf})
+	res, err := Run(ctx, env, Config{N: n, Upgrade: true, Timeout: 3 * time.Minute, Logf: t.Logf,
+		Steady: 15 * time.Second, Interval: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The floor: the same work with a plain client, here beside the controllers in its own
+	// namespace (make bench runs it on a fresh cluster).
+	res.Floor, err = RunFloor(ctx, env, Config{N: n, Namespace: "floor", Upgrade: true, Timeout: 3 * time.Minute, Logf: t.Logf}, 10, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +121,50 @@ func checkReport(t *testing.T, res *Result, n int) {
 	}
 	if len(res.Deviations) == 0 || res.Finished.Before(res.Started) {
 		t.Errorf("deviations or times missing: %+v", res)
+	}
+	checkTimeline(t, res, n)
+}
+
+// checkTimeline checks that every app is on the timeline, the steady state saw the periodic
+// reconciles, and the floor ran both phases.
+func checkTimeline(t *testing.T, res *Result, n int) {
+	t.Helper()
+	tl := res.Timeline
+	if tl == nil || tl.MissedSpans != 0 || len(tl.Errors) != 0 {
+		t.Fatalf("timeline %+v", tl)
+	}
+	for phase, stages := range map[string][]Stage{"install": tl.Install, "upgrade": tl.Upgrade} {
+		found := map[string]Stage{}
+		for _, s := range stages {
+			found[s.Name] = s
+			if s.P50 > s.P90 || s.P90 > s.Max {
+				t.Errorf("%s stage %+v: percentiles out of order", phase, s)
+			}
+		}
+		for _, name := range []string{"queue wait", "apply", "status patch (applied)", "build"} {
+			if found[name].N != n {
+				t.Errorf("%s stage %q: %+v, want %d apps", phase, name, found[name], n)
+			}
+		}
+	}
+	if len(tl.Busy) < 2 {
+		t.Errorf("busy %+v", tl.Busy)
+	}
+	st := res.Steady
+	if st == nil || st.Reconciles["Kustomization/Ready"] == 0 || st.Reconciles["OCIRepository/Ready"] == 0 ||
+		st.CPUSeconds["kustomize-controller"] <= 0 || len(st.RequestSeries) == 0 || st.APIRequests.Total() == 0 {
+		t.Errorf("steady state %+v", st)
+	}
+	f := res.Floor
+	if f == nil || f.Install.ReadySeconds <= 0 || f.Upgrade == nil || f.Upgrade.ReadySeconds <= 0 ||
+		f.APIRequests.Install.ByVerb["APPLY"] < int64(4*n) || f.APIRequests.Upgrade.ByVerb["APPLY"] < int64(4*n) {
+		t.Fatalf("floor %+v", f)
+	}
+	md := res.Markdown()
+	for _, want := range []string{"times the floor", "| install stage |", "| upgrade stage |", "Steady state:", "| floor install stage |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }
 

@@ -42,6 +42,10 @@ type Config struct {
 	Upgrade bool
 	// Timeout bounds each phase (creating until Ready, patching until Ready).
 	Timeout time.Duration
+	// Interval is every object's spec.interval (flux-benchmark's 60m by default).
+	Interval time.Duration
+	// Steady, when set, measures the steady state for this long after the last phase.
+	Steady time.Duration
 	// Logf reports progress; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -58,6 +62,9 @@ func (c *Config) defaults() {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Minute
+	}
+	if c.Interval <= 0 {
+		c.Interval = 60 * time.Minute
 	}
 	if c.Workload == "" {
 		c.Workload = WorkloadKustomization

@@ -68,6 +68,7 @@ type flags struct {
 	nodes       int
 	mode        string
 	pushes      int
+	floor       bool
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -94,8 +95,14 @@ func parseFlags(args []string) (*flags, error) {
 	fs.IntVar(&f.nodes, "nodes", 1, "kwok nodes")
 	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps) or webhook (push to applied through a Receiver, --pushes times)")
 	fs.IntVar(&f.pushes, "pushes", 30, "pushes measured in --mode webhook")
+	fs.DurationVar(&f.cfg.Steady, "steady", 0, "after the last phase, measure the steady state (CPU, API requests, reconciles with nothing changing) for this long (0: not at all)")
+	fs.DurationVar(&f.cfg.Interval, "interval", 0, "spec.interval of every object (default 60m as flux-benchmark, or --steady when that is set, so every object reconciles about once in the window)")
+	fs.BoolVar(&f.floor, "floor", true, "also run the floor (the same work with a plain client on a fresh cluster) and report ours as a multiple of it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if f.cfg.Interval <= 0 && f.cfg.Steady > 0 {
+		f.cfg.Interval = f.cfg.Steady
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
@@ -197,6 +204,11 @@ func run(ctx context.Context, args []string) error {
 		res, err := runOne(ctx, opts, cfg)
 		if err != nil {
 			return fmt.Errorf("N=%d: %w", n, err)
+		}
+		if f.floor {
+			if err := addFloor(ctx, opts, cfg, f.tuning, res); err != nil {
+				return fmt.Errorf("N=%d: %w", n, err)
+			}
 		}
 		paths, err := res.Write(f.out)
 		if err != nil {

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"gotk.dev/e2e/framework"
+	"gotk.dev/pkg/timeline"
 )
 
 // Result is one benchmark run, written as bench-<N>.json.
@@ -31,6 +33,21 @@ type Result struct {
 		Install framework.APIRequests `json:"install"`
 		Upgrade framework.APIRequests `json:"upgrade"`
 	} `json:"apiRequests"`
+	// LoadAverage is /proc/loadavg when the run started and ended: the machine may be shared.
+	LoadAverage struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	} `json:"loadAverage"`
+	// ControlPlaneCPU is the CPU seconds of each control plane process by phase.
+	ControlPlaneCPU map[string]map[string]float64 `json:"controlPlaneCPU,omitempty"`
+	// Floor is the same workload done by a plain client (nil when not run).
+	Floor *FloorResult `json:"floor,omitempty"`
+	// Steady is the steady state after the last phase (nil when not measured).
+	Steady *SteadyResult `json:"steady,omitempty"`
+	// Timeline is where each phase's time went, per stage (nil for runs without spans).
+	Timeline *Timeline `json:"timeline,omitempty"`
+	// spans are every reconcile span of the run (written beside the result).
+	spans []timeline.Span
 	// BenchClientRequests are the benchmark's own requests (included in APIRequests), by
 	// HTTP method.
 	BenchClientRequests map[string]int64 `json:"benchClientRequests"`
@@ -83,6 +100,16 @@ type ControllerResult struct {
 	ClientRequests map[string]int64 `json:"clientRequests"`
 }
 
+// concurrency is each controller's --concurrent (0 when left to its default).
+func (r *Result) concurrency() map[string]int {
+	out := map[string]int{}
+	for _, c := range r.Controllers {
+		n, _ := strconv.Atoi(c.Concurrent)
+		out[c.Name] = n
+	}
+	return out
+}
+
 // controller returns the named controller's result, or an empty one.
 func (r *Result) controller(name string) *ControllerResult {
 	for _, c := range r.Controllers {
@@ -101,6 +128,7 @@ func (r *Result) Markdown() string {
 	fmt.Fprintf(&b, "## MTTP benchmark: %d apps (%s)\n\n", r.N, r.Started.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Host: %d CPUs, %s/%s, %s. Workload: %s in namespace %s, %d client workers.\n\n",
 		r.Host.CPUs, r.Host.GOOS, r.Host.GOARCH, r.Host.GoVersion, r.Workload, r.Namespace, r.Workers)
+	fmt.Fprintf(&b, "Load average at the start: %s; at the end: %s.\n\n", r.LoadAverage.Start, r.LoadAverage.End)
 	b.WriteString("| Objects | Type | Flux component | Duration | Max Memory | CPU |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	src, ks := r.controller("source-controller"), r.controller("kustomize-controller")
@@ -143,6 +171,14 @@ func (r *Result) Markdown() string {
 	if r.Upgrade != nil {
 		fmt.Fprintf(&b, "- upgrade: %d, %s (%s)\n", r.APIRequests.Upgrade.Total(), perApp(r.APIRequests.Upgrade), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
 	}
+	for _, phase := range []string{"install", "upgrade"} {
+		if cp := r.ControlPlaneCPU[phase]; cp != nil {
+			fmt.Fprintf(&b, "- control plane CPU (%s): %s\n", phase, formatCPU(cp))
+		}
+	}
+	r.floorMarkdown(&b)
+	r.Timeline.markdown(&b)
+	r.Steady.markdown(&b)
 	b.WriteString("\nArguments:\n\n")
 	for _, c := range r.Controllers {
 		fmt.Fprintf(&b, "- %s: `%s`\n", c.Name, strings.Join(c.Args, " "))
@@ -155,13 +191,23 @@ func (r *Result) Markdown() string {
 }
 
 // Write stores bench-<N>.json and bench-<N>.md (bench-helmrelease-<N>.* for the HelmRelease
-// workload) in dir and returns their paths.
+// workload) in dir, and every reconcile span in <name>-spans.json (for digging deeper than the
+// timeline), and returns their paths.
 func (r *Result) Write(dir string) ([]string, error) {
 	name := fmt.Sprintf("bench-%d", r.N)
 	if r.Install.HelmReleasesReadySeconds > 0 {
 		name = fmt.Sprintf("bench-helmrelease-%d", r.N)
 	}
-	return writeResult(dir, name, r, r.Markdown())
+	paths, err := writeResult(dir, name, r, r.Markdown())
+	if err != nil || r.spans == nil {
+		return paths, err
+	}
+	js, err := json.Marshal(r.spans)
+	if err != nil {
+		return paths, err
+	}
+	p := filepath.Join(dir, name+"-spans.json")
+	return append(paths, p), os.WriteFile(p, js, 0o644)
 }
 
 // writeResult stores result as <name>.json and markdown as <name>.md in dir.
@@ -198,4 +244,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// formatCPU renders CPU seconds per process as "a=1.2s b=3.4s" in name order.
+func formatCPU(cpu map[string]float64) string {
+	var parts []string
+	for _, name := range sortedKeys(cpu) {
+		parts = append(parts, fmt.Sprintf("%s=%.1fs", name, cpu[name]))
+	}
+	return strings.Join(parts, " ")
 }

@@ -47,6 +47,8 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	spans := startSpanCollector(env)
+	defer spans.Stop()
 
 	// Install.
 	tr.expect("OCIRepository", names(cfg.N))
@@ -58,26 +60,28 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cpuBefore := cpuSeconds(env)
+	cpBefore := env.ControlPlaneCPU()
 	clientBefore := env.ClientRequests()
 	cfg.Logf("bench: creating %d apps with %d workers", cfg.N, cfg.Workers)
 	start := time.Now()
-	if err := create(ctx, env, cfg, withKs); err != nil {
+	installMarks := newMarks(start)
+	if err := create(ctx, env, cfg, withKs, installMarks); err != nil {
 		return nil, err
 	}
 	res.Install.CreateSeconds = time.Since(start).Seconds()
-	progress := func(kind string) func(int, int) {
+	progress := func(kind string, start time.Time) func(int, int) {
 		return func(done, total int) {
 			cfg.Logf("bench: %d/%d %ss Ready after %s", done, total, kind, time.Since(start).Round(time.Second))
 		}
 	}
-	last, err := tr.wait(ctx, "OCIRepository", cfg.Timeout-time.Since(start), progress("OCIRepository"))
+	last, err := tr.wait(ctx, "OCIRepository", cfg.Timeout-time.Since(start), progress("OCIRepository", start))
 	if err != nil {
 		return nil, withLogTail(env, "OCIRepository", err)
 	}
 	res.Install.SourcesReadySeconds = last.Sub(start).Seconds()
 	cfg.Logf("bench: all %d OCIRepositories Ready after %.1fs", cfg.N, res.Install.SourcesReadySeconds)
 	if withKs {
-		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout-time.Since(start), progress("Kustomization"))
+		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout-time.Since(start), progress("Kustomization", start))
 		if err != nil {
 			return nil, withLogTail(env, "Kustomization", err)
 		}
@@ -89,6 +93,12 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.APIRequests.Install = framework.Diff(apiBefore, apiInstalled)
+	installMarks.end = time.Now()
+	cpInstalled := env.ControlPlaneCPU()
+	res.ControlPlaneCPU = map[string]map[string]float64{"install": cpuDiff(cpBefore, cpInstalled)}
+	installMarks.ready["OCIRepository"] = tr.readyTimes("OCIRepository")
+	installMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
+	var upgradeMarks *marks
 	cpuInstalled := cpuSeconds(env)
 	res.recordPhase(env, "install", cpuBefore, cpuInstalled)
 
@@ -105,11 +115,12 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		tr.expect("Kustomization", minGen)
 		cfg.Logf("bench: upgrading %d Kustomizations (MCPU=2m)", cfg.N)
 		start := time.Now()
-		if err := upgrade(ctx, env, cfg); err != nil {
+		upgradeMarks = newMarks(start)
+		if err := upgrade(ctx, env, cfg, upgradeMarks); err != nil {
 			return nil, err
 		}
 		patched := time.Since(start).Seconds()
-		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout, progress("upgraded Kustomization"))
+		last, err := tr.wait(ctx, "Kustomization", cfg.Timeout, progress("upgraded Kustomization", start))
 		if err != nil {
 			return nil, withLogTail(env, "Kustomization", err)
 		}
@@ -123,15 +134,34 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		res.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
+		upgradeMarks.end = time.Now()
+		res.ControlPlaneCPU["upgrade"] = cpuDiff(cpInstalled, env.ControlPlaneCPU())
+		upgradeMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
 	}
 
-	res.finish(ctx, env, cfg, clientBefore)
+	if err := res.finish(ctx, env, cfg, clientBefore, &runTrace{spans: spans, install: installMarks, upgrade: upgradeMarks}); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
-// finish records each controller's totals over the run and the benchmark's own requests.
-func (r *Result) finish(ctx context.Context, env *framework.Env, cfg Config, clientBefore map[string]int64) {
+// runTrace is what a run recorded for its timeline: every reconcile span and when each
+// phase's objects were created, changed and seen Ready.
+type runTrace struct {
+	spans            *spanCollector
+	install, upgrade *marks
+}
+
+// finish measures the steady state (cfg.Steady) and records each controller's totals over
+// the run, the benchmark's own requests and, given a trace, the timeline.
+func (r *Result) finish(ctx context.Context, env *framework.Env, cfg Config, clientBefore map[string]int64, trace *runTrace) error {
+	if cfg.Steady > 0 && trace != nil {
+		var err error
+		if r.Steady, err = measureSteady(ctx, env, trace.spans, cfg.Steady, cfg.Interval, cfg.Logf); err != nil {
+			return err
+		}
+	}
 	for _, c := range r.Controllers {
 		p := env.Controllers[c.Name]
 		c.PeakRSSBytes = p.PeakRSS()
@@ -142,9 +172,16 @@ func (r *Result) finish(ctx context.Context, env *framework.Env, cfg Config, cli
 			cfg.Logf("bench: %v", err)
 		}
 	}
+	if trace != nil {
+		r.spans = trace.spans.Spans()
+		r.Timeline = buildTimeline(r.spans, trace.install, trace.upgrade, r.concurrency())
+		r.Timeline.MissedSpans, r.Timeline.Errors = trace.spans.Missed()
+	}
 	r.BenchClientRequests = framework.Diff(
 		framework.APIRequests{ByVerb: clientBefore}, framework.APIRequests{ByVerb: env.ClientRequests()}).ByVerb
 	r.Finished = time.Now().UTC()
+	r.LoadAverage.End = framework.LoadAverage()
+	return nil
 }
 
 // withLogTail adds the last lines of the log of the controller responsible for kind.
@@ -165,6 +202,15 @@ func checkUpgraded(ctx context.Context, env *framework.Env, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// cpuDiff is after minus before, per process.
+func cpuDiff(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for name, v := range after {
+		out[name] = v - before[name]
+	}
+	return out
 }
 
 // checkDeploymentCPU checks the CPU request of a Deployment's first container.
@@ -200,6 +246,7 @@ func newResult(env *framework.Env, cfg Config, withKs bool) *Result {
 		Host:       Host{Name: host, CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version()},
 		Deviations: framework.RecordedDeviations(),
 	}
+	res.LoadAverage.Start = framework.LoadAverage()
 	if !withKs {
 		res.Workload = "OCIRepository (sources only: kustomize-controller not running)"
 	}

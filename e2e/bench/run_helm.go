@@ -100,6 +100,8 @@ func runHelmReleases(ctx context.Context, env *framework.Env, cfg Config) (*Resu
 		res.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
 	}
-	res.finish(ctx, env, cfg, clientBefore)
+	if err := res.finish(ctx, env, cfg, clientBefore, nil); err != nil {
+		return nil, err
+	}
 	return res, nil
 }

@@ -226,6 +226,19 @@ func (t *tracker) generations(ctx context.Context, kind string) (map[string]int6
 	return out, nil
 }
 
+// readyTimes returns when each object of kind's current phase was seen Ready.
+func (t *tracker) readyTimes(kind string) map[string]time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]time.Time{}
+	if p := t.phase[kind]; p != nil {
+		for name, at := range p.readyAt {
+			out[name] = at
+		}
+	}
+	return out
+}
+
 // newFluxObject is an empty object of a tracked kind.
 func newFluxObject(kind string) fluxObject {
 	switch kind {

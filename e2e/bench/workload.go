@@ -77,7 +77,7 @@ func ociRepository(env *framework.Env, cfg Config, i int) *sourcev1.OCIRepositor
 		Spec: sourcev1.OCIRepositorySpec{
 			URL:       env.OCIURL(artifactRepo),
 			Reference: &sourcev1.OCIRepositoryRef{Tag: "latest"},
-			Interval:  metav1.Duration{Duration: 60 * time.Minute},
+			Interval:  metav1.Duration{Duration: cfg.Interval},
 			Insecure:  true,
 		},
 	}
@@ -87,7 +87,7 @@ func kustomization(cfg Config, i int) *kustomizev1.Kustomization {
 	return &kustomizev1.Kustomization{
 		ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: cfg.Namespace},
 		Spec: kustomizev1.KustomizationSpec{
-			Interval:           metav1.Duration{Duration: 60 * time.Minute},
+			Interval:           metav1.Duration{Duration: cfg.Interval},
 			RetryInterval:      &metav1.Duration{Duration: 2 * time.Minute},
 			Timeout:            &metav1.Duration{Duration: time.Minute},
 			Path:               "./",
@@ -119,14 +119,16 @@ func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i
 
 // create submits the N pairs (or only the OCIRepositories when kustomize-controller does not
 // run).
-func create(ctx context.Context, env *framework.Env, cfg Config, withKustomizations bool) error {
+func create(ctx context.Context, env *framework.Env, cfg Config, withKustomizations bool, m *marks) error {
 	return forEach(ctx, cfg.N, cfg.Workers, func(ctx context.Context, i int) error {
+		m.sent("OCIRepository", appName(i))
 		if err := env.Client.Create(ctx, ociRepository(env, cfg, i)); err != nil {
 			return fmt.Errorf("create OCIRepository %s/%s: %w", cfg.Namespace, appName(i), err)
 		}
 		if !withKustomizations {
 			return nil
 		}
+		m.sent("Kustomization", appName(i))
 		if err := env.Client.Create(ctx, kustomization(cfg, i)); err != nil {
 			return fmt.Errorf("create Kustomization %s/%s: %w", cfg.Namespace, appName(i), err)
 		}
@@ -135,10 +137,11 @@ func create(ctx context.Context, env *framework.Env, cfg Config, withKustomizati
 }
 
 // upgrade sets MCPU=2m on every Kustomization (a merge patch: one request each).
-func upgrade(ctx context.Context, env *framework.Env, cfg Config) error {
+func upgrade(ctx context.Context, env *framework.Env, cfg Config, m *marks) error {
 	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"postBuild":{"substitute":{"MCPU":"2m"}}}}`))
 	return forEach(ctx, cfg.N, cfg.Workers, func(ctx context.Context, i int) error {
 		ks := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: cfg.Namespace}}
+		m.sent("Kustomization", appName(i))
 		if err := env.Client.Patch(ctx, ks, patch); err != nil {
 			return fmt.Errorf("patch Kustomization %s/%s: %w", cfg.Namespace, appName(i), err)
 		}

@@ -297,3 +297,16 @@ func writeKubeconfig(path, host string, pki *pki) error {
 	cfg.CurrentContext = "gotk-local"
 	return clientcmd.WriteToFile(*cfg, path)
 }
+
+// Pids are the process ids of the control plane's running processes, by name (etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler, kwok), so benchmarks can read
+// their CPU time.
+func (c *Cluster) Pids() map[string]int {
+	out := map[string]int{}
+	for _, p := range c.procs {
+		if p.running() {
+			out[p.name] = p.cmd.Process.Pid
+		}
+	}
+	return out
+}

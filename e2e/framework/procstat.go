@@ -108,3 +108,25 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// ControlPlaneCPU is the user+system CPU time, in seconds, of each running control plane
+// process (etcd, kube-apiserver, ...): with the controllers' it says where a run's work went.
+func (e *Env) ControlPlaneCPU() map[string]float64 {
+	out := map[string]float64{}
+	for name, pid := range e.Cluster.Pids() {
+		if s, err := readProc(pid); err == nil {
+			out[name] = s.CPUSeconds
+		}
+	}
+	return out
+}
+
+// LoadAverage is the first line of /proc/loadavg (1, 5 and 15 minute load averages, ...):
+// recorded with benchmark numbers on machines shared with other work.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
@@ -53,6 +52,9 @@ type Tracker[P any] struct {
 	watched  map[schema.GroupVersionKind]bool
 	waiters  map[types.NamespacedName]*Waiter[P]
 	byObject map[ObjMeta]map[types.NamespacedName]struct{}
+	// held are the owners whose reconcile is running and waits for changes itself (Hold):
+	// a change closes the channel instead of enqueuing the owner.
+	held map[types.NamespacedName]chan struct{}
 }
 
 // NewTracker returns a tracker reading from c (the manager's cache); labels name the owner
@@ -64,7 +66,31 @@ func NewTracker[P any](c cache.Cache, labels OwnerLabels) *Tracker[P] {
 		watched:  map[schema.GroupVersionKind]bool{},
 		waiters:  map[types.NamespacedName]*Waiter[P]{},
 		byObject: map[ObjMeta]map[types.NamespacedName]struct{}{},
+		held:     map[types.NamespacedName]chan struct{}{},
 	}
+}
+
+// Hold tells the tracker that owner's reconcile is running and will look at its objects
+// again itself: until Release, a change of an object owner waits on closes the returned
+// channel instead of enqueuing owner (which would start another reconcile once this one
+// ends, to find nothing to do or, once the wait is over, to apply everything again). Call
+// Hold again after each close to wait for the next change; read the cache after Hold, not
+// before, so no change falls between the two.
+func (t *Tracker[P]) Hold(owner client.Object) <-chan struct{} {
+	key := client.ObjectKeyFromObject(owner)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := make(chan struct{})
+	t.held[key] = ch
+	return ch
+}
+
+// Release ends Hold: changes enqueue owner again. A change that came between the owner's
+// last look at the cache and Release enqueued nothing: look once more after Release.
+func (t *Tracker[P]) Release(owner client.Object) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.held, client.ObjectKeyFromObject(owner))
 }
 
 // Source is the tracker's event source for the owner's controller.
@@ -167,7 +193,7 @@ func (t *Tracker[P]) watchLocked(gvk schema.GroupVersionKind) error {
 	}
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
-	src := source.Kind[client.Object](t.cache, u, handler.EnqueueRequestsFromMapFunc(t.ownersOf))
+	src := source.Kind[client.Object](t.cache, u, wakeHandler[P]{t})
 	if err := src.Start(t.ctx, t.queue); err != nil {
 		return fmt.Errorf("watch %s for health checks: %w", gvk, err)
 	}
@@ -183,15 +209,25 @@ func (t *Tracker[P]) ownersOf(_ context.Context, o client.Object) []ctrlreconcil
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var reqs []ctrlreconcile.Request
+	wake := func(k types.NamespacedName) {
+		if ch, held := t.held[k]; held {
+			if ch != nil {
+				close(ch)
+				t.held[k] = nil
+			}
+			return
+		}
+		reqs = append(reqs, ctrlreconcile.Request{NamespacedName: k})
+	}
 	l := o.GetLabels()
 	owner := types.NamespacedName{Namespace: l[t.labels.Namespace], Name: l[t.labels.Name]}
 	if owner.Name != "" && owner.Namespace != "" && t.waiters[owner] != nil {
-		reqs = append(reqs, ctrlreconcile.Request{NamespacedName: owner})
+		wake(owner)
 	}
 	gvk := o.GetObjectKind().GroupVersionKind()
 	for k := range t.byObject[ObjMeta{Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}] {
 		if k != owner {
-			reqs = append(reqs, ctrlreconcile.Request{NamespacedName: k})
+			wake(k)
 		}
 	}
 	return reqs

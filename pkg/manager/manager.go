@@ -35,6 +35,7 @@ import (
 	"gotk.dev/pkg/metrics"
 	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/timeline"
 )
 
 // AddToScheme registers API types with a scheme (every API package has one).
@@ -76,8 +77,11 @@ type Runtime struct {
 	Manager ctrl.Manager
 	Events  *events.Recorder
 	Metrics *metrics.Recorder
-	Log     logr.Logger
-	opts    *options.Runtime
+	// Timeline records the recent reconciles of every controller of the process, served at
+	// /debug/reconciles on the metrics address.
+	Timeline *timeline.Recorder
+	Log      logr.Logger
+	opts     *options.Runtime
 }
 
 // NewLogger builds the process logger from --log-level and --log-encoding.
@@ -167,10 +171,11 @@ func New(s Setup) (*Runtime, error) {
 		// controllers as processes) it needs one, and $RUNTIME_NAMESPACE is the pod's anyway.
 		le.LeaseNamespace = os.Getenv("RUNTIME_NAMESPACE")
 	}
+	tl := timeline.New()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        s.Scheme,
 		Logger:                        log,
-		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr, ExtraHandlers: pprofHandlers()},
+		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr, ExtraHandlers: debugHandlers(tl)},
 		HealthProbeBindAddress:        s.Options.HealthAddr,
 		LeaderElection:                le.Enabled,
 		LeaderElectionID:              s.Name + "-leader-election",
@@ -202,16 +207,19 @@ func New(s Setup) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{Manager: mgr, Events: rec, Metrics: m, Log: log, opts: s.Options}, nil
+	return &Runtime{Manager: mgr, Events: rec, Metrics: m, Timeline: tl, Log: log, opts: s.Options}, nil
 }
 
 // ControllerOptions carries --concurrent and the --min/--max-retry-delay backoff to a
-// controller built with ctrl.NewControllerManagedBy(...).WithOptions(...).
+// controller built with ctrl.NewControllerManagedBy(...).WithOptions(...), and its work queue:
+// controller-runtime's priority queue, with the time each request became ready recorded for
+// the timeline.
 func (r *Runtime) ControllerOptions() controller.Options {
 	return controller.Options{
 		MaxConcurrentReconciles: r.opts.Concurrent,
 		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[crreconcile.Request](
 			r.opts.MinRetryDelay, r.opts.MaxRetryDelay),
+		NewQueue:     r.Timeline.NewQueue,
 		RecoverPanic: ptrTrue(),
 	}
 }
@@ -225,6 +233,7 @@ func (r *Runtime) Shared() reconcile.Shared {
 		Metrics:           r.Metrics,
 		RequeueDependency: r.opts.RequeueDependency,
 		JitterPercent:     r.opts.IntervalJitterPercentage,
+		Timeline:          r.Timeline,
 	}
 }
 
@@ -233,10 +242,12 @@ func (r *Runtime) Options() *options.Runtime { return r.opts }
 
 func ptrTrue() *bool { b := true; return &b }
 
-// pprofHandlers serves Go's profiles under /debug/pprof/ on the metrics address, as upstream
-// Flux controllers do, so a CPU or heap profile can be taken from a running controller.
-func pprofHandlers() map[string]http.Handler {
+// debugHandlers serves Go's profiles under /debug/pprof/ on the metrics address, as upstream
+// Flux controllers do, so a CPU or heap profile can be taken from a running controller, and
+// the recent reconciles at /debug/reconciles (package timeline).
+func debugHandlers(tl *timeline.Recorder) map[string]http.Handler {
 	return map[string]http.Handler{
+		"/debug/reconciles":    tl.Handler(),
 		"/debug/pprof/":        http.HandlerFunc(pprof.Index),
 		"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
 		"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),

@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
 	"gotk.dev/pkg/reconcile"
+	"gotk.dev/pkg/timeline"
 )
 
 // env is the API server shared by the tests of this package; set once by TestMain.
@@ -170,6 +172,30 @@ func TestManagerRunsAController(t *testing.T) {
 	}
 	if strings.Contains(body, `name="other-shard"`) {
 		t.Error("/metrics has series of an object outside --watch-label-selector")
+	}
+
+	// The reconcile is on the timeline: when its request became ready, when a worker took
+	// it, its step and its status patch.
+	_, body, err = httpGet("http://" + metricsAddr + "/debug/reconciles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page timeline.Page
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatalf("/debug/reconciles: %v: %s", err, body)
+	}
+	var span *timeline.Span
+	for i, s := range page.Spans {
+		if s.Name == "in-shard" && s.Namespace == ns.Name && s.Outcome == timeline.Ready {
+			span = &page.Spans[i]
+		}
+	}
+	if span == nil {
+		t.Fatalf("no Ready span of in-shard on /debug/reconciles: %s", body)
+	}
+	if span.Kind != testkind.Kind || span.Queued.IsZero() || span.Queued.After(span.Start) || span.End.Before(span.Start) ||
+		len(span.Steps) != 1 || span.Steps[0].Name != "test" || span.StatusPatchSeconds <= 0 || span.Generation != 1 {
+		t.Errorf("span %+v", span)
 	}
 }
 

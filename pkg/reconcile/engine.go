@@ -16,6 +16,7 @@ import (
 
 	"gotk.dev/pkg/lenient"
 	"gotk.dev/pkg/redact"
+	"gotk.dev/pkg/timeline"
 )
 
 // InvalidSpecReason is the reason of objects whose stored spec cannot be read as their type.
@@ -122,12 +123,15 @@ func New[T Object, S any](o Options[T, S]) (*Controller[T, S], error) {
 // Reconcile implements controller-runtime's reconcile.Reconciler.
 func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	start := time.Now()
+	span := c.startSpan(req, start)
 	obj := c.o.NewObject()
 	if err := c.o.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.o.Metrics.Forget(c.o.Kind, req.Namespace, req.Name)
+			c.endSpan(span, 0, timeline.Gone)
 			return ctrl.Result{}, nil
 		}
+		c.endSpan(span, 0, timeline.Failed)
 		return ctrl.Result{}, err
 	}
 	if c.o.Refresh != nil && c.o.Refresh(obj) {
@@ -143,6 +147,7 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	defer c.o.Metrics.RecordDuration(c.o.Kind, req.Namespace, req.Name, start)
 
 	if !obj.GetDeletionTimestamp().IsZero() {
+		defer c.endSpan(span, obj.GetGeneration(), timeline.Finalized)
 		return c.finalize(ctx, obj)
 	}
 	if !controllerutil.ContainsFinalizer(obj, c.o.Finalizer) {
@@ -151,14 +156,17 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		// The finalizers list is replaced as a whole: lock on the resourceVersion so a
 		// finalizer added by someone else meanwhile is not dropped.
 		if err := c.o.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			c.endSpan(span, obj.GetGeneration(), timeline.Failed)
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
 	c.o.Metrics.RecordSuspend(c.o.Kind, req.Namespace, req.Name, obj.IsSuspended())
 	if obj.IsSuspended() {
 		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended for this object")
+		c.endSpan(span, obj.GetGeneration(), timeline.Suspended)
 		return ctrl.Result{}, nil
 	}
+	defer c.endSpan(span, obj.GetGeneration(), timeline.Failed)
 
 	base := obj.DeepCopyObject().(client.Object)
 	var res Result
@@ -168,10 +176,16 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		// stored cannot be acted on.
 		err = Stall(InvalidSpecReason, fmt.Errorf("invalid spec: %s", problems))
 	} else {
-		res, err = c.runSteps(ctx, obj)
+		res, err = c.runSteps(ctx, obj, span)
 	}
 	result, retErr := c.summarize(ctx, obj, res, err)
-	if perr := patchStatus(ctx, c.o.Client, base, obj); perr != nil {
+	setOutcome(span, res, err, result)
+	patchStart := time.Now()
+	sent, perr := patchStatus(ctx, c.o.Client, base, obj)
+	if span != nil && sent {
+		span.StatusPatchSeconds = time.Since(patchStart).Seconds()
+	}
+	if perr != nil {
 		if apierrors.IsNotFound(perr) {
 			return ctrl.Result{}, nil
 		}
@@ -184,7 +198,7 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 }
 
 // runSteps runs the steps in order until one fails or ends the reconcile with a Result.
-func (c *Controller[T, S]) runSteps(ctx context.Context, obj T) (Result, error) {
+func (c *Controller[T, S]) runSteps(ctx context.Context, obj T, span *timeline.Span) (Result, error) {
 	if c.o.Timeout != nil {
 		if d := c.o.Timeout(obj); d > 0 {
 			var cancel context.CancelFunc
@@ -204,7 +218,9 @@ func (c *Controller[T, S]) runSteps(ctx context.Context, obj T) (Result, error) 
 	for _, step := range c.o.Steps {
 		started := time.Now()
 		res, err := step.Run(ctx, scope)
-		c.o.Metrics.RecordStep(c.o.Kind, step.Name, time.Since(started))
+		took := time.Since(started)
+		c.o.Metrics.RecordStep(c.o.Kind, step.Name, took)
+		recordStep(span, step.Name, took)
 		if err != nil {
 			if step.FailureCondition != "" {
 				MarkTrue(obj, step.FailureCondition, ReasonOf(err), err.Error())
@@ -226,16 +242,16 @@ func (c *Controller[T, S]) runSteps(ctx context.Context, obj T) (Result, error) 
 
 // patchStatus sends the status changes of obj since base as a JSON merge patch, and nothing
 // when nothing changed: a no-op reconcile costs no write.
-func patchStatus(ctx context.Context, c client.Client, base, obj client.Object) error {
+func patchStatus(ctx context.Context, c client.Client, base, obj client.Object) (sent bool, err error) {
 	patch := client.MergeFrom(base)
 	data, err := patch.Data(obj)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if string(data) == "{}" {
-		return nil
+		return false, nil
 	}
-	return c.Status().Patch(ctx, obj, patch)
+	return true, c.Status().Patch(ctx, obj, patch)
 }
 
 // finalize runs the kind's cleanup and removes the finalizer so the API server can delete obj.

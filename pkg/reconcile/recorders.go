@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/timeline"
 )
 
 // EventRecorder records an event about an object: events.Recorder writes a Kubernetes Event
@@ -36,6 +38,9 @@ type Shared struct {
 	// JitterPercent spreads interval requeues by +/- this percentage
 	// (--interval-jitter-percentage).
 	JitterPercent uint8
+	// Timeline keeps a record of each reconcile (queue wait, steps, status patch, outcome);
+	// nil keeps none.
+	Timeline *timeline.Recorder
 }
 
 type discardEvents struct{}
