@@ -32,8 +32,9 @@ type Change struct {
 	Action Action
 	// Object names it: Kind/namespace/name, as flux diff prints it.
 	Object inventory.ObjMetadata
-	// Live and Merged are the object in the cluster and after the apply (Drifted only), with
-	// the fields every write changes removed and Secret values masked (Diffable).
+	// Live and Merged are the object in the cluster and after the apply (Merged only for
+	// Created), with the fields every write changes removed and Secret values masked
+	// (Diffable).
 	Live, Merged *unstructured.Unstructured
 }
 
@@ -59,7 +60,14 @@ func Compute(ctx context.Context, c client.Client, r Request) ([]Change, error) 
 	for _, e := range entries {
 		switch e.Action {
 		case ssa.Created:
-			out = append(out, Change{Action: Created, Object: e.ObjMetadata})
+			ch := Change{Action: Created, Object: e.ObjMetadata}
+			if e.Merged != nil {
+				ch.Merged = Diffable(e.Merged)
+				if ch.Merged.GetKind() == "Secret" && ch.Merged.GetAPIVersion() == "v1" {
+					MaskSecretValues(&unstructured.Unstructured{Object: map[string]any{}}, ch.Merged)
+				}
+			}
+			out = append(out, ch)
 		case ssa.Configured:
 			if e.Live == nil || e.Merged == nil {
 				continue
