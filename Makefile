@@ -88,6 +88,10 @@ build: check-go ## Build the controllers and the flux CLI into bin/.
 	done
 	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
 
+.PHONY: ui-assets
+ui-assets: ## Rebuild the flux ui front end (cli/internal/ui/web/dist, committed) from web/src with npm and esbuild.
+	cd cli/internal/ui/web && npm ci --no-audit --no-fund && node build.mjs
+
 .PHONY: test
 test: verify testbin ## Everything CI runs: verify, unit, controller (envtest) and end-to-end smoke tests.
 	go test -count=1 -timeout 25m $(PKGS)

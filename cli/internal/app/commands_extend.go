@@ -9,7 +9,7 @@ var commandExtensions = []func(root *cobra.Command, c *Command){
 	extendCreate,    // create secret proxy (create_extend.go)
 	extendBuildDiff, // build artifact, diff artifact (artifact_build.go, artifact_diff.go)
 	func(root *cobra.Command, c *Command) {
-		root.AddCommand(newStatsCommand(c), newMigrateCommand(c)) // stats_cmd.go, migrate_cmd.go
+		root.AddCommand(newStatsCommand(c), newMigrateCommand(c), newUICommand(c)) // stats_cmd.go, migrate_cmd.go, ui_cmd.go
 	},
 }
 
