@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/internal/testing/testenv"
@@ -299,7 +300,7 @@ func get(t *testing.T, env *testenv.Env, apiVersion, kind, ns, name string) *uns
 
 // viewerToken creates a ServiceAccount in ns allowed only to read (and, with edit, patch)
 // Flux objects of ns, and returns a token for it.
-func viewerToken(t *testing.T, env *testenv.Env, ns, name string, edit bool) string {
+func viewerToken(t *testing.T, c client.Client, cfg *rest.Config, ns, name string, edit bool) string {
 	t.Helper()
 	ctx := context.Background()
 	verbs := []string{"get", "list", "watch"}
@@ -316,11 +317,11 @@ func viewerToken(t *testing.T, env *testenv.Env, ns, name string, edit bool) str
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}},
 	} {
-		if err := env.Client.Create(ctx, o); err != nil {
+		if err := c.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cs, err := kubernetes.NewForConfig(env.Config)
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,8 +337,8 @@ func TestClusterModeActsAsTheViewer(t *testing.T) {
 	mine, other := env.NewNamespace(t, "ui-mine"), env.NewNamespace(t, "ui-other")
 	fleet(t, env, mine)
 	fleet(t, env, other)
-	reader := viewerToken(t, env, mine, "reader", false)
-	editor := viewerToken(t, env, mine, "editor", true)
+	reader := viewerToken(t, env.Client, env.Config, mine, "reader", false)
+	editor := viewerToken(t, env.Client, env.Config, mine, "editor", true)
 	ts := startServer(t, env, ClusterMode)
 
 	if code, _ := ts.do(t, http.MethodGet, "/api/objects", nil); code != http.StatusUnauthorized {
