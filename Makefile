@@ -71,7 +71,7 @@ peers: check-go ## Build the test peers (versitygw, Gitea, OpenTofu) into bin/ a
 	@AZURITE_VERSION=$(AZURITE_VERSION) hack/install-azurite.sh $(BIN)
 
 .PHONY: test-deps
-test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch), when missing.
+test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch, chromium), when missing.
 	@hack/install-test-deps.sh
 
 .PHONY: testbin
