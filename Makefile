@@ -112,6 +112,7 @@ bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller ./helm-controller/internal/controller
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
 	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters
+	go test -run '^$$' -bench . -benchtime 5x ./cli/internal/ui
 
 FUZZTIME ?= 20s
 .PHONY: fuzz

@@ -109,7 +109,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // flux creates a Flux object and writes its status as its controller would.
-func flux(t *testing.T, env *testenv.Env, apiVersion, kind, ns, name string, spec map[string]any, status map[string]any) *unstructured.Unstructured {
+func flux(t testing.TB, env *testenv.Env, apiVersion, kind, ns, name string, spec map[string]any, status map[string]any) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": kind,
 		"metadata": map[string]any{"name": name, "namespace": ns}, "spec": spec}}
