@@ -66,7 +66,7 @@ function Actions({ d }) {
   const hasSource = d.kind === "Kustomization" || d.kind === "HelmRelease" || d.kind === "HelmChart";
   return (
     <div>
-      <div class="actions" role="group" aria-label="Actions">
+      <div class="actions" aria-label="Actions">
         {d.reconcilable && <button data-testid="reconcile" disabled={busy || d.suspended} onClick={() => act("reconcile")}>Reconcile</button>}
         {d.reconcilable && hasSource && <button class="secondary" data-testid="reconcile-source" disabled={busy || d.suspended} onClick={() => act("reconcile", { withSource: true })}>Reconcile with source</button>}
         {d.suspendable && !d.suspended && <button class="secondary outline" data-testid="suspend" disabled={busy} onClick={() => act("suspend")}>Suspend</button>}
