@@ -71,7 +71,7 @@ peers: check-go ## Build the test peers (versitygw, Gitea, OpenTofu) into bin/ a
 	@AZURITE_VERSION=$(AZURITE_VERSION) hack/install-azurite.sh $(BIN)
 
 .PHONY: test-deps
-test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch), when missing.
+test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch, chromium), when missing.
 	@hack/install-test-deps.sh
 
 .PHONY: testbin
@@ -87,6 +87,10 @@ build: check-go ## Build the controllers and the flux CLI into bin/.
 	  else echo "build: $$c has no cmd/ yet"; fi; \
 	done
 	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
+
+.PHONY: ui-assets
+ui-assets: ## Rebuild the flux ui front end (cli/internal/ui/web/dist, committed) from web/src with npm and esbuild.
+	cd cli/internal/ui/web && npm ci --no-audit --no-fund && node build.mjs
 
 .PHONY: test
 test: verify testbin ## Everything CI runs: verify, unit, controller (envtest) and end-to-end smoke tests.
@@ -108,6 +112,7 @@ bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller ./helm-controller/internal/controller
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
 	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters
+	go test -run '^$$' -bench . -benchtime 5x ./cli/internal/ui
 
 FUZZTIME ?= 20s
 .PHONY: fuzz

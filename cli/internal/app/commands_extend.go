@@ -10,7 +10,7 @@ var commandExtensions = []func(root *cobra.Command, c *Command){
 	extendBuildDiff,     // build artifact, diff artifact (artifact_build.go, artifact_diff.go)
 	extendSourceWatcher, // get/export source external, get/export/tree artifact generator (source_watcher_cmds.go)
 	func(root *cobra.Command, c *Command) {
-		root.AddCommand(newStatsCommand(c), newMigrateCommand(c)) // stats_cmd.go, migrate_cmd.go
+		root.AddCommand(newStatsCommand(c), newMigrateCommand(c), newUICommand(c)) // stats_cmd.go, migrate_cmd.go, ui_cmd.go
 	},
 }
 
