@@ -48,6 +48,10 @@ type Options struct {
 	Signer gogit.Signer
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// KustomizationOverride, when set, is written as <path>/<namespace>/kustomization.yaml
+	// before the components are built (the generated files are added to its resources when
+	// it does not list them), so its patches apply from the first install on.
+	KustomizationOverride []byte
 }
 
 // Validate checks the options before anything is cloned, created or applied.
@@ -170,6 +174,11 @@ func (b *Bootstrapper) run(ctx context.Context) error {
 		b.Log.Actionf("branch %q does not exist yet: the first commit creates it", b.Branch)
 	}
 	b.Log.Successf("cloned repository")
+	if b.KustomizationOverride != nil {
+		if err := writeFile(dir, b.file(KustomizationFile), b.KustomizationOverride); err != nil {
+			return err
+		}
+	}
 
 	if err := b.reconcileComponents(ctx, dir, deadline); err != nil {
 		return err
