@@ -20,7 +20,7 @@ API_MODULES := source-controller/api kustomize-controller/api helm-controller/ap
 	notification-controller/api image-reflector-controller/api image-automation-controller/api
 CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller \
 	image-reflector-controller image-automation-controller
-MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
+MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e terraform-provider-flux
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 CONTROLLER_GEN := $(BIN)/controller-gen

@@ -52,6 +52,10 @@ type Options struct {
 	// before the components are built (the generated files are added to its resources when
 	// it does not list them), so its patches apply from the first install on.
 	KustomizationOverride []byte
+	// AlwaysInstall applies the components even when the cluster applies them from Git
+	// already, so components deleted from the cluster come back without waiting for a
+	// controller that may be gone itself (a Terraform create after drift).
+	AlwaysInstall bool
 }
 
 // Validate checks the options before anything is cloned, created or applied.
