@@ -38,8 +38,8 @@ type kubernetesModel struct {
 
 // execModel runs a credential plugin (aws eks get-token, gke-gcloud-auth-plugin, ...).
 type execModel struct {
-	APIVersion types.String      `tfsdk:"api_version"`
-	Command    types.String      `tfsdk:"command"`
+	APIVersion types.String `tfsdk:"api_version"`
+	Command    types.String `tfsdk:"command"`
 	Args       types.List   `tfsdk:"args"`
 	Env        types.Map    `tfsdk:"env"`
 }

@@ -103,7 +103,7 @@ func (r *bootstrapGitResource) Schema(_ context.Context, _ resource.SchemaReques
 			"recurse_submodules":   flag("Clone the repository's submodules too.", false),
 			"kustomization_override": optional("Contents of <path>/<namespace>/kustomization.yaml, to patch the components "+
 				"(the generated files are added to its resources when missing). Unset, a kustomization.yaml in the repository is kept as it is.", ""),
-			"embedded_manifests": flag("Accepted for compatibility: the install manifests are always the ones embedded in the provider.", false),
+			"embedded_manifests":   flag("Accepted for compatibility: the install manifests are always the ones embedded in the provider.", false),
 			"delete_git_manifests": flag("Remove the Flux manifests from the repository on destroy.", true),
 			"keep_namespace":       flag("Keep the namespace on destroy.", false),
 			"timeout":              optional("How long create, update and destroy wait for the cluster.", defaultTimeout),
