@@ -7,7 +7,9 @@ import (
 	"flag"
 	"log"
 
+	"github.com/go-logr/logr"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"gotk.dev/terraform-provider-flux/internal/provider"
 )
@@ -19,6 +21,8 @@ var version = "0.0.0-dev"
 func main() {
 	debug := flag.Bool("debug", false, "run with support for debuggers (prints TF_REATTACH_PROVIDERS)")
 	flag.Parse()
+	// The Kubernetes clients log nothing the user needs; errors reach Terraform as diagnostics.
+	ctrllog.SetLogger(logr.Discard())
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: provider.Address,
 		Debug:   *debug,

@@ -22,18 +22,18 @@ type tofu struct {
 	env      []string
 }
 
-// providerBinary builds the provider once per test binary run into dir.
-func providerBinary(t *testing.T, dir string) {
-	t.Helper()
+// buildProvider builds the provider into dir, where dev_overrides points.
+func buildProvider(dir string) error {
 	root, err := workspace.Root()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-flux"), "./terraform-provider-flux")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the provider: %v\n%s", err, out)
+		return fmt.Errorf("build the provider: %v\n%s", err, out)
 	}
+	return nil
 }
 
 // newTofu prepares a working directory with main.tf for a provider installed in pluginDir.
@@ -64,12 +64,16 @@ type result struct {
 
 func (r result) String() string { return r.stdout + r.stderr }
 
-// run runs tofu with args (plus -no-color and -input=false) and logs its output.
+// run runs tofu with args (plus -no-color and -input=false where they apply) and logs its output.
 func (tf *tofu) run(t *testing.T, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	full := append(append([]string{args[0]}, "-no-color", "-input=false"), args[1:]...)
+	full := args
+	switch args[0] {
+	case "plan", "apply", "destroy", "import":
+		full = append([]string{args[0], "-no-color", "-input=false"}, args[1:]...)
+	}
 	cmd := exec.CommandContext(ctx, tf.bin, full...)
 	cmd.Dir, cmd.Env = tf.dir, tf.env
 	var stdout, stderr bytes.Buffer
@@ -82,7 +86,12 @@ func (tf *tofu) run(t *testing.T, args ...string) result {
 	} else if err != nil {
 		t.Fatalf("tofu %s: %v", strings.Join(args, " "), err)
 	}
-	t.Logf("tofu %s -> %d in %s\n%s", strings.Join(args, " "), r.code, time.Since(start).Round(time.Millisecond), r)
+	// Plans print every managed file: the log keeps the end, where results and errors are.
+	out := r.String()
+	if len(out) > 3000 {
+		out = "[...]" + out[len(out)-3000:]
+	}
+	t.Logf("tofu %s -> %d in %s\n%s", strings.Join(args, " "), r.code, time.Since(start).Round(time.Millisecond), out)
 	return r
 }
 
