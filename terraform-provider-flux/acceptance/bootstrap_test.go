@@ -39,6 +39,10 @@ terraform {
 }
 
 variable "flux_version" { type = string }
+variable "kustomization_override" {
+  type    = string
+  default = null
+}
 variable "git_password" {
   type      = string
   sensitive = true
@@ -64,6 +68,8 @@ resource "flux_bootstrap_git" "this" {
   path      = "clusters/test"
   namespace = %q
   version   = var.flux_version
+
+  kustomization_override = var.kustomization_override
 }
 `
 
@@ -145,7 +151,8 @@ func (e *acc) testBadCredentials(t *testing.T) {
 
 // testLifecycle: apply bootstraps and the cluster reconciles the repository; a second plan
 // shows no changes; a new version upgrades through Git; an edit of the manifests in Git
-// shows as drift and apply restores them; import finds the install again; destroy removes
+// shows as drift and apply restores them; import finds the install again;
+// kustomization_override patches the controllers through Git; destroy removes
 // everything (nothing left on finalizers) and the manifests from Git.
 func (e *acc) testLifecycle(t *testing.T) {
 	const ns = "flux-tf"
@@ -232,6 +239,34 @@ func (e *acc) testLifecycle(t *testing.T) {
 	}
 	if r := plan("v1.1.0"); r.code != 0 {
 		t.Errorf("plan after import wants changes (exit %d)", r.code)
+	}
+
+	override := `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - gotk-components.yaml
+  - gotk-sync.yaml
+patches:
+  - target:
+      kind: Deployment
+      name: source-controller
+    patch: |
+      - op: add
+        path: /metadata/labels/team
+        value: platform
+`
+	withOverride := vars("flux_version=v1.1.0", "git_password="+token, "kustomization_override="+override)
+	if r := tf.run(t, append([]string{"apply", "-auto-approve"}, withOverride...)...); r.code != 0 {
+		t.Fatalf("apply with kustomization_override: exit %d", r.code)
+	}
+	if got := e.file(t, "fleet/tf", "clusters/test/"+ns+"/kustomization.yaml"); got != override {
+		t.Errorf("kustomization.yaml is not the override:\n%s", got)
+	}
+	if d, err := e.env.Clientset.AppsV1().Deployments(ns).Get(context.Background(), "source-controller", metav1.GetOptions{}); err != nil || d.Labels["team"] != "platform" {
+		t.Errorf("the override's patch was not applied from Git: %v %v", err, d.Labels)
+	}
+	if r := tf.run(t, append([]string{"plan", "-detailed-exitcode"}, withOverride...)...); r.code != 0 {
+		t.Errorf("plan after the override wants changes (exit %d)", r.code)
 	}
 
 	if r := tf.run(t, append([]string{"destroy", "-auto-approve"}, vars("flux_version=v1.1.0", "git_password="+token)...)...); r.code != 0 {

@@ -33,7 +33,7 @@ func (r *bootstrapGitResource) Read(ctx context.Context, req resource.ReadReques
 		}
 		setDefaults(&state, r.defaultVersion)
 	}
-	b, err := r.prepare(ctx, &state, false)
+	b, err := r.prepare(ctx, &state, "read", false)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read the Flux install", err.Error())
 		return
@@ -56,7 +56,7 @@ func (r *bootstrapGitResource) Read(ctx context.Context, req resource.ReadReques
 			resp.Diagnostics.AddError("Cannot import", err.Error())
 			return
 		}
-		if b, err = r.prepare(ctx, &state, false); err != nil {
+		if b, err = r.prepare(ctx, &state, "read", false); err != nil {
 			resp.Diagnostics.AddError("Cannot import", err.Error())
 			return
 		}
@@ -156,7 +156,6 @@ func setDefaults(m *bootstrapModel, version string) {
 	m.EmbeddedManifests = types.BoolValue(false)
 	m.DeleteGitManifests = types.BoolValue(true)
 	m.KeepNamespace = types.BoolValue(false)
-	m.Timeout = types.StringValue(defaultTimeout)
 }
 
 // importInstall reads an existing bootstrap into m: the sync objects give the path, interval

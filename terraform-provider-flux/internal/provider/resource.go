@@ -50,12 +50,15 @@ func (r *bootstrapGitResource) Configure(_ context.Context, req resource.Configu
 // prepare fills a bootstrap for the model: options, the cluster client (checked to answer),
 // and the repository's remote (checked to accept the credentials). Nothing is changed yet,
 // so a wrong credential leaves nothing behind.
-func (r *bootstrapGitResource) prepare(ctx context.Context, m *bootstrapModel, withGit bool) (*bootstrap.Bootstrapper, error) {
+func (r *bootstrapGitResource) prepare(ctx context.Context, m *bootstrapModel, op string, withGit bool) (*bootstrap.Bootstrapper, error) {
 	if r.data == nil {
 		return nil, fmt.Errorf("the flux provider is not configured")
 	}
 	b, err := m.bootstrapper(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if b.Timeout, err = m.timeout(op); err != nil {
 		return nil, err
 	}
 	b.Log = tfLogger{ctx: ctx}
@@ -99,7 +102,7 @@ func (r *bootstrapGitResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	b, err := r.prepare(ctx, &plan, true)
+	b, err := r.prepare(ctx, &plan, "create", true)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot bootstrap Flux", err.Error())
 		return
@@ -116,7 +119,7 @@ func (r *bootstrapGitResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	b, err := r.prepare(ctx, &plan, true)
+	b, err := r.prepare(ctx, &plan, "update", true)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot update Flux", err.Error())
 		return
@@ -173,7 +176,7 @@ func (r *bootstrapGitResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	b, err := r.prepare(ctx, &state, state.DeleteGitManifests.ValueBool())
+	b, err := r.prepare(ctx, &state, "delete", state.DeleteGitManifests.ValueBool())
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot uninstall Flux", err.Error())
 		return

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -20,35 +21,58 @@ import (
 // bootstrapModel is flux_bootstrap_git's state: upstream's attributes, with repository_files
 // holding the managed files of the repository (drift shows as a change to them).
 type bootstrapModel struct {
-	ID                    types.String `tfsdk:"id"`
-	Path                  types.String `tfsdk:"path"`
-	Version               types.String `tfsdk:"version"`
-	Components            types.Set    `tfsdk:"components"`
-	ComponentsExtra       types.Set    `tfsdk:"components_extra"`
-	Namespace             types.String `tfsdk:"namespace"`
-	ClusterDomain         types.String `tfsdk:"cluster_domain"`
-	NetworkPolicy         types.Bool   `tfsdk:"network_policy"`
-	Registry              types.String `tfsdk:"registry"`
-	ImagePullSecret       types.String `tfsdk:"image_pull_secret"`
-	TolerationKeys        types.Set    `tfsdk:"toleration_keys"`
-	WatchAllNamespaces    types.Bool   `tfsdk:"watch_all_namespaces"`
-	LogLevel              types.String `tfsdk:"log_level"`
-	SecretName            types.String `tfsdk:"secret_name"`
-	Interval              types.String `tfsdk:"interval"`
-	RecurseSubmodules     types.Bool   `tfsdk:"recurse_submodules"`
-	KustomizationOverride types.String `tfsdk:"kustomization_override"`
-	EmbeddedManifests     types.Bool   `tfsdk:"embedded_manifests"`
-	DeleteGitManifests    types.Bool   `tfsdk:"delete_git_manifests"`
-	KeepNamespace         types.Bool   `tfsdk:"keep_namespace"`
-	Timeout               types.String `tfsdk:"timeout"`
-	RepositoryFiles       types.Map    `tfsdk:"repository_files"`
+	ID                    types.String   `tfsdk:"id"`
+	Path                  types.String   `tfsdk:"path"`
+	Version               types.String   `tfsdk:"version"`
+	Components            types.Set      `tfsdk:"components"`
+	ComponentsExtra       types.Set      `tfsdk:"components_extra"`
+	Namespace             types.String   `tfsdk:"namespace"`
+	ClusterDomain         types.String   `tfsdk:"cluster_domain"`
+	NetworkPolicy         types.Bool     `tfsdk:"network_policy"`
+	Registry              types.String   `tfsdk:"registry"`
+	ImagePullSecret       types.String   `tfsdk:"image_pull_secret"`
+	TolerationKeys        types.Set      `tfsdk:"toleration_keys"`
+	WatchAllNamespaces    types.Bool     `tfsdk:"watch_all_namespaces"`
+	LogLevel              types.String   `tfsdk:"log_level"`
+	SecretName            types.String   `tfsdk:"secret_name"`
+	Interval              types.String   `tfsdk:"interval"`
+	RecurseSubmodules     types.Bool     `tfsdk:"recurse_submodules"`
+	KustomizationOverride types.String   `tfsdk:"kustomization_override"`
+	EmbeddedManifests     types.Bool     `tfsdk:"embedded_manifests"`
+	DeleteGitManifests    types.Bool     `tfsdk:"delete_git_manifests"`
+	KeepNamespace         types.Bool     `tfsdk:"keep_namespace"`
+	Timeouts              *timeoutsModel `tfsdk:"timeouts"`
+	RepositoryFiles       types.Map      `tfsdk:"repository_files"`
 }
 
 // Defaults of the resource's attributes that flux bootstrap has as flag defaults.
 const (
-	defaultInterval = "1m0s"
-	defaultTimeout  = "5m0s"
+	defaultInterval        = "1m0s"
+	defaultTimeout         = "5m0s"
+	defaultTimeoutDuration = 5 * time.Minute
 )
+
+// timeoutsModel is the timeouts block, as upstream's provider has it.
+type timeoutsModel struct {
+	Create types.String `tfsdk:"create"`
+	Read   types.String `tfsdk:"read"`
+	Update types.String `tfsdk:"update"`
+	Delete types.String `tfsdk:"delete"`
+}
+
+// timeout is the operation's (create, read, update or delete) timeout.
+func (m *bootstrapModel) timeout(op string) (time.Duration, error) {
+	if m.Timeouts == nil {
+		return defaultTimeoutDuration, nil
+	}
+	v := map[string]types.String{"create": m.Timeouts.Create, "read": m.Timeouts.Read,
+		"update": m.Timeouts.Update, "delete": m.Timeouts.Delete}[op]
+	d, err := parseDuration(v, defaultTimeout)
+	if err != nil {
+		return 0, attrError("timeouts."+op, err)
+	}
+	return d, nil
+}
 
 func stringSet(values []string) types.Set {
 	elems := make([]attr.Value, len(values))
@@ -106,9 +130,19 @@ func (r *bootstrapGitResource) Schema(_ context.Context, _ resource.SchemaReques
 			"embedded_manifests":   flag("Accepted for compatibility: the install manifests are always the ones embedded in the provider.", false),
 			"delete_git_manifests": flag("Remove the Flux manifests from the repository on destroy.", true),
 			"keep_namespace":       flag("Keep the namespace on destroy.", false),
-			"timeout":              optional("How long create, update and destroy wait for the cluster.", defaultTimeout),
 			"repository_files": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				Description: "The Flux manifests in the repository, by path (kustomization.yaml only with kustomization_override)."},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": schema.SingleNestedBlock{
+				Description: "How long each operation waits for the cluster and the repository (default " + defaultTimeout + ").",
+				Attributes: map[string]schema.Attribute{
+					"create": schema.StringAttribute{Optional: true, Description: "A duration such as 10m."},
+					"read":   schema.StringAttribute{Optional: true, Description: "A duration such as 1m."},
+					"update": schema.StringAttribute{Optional: true, Description: "A duration such as 10m."},
+					"delete": schema.StringAttribute{Optional: true, Description: "A duration such as 5m."},
+				},
+			},
 		},
 	}
 }
@@ -137,10 +171,6 @@ func (m *bootstrapModel) bootstrapper(ctx context.Context) (*bootstrap.Bootstrap
 	if err != nil {
 		return nil, attrError("interval", err)
 	}
-	timeout, err := parseDuration(m.Timeout, defaultTimeout)
-	if err != nil {
-		return nil, attrError("timeout", err)
-	}
 	b := &bootstrap.Bootstrapper{Options: bootstrap.Options{
 		Install: manifests.Options{
 			Namespace:          m.Namespace.ValueString(),
@@ -158,7 +188,7 @@ func (m *bootstrapModel) bootstrapper(ctx context.Context) (*bootstrap.Bootstrap
 		Interval:          interval,
 		SecretName:        m.SecretName.ValueString(),
 		RecurseSubmodules: m.RecurseSubmodules.ValueBool(),
-		Timeout:           timeout,
+		Timeout:           defaultTimeoutDuration,
 		Branch:            defaultBranch,
 	}}
 	if o := m.KustomizationOverride.ValueString(); o != "" {
