@@ -81,12 +81,13 @@ testbin: check-go registry peers test-deps ## Build the control plane (etcd, kub
 	else echo "testbin: up to date ($$want)"; fi
 
 .PHONY: build
-build: check-go ## Build the controllers and the flux CLI into bin/.
+build: check-go ## Build the controllers, the flux CLI and the Terraform provider into bin/.
 	@for c in $(CONTROLLERS); do \
 	  if [ -d $$c/cmd ]; then go build -o $(BIN)/$$c ./$$c/cmd || exit 1; \
 	  else echo "build: $$c has no cmd/ yet"; fi; \
 	done
 	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
+	go build -ldflags "-X main.version=$(VERSION:v%=%)" -o $(BIN)/terraform-provider-flux ./terraform-provider-flux
 
 .PHONY: test
 test: verify testbin ## Everything CI runs: verify, unit, controller (envtest) and end-to-end smoke tests.
