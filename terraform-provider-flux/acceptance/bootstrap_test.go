@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -151,7 +152,8 @@ func (e *acc) testBadCredentials(t *testing.T) {
 
 // testLifecycle: apply bootstraps and the cluster reconciles the repository; a second plan
 // shows no changes; a new version upgrades through Git; an edit of the manifests in Git
-// shows as drift and apply restores them; import finds the install again;
+// shows as drift and apply restores them; so is a controller deleted from the cluster;
+// import finds the install again;
 // kustomization_override patches the controllers through Git; destroy removes
 // everything (nothing left on finalizers) and the manifests from Git.
 func (e *acc) testLifecycle(t *testing.T) {
@@ -231,6 +233,34 @@ func (e *acc) testLifecycle(t *testing.T) {
 		t.Error("apply did not restore gotk-components.yaml")
 	}
 
+	// A controller deleted from the cluster (with the Kustomization suspended, or
+	// kustomize-controller puts it back first): the plan bootstraps again, which installs it.
+	e.suspend(t, ns, true)
+	// A reconcile that started before the suspension (the last apply requested one) would
+	// still put the Deployment back.
+	time.Sleep(2 * time.Second)
+	if err := e.env.Clientset.AppsV1().Deployments(ns).Delete(context.Background(), "helm-controller", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.env.Clientset.AppsV1().Deployments(ns).Get(context.Background(), "helm-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("helm-controller was put back before the plan (%v)", err)
+	}
+	if r := plan("v1.1.0"); r.code != 2 {
+		t.Fatalf("plan with a controller missing: exit %d, want 2", r.code)
+	} else {
+		wants(t, r.String(), "Flux controllers are missing", "no Deployment helm-controller in namespace flux-tf", "flux_bootstrap_git.this will be created")
+	}
+	// Resumed, as bootstrap waits for the Kustomization to be reconciled (a suspended one
+	// never is).
+	e.suspend(t, ns, false)
+	if r := apply("v1.1.0"); r.code != 0 {
+		t.Fatalf("apply with a controller missing: exit %d", r.code)
+	}
+	e.wantImage(t, ns, "helm-controller", "ghcr.io/gotk-dev/helm-controller:v1.1.0")
+	if r := plan("v1.1.0"); r.code != 0 {
+		t.Fatalf("plan after the controller is back wants changes (exit %d)", r.code)
+	}
+
 	if r := tf.run(t, "state", "rm", "flux_bootstrap_git.this"); r.code != 0 {
 		t.Fatalf("state rm: exit %d", r.code)
 	}
@@ -276,6 +306,20 @@ patches:
 	e.wantGone(t, ns)
 	if f := e.file(t, "fleet/tf", components); f != "" {
 		t.Error("destroy left gotk-components.yaml in Git")
+	}
+}
+
+// suspend sets the sync Kustomization's spec.suspend.
+func (e *acc) suspend(t *testing.T, ns string, suspend bool) {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("kustomize.toolkit.fluxcd.io/v1")
+	u.SetKind("Kustomization")
+	u.SetNamespace(ns)
+	u.SetName(ns)
+	patch := fmt.Sprintf(`{"spec":{"suspend":%t}}`, suspend)
+	if err := e.env.Client.Patch(context.Background(), u, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		t.Fatal(err)
 	}
 }
 
