@@ -20,7 +20,7 @@ API_MODULES := source-controller/api kustomize-controller/api helm-controller/ap
 	notification-controller/api image-reflector-controller/api image-automation-controller/api
 CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller \
 	image-reflector-controller image-automation-controller
-MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
+MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e terraform-provider-flux
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 CONTROLLER_GEN := $(BIN)/controller-gen
@@ -81,12 +81,13 @@ testbin: check-go registry peers test-deps ## Build the control plane (etcd, kub
 	else echo "testbin: up to date ($$want)"; fi
 
 .PHONY: build
-build: check-go ## Build the controllers and the flux CLI into bin/.
+build: check-go ## Build the controllers, the flux CLI and the Terraform provider into bin/.
 	@for c in $(CONTROLLERS); do \
 	  if [ -d $$c/cmd ]; then go build -o $(BIN)/$$c ./$$c/cmd || exit 1; \
 	  else echo "build: $$c has no cmd/ yet"; fi; \
 	done
 	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
+	go build -ldflags "-X main.version=$(VERSION:v%=%)" -o $(BIN)/terraform-provider-flux ./terraform-provider-flux
 
 .PHONY: ui-assets
 ui-assets: ## Rebuild the flux ui front end (cli/internal/ui/web/dist, committed) from web/src with npm and esbuild.
