@@ -135,7 +135,7 @@ IMAGES_DIR := $(BIN)/images
 
 .PHONY: generate-manifests
 generate-manifests: ## Render manifests/ into the install bundle the flux CLI embeds (run after the CRDs).
-	go run ./cli/internal/manifests/gen -manifests manifests -out cli/internal/manifests/install.yaml
+	go run ./cli/pkg/manifests/gen -manifests manifests -out cli/pkg/manifests/install.yaml
 
 .PHONY: images
 images: check-go ## Build one OCI image per controller into bin/images/<name>/, without Docker (VERSION=v1.2.3).
