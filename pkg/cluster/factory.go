@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -39,6 +40,9 @@ type Options struct {
 	Kubeconfig KubeconfigPolicy
 	// FailureReason is the condition reason of errors (e.g. ReconciliationFailed).
 	FailureReason string
+	// RemoteIdleTimeout is how long a remote cluster's target is kept without use (its
+	// kubeconfig's objects deleted or moved to another cluster); 0 means 15 minutes.
+	RemoteIdleTimeout time.Duration
 }
 
 // Target is a cluster as one identity: a client, its configuration and an applier.
@@ -86,7 +90,11 @@ type Factory struct {
 	// remotes remember the resourceVersion each remote target was built from, so a changed
 	// Secret replaces its target instead of adding one.
 	remotes map[string]string
-	tokens  map[string]saToken
+	// lastUsed is when each remote target was last handed out; lastSweep when idle ones
+	// were last dropped.
+	lastUsed  map[string]time.Time
+	lastSweep time.Time
+	tokens    map[string]saToken
 }
 
 // NewFactory builds a factory over the controller's own configuration.
@@ -98,11 +106,15 @@ func NewFactory(o Options) (*Factory, error) {
 	if o.FailureReason == "" {
 		o.FailureReason = meta.ReconciliationFailedReason
 	}
+	if o.RemoteIdleTimeout <= 0 {
+		o.RemoteIdleTimeout = defaultRemoteIdleTimeout
+	}
 	self, err := client.New(o.Config, client.Options{Scheme: o.Scheme, Mapper: o.Mapper, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
-	return &Factory{o: o, httpClient: hc, self: self, targets: map[string]*Target{}, remotes: map[string]string{}, tokens: map[string]saToken{}}, nil
+	return &Factory{o: o, httpClient: hc, self: self, targets: map[string]*Target{}, remotes: map[string]string{},
+		lastUsed: map[string]time.Time{}, lastSweep: time.Now(), tokens: map[string]saToken{}}, nil
 }
 
 // For returns the target of req: a remote cluster for spec.kubeConfig, else this cluster as

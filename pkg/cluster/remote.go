@@ -42,7 +42,9 @@ func (t *Target) Reader() client.Reader { return t.Client }
 // only its own objects.
 func (f *Factory) remote(key, version string, build func() (*rest.Config, string, error), req Request) (*Target, error) {
 	f.mu.Lock()
+	f.sweepLocked()
 	if t, ok := f.targets[key]; ok && f.remotes[key] == version {
+		f.lastUsed[key] = time.Now()
 		f.mu.Unlock()
 		return t, nil
 	}
@@ -60,7 +62,10 @@ func (f *Factory) remote(key, version string, build func() (*rest.Config, string
 		}
 		t.Key = key + "@" + version
 		f.mu.Lock()
-		f.targets[key], f.remotes[key] = t, version
+		if old := f.targets[key]; old != nil {
+			old.HTTPClient.CloseIdleConnections()
+		}
+		f.targets[key], f.remotes[key], f.lastUsed[key] = t, version, time.Now()
 		f.mu.Unlock()
 		return t, nil
 	})
@@ -68,6 +73,42 @@ func (f *Factory) remote(key, version string, build func() (*rest.Config, string
 		return nil, err
 	}
 	return v.(*Target), nil
+}
+
+// defaultRemoteIdleTimeout is Options.RemoteIdleTimeout's default: far above any reconcile
+// interval a fleet uses, so only a spoke nothing deploys to any more is dropped.
+const defaultRemoteIdleTimeout = 15 * time.Minute
+
+// sweepLocked drops the remote targets not handed out for RemoteIdleTimeout, at most once
+// per half of it: the factory holds one target per spoke in use, not one per spoke ever
+// seen. A health watch still running on a dropped target keeps it alive until its last
+// waiter is done. f.mu is held.
+func (f *Factory) sweepLocked() {
+	now := time.Now()
+	idle := f.o.RemoteIdleTimeout
+	if now.Sub(f.lastSweep) < idle/2 {
+		return
+	}
+	f.lastSweep = now
+	for key, used := range f.lastUsed {
+		if now.Sub(used) < idle {
+			continue
+		}
+		if t := f.targets[key]; t != nil {
+			t.HTTPClient.CloseIdleConnections()
+		}
+		delete(f.targets, key)
+		delete(f.remotes, key)
+		delete(f.lastUsed, key)
+	}
+}
+
+// RemoteTargets is how many remote clusters' targets the factory holds: for tests and
+// metrics.
+func (f *Factory) RemoteTargets() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.remotes)
 }
 
 // buildRemote builds the client, mapper and applier of a remote cluster. Every error of

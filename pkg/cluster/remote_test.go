@@ -54,6 +54,12 @@ func testCtx(t *testing.T) context.Context {
 // newFactory is a factory of a controller running in the hub.
 func newFactory(t *testing.T) *cluster.Factory {
 	t.Helper()
+	return newFactoryIdle(t, 0)
+}
+
+// newFactoryIdle is newFactory dropping remote targets unused for idle.
+func newFactoryIdle(t *testing.T, idle time.Duration) *cluster.Factory {
+	t.Helper()
 	h := hub.Get(t)
 	hc, err := rest.HTTPClientFor(h.Config)
 	if err != nil {
@@ -64,7 +70,7 @@ func newFactory(t *testing.T) *cluster.Factory {
 		t.Fatal(err)
 	}
 	f, err := cluster.NewFactory(cluster.Options{Config: h.Config, Scheme: h.Scheme, Mapper: mapper,
-		Owner: ssa.Owner{Field: "kustomize-controller", Group: "kustomize.toolkit.fluxcd.io"}})
+		Owner: ssa.Owner{Field: "kustomize-controller", Group: "kustomize.toolkit.fluxcd.io"}, RemoteIdleTimeout: idle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +170,43 @@ func TestRemoteTargetOnePerSpoke(t *testing.T) {
 	}
 	if again == targets[0] || again.ClusterKey() == targets[0].ClusterKey() {
 		t.Error("a changed kubeconfig Secret kept the old target")
+	}
+}
+
+// TestRemoteTargetsDroppedWhenIdle: a spoke nothing deploys to any more is forgotten; one in
+// use is kept.
+func TestRemoteTargetsDroppedWhenIdle(t *testing.T) {
+	ctx := testCtx(t)
+	const idle = 300 * time.Millisecond
+	f := newFactoryIdle(t, idle)
+	ns := hub.Get(t).NewNamespace(t, "idle")
+	reqA := spokeSecret(t, ns, "spoke-a", "")
+	reqB := spokeSecret(t, ns, "spoke-b", "")
+	a, err := f.For(ctx, hub.Get(t).Client, reqA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.For(ctx, hub.Get(t).Client, reqB); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.RemoteTargets(); n != 2 {
+		t.Fatalf("remote targets = %d, want 2", n)
+	}
+	// spoke-b is used, spoke-a not, for longer than the idle timeout.
+	for end := time.Now().Add(2 * idle); time.Now().Before(end); time.Sleep(idle / 4) {
+		if _, err := f.For(ctx, hub.Get(t).Client, reqB); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.RemoteTargets(); n != 1 {
+		t.Errorf("remote targets after spoke-a idled = %d, want 1 (spoke-b's)", n)
+	}
+	again, err := f.For(ctx, hub.Get(t).Client, reqA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again == a {
+		t.Error("the idle spoke-a's target was kept")
 	}
 }
 
