@@ -173,7 +173,7 @@ func New(s Setup) (*Runtime, error) {
 		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr, ExtraHandlers: pprofHandlers()},
 		HealthProbeBindAddress:        s.Options.HealthAddr,
 		LeaderElection:                le.Enabled,
-		LeaderElectionID:              s.Name + "-leader-election",
+		LeaderElectionID:              LeaderElectionID(s.Name, s.Options.WatchLabelSelector),
 		LeaderElectionNamespace:       le.LeaseNamespace,
 		LeaderElectionReleaseOnCancel: le.ReleaseOnExit,
 		LeaseDuration:                 &le.LeaseDuration,
