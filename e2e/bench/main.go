@@ -94,6 +94,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.IntVar(&f.nodes, "nodes", 1, "kwok nodes")
 	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps) or webhook (push to applied through a Receiver, --pushes times)")
 	fs.IntVar(&f.pushes, "pushes", 30, "pushes measured in --mode webhook")
+	fs.IntVar(&f.cfg.Shards, "shards", 1, "instances of source-, kustomize- and helm-controller: the primary (--watch-label-selector=!"+framework.ShardKeyLabel+") and shards-1 shard instances, the apps spread evenly over them by the "+framework.ShardKeyLabel+" label (kustomization workload)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -102,6 +103,9 @@ func parseFlags(args []string) (*flags, error) {
 	}
 	if f.mode != "mttp" && f.mode != "webhook" {
 		return nil, fmt.Errorf("--mode %q: want mttp or webhook", f.mode)
+	}
+	if f.cfg.Shards < 1 || (f.cfg.Shards > 1 && (f.mode != "mttp" || f.workload != WorkloadKustomization)) {
+		return nil, fmt.Errorf("--shards %d: want 1, or more with the %s workload in mttp mode", f.cfg.Shards, WorkloadKustomization)
 	}
 	if f.pushes < 1 {
 		return nil, fmt.Errorf("--pushes %d: want at least 1", f.pushes)
@@ -159,7 +163,7 @@ func (f *flags) envOptions() (framework.Options, error) {
 	}
 	opts.Keep = opts.Keep || f.keep
 	opts.Nodes = f.nodes
-	return f.tuning.Apply(opts), nil
+	return WithShards(f.tuning.Apply(opts), f.cfg.Shards), nil
 }
 
 func run(ctx context.Context, args []string) error {
