@@ -104,8 +104,10 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 N ?= 100,1000
 HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository; results in e2e/results/.
+bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N, and N over 2 shards), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository, a hub converging 2 spokes x 100 apps; results in e2e/results/.
 	go run ./e2e/bench --n $(N)
+	go run ./e2e/bench --n $(N) --shards 2
+	go run ./e2e/bench --mode hubspoke --spokes 2 --n 100
 	go run ./e2e/bench --workload helmrelease --n $(N)
 	go run ./e2e/bench --mode webhook --pushes 30
 	go run ./e2e/bench --workload=helmcharts --n $(HELM_N)

@@ -21,5 +21,6 @@
 //   - eventsink: a stand-in notification-controller endpoint that records posted events.
 //   - golden: golden-file assertions.
 //   - ports: free loopback ports.
+//   - tcpproxy: a TCP pass-through that can cut and restore a server (a spoke's API outage).
 //   - workspace: the repository root, bin/ and ../shared.
 package testing
