@@ -73,6 +73,23 @@ func newPluginCommand(c *Command) *cobra.Command {
 	return cmd
 }
 
+// completeInstalled completes the name of an installed plugin (update, uninstall).
+func completeInstalled(c *Command) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		_, plugins := installedPlugins(cmd, c)
+		var names []string
+		for _, p := range plugins {
+			if strings.HasPrefix(p.Name, toComplete) {
+				names = append(names, p.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // installedPlugins are the plugins in the plugin directory, built-in names left out.
 func installedPlugins(cmd *cobra.Command, c *Command) (string, []plugin.Plugin) {
 	dir := plugin.Dir(c.Getenv)
@@ -201,7 +218,8 @@ func newPluginUpdateCommand(c *Command) *cobra.Command {
 
   # Update all installed plugins
   flux plugin update`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeInstalled(c),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, plugins := installedPlugins(cmd, c)
 			if len(plugins) == 0 {
@@ -257,11 +275,12 @@ func newPluginUpdateCommand(c *Command) *cobra.Command {
 
 func newPluginUninstallCommand(c *Command) *cobra.Command {
 	return &cobra.Command{
-		Use:     "uninstall <name>",
-		Aliases: []string{"delete"},
-		Short:   "Uninstall a plugin",
-		Long:    "The plugin uninstall command removes a plugin binary and its receipt from the plugin directory.",
-		Args:    cobra.ExactArgs(1),
+		Use:               "uninstall <name>",
+		Aliases:           []string{"delete"},
+		Short:             "Uninstall a plugin",
+		Long:              "The plugin uninstall command removes a plugin binary and its receipt from the plugin directory.",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeInstalled(c),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validPluginName(args[0]); err != nil {
 				return err

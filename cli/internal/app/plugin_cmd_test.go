@@ -103,6 +103,12 @@ func TestPluginJourney(t *testing.T) {
 		t.Errorf("operator downloaded %d times, want 2 (an up-to-date plugin is not downloaded again)", n)
 	}
 
+	if r := run(t, 0, "__complete", "plugin", "uninstall", ""); !strings.HasPrefix(r.stdout, "byhand\nlocal\noperator\n:4\n") {
+		t.Errorf("completion of installed plugins: %q", r.stdout)
+	}
+	if r := run(t, 0, "__complete", "plugin", "update", "op"); !strings.HasPrefix(r.stdout, "operator\n:4\n") {
+		t.Errorf("completion of installed plugins by prefix: %q", r.stdout)
+	}
 	r = run(t, 0, "plugin", "uninstall", "operator")
 	wants(t, "stderr", r.stderr, "✔ uninstalled operator\n")
 	if _, err := os.Stat(filepath.Join(dir, "flux-operator.yaml")); !os.IsNotExist(err) {

@@ -72,6 +72,7 @@ func (lc *liveCase) sourceWatcher(t *testing.T) {
 		{[]string{"tree", "artifact", "generator", "pl"}, "platform\n:4\n"},
 		{[]string{"export", "source", "external", ""}, "networking\n:4\n"},
 		{[]string{"reconcile", "ks", "ro"}, "root\n:4\n"},
+		{[]string{"debug", "kustomization", "ro"}, "root\n:4\n"},
 		{[]string{"get", "sources", "git", "-n", "staging", ""}, "fleet\n:4\n"},
 		{[]string{"get", "sources", "git", "fleet", ""}, ":4\n"}, // takes one name
 		{[]string{"suspend", "source", "git", "nothing-like-it"}, ":4\n"},
