@@ -149,7 +149,7 @@ func (r *bootstrapGitResource) Schema(_ context.Context, _ resource.SchemaReques
 	}
 }
 
-// bootstrapperFor fills the options of a bootstrap from the model. It needs neither the
+// bootstrapper fills the options of a bootstrap from the model. It needs neither the
 // cluster nor the repository; diagnostics name the attribute.
 func (m *bootstrapModel) bootstrapper(ctx context.Context) (*bootstrap.Bootstrapper, error) {
 	var components, extra, tolerations []string
