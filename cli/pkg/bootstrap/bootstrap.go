@@ -56,6 +56,9 @@ type Options struct {
 	// already, so components deleted from the cluster come back without waiting for a
 	// controller that may be gone itself (a Terraform create after drift).
 	AlwaysInstall bool
+	// DisableSecretCreation leaves the Git credentials Secret to the user: bootstrap neither
+	// creates nor checks it (the GitRepository refers to SecretName all the same).
+	DisableSecretCreation bool
 }
 
 // Validate checks the options before anything is cloned, created or applied.

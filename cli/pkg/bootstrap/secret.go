@@ -20,6 +20,10 @@ import (
 // hold a key that was given access already, and regenerating it would lock the cluster out.
 func (b *Bootstrapper) reconcileSecret(ctx context.Context, deadline time.Time) error {
 	key := client.ObjectKey{Namespace: b.Install.Namespace, Name: b.SecretName}
+	if b.DisableSecretCreation {
+		b.Log.Successf("source secret %q is left to the user (creation disabled)", key)
+		return nil
+	}
 	b.Log.Actionf("determining if source secret %q exists", key)
 	_, err := b.Kube.Clientset.CoreV1().Secrets(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
 	switch {

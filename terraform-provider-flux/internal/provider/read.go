@@ -155,6 +155,7 @@ func setDefaults(m *bootstrapModel, version string) {
 	m.RecurseSubmodules = types.BoolValue(false)
 	m.EmbeddedManifests = types.BoolValue(false)
 	m.DeleteGitManifests = types.BoolValue(true)
+	m.DisableSecretCreation = types.BoolValue(false)
 	m.KeepNamespace = types.BoolValue(false)
 }
 

@@ -136,8 +136,9 @@ func (r *bootstrapGitResource) apply(ctx context.Context, b *bootstrap.Bootstrap
 	if plan.RepositoryFiles.IsUnknown() || runErr != nil {
 		files, err := r.repositoryFiles(ctx, b, plan)
 		if err != nil {
-			diags.AddError("Cannot read the Flux manifests from the repository", err.Error())
-			return
+			// The install is recorded all the same: the next refresh reads the files again.
+			diags.AddWarning("Cannot read the Flux manifests from the repository", err.Error())
+			files = types.MapNull(types.StringType)
 		}
 		plan.RepositoryFiles = files
 	}

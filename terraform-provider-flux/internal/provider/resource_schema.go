@@ -40,6 +40,7 @@ type bootstrapModel struct {
 	KustomizationOverride types.String   `tfsdk:"kustomization_override"`
 	EmbeddedManifests     types.Bool     `tfsdk:"embedded_manifests"`
 	DeleteGitManifests    types.Bool     `tfsdk:"delete_git_manifests"`
+	DisableSecretCreation types.Bool     `tfsdk:"disable_secret_creation"`
 	KeepNamespace         types.Bool     `tfsdk:"keep_namespace"`
 	Timeouts              *timeoutsModel `tfsdk:"timeouts"`
 	RepositoryFiles       types.Map      `tfsdk:"repository_files"`
@@ -127,9 +128,10 @@ func (r *bootstrapGitResource) Schema(_ context.Context, _ resource.SchemaReques
 			"recurse_submodules":   flag("Clone the repository's submodules too.", false),
 			"kustomization_override": optional("Contents of <path>/<namespace>/kustomization.yaml, to patch the components "+
 				"(the generated files are added to its resources when missing). Unset, a kustomization.yaml in the repository is kept as it is.", ""),
-			"embedded_manifests":   flag("Accepted for compatibility: the install manifests are always the ones embedded in the provider.", false),
-			"delete_git_manifests": flag("Remove the Flux manifests from the repository on destroy.", true),
-			"keep_namespace":       flag("Keep the namespace on destroy.", false),
+			"embedded_manifests":      flag("Accepted for compatibility: the install manifests are always the ones embedded in the provider.", false),
+			"delete_git_manifests":    flag("Remove the Flux manifests from the repository on destroy.", true),
+			"disable_secret_creation": flag("Do not create the Git credentials Secret (secret_name): it is managed elsewhere.", false),
+			"keep_namespace":          flag("Keep the namespace on destroy.", false),
 			"repository_files": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				Description: "The Flux manifests in the repository, by path (kustomization.yaml only with kustomization_override)."},
 		},
@@ -147,7 +149,7 @@ func (r *bootstrapGitResource) Schema(_ context.Context, _ resource.SchemaReques
 	}
 }
 
-// bootstrapperFor fills the options of a bootstrap from the model. It needs neither the
+// bootstrapper fills the options of a bootstrap from the model. It needs neither the
 // cluster nor the repository; diagnostics name the attribute.
 func (m *bootstrapModel) bootstrapper(ctx context.Context) (*bootstrap.Bootstrapper, error) {
 	var components, extra, tolerations []string
@@ -184,12 +186,13 @@ func (m *bootstrapModel) bootstrapper(ctx context.Context) (*bootstrap.Bootstrap
 			ClusterDomain:      m.ClusterDomain.ValueString(),
 			TolerationKeys:     tolerations,
 		},
-		Path:              cleanPath,
-		Interval:          interval,
-		SecretName:        m.SecretName.ValueString(),
-		RecurseSubmodules: m.RecurseSubmodules.ValueBool(),
-		Timeout:           defaultTimeoutDuration,
-		Branch:            defaultBranch,
+		Path:                  cleanPath,
+		Interval:              interval,
+		SecretName:            m.SecretName.ValueString(),
+		RecurseSubmodules:     m.RecurseSubmodules.ValueBool(),
+		DisableSecretCreation: m.DisableSecretCreation.ValueBool(),
+		Timeout:               defaultTimeoutDuration,
+		Branch:                defaultBranch,
 	}}
 	if o := m.KustomizationOverride.ValueString(); o != "" {
 		b.KustomizationOverride = []byte(o)
