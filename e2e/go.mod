@@ -155,6 +155,7 @@ require (
 
 require (
 	github.com/felixge/httpsnoop v1.1.0 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 )
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/manager"
 
 	"gotk.dev/source-controller/internal/controller"
@@ -16,6 +17,7 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 	if err != nil {
 		return err
 	}
+	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
 	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName}
 	type setup interface{ SetupWithManager(*manager.Runtime) error }
 	build := []struct {
@@ -25,7 +27,8 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		{"GitRepository", func() (setup, error) {
 			return controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
 				Storage: storage, Git: f.git.client(), MaxArtifactSize: f.git.maxArtifactSize, MaxFileSize: f.git.maxGitFileSize,
-				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones")})
+				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones"),
+				TokenCache:  tokens})
 		}},
 		{"OCIRepository", func() (setup, error) {
 			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/pki"
@@ -50,6 +51,10 @@ type Options struct {
 	// SSH, when set, serves the same repositories over SSH (give it Git's root): ssh_url
 	// points at it and deploy keys are authorized on it.
 	SSH *gitserver.SSHServer
+	// Apps are the GitHub Apps registered on the server (apps.go).
+	Apps []App
+	// TokenLifetime is how long installation tokens live (default an hour, as GitHub's).
+	TokenLifetime time.Duration
 }
 
 // Server is a running fake GitHub API. All methods are safe for concurrent use.
@@ -60,13 +65,15 @@ type Server struct {
 	addr     string
 	stateDir string // deploy key forced-command script and key state files
 
-	mu       sync.Mutex
-	repos    map[string]*repository // by lower-case "owner/name", as GitHub is case-insensitive
-	keys     map[string]string      // authorized key fingerprint -> "owner/name" holding it
-	lines    map[string]bool        // fingerprints already written to authorized_keys
-	nextID   int64
-	calls    []Call
-	closeErr error
+	mu     sync.Mutex
+	repos  map[string]*repository // by lower-case "owner/name", as GitHub is case-insensitive
+	keys   map[string]string      // authorized key fingerprint -> "owner/name" holding it
+	lines  map[string]bool        // fingerprints already written to authorized_keys
+	nextID int64
+	calls  []Call
+	// installTokens are the installation tokens issued, by token.
+	installTokens map[string]installationToken
+	closeErr      error
 }
 
 // Call is one request the server answered, for assertions ("nothing was created").
