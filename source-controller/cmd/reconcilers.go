@@ -18,7 +18,9 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		return err
 	}
 	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
-	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName}
+	verification := controller.NewVerification("")
+	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName,
+		Verification: verification}
 	type setup interface{ SetupWithManager(*manager.Runtime) error }
 	build := []struct {
 		kind string
@@ -32,7 +34,8 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		}},
 		{"OCIRepository", func() (setup, error) {
 			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
-				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName})
+				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName,
+				Verification: verification})
 		}},
 		{"HelmRepository", func() (setup, error) { return controller.NewHelmRepositoryReconciler(rt, helmCfg) }},
 		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},
