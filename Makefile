@@ -20,7 +20,7 @@ API_MODULES := source-controller/api kustomize-controller/api helm-controller/ap
 	notification-controller/api image-reflector-controller/api image-automation-controller/api
 CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller \
 	image-reflector-controller image-automation-controller
-MODULES := pkg apis decrypt examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
+MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 CONTROLLER_GEN := $(BIN)/controller-gen
@@ -99,12 +99,13 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 N ?= 100,1000
 HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark (N=100,500,1000 pairs), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository; results in e2e/results/.
+bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository; results in e2e/results/.
 	go run ./e2e/bench --n $(N)
+	go run ./e2e/bench --workload helmrelease --n $(N)
 	go run ./e2e/bench --mode webhook --pushes 30
 	go run ./e2e/bench --workload=helmcharts --n $(HELM_N)
 	go test -run '^$$' -bench . -benchmem ./pkg/kustomize ./pkg/artifact ./pkg/substitute ./source-controller/internal/helm/indexcache
-	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller
+	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller ./helm-controller/internal/controller
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
 	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters
 
@@ -134,7 +135,7 @@ IMAGES_DIR := $(BIN)/images
 
 .PHONY: generate-manifests
 generate-manifests: ## Render manifests/ into the install bundle the flux CLI embeds (run after the CRDs).
-	go run ./cli/internal/manifests/gen -manifests manifests -out cli/internal/manifests/install.yaml
+	go run ./cli/pkg/manifests/gen -manifests manifests -out cli/pkg/manifests/install.yaml
 
 .PHONY: images
 images: check-go ## Build one OCI image per controller into bin/images/<name>/, without Docker (VERSION=v1.2.3).

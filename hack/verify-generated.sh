@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 sums() {
   find manifests internal/testing/testkind/crd examples/summary/crd -type f -name "*.yaml" | sort | xargs -r sha256sum
   find . -name 'zz_generated.*.go' -not -path './bin/*' | sort | xargs -r sha256sum
-  find cli/internal/manifests -type f -name '*.yaml' | sort | xargs -r sha256sum
+  find cli/pkg/manifests -type f -name '*.yaml' | sort | xargs -r sha256sum
 }
 before=$(sums)
 make --no-print-directory generate >/dev/null

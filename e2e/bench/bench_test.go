@@ -252,7 +252,7 @@ func TestMarkdown(t *testing.T) {
 		"| 100 | OCIRepository | source-controller | 12.3s | 40Mi | 3.0s |",
 		"| 100 | Kustomization | kustomize-controller | 1m1.5s | 80Mi | 20.0s |",
 		"| 100 | Kustomization (upgrade MCPU=2m) | kustomize-controller | 30s | 90Mi | 10.0s |",
-		"- install: 600 (PATCH=400 POST=200)",
+		"- install: 600, 6.0 per app (PATCH=400 POST=200)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
@@ -310,5 +310,42 @@ func TestHelmBenchSmoke(t *testing.T) {
 			t.Errorf("%s: markdown:\n%s", kind, res.Markdown())
 		}
 		t.Logf("report:\n%s", res.Markdown())
+	}
+}
+
+// TestBenchHelmSmoke runs the HelmRelease workload at N=5 so it never rots: every
+// HelmRelease is installed and upgraded, and the report has its fields.
+func TestBenchHelmSmoke(t *testing.T) {
+	opts, err := framework.OptionsFromEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = UpstreamTuning().Apply(opts.WithControllers("source-controller", "helm-controller"))
+	bins := framework.NewBinaries("")
+	t.Cleanup(func() { _ = bins.Remove() })
+	opts.Binaries = bins
+	env := framework.SetupOrSkipUnbuilt(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	const n = 5
+	res, err := Run(ctx, env, Config{N: n, Workload: WorkloadHelmRelease, Upgrade: true, Timeout: 3 * time.Minute, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Install.HelmReleasesReadySeconds <= 0 || res.Upgrade == nil || res.Upgrade.HelmReleasesReadySeconds <= 0 {
+		t.Errorf("phases incomplete: %+v %+v", res.Install, res.Upgrade)
+	}
+	if c := res.controller("helm-controller"); c.Concurrent != "10" || c.PeakRSSBytes < 10<<20 || len(c.ClientRequests) == 0 {
+		t.Errorf("helm-controller result incomplete: %+v", c)
+	}
+	md := res.Markdown()
+	for _, want := range []string{"| 5 | HelmRelease | helm-controller |", "| 5 | HelmRelease (upgrade cpu request 2m) |", "per app"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	paths, err := res.Write(t.TempDir())
+	if err != nil || !strings.HasSuffix(paths[0], "bench-helmrelease-5.json") {
+		t.Errorf("written %v, %v", paths, err)
 	}
 }

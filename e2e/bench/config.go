@@ -18,10 +18,22 @@ import (
 //go:embed testdata/podinfo-app.yaml
 var appManifest string
 
+// Workloads the benchmark runs.
+const (
+	// WorkloadKustomization is flux-benchmark's Kustomization workload: N OCIRepository +
+	// Kustomization pairs deploying podinfo.
+	WorkloadKustomization = "kustomization"
+	// WorkloadHelmRelease is flux-benchmark's HelmRelease workload: N HelmReleases of the
+	// podinfo chart, here from one OCIRepository chartRef, with drift detection enabled.
+	WorkloadHelmRelease = "helmrelease"
+)
+
 // Config is one benchmark run.
 type Config struct {
-	// N is the number of apps: N OCIRepositories and N Kustomizations.
+	// N is the number of apps: N OCIRepositories and N Kustomizations, or N HelmReleases.
 	N int
+	// Workload is WorkloadKustomization (default) or WorkloadHelmRelease.
+	Workload string
 	// Namespace holds the Flux objects and the apps they deploy.
 	Namespace string
 	// Workers bounds the benchmark client's concurrent create/patch requests.
@@ -47,6 +59,9 @@ func (c *Config) defaults() {
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Minute
 	}
+	if c.Workload == "" {
+		c.Workload = WorkloadKustomization
+	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
@@ -55,11 +70,13 @@ func (c *Config) defaults() {
 // Tuning is the controller tuning of a run. The defaults are flux-benchmark's: upstream
 // benchmarks Flux with source-controller --concurrent=10 and kustomize-controller
 // --concurrent=20, and the API client limits Flux's vertical-scaling guide recommends for
-// large fleets (--kube-api-qps=500 --kube-api-burst=1000) with --requeue-dependency=5s.
+// large fleets (--kube-api-qps=500 --kube-api-burst=1000) with --requeue-dependency=5s, and
+// helm-controller --concurrent=10.
 // Every value used is recorded with the result (ControllerResult.Args).
 type Tuning struct {
 	SourceConcurrent    int
 	KustomizeConcurrent int
+	HelmConcurrent      int
 	KubeAPIQPS          int
 	KubeAPIBurst        int
 	RequeueDependency   time.Duration
@@ -67,7 +84,7 @@ type Tuning struct {
 
 // UpstreamTuning is flux-benchmark's tuning, the default.
 func UpstreamTuning() Tuning {
-	return Tuning{SourceConcurrent: 10, KustomizeConcurrent: 20, KubeAPIQPS: 500, KubeAPIBurst: 1000, RequeueDependency: 5 * time.Second}
+	return Tuning{SourceConcurrent: 10, KustomizeConcurrent: 20, HelmConcurrent: 10, KubeAPIQPS: 500, KubeAPIBurst: 1000, RequeueDependency: 5 * time.Second}
 }
 
 // args are the tuning flags of one controller; zero values are left to the controller's
@@ -82,6 +99,10 @@ func (t Tuning) args(controller string) []string {
 	case "kustomize-controller":
 		if t.KustomizeConcurrent > 0 {
 			args = append(args, fmt.Sprintf("--concurrent=%d", t.KustomizeConcurrent))
+		}
+	case "helm-controller":
+		if t.HelmConcurrent > 0 {
+			args = append(args, fmt.Sprintf("--concurrent=%d", t.HelmConcurrent))
 		}
 	}
 	if t.KubeAPIQPS > 0 {

@@ -4,8 +4,12 @@
 // their peak memory and CPU time, and the API requests made.
 //
 //	go run ./e2e/bench --n 100,500,1000
+//	go run ./e2e/bench --workload helmrelease --n 100
+//	go run ./e2e/bench --workload helmcharts --n 1000
 //	go run ./e2e/bench --mode webhook --pushes 30
 //
+// The helmrelease workload is flux-benchmark's HelmRelease one (N HelmReleases of podinfo);
+// the helmcharts workload measures source-controller alone building N HelmCharts.
 // The webhook mode measures push to applied instead: one commit at a time, a generic-hmac
 // Receiver's webhook as the only trigger, until the changed object is in the cluster
 // (e2e/results/webhook.json and .md); it runs notification-controller as well.
@@ -70,12 +74,14 @@ func parseFlags(args []string) (*flags, error) {
 	f := &flags{tuning: UpstreamTuning()}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	n := fs.String("n", "100", "number of apps (OCIRepository + Kustomization pairs, or HelmCharts); a comma-separated list runs each on a fresh cluster, e.g. 100,500,1000")
-	fs.StringVar(&f.workload, "workload", workloadApps, "what to run: "+workloadApps+" (OCIRepository + Kustomization pairs, with an upgrade) or "+
-		workloadHelmCharts+" (HelmCharts over one HTTP and one OCI Helm repository, source-controller only)")
+	fs.StringVar(&f.workload, "workload", WorkloadKustomization, "what to run: "+WorkloadKustomization+" (N OCIRepository + Kustomization pairs, then an upgrade), "+
+		WorkloadHelmRelease+" (N HelmReleases of the podinfo chart, then an upgrade; runs source-controller and helm-controller unless --controllers says otherwise) or "+
+		workloadHelmCharts+" (N HelmCharts over one HTTP and one OCI Helm repository, source-controller only)")
 	fs.IntVar(&f.helmCache, "helm-cache-max-size", 10, "source-controller --helm-cache-max-size in the "+workloadHelmCharts+" workload (upstream's recommended 10; 0 disables the index cache)")
 	fs.StringVar(&f.controllers, "controllers", "", "comma-separated controllers to run (default $"+framework.EnvControllers+", else "+framework.DefaultControllers+")")
 	fs.IntVar(&f.tuning.SourceConcurrent, "source-concurrent", f.tuning.SourceConcurrent, "source-controller --concurrent (0: the controller's default)")
 	fs.IntVar(&f.tuning.KustomizeConcurrent, "kustomize-concurrent", f.tuning.KustomizeConcurrent, "kustomize-controller --concurrent (0: the controller's default)")
+	fs.IntVar(&f.tuning.HelmConcurrent, "helm-concurrent", f.tuning.HelmConcurrent, "helm-controller --concurrent (0: the controller's default)")
 	fs.IntVar(&f.tuning.KubeAPIQPS, "kube-api-qps", f.tuning.KubeAPIQPS, "--kube-api-qps of every controller (0: the controller's default)")
 	fs.IntVar(&f.tuning.KubeAPIBurst, "kube-api-burst", f.tuning.KubeAPIBurst, "--kube-api-burst of every controller (0: the controller's default)")
 	fs.DurationVar(&f.tuning.RequeueDependency, "requeue-dependency", f.tuning.RequeueDependency, "--requeue-dependency of every controller (0: the controller's default)")
@@ -100,14 +106,29 @@ func parseFlags(args []string) (*flags, error) {
 	if f.pushes < 1 {
 		return nil, fmt.Errorf("--pushes %d: want at least 1", f.pushes)
 	}
-	if f.mode == "webhook" && f.controllers == "" {
-		f.controllers = "source-controller,kustomize-controller,notification-controller"
+	if f.workload == "apps" { // the flag's name before the HelmRelease workload existed
+		f.workload = WorkloadKustomization
 	}
-	if f.workload != workloadApps && f.workload != workloadHelmCharts {
-		return nil, fmt.Errorf("--workload %q: want %s or %s", f.workload, workloadApps, workloadHelmCharts)
+	switch f.workload {
+	case WorkloadKustomization:
+	case WorkloadHelmRelease:
+		if f.controllers == "" {
+			f.controllers = "source-controller,helm-controller"
+		}
+	case workloadHelmCharts:
+	default:
+		return nil, fmt.Errorf("--workload %q: want %s, %s or %s", f.workload, WorkloadKustomization, WorkloadHelmRelease, workloadHelmCharts)
 	}
-	if f.mode == "webhook" && f.workload != workloadApps {
-		return nil, fmt.Errorf("--mode webhook measures pushes to applied apps; it does not combine with --workload %s", f.workload)
+	if f.mode == "webhook" {
+		if f.workload != WorkloadKustomization {
+			return nil, fmt.Errorf("--mode webhook measures pushes to applied Kustomizations; it does not combine with --workload %s", f.workload)
+		}
+		if f.controllers == "" {
+			f.controllers = "source-controller,kustomize-controller,notification-controller"
+		}
+	}
+	if f.workload != workloadHelmCharts {
+		f.cfg.Workload = f.workload
 	}
 	for _, s := range strings.Split(*n, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -168,7 +189,7 @@ func run(ctx context.Context, args []string) error {
 		return runWebhook(ctx, opts, f, logf)
 	}
 	if f.workload == workloadHelmCharts {
-		return runHelm(ctx, f, opts, logf)
+		return runHelmChartsWorkload(ctx, f, opts, logf)
 	}
 	for _, n := range f.ns {
 		cfg := f.cfg
@@ -187,16 +208,14 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// The workloads.
-const (
-	workloadApps       = "apps"
-	workloadHelmCharts = "helmcharts"
-)
+// workloadHelmCharts is the HelmChart workload (source-controller alone); the others are in
+// config.go.
+const workloadHelmCharts = "helmcharts"
 
-// runHelm runs the HelmChart workload for each N over an HTTP and an OCI repository, each on
+// runHelmChartsWorkload runs the HelmChart workload for each N over an HTTP and an OCI repository, each on
 // a fresh environment with source-controller alone (with the index cache flags upstream
 // recommends).
-func runHelm(ctx context.Context, f *flags, opts framework.Options, logf func(string, ...any)) error {
+func runHelmChartsWorkload(ctx context.Context, f *flags, opts framework.Options, logf func(string, ...any)) error {
 	opts = opts.WithControllers("source-controller")
 	for i := range opts.Controllers {
 		opts.Controllers[i].Args = append([]string{fmt.Sprintf("--helm-cache-max-size=%d", f.helmCache),

@@ -56,6 +56,9 @@ type Phase struct {
 	// KustomizationsReadySeconds is when the last Kustomization became Ready at the phase's
 	// generation.
 	KustomizationsReadySeconds float64 `json:"kustomizationsReadySeconds,omitempty"`
+	// HelmReleasesReadySeconds is when the last HelmRelease became Ready at the phase's
+	// generation (HelmRelease workload).
+	HelmReleasesReadySeconds float64 `json:"helmReleasesReadySeconds,omitempty"`
 }
 
 // ControllerResult is one controller's settings and resource use.
@@ -104,11 +107,19 @@ func (r *Result) Markdown() string {
 	row := func(typ, comp string, seconds float64, rss int64, cpu float64) {
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %.1fs |\n", r.N, typ, comp, dur(seconds), mebibytes(rss), cpu)
 	}
-	row("OCIRepository", src.Name, r.Install.SourcesReadySeconds, src.InstallPeakRSSBytes, src.InstallCPUSeconds)
+	if r.Install.SourcesReadySeconds > 0 {
+		row("OCIRepository", src.Name, r.Install.SourcesReadySeconds, src.InstallPeakRSSBytes, src.InstallCPUSeconds)
+	}
+	if hc := r.controller("helm-controller"); r.Install.HelmReleasesReadySeconds > 0 {
+		row("HelmRelease", hc.Name, r.Install.HelmReleasesReadySeconds, hc.InstallPeakRSSBytes, hc.InstallCPUSeconds)
+		if r.Upgrade != nil {
+			row("HelmRelease (upgrade cpu request 2m)", hc.Name, r.Upgrade.HelmReleasesReadySeconds, hc.PeakRSSBytes, hc.UpgradeCPUSeconds)
+		}
+	}
 	if r.Install.KustomizationsReadySeconds > 0 {
 		row("Kustomization", ks.Name, r.Install.KustomizationsReadySeconds, ks.InstallPeakRSSBytes, ks.InstallCPUSeconds)
 	}
-	if r.Upgrade != nil {
+	if r.Upgrade != nil && r.Upgrade.KustomizationsReadySeconds > 0 {
 		row("Kustomization (upgrade MCPU=2m)", ks.Name, r.Upgrade.KustomizationsReadySeconds, ks.PeakRSSBytes, ks.UpgradeCPUSeconds)
 	}
 	fmt.Fprintf(&b, "\nDurations run from the first create (or patch) until the last object was Ready; "+
@@ -125,9 +136,12 @@ func (r *Result) Markdown() string {
 			mebibytes(c.PeakRSSBytes), c.CPUSeconds, framework.FormatCounts(c.ClientRequests))
 	}
 	b.WriteString("\nAPI server requests (all clients; the benchmark's own: " + framework.FormatCounts(r.BenchClientRequests) + "):\n\n")
-	fmt.Fprintf(&b, "- install: %d (%s)\n", r.APIRequests.Install.Total(), framework.FormatCounts(r.APIRequests.Install.ByVerb))
+	perApp := func(a framework.APIRequests) string {
+		return fmt.Sprintf("%.1f per app", float64(a.Total())/float64(max(r.N, 1)))
+	}
+	fmt.Fprintf(&b, "- install: %d, %s (%s)\n", r.APIRequests.Install.Total(), perApp(r.APIRequests.Install), framework.FormatCounts(r.APIRequests.Install.ByVerb))
 	if r.Upgrade != nil {
-		fmt.Fprintf(&b, "- upgrade: %d (%s)\n", r.APIRequests.Upgrade.Total(), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
+		fmt.Fprintf(&b, "- upgrade: %d, %s (%s)\n", r.APIRequests.Upgrade.Total(), perApp(r.APIRequests.Upgrade), framework.FormatCounts(r.APIRequests.Upgrade.ByVerb))
 	}
 	b.WriteString("\nArguments:\n\n")
 	for _, c := range r.Controllers {
@@ -140,9 +154,14 @@ func (r *Result) Markdown() string {
 	return b.String()
 }
 
-// Write stores bench-<N>.json and bench-<N>.md in dir and returns their paths.
+// Write stores bench-<N>.json and bench-<N>.md (bench-helmrelease-<N>.* for the HelmRelease
+// workload) in dir and returns their paths.
 func (r *Result) Write(dir string) ([]string, error) {
-	return writeResult(dir, fmt.Sprintf("bench-%d", r.N), r, r.Markdown())
+	name := fmt.Sprintf("bench-%d", r.N)
+	if r.Install.HelmReleasesReadySeconds > 0 {
+		name = fmt.Sprintf("bench-helmrelease-%d", r.N)
+	}
+	return writeResult(dir, name, r, r.Markdown())
 }
 
 // writeResult stores result as <name>.json and markdown as <name>.md in dir.

@@ -27,6 +27,9 @@ import (
 // created and timed (a sources-only run).
 func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	cfg.defaults()
+	if cfg.Workload == WorkloadHelmRelease {
+		return runHelmReleases(ctx, env, cfg)
+	}
 	if _, err := env.Controller("source-controller"); err != nil {
 		return nil, fmt.Errorf("the benchmark needs source-controller: %w", err)
 	}
@@ -123,7 +126,13 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
 	}
 
-	for _, c := range res.Controllers {
+	res.finish(ctx, env, cfg, clientBefore)
+	return res, nil
+}
+
+// finish records each controller's totals over the run and the benchmark's own requests.
+func (r *Result) finish(ctx context.Context, env *framework.Env, cfg Config, clientBefore map[string]int64) {
+	for _, c := range r.Controllers {
 		p := env.Controllers[c.Name]
 		c.PeakRSSBytes = p.PeakRSS()
 		c.CPUSeconds = p.CPUSeconds()
@@ -133,10 +142,9 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 			cfg.Logf("bench: %v", err)
 		}
 	}
-	res.BenchClientRequests = framework.Diff(
+	r.BenchClientRequests = framework.Diff(
 		framework.APIRequests{ByVerb: clientBefore}, framework.APIRequests{ByVerb: env.ClientRequests()}).ByVerb
-	res.Finished = time.Now().UTC()
-	return res, nil
+	r.Finished = time.Now().UTC()
 }
 
 // withLogTail adds the last lines of the log of the controller responsible for kind.
@@ -152,15 +160,23 @@ func withLogTail(env *framework.Env, kind string, err error) error {
 // app's Deployment request 2m CPU.
 func checkUpgraded(ctx context.Context, env *framework.Env, cfg Config) error {
 	for _, i := range []int{0, cfg.N - 1} {
-		var d appsv1.Deployment
-		key := types.NamespacedName{Namespace: cfg.Namespace, Name: appName(i)}
-		if err := env.Client.Get(ctx, key, &d); err != nil {
-			return fmt.Errorf("upgrade check: Deployment %s: %w", key, err)
+		if err := checkDeploymentCPU(ctx, env, cfg.Namespace, appName(i), "2m"); err != nil {
+			return err
 		}
-		cs := d.Spec.Template.Spec.Containers
-		if len(cs) == 0 || cs[0].Resources.Requests.Cpu().String() != "2m" {
-			return fmt.Errorf("upgrade check: Deployment %s does not request 2m CPU after the upgrade: %v", key, cs)
-		}
+	}
+	return nil
+}
+
+// checkDeploymentCPU checks the CPU request of a Deployment's first container.
+func checkDeploymentCPU(ctx context.Context, env *framework.Env, namespace, name, cpu string) error {
+	var d appsv1.Deployment
+	key := types.NamespacedName{Namespace: namespace, Name: name}
+	if err := env.Client.Get(ctx, key, &d); err != nil {
+		return fmt.Errorf("upgrade check: Deployment %s: %w", key, err)
+	}
+	cs := d.Spec.Template.Spec.Containers
+	if len(cs) == 0 || cs[0].Resources.Requests.Cpu().String() != cpu {
+		return fmt.Errorf("upgrade check: Deployment %s does not request %s CPU after the upgrade: %v", key, cpu, cs)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/e2e/framework"
+	helmv2 "gotk.dev/helm-controller/api/v2"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -25,7 +26,7 @@ type fluxObject interface {
 	GetObservedGeneration() int64
 }
 
-// tracker watches OCIRepositories, Kustomizations and HelmCharts through informers (one LIST+WATCH
+// tracker watches OCIRepositories, Kustomizations, HelmCharts and HelmReleases through informers (one LIST+WATCH
 // per kind, no polling) and records when each object first became Ready at the generation
 // the current phase waits for.
 type tracker struct {
@@ -53,7 +54,7 @@ func startTracker(ctx context.Context, env *framework.Env, namespace string) (*t
 		return nil, err
 	}
 	t := &tracker{cache: c, namespace: namespace, phase: map[string]*phase{}, changed: make(chan struct{})}
-	for _, obj := range []client.Object{&sourcev1.OCIRepository{}, &kustomizev1.Kustomization{}, &sourcev1.HelmChart{}} {
+	for _, obj := range []client.Object{&sourcev1.OCIRepository{}, &kustomizev1.Kustomization{}, &sourcev1.HelmChart{}, &helmv2.HelmRelease{}} {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
 			return nil, err
@@ -80,6 +81,8 @@ func kindOf(o client.Object) string {
 		return "Kustomization"
 	case *sourcev1.HelmChart:
 		return "HelmChart"
+	case *helmv2.HelmRelease:
+		return "HelmRelease"
 	}
 	return fmt.Sprintf("%T", o)
 }
@@ -180,13 +183,7 @@ func (t *tracker) describePending(ctx context.Context, kind string) string {
 			fmt.Fprintf(&b, "  ... and %d more\n", len(pending)-10)
 			break
 		}
-		var obj fluxObject = &kustomizev1.Kustomization{}
-		switch kind {
-		case "OCIRepository":
-			obj = &sourcev1.OCIRepository{}
-		case "HelmChart":
-			obj = &sourcev1.HelmChart{}
-		}
+		obj := newFluxObject(kind)
 		if err := t.cache.Get(ctx, client.ObjectKey{Namespace: t.namespace, Name: name}, obj); err != nil {
 			fmt.Fprintf(&b, "  %s: %v\n", name, err)
 			continue
@@ -217,6 +214,27 @@ func (t *tracker) generations(ctx context.Context, kind string) (map[string]int6
 		for _, o := range l.Items {
 			out[o.Name] = o.Generation
 		}
+	case "HelmRelease":
+		var l helmv2.HelmReleaseList
+		if err := t.cache.List(ctx, &l); err != nil {
+			return nil, err
+		}
+		for _, o := range l.Items {
+			out[o.Name] = o.Generation
+		}
 	}
 	return out, nil
+}
+
+// newFluxObject is an empty object of a tracked kind.
+func newFluxObject(kind string) fluxObject {
+	switch kind {
+	case "OCIRepository":
+		return &sourcev1.OCIRepository{}
+	case "HelmChart":
+		return &sourcev1.HelmChart{}
+	case "HelmRelease":
+		return &helmv2.HelmRelease{}
+	}
+	return &kustomizev1.Kustomization{}
 }

@@ -36,6 +36,23 @@ func appName(i int) string { return "podinfo-" + strconv.Itoa(i) }
 // setup creates what flux-benchmark creates once: the namespace, ServiceAccount flux bound
 // to ClusterRole admin there, and the app artifact in the registry.
 func setup(ctx context.Context, env *framework.Env, cfg Config) (digest string, err error) {
+	if _, err := setupNamespace(ctx, env, cfg); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(env.Dir, "bench-app-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "podinfo-app.yaml"), []byte(appManifest), 0o644); err != nil {
+		return "", err
+	}
+	return env.PushArtifact(ctx, artifactRepo, "latest", dir, "gotk-e2e-bench", "")
+}
+
+// setupNamespace creates the namespace and ServiceAccount flux bound to ClusterRole admin
+// there, which every Kustomization and HelmRelease impersonates.
+func setupNamespace(ctx context.Context, env *framework.Env, cfg Config) (string, error) {
 	if err := env.CreateNamespace(ctx, cfg.Namespace); err != nil {
 		return "", err
 	}
@@ -51,15 +68,7 @@ func setup(ctx context.Context, env *framework.Env, cfg Config) (digest string, 
 	if err := env.Client.Create(ctx, rb); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", fmt.Errorf("create RoleBinding %s/%s: %w", cfg.Namespace, serviceAccount, err)
 	}
-	dir, err := os.MkdirTemp(env.Dir, "bench-app-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "podinfo-app.yaml"), []byte(appManifest), 0o644); err != nil {
-		return "", err
-	}
-	return env.PushArtifact(ctx, artifactRepo, "latest", dir, "gotk-e2e-bench", "")
+	return serviceAccount, nil
 }
 
 func ociRepository(env *framework.Env, cfg Config, i int) *sourcev1.OCIRepository {

@@ -1,6 +1,7 @@
 // Package journeys_test holds the end-to-end journeys: what a Flux user does with a cluster,
-// run against a local control plane with source-, kustomize- and the image controllers as
-// processes, a real Git server (HTTP and SSH) and a real OCI registry (see e2e/framework).
+// run against a local control plane with every controller (source-, kustomize-, helm-,
+// notification- and the image controllers) as processes, a real Git server (HTTP and SSH)
+// and a real OCI registry (see e2e/framework).
 //
 // notification-controller runs too, so every controller posts its events to it as in a
 // cluster, and the webhook journey drives its Receivers and Providers.
@@ -81,7 +82,7 @@ func (f *fixture) startOnce() error {
 	}
 	// The image controllers are extra components (flux install --components-extra); the
 	// image automation journey needs them, the webhook journey notification-controller.
-	opts = opts.WithControllers("source-controller", "kustomize-controller", "notification-controller",
+	opts = opts.WithControllers("source-controller", "kustomize-controller", "helm-controller", "notification-controller",
 		"image-reflector-controller", "image-automation-controller")
 	for i, c := range opts.Controllers {
 		if c.Name == "kustomize-controller" {

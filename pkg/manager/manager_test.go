@@ -13,6 +13,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -326,5 +327,47 @@ func TestWatchRuntimeNamespaceOnly(t *testing.T) {
 			got = append(got, o.Namespace+"/"+o.Name)
 		}
 		t.Errorf("cached TestObjects = %v, want only %s/repo", got, namespaces[0])
+	}
+}
+
+// WatchConfigs scopes the metadata informers of ConfigMaps and Secrets: the labelled
+// ConfigMap's metadata is cached, the other never reaches the cache, and no full ConfigMap is
+// cached at all.
+func TestWatchConfigsCachesOnlyLabelledMetadata(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "byobject-"}}
+	if err := env.Client.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range map[string]map[string]string{"watched": {"reconcile.fluxcd.io/watch": "Enabled"}, "other": nil} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name, Labels: l}}
+		if err := env.Client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := parseOptions(t, "--metrics-addr=0", "--health-addr=0", "--log-level=error")
+	rt, err := manager.New(manager.Setup{Name: "helm-controller", Scheme: env.Scheme, Options: opts, RESTConfig: env.Config,
+		WatchConfigs: labels.SelectorFromSet(labels.Set{"reconcile.fluxcd.io/watch": "Enabled"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- rt.Manager.Start(ctx) }()
+	defer func() { cancel(); <-stopped }()
+	if !rt.Manager.GetCache().WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	if err := rt.Manager.GetCache().List(ctx, list, client.InNamespace(ns.Name)); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "watched" {
+		var got []string
+		for _, o := range list.Items {
+			got = append(got, o.Name)
+		}
+		t.Errorf("cached ConfigMaps = %v, want only the labelled one", got)
 	}
 }

@@ -183,20 +183,9 @@ func (l *fileLayer) remove() { _ = os.Remove(l.path) }
 // buildLayer writes path (a directory, or a file packed alone under its base name) as a
 // deterministic gzipped tarball to a temporary file.
 func buildLayer(path string, ignore tarball.Filter) (_ *fileLayer, err error) {
-	fi, err := os.Stat(path)
+	root, filter, err := layerRoot(path, ignore)
 	if err != nil {
 		return nil, err
-	}
-	root, filter := path, ignore
-	if !fi.IsDir() {
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is neither a directory nor a regular file", path)
-		}
-		root = filepath.Dir(path)
-		base := filepath.Base(path)
-		filter = func(rel string, d fs.DirEntry) bool {
-			return rel == base && (ignore == nil || ignore(rel, d))
-		}
 	}
 	f, err := os.CreateTemp("", "gotk-oci-push-*.tar.gz")
 	if err != nil {
@@ -220,6 +209,36 @@ func buildLayer(path string, ignore tarball.Filter) (_ *fileLayer, err error) {
 	l.size = cw.n
 	l.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 	return l, nil
+}
+
+// layerRoot is the directory a layer is written from and the filter of what goes in: path
+// itself with ignore, or, for a single file, its directory with only that file.
+func layerRoot(path string, ignore tarball.Filter) (string, tarball.Filter, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", nil, err
+	}
+	if fi.IsDir() {
+		return path, ignore, nil
+	}
+	if !fi.Mode().IsRegular() {
+		return "", nil, fmt.Errorf("%s is neither a directory nor a regular file", path)
+	}
+	base := filepath.Base(path)
+	return filepath.Dir(path), func(rel string, d fs.DirEntry) bool {
+		return rel == base && (ignore == nil || ignore(rel, d))
+	}, nil
+}
+
+// Build writes the layer Push would upload for path (a directory filtered by ignore, or a
+// single file) to w: `flux build artifact` and `flux diff artifact` use it, so a built
+// artifact is byte for byte the one a push uploads.
+func Build(w io.Writer, path string, ignore tarball.Filter) error {
+	root, filter, err := layerRoot(path, ignore)
+	if err != nil {
+		return err
+	}
+	return tarball.Write(w, root, filter)
 }
 
 type countWriter struct {

@@ -49,10 +49,22 @@ type Options[T Object, S any] struct {
 	// SuccessReason is the default Ready=True reason ("Succeeded" for sources,
 	// "ReconciliationSucceeded" for appliers, as upstream); empty means "Succeeded".
 	SuccessReason string
+	// Refresh, when set, reports that the object read from the cache may lag behind the
+	// controller's own last status write: kinds whose steps act on what their status
+	// records (a HelmRelease's release history) must not act on a stale copy. The engine
+	// then reads the object from APIReader instead, which costs one GET.
+	Refresh func(obj T) bool
+	// APIReader reads objects past the cache (the manager's GetAPIReader); needed with
+	// Refresh.
+	APIReader client.Reader
 	// EventMetadata returns the annotations of the failure events the engine records
 	// (`<group>/revision` of the attempted revision, ...), so that notification-controller
 	// can tell which revision failed; nil records none.
 	EventMetadata func(obj T) map[string]string
+	// Succeeded, when set, is called after a reconcile that ended Ready=True has been
+	// written, with how long it took: kustomize-controller records its "Reconciliation
+	// finished" event there, which notification-controller turns into commit statuses.
+	Succeeded func(obj T, took time.Duration)
 }
 
 // Controller runs objects of one kind through the fixed reconcile skeleton:
@@ -79,6 +91,8 @@ func New[T Object, S any](o Options[T, S]) (*Controller[T, S], error) {
 		return nil, fmt.Errorf("reconcile: %s: Options.NewObject is required", o.Kind)
 	case len(o.Steps) == 0:
 		return nil, fmt.Errorf("reconcile: %s: Options.Steps is empty", o.Kind)
+	case o.Refresh != nil && o.APIReader == nil:
+		return nil, fmt.Errorf("reconcile: %s: Options.Refresh needs Options.APIReader", o.Kind)
 	}
 	for i, s := range o.Steps {
 		if s.Run == nil || s.Name == "" {
@@ -116,6 +130,16 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, err
 	}
+	if c.o.Refresh != nil && c.o.Refresh(obj) {
+		fresh := c.o.NewObject()
+		if err := c.o.APIReader.Get(ctx, req.NamespacedName, fresh); err != nil {
+			if apierrors.IsNotFound(err) {
+				return ctrl.Result{}, nil
+			}
+			return ctrl.Result{}, err
+		}
+		obj = fresh
+	}
 	defer c.o.Metrics.RecordDuration(c.o.Kind, req.Namespace, req.Name, start)
 
 	if !obj.GetDeletionTimestamp().IsZero() {
@@ -152,6 +176,9 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("patch status: %w", perr)
+	}
+	if c.o.Succeeded != nil && err == nil && !res.Progressing {
+		c.o.Succeeded(obj, time.Since(start))
 	}
 	return result, retErr
 }

@@ -110,16 +110,18 @@ func TestReconcileFirstRunThenNoOp(t *testing.T) {
 func TestReconcileOutcomes(t *testing.T) {
 	cause := errors.New("cannot reach git.example.com")
 	for _, tc := range []struct {
-		name            string
-		err             error
-		wantErr         bool
-		wantRequeue     time.Duration
-		wantReason      string
-		wantMessage     string
-		wantStalled     bool
-		wantReconciling bool
-		wantObservedGen bool
-		wantEvent       bool
+		name        string
+		err         error
+		wantErr     bool
+		wantRequeue time.Duration
+		wantReason  string
+		wantMessage string
+		// wantReadyReason and wantReadyMessage default to wantReason and wantMessage.
+		wantReadyReason, wantReadyMessage string
+		wantStalled                       bool
+		wantReconciling                   bool
+		wantObservedGen                   bool
+		wantEvent                         bool
 	}{
 		{
 			name: "stall", err: reconcile.Stall(meta.InvalidURLReason, errors.New("URL scheme ftp is not supported")),
@@ -129,6 +131,13 @@ func TestReconcileOutcomes(t *testing.T) {
 		{
 			name: "wrapped stall", err: fmt.Errorf("validate spec: %w", reconcile.Stall("InvalidRef", errors.New("bad ref"))),
 			wantReason: "InvalidRef", wantMessage: "validate spec: bad ref",
+			wantStalled: true, wantObservedGen: true, wantEvent: true,
+		},
+		{
+			name:       "stall keeping the Ready summary",
+			err:        reconcile.StallWithReady("RetriesExceeded", errors.New("Failed to upgrade after 2 attempt(s)"), "UpgradeFailed", "Helm upgrade failed: timeout"),
+			wantReason: "RetriesExceeded", wantMessage: "Failed to upgrade after 2 attempt(s)",
+			wantReadyReason: "UpgradeFailed", wantReadyMessage: "Helm upgrade failed: timeout",
 			wantStalled: true, wantObservedGen: true, wantEvent: true,
 		},
 		{
@@ -175,16 +184,20 @@ func TestReconcileOutcomes(t *testing.T) {
 				t.Errorf("RequeueAfter = %s, want %s", res.RequeueAfter, tc.wantRequeue)
 			}
 			obj := h.get(t, "repo")
+			readyReason, readyMessage := tc.wantReason, tc.wantMessage
+			if tc.wantReadyReason != "" {
+				readyReason, readyMessage = tc.wantReadyReason, tc.wantReadyMessage
+			}
 			ready := reconcile.GetCondition(obj, meta.ReadyCondition)
-			if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != tc.wantReason || ready.Message != tc.wantMessage {
-				t.Errorf("Ready = %+v, want False/%s/%q", ready, tc.wantReason, tc.wantMessage)
+			if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != readyReason || ready.Message != readyMessage {
+				t.Errorf("Ready = %+v, want False/%s/%q", ready, readyReason, readyMessage)
 			}
 			if got := reconcile.IsTrue(obj, meta.StalledCondition); got != tc.wantStalled {
 				t.Errorf("Stalled=True is %t, want %t (conditions %+v)", got, tc.wantStalled, obj.Status.Conditions)
 			}
 			if tc.wantStalled {
-				if c := reconcile.GetCondition(obj, meta.StalledCondition); c.Reason != tc.wantReason {
-					t.Errorf("Stalled reason = %s, want %s", c.Reason, tc.wantReason)
+				if c := reconcile.GetCondition(obj, meta.StalledCondition); c.Reason != tc.wantReason || c.Message != tc.wantMessage {
+					t.Errorf("Stalled = %s/%q, want %s/%q", c.Reason, c.Message, tc.wantReason, tc.wantMessage)
 				}
 			}
 			if got := reconcile.IsTrue(obj, meta.ReconcilingCondition); got != tc.wantReconciling {

@@ -28,6 +28,10 @@ import (
 type Stalling struct {
 	Reason string
 	Err    error
+	// ReadyReason and ReadyMessage, when set, describe Ready=False instead of Reason and
+	// Err: kinds whose Ready summarizes other conditions (a HelmRelease's Released,
+	// TestSuccess, Remediated) keep that summary while Stalled says why nothing is retried.
+	ReadyReason, ReadyMessage string
 }
 
 func (e *Stalling) Error() string { return e.Err.Error() }
@@ -60,6 +64,12 @@ func (e *Generic) Unwrap() error { return e.Err }
 
 // Stall returns a Stalling error.
 func Stall(reason string, err error) error { return &Stalling{Reason: reason, Err: err} }
+
+// StallWithReady returns a Stalling error whose Ready=False condition keeps readyReason and
+// readyMessage (see Stalling.ReadyReason).
+func StallWithReady(reason string, err error, readyReason, readyMessage string) error {
+	return &Stalling{Reason: reason, Err: err, ReadyReason: readyReason, ReadyMessage: readyMessage}
+}
 
 // Wait returns a Waiting error; after 0 means the controller's --requeue-dependency.
 func Wait(reason string, err error, after time.Duration) error {

@@ -48,7 +48,11 @@ func (c *Controller[T, S]) summarize(ctx context.Context, obj T, res Result, err
 	err = redact.Error(err)
 	switch {
 	case stalling != nil:
-		MarkFalse(obj, meta.ReadyCondition, stalling.Reason, err.Error())
+		if stalling.ReadyReason != "" {
+			MarkFalse(obj, meta.ReadyCondition, stalling.ReadyReason, orDefault(stalling.ReadyMessage, err.Error()))
+		} else {
+			MarkFalse(obj, meta.ReadyCondition, stalling.Reason, err.Error())
+		}
 		MarkTrue(obj, meta.StalledCondition, stalling.Reason, err.Error())
 		DeleteCondition(obj, meta.ReconcilingCondition)
 		// The spec was seen and judged: kstatus reads this generation as Failed, not InProgress.

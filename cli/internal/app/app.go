@@ -106,5 +106,8 @@ func NewRootCommand(streams *Streams) *cobra.Command {
 	for _, group := range commandGroups {
 		root.AddCommand(group(c)...)
 	}
+	for _, extend := range commandExtensions {
+		extend(root, c)
+	}
 	return root
 }

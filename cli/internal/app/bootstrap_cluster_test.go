@@ -13,6 +13,7 @@ import (
 	"gotk.dev/internal/testing/golden"
 
 	"gotk.dev/e2e/framework"
+	"gotk.dev/internal/testing/gitea"
 	"gotk.dev/internal/testing/gitserver"
 )
 
@@ -29,24 +30,32 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := framework.Setup(t, opts.WithControllers("source-controller", "kustomize-controller"))
-	b := &bootstrapEnv{env: env, kc: "--kubeconfig=" + env.Cluster.Kubeconfig}
-	// The SSH case pushes with the agent; the GitHub cases type their token.
+	b := &bootstrapEnv{env: env, kc: "--kubeconfig=" + env.Cluster.Kubeconfig, gitea: gitea.New(t, gitea.Options{})}
+	// The SSH case pushes with the agent; the Git host cases type their token.
 	t.Setenv("SSH_AUTH_SOCK", startBootstrapSSHAgent(t, env.GitSSH.ClientKey()))
-	t.Setenv(bootstrapGitHubTokenEnv, "")
+	for _, h := range bootstrapHosts() {
+		t.Setenv(h.tokenEnv, "")
+	}
 
 	t.Run("git over HTTP with token auth, rerun, user patch and upgrade", b.testHTTP)
 	t.Run("git over SSH with a generated ed25519 key", b.testSSH)
 	t.Run("git over SSH with --private-key-file", b.testSSHKeyFile)
 	t.Run("github", b.testGitHub)
 	t.Run("github personal with --token-auth", b.testGitHubTokenAuth)
+	t.Run("gitlab", b.testGitLab)
+	t.Run("gitlab with --deploy-token-auth", b.testGitLabDeployToken)
+	t.Run("gitea", b.testGitea)
+	t.Run("bitbucket-server", b.testBitbucket)
+	t.Run("git host bad input", b.testHostBadInput)
 	t.Run("new branch", b.testNewBranch)
 	t.Run("bad input", b.testBadInput)
 }
 
 // bootstrapEnv is what the cases share.
 type bootstrapEnv struct {
-	env *framework.Env
-	kc  string
+	env   *framework.Env
+	kc    string
+	gitea *gitea.Server
 }
 
 // run runs flux bootstrap with the kubeconfig and a timeout added.

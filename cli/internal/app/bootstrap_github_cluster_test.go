@@ -47,13 +47,13 @@ func (b *bootstrapEnv) testGitHubTokenAuth(t *testing.T) {
 func (b *bootstrapEnv) testGitHub(t *testing.T) {
 	t.Parallel()
 	const token = "ghp_bootstrapTestToken0123"
-	api := githubapi.New(t, githubapi.Options{Token: token, Orgs: []string{"fleet"}, Git: b.env.Git, SSH: b.env.GitSSH})
+	api := githubapi.New(t, githubapi.Options{Token: token, Orgs: []string{"fleet"}, Teams: []string{"ops"}, Git: b.env.Git, SSH: b.env.GitSSH})
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, api.CACert(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"github", "--owner=fleet", "--repository=gh", "--hostname=" + api.Host(), "--ca-file=" + ca,
-		"--path=clusters/gh", "-n", "flux-gh"}
+		"--path=clusters/gh", "-n", "flux-gh", "--team=ops:admin"}
 
 	t.Run("a wrong token is refused before anything is pushed", func(t *testing.T) {
 		r := b.run(t, "ghp_wrongToken999\n", args...)
@@ -94,7 +94,7 @@ func (b *bootstrapEnv) testGitHub(t *testing.T) {
 		t.Error("asked to give the deploy key access")
 	}
 	repo, ok := api.Repository("fleet", "gh")
-	if !ok || !repo.Private || len(repo.DeployKeys) != 1 || repo.DeployKeys[0].Title != title || !repo.DeployKeys[0].ReadOnly {
+	if !ok || !repo.Private || len(repo.DeployKeys) != 1 || repo.DeployKeys[0].Title != title || !repo.DeployKeys[0].ReadOnly || repo.Teams["ops"] != "admin" {
 		t.Fatalf("repository %+v", repo)
 	}
 	// The README of the created repository is kept: bootstrap committed on top of it.
@@ -117,7 +117,7 @@ func (b *bootstrapEnv) testGitHub(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d", r.code)
 		}
-		if strings.Contains(r.stderr, "created") || strings.Contains(r.stderr, "configured deploy key") {
+		if strings.Contains(r.stderr, "created") || strings.Contains(r.stderr, "configured deploy key") || strings.Contains(r.stderr, "granted team") {
 			t.Errorf("rerun created something:\n%s", r.stderr)
 		}
 		if repo, _ := api.Repository("fleet", "gh"); len(repo.DeployKeys) != 1 {

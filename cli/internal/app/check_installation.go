@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	kubepkg "gotk.dev/cli/pkg/kube"
+
 	semver "github.com/Masterminds/semver/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 )
 
 // fluxGroupSuffix is the API group suffix of every Flux kind.
@@ -89,7 +91,7 @@ func (c *Command) checkControllers(ctx context.Context, kube *Kube, inst *instal
 	for _, d := range inst.deployments {
 		names = append(names, d.Name)
 	}
-	err := waitDeployments(ctx, kube, log, inst.namespace, names, c.Global.Timeout, func(d *appsv1.Deployment) {
+	err := kube.WaitDeployments(ctx, log, inst.namespace, names, c.Global.Timeout, func(d *appsv1.Deployment) {
 		log.Successf("%s: deployment ready", d.Name)
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			log.Actionf("%s", ctr.Image)
@@ -113,7 +115,7 @@ func (c *Command) checkCRDs(ctx context.Context, kube *Kube, inst *installation)
 	for _, crd := range crds {
 		present[crd.GetName()] = true
 		storage := storageVersion(crd)
-		if !crdEstablished(crd) {
+		if !kubepkg.CRDEstablished(crd) {
 			log.Failuref("%s/%s: not established", crd.GetName(), storage)
 			ok = false
 			continue

@@ -3,6 +3,8 @@ package app
 import (
 	"testing"
 
+	kubepkg "gotk.dev/cli/pkg/kube"
+
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -56,7 +58,7 @@ func TestDeploymentReady(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ready, reason := deploymentReady(tt.d)
+			ready, reason := kubepkg.DeploymentReady(tt.d)
 			if ready != tt.ready || reason != tt.reason {
 				t.Fatalf("got %v %q, want %v %q", ready, reason, tt.ready, tt.reason)
 			}

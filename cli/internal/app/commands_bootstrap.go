@@ -1,20 +1,23 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/util/validation"
+
+	"gotk.dev/cli/pkg/bootstrap"
+	"gotk.dev/cli/pkg/sshkey"
 )
 
-// bootstrapCommands is flux bootstrap with its providers: git (any Git server) and github
-// (which also creates the repository and the deploy key through GitHub's API).
+// bootstrapCommands is flux bootstrap with its providers: git (any Git server), and github,
+// gitlab, gitea and bitbucket-server, which also create the repository and the deploy key
+// through the host's API. The work is done by gotk.dev/cli/pkg/bootstrap; these commands
+// turn flags into its options.
 func bootstrapCommands(c *Command) []*cobra.Command {
-	f := &bootstrapFlags{}
+	f := &bootstrapFlags{keyOpts: sshkey.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "bootstrap",
 		Short: "Deploy Flux on a cluster the GitOps way.",
@@ -23,7 +26,10 @@ and deploy Flux on the cluster.`,
 		Args: cobra.NoArgs,
 	}
 	f.bindFlags(cmd)
-	cmd.AddCommand(newBootstrapGitCommand(c, f), newBootstrapGitHubCommand(c, f))
+	cmd.AddCommand(newBootstrapGitCommand(c, f))
+	for _, h := range bootstrapHosts() {
+		cmd.AddCommand(newBootstrapHostCommand(c, f, h))
+	}
 	return []*cobra.Command{cmd}
 }
 
@@ -34,13 +40,17 @@ type bootstrapFlags struct {
 	secretName        string
 	caFile            string
 	privateKeyFile    string
-	keyOpts           sshKeyFlags
+	keyOpts           sshkey.Options
 	sshHostname       string
 	authorName        string
 	authorEmail       string
 	appendix          string
 	recurseSubmodules bool
 	tokenAuth         bool
+	gpgKeyRing        string
+	gpgPassphrase     string
+	gpgKeyID          string
+	force             bool
 }
 
 func (f *bootstrapFlags) bindFlags(cmd *cobra.Command) {
@@ -50,37 +60,37 @@ func (f *bootstrapFlags) bindFlags(cmd *cobra.Command) {
 	fs.StringVar(&f.secretName, "secret-name", "flux-system", "name of the secret the sync credentials can be found in or stored to")
 	fs.StringVar(&f.caFile, "ca-file", "", "path to TLS CA file used for validating self-signed certificates")
 	fs.StringVar(&f.privateKeyFile, "private-key-file", "", "path to a private key file used for authenticating to the Git SSH server")
-	fs.StringVar(&f.keyOpts.algorithm, "ssh-key-algorithm", "ecdsa", "SSH public key algorithm (rsa, ecdsa, ed25519)")
-	fs.StringVar(&f.keyOpts.ecdsaCurve, "ssh-ecdsa-curve", "p384", "SSH ECDSA public key curve (p256, p384, p521)")
-	fs.IntVar(&f.keyOpts.rsaBits, "ssh-rsa-bits", 4096, "SSH RSA public key bit size (multiplies of 8, min 1024)")
+	fs.StringVar(&f.keyOpts.Algorithm, "ssh-key-algorithm", f.keyOpts.Algorithm, "SSH public key algorithm (rsa, ecdsa, ed25519)")
+	fs.StringVar(&f.keyOpts.ECDSACurve, "ssh-ecdsa-curve", f.keyOpts.ECDSACurve, "SSH ECDSA public key curve (p256, p384, p521)")
+	fs.IntVar(&f.keyOpts.RSABits, "ssh-rsa-bits", f.keyOpts.RSABits, "SSH RSA public key bit size (multiplies of 8, min 1024)")
 	fs.StringVar(&f.sshHostname, "ssh-hostname", "", "SSH hostname (host[:port]), to be used when the SSH host differs from the HTTPS one")
 	fs.StringVar(&f.authorName, "author-name", "Flux", "author name for Git commits")
 	fs.StringVar(&f.authorEmail, "author-email", "", "author email for Git commits")
 	fs.StringVar(&f.appendix, "commit-message-appendix", "", "string to add to the commit messages, e.g. '[ci skip]'")
 	fs.BoolVar(&f.recurseSubmodules, "recurse-submodules", false, "when enabled, configures the GitRepository source to initialize and include Git submodules in the artifact it produces")
 	fs.BoolVar(&f.tokenAuth, "token-auth", false, "when enabled, the personal access token will be used instead of the SSH deploy key")
+	fs.StringVar(&f.gpgKeyRing, "gpg-key-ring", "", "path to GPG key ring for signing commits")
+	fs.StringVar(&f.gpgPassphrase, "gpg-passphrase", "", "passphrase for decrypting GPG private key")
+	fs.StringVar(&f.gpgKeyID, "gpg-key-id", "", "key id for selecting a particular key")
+	fs.BoolVar(&f.force, "force", false, "override existing Flux installation if it's managed by a different tool such as Helm")
 }
 
-// newRun validates the shared flags and fills what every provider's run shares.
-func (f *bootstrapFlags) newRun(c *Command, repoPath string, interval time.Duration) (*bootstrapRun, error) {
+// newBootstrapper validates the shared flags and fills what every provider shares; the
+// provider sets the remote, the sync URL and the credentials.
+func (f *bootstrapFlags) newBootstrapper(ctx context.Context, c *Command, repoPath string, interval time.Duration) (*bootstrap.Bootstrapper, error) {
 	opts, err := f.install.options(c.Global.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	p, err := bootstrapRepoPath(repoPath)
+	p, err := bootstrap.CleanPath(repoPath)
 	if err != nil {
 		return nil, err
 	}
-	if f.branch == "" || plumbing.NewBranchReferenceName(f.branch).Validate() != nil {
-		return nil, fmt.Errorf("invalid --branch %q: not a valid Git branch name", f.branch)
+	if err := f.keyOpts.Validate(); err != nil {
+		return nil, err
 	}
-	if errs := validation.IsDNS1123Subdomain(f.secretName); len(errs) > 0 {
-		return nil, fmt.Errorf("invalid --secret-name %q: %s", f.secretName, strings.Join(errs, "; "))
-	}
-	if interval <= 0 {
-		return nil, fmt.Errorf("invalid --interval %s: must be positive", interval)
-	}
-	if err := f.keyOpts.validate(); err != nil {
+	signer, err := bootstrap.LoadGPGSigner(f.gpgKeyRing, f.gpgPassphrase, f.gpgKeyID)
+	if err != nil {
 		return nil, err
 	}
 	var ca []byte
@@ -89,17 +99,26 @@ func (f *bootstrapFlags) newRun(c *Command, repoPath string, interval time.Durat
 			return nil, fmt.Errorf("read --ca-file: %w", err)
 		}
 	}
-	return &bootstrapRun{
-		c:        c,
-		install:  opts,
-		branch:   f.branch,
-		path:     p,
-		author:   bootstrapAuthor{Name: f.authorName, Email: f.authorEmail},
-		appendix: f.appendix,
-		sync: bootstrapSync{
-			Namespace: opts.Namespace, Branch: f.branch, Secret: f.secretName, Interval: interval,
-			RecurseSubmodules: f.recurseSubmodules, Path: p,
+	b := &bootstrap.Bootstrapper{
+		Options: bootstrap.Options{
+			Install: opts, Branch: f.branch, Path: p, Interval: interval, SecretName: f.secretName,
+			RecurseSubmodules: f.recurseSubmodules, Author: bootstrap.Author{Name: f.authorName, Email: f.authorEmail},
+			CommitMessageAppendix: f.appendix, Signer: signer, Timeout: c.Global.Timeout,
 		},
-		creds: bootstrapCredentials{KeyOpts: f.keyOpts, CACert: ca},
-	}, nil
+		Log:         c.Log(),
+		Credentials: bootstrap.Credentials{KeyOpts: f.keyOpts, CACert: ca},
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	// Check the cluster before anything is created on a Git host or pushed.
+	kube, _, err := c.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.confirmTakeOver(ctx, kube, f.force); err != nil {
+		return nil, err
+	}
+	b.Kube = kube
+	return b, nil
 }

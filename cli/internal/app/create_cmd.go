@@ -43,8 +43,8 @@ func newCreateCommand(c *Command) *cobra.Command {
 	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f), newCreateSecretReceiverCommand(c, f),
 		newCreateSecretHelmCommand(c, f), newCreateSecretTLSCommand(c, f), newCreateSecretGitHubAppCommand(c, f),
 		newCreateSecretNotationCommand(c, f))
-	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateImageCommand(c, f),
-		newCreateAlertCommand(c, f), newCreateAlertProviderCommand(c, f), newCreateReceiverCommand(c, f))
+	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateHelmReleaseCommand(c, f), newCreateImageCommand(c, f),
+		newCreateAlertCommand(c, f), newCreateAlertProviderCommand(c, f), newCreateReceiverCommand(c, f), newCreateTenantCommand(c, f))
 	cmd.Args, cmd.RunE = cobra.ArbitraryArgs, unknownWordRunE("")
 	return cmd
 }

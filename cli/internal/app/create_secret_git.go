@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"gotk.dev/cli/pkg/sshkey"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/redact"
 )
@@ -20,7 +21,7 @@ import (
 type gitCredentialFlags struct {
 	username, password, bearerToken string
 	privateKeyFile, caFile          string
-	key                             sshKeyFlags
+	key                             sshkey.Options
 }
 
 // bind registers the flags; caFlag is the CA file flag's name (--ca-crt-file for the
@@ -31,9 +32,9 @@ func (f *gitCredentialFlags) bind(fs *pflag.FlagSet, caFlag string, bearer bool)
 	if bearer {
 		fs.StringVar(&f.bearerToken, "bearer-token", "", "bearer token used for HTTP/S authentication")
 	}
-	fs.StringVar(&f.key.algorithm, "ssh-key-algorithm", "ecdsa", "SSH public key algorithm (rsa, ecdsa, ed25519)")
-	fs.IntVar(&f.key.rsaBits, "ssh-rsa-bits", 2048, "SSH RSA public key bit size (multiplies of 8, min 1024)")
-	fs.StringVar(&f.key.ecdsaCurve, "ssh-ecdsa-curve", "p384", "SSH ECDSA public key curve (p256, p384, p521)")
+	fs.StringVar(&f.key.Algorithm, "ssh-key-algorithm", "ecdsa", "SSH public key algorithm (rsa, ecdsa, ed25519)")
+	fs.IntVar(&f.key.RSABits, "ssh-rsa-bits", 2048, "SSH RSA public key bit size (multiplies of 8, min 1024)")
+	fs.StringVar(&f.key.ECDSACurve, "ssh-ecdsa-curve", "p384", "SSH ECDSA public key curve (p256, p384, p521)")
 	fs.StringVar(&f.privateKeyFile, "private-key-file", "", "path to a private key file used for authenticating to the Git SSH server")
 	fs.StringVar(&f.caFile, caFlag, "", "path to TLS CA file used for validating self-signed certificates")
 }
@@ -70,22 +71,22 @@ func parseGitURL(raw string) (*url.URL, error) {
 func (c *Command) gitSecretData(ctx context.Context, u *url.URL, f gitCredentialFlags, required bool) (map[string]string, error) {
 	data := map[string]string{}
 	if u.Scheme == "ssh" {
-		var kp keyPair
+		var kp sshkey.KeyPair
 		var err error
 		if f.privateKeyFile != "" {
-			kp, err = loadKeyPair(f.privateKeyFile, f.password)
+			kp, err = sshkey.Load(f.privateKeyFile, f.password)
 		} else {
-			kp, err = f.key.generate()
+			kp, err = f.key.Generate()
 		}
 		if err != nil {
 			return nil, err
 		}
-		knownHosts, err := scanHostKeys(ctx, u.Host, min(30*time.Second, c.Global.Timeout))
+		knownHosts, err := sshkey.ScanHostKeys(ctx, u.Host, min(30*time.Second, c.Global.Timeout))
 		if err != nil {
 			return nil, err
 		}
-		data[git.KeyIdentity] = string(kp.private)
-		data[git.KeyIdentity+".pub"] = string(kp.public)
+		data[git.KeyIdentity] = string(kp.Private)
+		data[git.KeyIdentity+".pub"] = string(kp.Public)
 		data[git.KeyKnownHosts] = string(knownHosts)
 		if f.privateKeyFile != "" && f.password != "" {
 			data[git.KeyPassword] = f.password

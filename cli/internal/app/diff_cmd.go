@@ -54,7 +54,7 @@ Exit status: 0 No differences were found. 1 Differences were found. >1 diff fail
 		},
 	}
 	bindKsBuildFlags(ks.Flags(), o)
-	cmd.AddCommand(ks)
+	cmd.AddCommand(ks, newDiffHelmReleaseCommand(c))
 	return cmd
 }
 

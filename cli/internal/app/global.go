@@ -5,15 +5,10 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/apis"
-	"gotk.dev/pkg/lenient"
+	"gotk.dev/cli/pkg/kube"
 )
 
 // GlobalOptions are the flags every command has: kubeconfig selection, namespace, timeout.
@@ -58,13 +53,7 @@ func (g *GlobalOptions) RESTConfig() (*rest.Config, error) {
 }
 
 // Kube bundles the clients a command needs.
-type Kube struct {
-	Config    *rest.Config
-	Client    client.WithWatch
-	Clientset kubernetes.Interface
-	Scheme    *runtime.Scheme
-	Mapper    meta.RESTMapper
-}
+type Kube = kube.Client
 
 // Kube builds the clients. No request is made until the first call.
 func (g *GlobalOptions) Kube() (*Kube, error) {
@@ -72,21 +61,5 @@ func (g *GlobalOptions) Kube() (*Kube, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := apis.NewScheme()
-	if err != nil {
-		return nil, err
-	}
-	// One Flux object with an unreadable field (an overflowing duration) must not break
-	// `flux get` for every object of its kind.
-	cfg = rest.CopyConfig(cfg)
-	cfg.Wrap(lenient.Transport(apis.Groups()...))
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: s})
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the cluster at %s: %w", cfg.Host, err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Kube{Config: cfg, Client: c, Clientset: cs, Scheme: s, Mapper: c.RESTMapper()}, nil
+	return kube.New(cfg)
 }

@@ -6,19 +6,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 )
 
-// fieldManager owns the fields `flux install` applies; re-running install with other options
-// changes exactly those fields (an upgrade), leaving fields others set alone.
-const fieldManager = "flux"
-
-// install applies objs (see applyComponents), printing what happened to each object, and
+// install applies objs (see kube.Client.ApplyComponents), printing what happened to each object, and
 // waits for the controllers to be ready.
 func (c *Command) install(ctx context.Context, objs []*unstructured.Unstructured, opts manifests.Options) error {
 	kube, _, err := c.connect(ctx)
@@ -28,7 +21,7 @@ func (c *Command) install(ctx context.Context, objs []*unstructured.Unstructured
 	log := c.Log()
 	log.Actionf("installing components in %s namespace", opts.Namespace)
 	deadline := time.Now().Add(c.Global.Timeout)
-	deployments, err := c.applyComponents(ctx, kube, objs, deadline, func(u *unstructured.Unstructured, action string) {
+	deployments, err := kube.ApplyComponents(ctx, log, objs, deadline, func(u *unstructured.Unstructured, action string) {
 		fmt.Fprintf(c.Out, "%s %s\n", manifests.ID(u), action)
 	})
 	if err != nil {
@@ -36,153 +29,11 @@ func (c *Command) install(ctx context.Context, objs []*unstructured.Unstructured
 	}
 	log.Successf("install completed")
 	log.Waitingf("verifying installation")
-	if err := waitDeployments(ctx, kube, log, opts.Namespace, deployments, time.Until(deadline), func(d *appsv1.Deployment) {
+	if err := kube.WaitDeployments(ctx, log, opts.Namespace, deployments, time.Until(deadline), func(d *appsv1.Deployment) {
 		log.Successf("%s: deployment ready", d.Name)
 	}); err != nil {
 		return err
 	}
 	log.Successf("install finished")
 	return nil
-}
-
-// applyComponents applies objs in two phases, CRDs and the namespace first (nothing else can
-// be created before them), then the rest, calling report with what happened to each object
-// it applied (created, configured, unchanged). It returns the names of the Deployments among
-// objs, for the caller to wait on. flux install and flux bootstrap share it.
-func (c *Command) applyComponents(ctx context.Context, kube *Kube, objs []*unstructured.Unstructured, deadline time.Time, report func(u *unstructured.Unstructured, action string)) ([]string, error) {
-	var first, rest []*unstructured.Unstructured
-	var deployments []string
-	for _, u := range objs {
-		switch u.GetKind() {
-		case "Namespace", "CustomResourceDefinition":
-			first = append(first, u)
-		case "Deployment":
-			deployments = append(deployments, u.GetName())
-			rest = append(rest, u)
-		default:
-			rest = append(rest, u)
-		}
-	}
-	apply := func(u *unstructured.Unstructured) error {
-		action, err := c.applyObject(ctx, kube, u)
-		if err == nil {
-			report(u, action)
-		}
-		return err
-	}
-	for _, u := range first {
-		if u.GetKind() == "Namespace" {
-			applied, err := c.applyNamespace(ctx, kube, u, deadline)
-			if err != nil {
-				return nil, err
-			}
-			if !applied {
-				continue
-			}
-		}
-		if err := apply(u); err != nil {
-			return nil, err
-		}
-	}
-	if err := waitEstablished(ctx, kube, first, time.Until(deadline)); err != nil {
-		return nil, err
-	}
-	for _, u := range rest {
-		if err := apply(u); err != nil {
-			return nil, err
-		}
-	}
-	return deployments, nil
-}
-
-// applyObject server-side applies u (forcing conflicts: install owns these fields) and says
-// whether that created, changed ("configured") or left the object as it was ("unchanged").
-func (c *Command) applyObject(ctx context.Context, kube *Kube, u *unstructured.Unstructured) (string, error) {
-	existing := &unstructured.Unstructured{}
-	existing.SetGroupVersionKind(u.GroupVersionKind())
-	err := kube.Client.Get(ctx, client.ObjectKeyFromObject(u), existing)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("get %s: %w", manifests.ID(u), err)
-	}
-	created := apierrors.IsNotFound(err)
-	applied := u.DeepCopy()
-	if err := kube.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.ForceOwnership, client.FieldOwner(fieldManager)); err != nil {
-		return "", fmt.Errorf("apply %s: %w", manifests.ID(u), err)
-	}
-	switch {
-	case created:
-		return "created", nil
-	case applied.GetResourceVersion() != existing.GetResourceVersion():
-		return "configured", nil
-	}
-	return "unchanged", nil
-}
-
-// applyNamespace decides whether the install namespace is to be applied, with two
-// exceptions. A namespace that exists without the part-of=flux label belongs to someone
-// else: install uses it as it is and does not label it, so uninstall will leave it (and its
-// other content) alone. A namespace still terminating from an uninstall is waited for first.
-func (c *Command) applyNamespace(ctx context.Context, kube *Kube, u *unstructured.Unstructured, deadline time.Time) (bool, error) {
-	existing := &unstructured.Unstructured{}
-	existing.SetGroupVersionKind(u.GroupVersionKind())
-	key := client.ObjectKeyFromObject(u)
-	err := kube.Client.Get(ctx, key, existing)
-	if err == nil && existing.GetDeletionTimestamp() != nil {
-		c.Log().Waitingf("waiting for namespace %s to finish terminating", u.GetName())
-		err = wait.PollUntilContextTimeout(ctx, pollInterval, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
-			err := kube.Client.Get(ctx, key, existing)
-			if apierrors.IsNotFound(err) {
-				return true, nil
-			}
-			return false, err
-		})
-		if err != nil {
-			return false, fmt.Errorf("namespace %s is still terminating: %w", u.GetName(), err)
-		}
-		err = kube.Client.Get(ctx, key, existing)
-	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("get %s: %w", manifests.ID(u), err)
-	case existing.GetLabels()[manifests.PartOfLabel] != manifests.PartOfValue:
-		c.Log().Actionf("using the existing namespace %s as it is: it is not labelled %s=%s, so uninstall will keep it",
-			u.GetName(), manifests.PartOfLabel, manifests.PartOfValue)
-		return false, nil
-	}
-	return true, nil
-}
-
-// waitEstablished waits until the API server serves every CRD among objs.
-func waitEstablished(ctx context.Context, kube *Kube, objs []*unstructured.Unstructured, timeout time.Duration) error {
-	for _, u := range objs {
-		if u.GetKind() != "CustomResourceDefinition" {
-			continue
-		}
-		crd := &unstructured.Unstructured{}
-		crd.SetGroupVersionKind(u.GroupVersionKind())
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-			if err := kube.Client.Get(ctx, client.ObjectKeyFromObject(u), crd); err != nil {
-				return false, err
-			}
-			return crdEstablished(crd), nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s is not Established: %w", manifests.ID(u), err)
-		}
-	}
-	return nil
-}
-
-// crdEstablished reports the CRD's Established condition.
-func crdEstablished(crd *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" {
-			return m["status"] == "True"
-		}
-	}
-	return false
 }

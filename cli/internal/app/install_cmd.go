@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 )
 
 // installFlags are `flux install`'s own flags; --namespace and --timeout are global.

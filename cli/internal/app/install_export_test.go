@@ -7,7 +7,7 @@ import (
 
 	"gotk.dev/internal/testing/golden"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 )
 
 // TestInstallExport compares `flux install --export` with golden files. The CRD documents

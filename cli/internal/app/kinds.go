@@ -5,11 +5,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/fluxcd/pkg/apis/meta"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"gotk.dev/cli/pkg/kube"
 )
 
 // Kind describes a Flux kind the way the CLI addresses it: `flux get source git`,
@@ -117,45 +116,7 @@ func ParseObjectRef(ref, defaultNamespace string) (Kind, string, string, error) 
 }
 
 // Status is the summary `flux get` prints for an object.
-type Status struct {
-	Ready     string // "True", "False", "Unknown"
-	Message   string
-	Revision  string
-	Suspended bool
-}
+type Status = kube.Status
 
-// StatusOf summarizes an object the way upstream flux get does: the Ready condition (Unknown
-// when the controller has not seen the current generation), the artifact or last applied
-// revision, and spec.suspend.
-func StatusOf(u *unstructured.Unstructured) Status {
-	st := Status{Ready: string(metav1.ConditionUnknown)}
-	st.Suspended, _, _ = unstructured.NestedBool(u.Object, "spec", "suspend")
-	if rev, ok, _ := unstructured.NestedString(u.Object, "status", "artifact", "revision"); ok {
-		st.Revision = rev
-	} else if rev, ok, _ := unstructured.NestedString(u.Object, "status", "lastAppliedRevision"); ok {
-		st.Revision = rev
-	} else if rev, ok, _ := unstructured.NestedString(u.Object, "status", "lastAttemptedRevision"); ok {
-		st.Revision = rev
-	}
-	raw, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	var conds []metav1.Condition
-	for _, c := range raw {
-		m, ok := c.(map[string]any)
-		if !ok {
-			continue
-		}
-		t, _ := m["type"].(string)
-		s, _ := m["status"].(string)
-		msg, _ := m["message"].(string)
-		reason, _ := m["reason"].(string)
-		conds = append(conds, metav1.Condition{Type: t, Status: metav1.ConditionStatus(s), Message: msg, Reason: reason})
-	}
-	if c := apimeta.FindStatusCondition(conds, meta.ReadyCondition); c != nil {
-		st.Ready, st.Message = string(c.Status), c.Message
-	}
-	observed, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
-	if ok && observed != u.GetGeneration() && st.Ready == string(metav1.ConditionTrue) {
-		st.Ready, st.Message = string(metav1.ConditionUnknown), "reconciliation in progress"
-	}
-	return st
-}
+// StatusOf summarizes an object the way upstream flux get does.
+func StatusOf(u *unstructured.Unstructured) Status { return kube.StatusOf(u) }

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -27,7 +29,7 @@ reconcile.fluxcd.io/requestedAt annotation and wait until the controller has han
 }
 
 func newReconcileKindCommand(c *Command, k Kind) *cobra.Command {
-	withSource := false
+	withSource, force, reset := false, false, false
 	use, aliases := kindUse(k, "[name]")
 	cmd := &cobra.Command{
 		Use:     use,
@@ -50,22 +52,84 @@ func newReconcileKindCommand(c *Command, k Kind) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				sk, sns, sname, err := sourceOf(obj)
+				srcs, err := sourcesOf(obj)
 				if err != nil {
 					return err
 				}
-				if err := c.reconcile(ctx, kube, sk, sns, sname); err != nil && !errors.Is(err, errStaticSource) {
-					return err
+				for _, src := range srcs {
+					if err := c.reconcile(ctx, kube, src.kind, src.namespace, src.name); err != nil && !errors.Is(err, errStaticSource) {
+						return err
+					}
 				}
 			}
-			return c.reconcile(ctx, kube, k, ns, args[0])
+			var extra []string
+			if force {
+				extra = append(extra, meta.ForceRequestAnnotation)
+			}
+			if reset {
+				extra = append(extra, v2ResetRequestAnnotation)
+			}
+			return c.reconcile(ctx, kube, k, ns, args[0], extra...)
 		},
 	}
 	switch k.Kind {
 	case "Kustomization", "HelmChart":
 		cmd.Flags().BoolVar(&withSource, "with-source", false, fmt.Sprintf("reconcile the %s's source before the %s", k.Kind, k.Kind))
+	case "HelmRelease":
+		cmd.Flags().BoolVar(&withSource, "with-source", false, "reconcile the HelmRelease's chart source before the HelmRelease")
+		cmd.Flags().BoolVar(&force, "force", false, "force a one-off install or upgrade of the HelmRelease resource")
+		cmd.Flags().BoolVar(&reset, "reset", false, "reset the retry counter for the HelmRelease resource")
 	}
 	return cmd
+}
+
+// v2ResetRequestAnnotation asks helm-controller to reset a HelmRelease's failure counters.
+const v2ResetRequestAnnotation = "reconcile.fluxcd.io/resetAt"
+
+// sourceObj names an object of a Flux kind.
+type sourceObj struct {
+	kind            Kind
+	namespace, name string
+}
+
+// sourcesOf are the sources to reconcile before obj, in order: a Kustomization's sourceRef;
+// a HelmRelease's chartRef, or the sourceRef of its chart template then the HelmChart made
+// from it (status.helmChart).
+func sourcesOf(obj *unstructured.Unstructured) ([]sourceObj, error) {
+	if obj.GetKind() != "HelmRelease" {
+		sk, sns, sname, err := sourceOf(obj)
+		return []sourceObj{{sk, sns, sname}}, err
+	}
+	ref := func(path ...string) (sourceObj, bool, error) {
+		m, ok, _ := unstructured.NestedStringMap(obj.Object, path...)
+		if !ok || m["kind"] == "" {
+			return sourceObj{}, false, nil
+		}
+		k, err := LookupKind("", m["kind"])
+		if err != nil || !k.IsSource {
+			return sourceObj{}, false, fmt.Errorf("HelmRelease %s/%s: %s.kind %q is not a source kind", obj.GetNamespace(), obj.GetName(), strings.Join(path, "."), m["kind"])
+		}
+		ns := m["namespace"]
+		if ns == "" {
+			ns = obj.GetNamespace()
+		}
+		return sourceObj{k, ns, m["name"]}, true, nil
+	}
+	if r, ok, err := ref("spec", "chartRef"); ok || err != nil {
+		return []sourceObj{r}, err
+	}
+	r, ok, err := ref("spec", "chart", "spec", "sourceRef")
+	if err != nil || !ok {
+		return nil, fmt.Errorf("HelmRelease %s/%s has neither spec.chartRef nor spec.chart: %v", obj.GetNamespace(), obj.GetName(), err)
+	}
+	out := []sourceObj{r}
+	if hc, _, _ := unstructured.NestedString(obj.Object, "status", "helmChart"); hc != "" {
+		if hns, hname, ok := strings.Cut(hc, "/"); ok {
+			k, _ := LookupKind("", "HelmChart")
+			out = append(out, sourceObj{k, hns, hname})
+		}
+	}
+	return out, nil
 }
 
 // exactName is the argument check of commands that take one object name.
@@ -104,8 +168,9 @@ func sourceOf(u *unstructured.Unstructured) (Kind, string, string, error) {
 	return sk, ns, name, nil
 }
 
-// reconcile asks the controller to reconcile the object now and waits for the outcome.
-func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, name string) error {
+// reconcile asks the controller to reconcile the object now and waits for the outcome. The
+// annotations in also (reconcile.fluxcd.io/forceAt, resetAt) get the same token.
+func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, name string, also ...string) error {
 	log := c.Log()
 	obj, err := getObject(ctx, kube, k, namespace, name)
 	if err != nil {
@@ -118,7 +183,7 @@ func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, 
 		return fmt.Errorf("%s %s/%s is suspended: resume it first (flux resume %s %s -n %s)", k.Kind, namespace, name, humanKind(k), name, namespace)
 	}
 	log.Actionf("annotating %s %s in %s namespace", k.Kind, name, namespace)
-	token, err := requestReconcile(ctx, kube, obj)
+	token, err := requestReconcile(ctx, kube, obj, also...)
 	if err != nil {
 		return objectError(k, namespace, name, err)
 	}
@@ -134,9 +199,16 @@ func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, 
 
 // requestReconcile sets reconcile.fluxcd.io/requestedAt to now and returns the token. The
 // token is unique per call (nanoseconds), so the wait cannot mistake an older request for it.
-func requestReconcile(ctx context.Context, kube *Kube, obj *unstructured.Unstructured) (string, error) {
+func requestReconcile(ctx context.Context, kube *Kube, obj *unstructured.Unstructured, also ...string) (string, error) {
 	token := time.Now().Format(time.RFC3339Nano)
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, token)
+	annotations := map[string]string{meta.ReconcileRequestAnnotation: token}
+	for _, a := range also {
+		annotations[a] = token
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+	if err != nil {
+		return "", err
+	}
 	if err := kube.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return "", err
 	}

@@ -168,6 +168,8 @@ spec: {interval: 10m, retryInterval: 1h, path: ./does-not-exist, prune: true, so
 	lc := &liveCase{env: env, kc: kc, norm: norm, repoURL: repo.HTTPURL}
 
 	t.Run("tree", lc.tree)
+	t.Run("stats", lc.stats)
+	t.Run("debug kustomization", lc.debugKustomization)
 	t.Run("trace", lc.trace)
 	t.Run("helm", lc.helm)
 	t.Run("build", lc.build)
@@ -248,6 +250,17 @@ func (lc *liveCase) tree(t *testing.T) {
 func (lc *liveCase) trace(t *testing.T) {
 	r := lc.run(t, 0, "trace", "podinfo", "--kind", "deployment", "--api-version", "apps/v1", "-n", "apps")
 	golden.Assert(t, "trace-deployment", lc.norm.apply(r.stdout))
+	deployment := r.stdout
+	// Upstream's other forms: a resource word (or kubectl short name) and names, and
+	// several <resource>/<name> pairs.
+	if r = lc.run(t, 0, "trace", "deployment", "podinfo", "-n", "apps"); r.stdout != deployment {
+		t.Errorf("trace deployment podinfo:\n%s", r.stdout)
+	}
+	if r = lc.run(t, 0, "trace", "deploy", "podinfo", "-n", "apps"); r.stdout != deployment {
+		t.Errorf("trace deploy podinfo:\n%s", r.stdout)
+	}
+	r = lc.run(t, 0, "trace", "deploy/podinfo", "cm/oci-cm", "-n", "apps")
+	wants(t, "stdout", r.stdout, "Object:         Deployment/podinfo", "Object:         ConfigMap/oci-cm")
 	r = lc.run(t, 0, "trace", "Kustomization/apps")
 	golden.Assert(t, "trace-kustomization", lc.norm.apply(r.stdout))
 	r = lc.run(t, 0, "trace", "ConfigMap/oci-cm", "-n", "apps")

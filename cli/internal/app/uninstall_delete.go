@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	kubepkg "gotk.dev/cli/pkg/kube"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -13,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/manifests"
+	"gotk.dev/cli/pkg/manifests"
 )
 
 // deleter deletes (or, in a dry run, has the API server validate deleting) the objects of a
@@ -115,7 +117,7 @@ func (d *deleter) removeFinalizers(ctx context.Context, crd *unstructured.Unstru
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
 	version := storageVersion(crd)
-	if version == "" || !crdEstablished(crd) {
+	if version == "" || !kubepkg.CRDEstablished(crd) {
 		return nil // nothing can be stored, or nothing served to list
 	}
 	list := &unstructured.UnstructuredList{}

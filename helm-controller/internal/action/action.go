@@ -23,6 +23,7 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	v2 "gotk.dev/helm-controller/api/v2"
+	"gotk.dev/helmrender/postrender"
 )
 
 // Options are the choices the controller makes beyond the HelmRelease spec.
@@ -31,6 +32,9 @@ type Options struct {
 	// unless the spec disables it. Off, the actions return as soon as Helm applied the
 	// objects and the controller does its own health checks.
 	HelmWait bool
+	// EnableDNS lets templates look up host names (getHostByName); off, lookups return
+	// nothing, as Helm's default is (AllowDNSLookups feature gate).
+	EnableDNS bool
 }
 
 func (o Options) wait(disableWait bool) bool { return o.HelmWait && !disableWait }
@@ -64,6 +68,7 @@ func Install(ctx context.Context, cfg *helmaction.Configuration, obj *v2.HelmRel
 	install.DisableOpenAPIValidation = spec.DisableOpenAPIValidation
 	install.SkipSchemaValidation = spec.DisableSchemaValidation
 	install.CreateNamespace = spec.CreateNamespace
+	install.EnableDNS = opts.EnableDNS
 	install.TakeOwnership = !spec.DisableTakeOwnership
 	install.Replace = spec.Replace || latestUninstalled(cfg, install.ReleaseName)
 
@@ -76,7 +81,7 @@ func Install(ctx context.Context, cfg *helmaction.Configuration, obj *v2.HelmRel
 		}
 		install.SkipCRDs = true
 	}
-	pr, err := PostRenderer(obj)
+	pr, err := postrender.PostRenderer(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +113,7 @@ func Upgrade(ctx context.Context, cfg *helmaction.Configuration, obj *v2.HelmRel
 	upgrade.DisableOpenAPIValidation = spec.DisableOpenAPIValidation
 	upgrade.SkipSchemaValidation = spec.DisableSchemaValidation
 	upgrade.Force = spec.Force
+	upgrade.EnableDNS = opts.EnableDNS
 	upgrade.CleanupOnFail = spec.CleanupOnFail
 	upgrade.MaxHistory = obj.GetMaxHistory()
 	upgrade.ReuseValues = spec.PreserveValues
@@ -120,7 +126,7 @@ func Upgrade(ctx context.Context, cfg *helmaction.Configuration, obj *v2.HelmRel
 			return nil, err
 		}
 	}
-	pr, err := PostRenderer(obj)
+	pr, err := postrender.PostRenderer(obj)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package action
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,21 +18,21 @@ import (
 
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/kube"
-	"gotk.dev/helm-controller/internal/testcluster"
+	"gotk.dev/helm-controller/internal/testchart"
 	"gotk.dev/internal/testing/testenv"
 )
 
 var (
-	shared testcluster.Shared
+	server = testchart.Server(testenv.Options{})
 	env    *testenv.Env
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m, &shared)) }
+func TestMain(m *testing.M) { testenv.MainLazy(m, server) }
 
 // needCluster makes env the package's API server, starting it on first use.
 func needCluster(t *testing.T) {
 	t.Helper()
-	env = shared.Get(t)
+	env = server.Get(t)
 }
 
 const widgetCRD = "widgets.test.gotk.dev"
@@ -100,9 +99,9 @@ func widget(t *testing.T, ns, name string) *unstructured.Unstructured {
 func TestCRDPolicies(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	ns := testcluster.Namespace(t, env)
+	ns := env.NewNamespace(t, "hr")
 	deleteCRD(t)
-	v1chart, v2chart := testcluster.Chart(t, env, "widgets"), testcluster.Chart(t, env, "widgets-v2")
+	v1chart, v2chart := testchart.Chart(t, "widgets"), testchart.Chart(t, "widgets-v2")
 
 	skip := newHR(ns, "skip")
 	skip.Spec.Install = &v2.Install{CRDs: v2.Skip}
@@ -178,10 +177,10 @@ func TestCRDPolicies(t *testing.T) {
 func TestStorageIsHelms(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	ns := testcluster.Namespace(t, env)
+	ns := env.NewNamespace(t, "hr")
 	obj := newHR(ns, "podinfo")
 	obj.Spec.Values = nil
-	if _, err := Install(ctx, config(t, ns), obj, testcluster.Chart(t, env, "podinfo"), map[string]interface{}{"replicaCount": 2}, Options{}); err != nil {
+	if _, err := Install(ctx, config(t, ns), obj, testchart.Chart(t, "podinfo"), map[string]interface{}{"replicaCount": 2}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -215,8 +214,8 @@ func TestStorageIsHelms(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	ns := testcluster.Namespace(t, env)
-	chrt := testcluster.Chart(t, env, "widgets")
+	ns := env.NewNamespace(t, "hr")
+	chrt := testchart.Chart(t, "widgets")
 	tests := []struct {
 		name   string
 		values map[string]interface{}
@@ -262,8 +261,8 @@ func TestBadInput(t *testing.T) {
 func TestHelmWait(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	ns := testcluster.Namespace(t, env)
-	chrt := testcluster.Chart(t, env, "widgets")
+	ns := env.NewNamespace(t, "hr")
+	chrt := testchart.Chart(t, "widgets")
 	short := &metav1.Duration{Duration: 2 * time.Second}
 	install := func(name string, disableWait, helmWait bool) error {
 		obj := newHR(ns, name)
@@ -287,8 +286,8 @@ func TestHelmWait(t *testing.T) {
 func TestSpecOptions(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	ns := testcluster.Namespace(t, env)
-	chrt := testcluster.Chart(t, env, "widgets")
+	ns := env.NewNamespace(t, "hr")
+	chrt := testchart.Chart(t, "widgets")
 	getCM := func(namespace, name string) (*corev1.ConfigMap, error) {
 		cm := &corev1.ConfigMap{}
 		return cm, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, cm)

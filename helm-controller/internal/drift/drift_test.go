@@ -2,7 +2,6 @@ package drift
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,22 +11,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v2 "gotk.dev/helm-controller/api/v2"
-	"gotk.dev/helm-controller/internal/testcluster"
+	"gotk.dev/helm-controller/internal/testchart"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/ssa"
 )
 
 var (
-	shared testcluster.Shared
+	server = testchart.Server(testenv.Options{})
 	env    *testenv.Env
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m, &shared)) }
+func TestMain(m *testing.M) { testenv.MainLazy(m, server) }
 
 // needCluster makes env the package's API server, starting it on first use.
 func needCluster(t *testing.T) {
 	t.Helper()
-	env = shared.Get(t)
+	env = server.Get(t)
 }
 
 const manifest = `---
@@ -81,7 +80,7 @@ func TestObjects(t *testing.T) {
 func TestDetectAndCorrect(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	ns := testcluster.Namespace(t, env)
+	ns := env.NewNamespace(t, "hr")
 	d := NewDetector(env.Client, "helm-controller")
 	enabled := v2.DriftDetection{Mode: v2.DriftDetectionEnabled}
 

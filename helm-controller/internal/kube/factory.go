@@ -46,10 +46,11 @@ type Factory struct {
 	persistent       bool
 	log              func(string, ...interface{})
 
-	mu     sync.Mutex
-	getter *Getter
-	client *helmkube.Client
-	cs     kubernetes.Interface
+	mu         sync.Mutex
+	getter     *Getter
+	client     *helmkube.Client
+	validators *validatingFactory
+	cs         kubernetes.Interface
 }
 
 // FactoryOptions are the optional settings of NewFactory.
@@ -99,12 +100,14 @@ func (f *Factory) clientsLocked() (*Getter, *helmkube.Client, kubernetes.Interfa
 	kc := helmkube.New(g)
 	kc.Log = f.log
 	kc.Namespace = f.namespace
+	vf := &validatingFactory{Factory: kc.Factory}
+	kc.Factory = vf
 	cs, err := kubernetes.NewForConfig(f.config)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	if f.persistent {
-		f.getter, f.client, f.cs = g, kc, cs
+		f.getter, f.client, f.validators, f.cs = g, kc, vf, cs
 	}
 	return g, kc, cs, nil
 }
@@ -143,9 +146,12 @@ func (f *Factory) Build(observe Observer) (*action.Configuration, error) {
 // created or replaced). Non-persistent factories start each configuration fresh anyway.
 func (f *Factory) Invalidate() {
 	f.mu.Lock()
-	g := f.getter
+	g, vf := f.getter, f.validators
 	f.mu.Unlock()
 	if g != nil {
 		g.Invalidate()
+	}
+	if vf != nil {
+		vf.forget()
 	}
 }

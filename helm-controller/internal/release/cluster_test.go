@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -19,21 +18,21 @@ import (
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/drift"
 	"gotk.dev/helm-controller/internal/kube"
-	"gotk.dev/helm-controller/internal/testcluster"
+	"gotk.dev/helm-controller/internal/testchart"
 	"gotk.dev/internal/testing/testenv"
 )
 
 var (
-	shared testcluster.Shared
+	server = testchart.Server(testenv.Options{})
 	env    *testenv.Env
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m, &shared)) }
+func TestMain(m *testing.M) { testenv.MainLazy(m, server) }
 
 // needCluster makes env the package's API server, starting it on first use.
 func needCluster(t *testing.T) {
 	t.Helper()
-	env = shared.Get(t)
+	env = server.Get(t)
 }
 
 // fixture is one HelmRelease in its own namespace with a Runner for it.
@@ -46,7 +45,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, name string, mutate ...func(*v2.HelmRelease)) *fixture {
 	t.Helper()
-	ns := testcluster.Namespace(t, env)
+	ns := env.NewNamespace(t, "hr")
 	obj := &v2.HelmRelease{}
 	obj.Name, obj.Namespace, obj.Generation = name, ns, 1
 	// The test charts share one cluster-wide CRD: always bring it to the chart's version.
@@ -134,7 +133,7 @@ func enableTests(ignore bool) func(*v2.HelmRelease) {
 func TestLifecycle(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "podinfo", enableTests(false))
-	chrt := testcluster.Chart(t, env, "podinfo")
+	chrt := testchart.Chart(t, "podinfo")
 	one := map[string]interface{}{"replicaCount": 1}
 	two := map[string]interface{}{"replicaCount": 2}
 
@@ -194,7 +193,7 @@ func TestLifecycle(t *testing.T) {
 func TestAdoption(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "adopted")
-	chrt := testcluster.Chart(t, env, "podinfo")
+	chrt := testchart.Chart(t, "podinfo")
 	install := helmaction.NewInstall(f.helm())
 	install.ReleaseName, install.Namespace = "adopted", f.ns
 	if _, err := install.Run(chrt, nil); err != nil {
@@ -212,7 +211,7 @@ func TestAdoption(t *testing.T) {
 func TestDrift(t *testing.T) {
 	needCluster(t)
 	ctx := context.Background()
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	good := map[string]interface{}{"size": 1}
 	edit := func(f *fixture) {
 		t.Helper()
@@ -245,7 +244,7 @@ func TestDrift(t *testing.T) {
 		f.expect(chrt, good, nil, nil)
 		edit(f)
 		res := f.expect(chrt, good, []Action{CorrectDrift}, nil)
-		if !res.Drift.HasChanges() || len(res.Events) != 1 || res.Events[0].Reason != "DriftCorrected" {
+		if !res.Drift.HasChanges() || len(res.Events) != 2 || res.Events[0].Reason != "DriftDetected" || res.Events[1].Reason != "DriftCorrected" {
 			t.Fatalf("drift %s, events %+v", res.Drift.Summary(), res.Events)
 		}
 		if r := replicas(f); r != 1 {
@@ -275,13 +274,13 @@ func TestDrift(t *testing.T) {
 // release records, under a composed release name too long for Helm that is shortened.
 func TestTargetAndStorageNamespace(t *testing.T) {
 	needCluster(t)
-	target := testcluster.Namespace(t, env)
+	target := env.NewNamespace(t, "hr")
 	f := newFixture(t, "an-object-name-long-enough-to-need-shortening", func(o *v2.HelmRelease) { o.Spec.TargetNamespace = target })
 	name := f.obj.GetReleaseName()
 	if len(name) > 53 || !strings.HasPrefix(name, target+"-an-object") {
 		t.Fatalf("release name %q", name)
 	}
-	f.expect(testcluster.Chart(t, env, "podinfo"), nil, []Action{Install}, nil)
+	f.expect(testchart.Chart(t, "podinfo"), nil, []Action{Install}, nil)
 	if rls := f.latest(); rls.Name != name || rls.Namespace != target {
 		t.Fatalf("record %s/%s in storage namespace %s", rls.Namespace, rls.Name, f.ns)
 	}
@@ -303,7 +302,7 @@ func TestNonPersistentClient(t *testing.T) {
 	needCluster(t)
 	off := false
 	f := newFixture(t, "fresh", func(o *v2.HelmRelease) { o.Spec.PersistentClient = &off }, enableTests(false))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, map[string]interface{}{"size": 1}, []Action{Install, Test}, nil)
 	f.expect(chrt, map[string]interface{}{"size": 2}, []Action{Upgrade, Test}, nil)
 	f.expect(chrt, map[string]interface{}{"size": 2}, nil, nil)

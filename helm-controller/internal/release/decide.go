@@ -70,6 +70,9 @@ var (
 	ErrRetriesExhausted = errors.New("exceeded maximum retries")
 	// ErrMissingRollbackTarget: the release to roll back to is gone from the storage.
 	ErrMissingRollbackTarget = errors.New("missing target release for rollback")
+	// ErrStateUnknown: the release storage could not be read (a transient failure, or an
+	// identity that may not read it); nothing was done.
+	ErrStateUnknown = errors.New("could not determine release state")
 )
 
 // Input is the input of Decide.

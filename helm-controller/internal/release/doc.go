@@ -14,8 +14,9 @@
 //   - Runner executes decisions with the Helm SDK in upstream's atomic-release loop and
 //     records history, counters and the Released/TestSuccess/Remediated conditions.
 //
-// A reconciler step uses it like this (values from values.Compose, chart loaded and its
-// Metadata.Version suffixed with the OCI digest where upstream does so):
+// A reconciler step uses it like this (values from gotk.dev/helmrender/values.Compose, chart
+// loaded and its Metadata.Version suffixed with the OCI digest where upstream does so; the
+// reconciler in internal/controller is the real user):
 //
 //	if reason := release.TargetChanged(obj, chrt.Name()); reason != "" {
 //		old := kube.NewFactory(cfg, obj.Status.History.Latest().Namespace, obj.Status.StorageNamespace, opts)
@@ -27,7 +28,9 @@
 //			kube.FactoryOptions{Persistent: obj.UsePersistentClient()}),
 //		Drift: drift.NewDetector(client, kube.FieldManager()),
 //	}
-//	res, err := runner.Reconcile(ctx, release.Request{Object: obj, Chart: chrt, Values: vals, ForceRequested: force})
+//	res, err := runner.Reconcile(ctx, release.Request{Object: obj, Chart: chrt, Values: vals, ForceRequested: force, VerifyHealth: true})
+//	// res.Unverified: check the health of res.Current's objects, then Verified or
+//	// VerificationFailed, and Reconcile again (tests, remediation);
 //	// record res.Events; res.ForceHandled -> status.lastHandledForceAt;
 //	// errors.Is(err, release.ErrRetriesExhausted/ErrMissingRollbackTarget) -> Stalled;
 //	// res.Requeue -> requeue now; res.RetryAfter -> requeue after it; other errors -> back off.

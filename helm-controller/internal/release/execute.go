@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"helm.sh/helm/v3/pkg/release"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -33,7 +32,7 @@ func (r *Runner) run(ctx context.Context, req Request, d Decision, res *Result) 
 	case CorrectDrift:
 		return s.correctDrift(ctx)
 	case WarnDrift:
-		s.event(corev1.EventTypeWarning, "DriftDetected", fmt.Sprintf("Cluster state of release %s has drifted from the desired state: %s",
+		s.warning("DriftDetected", fmt.Sprintf("Cluster state of release %s has drifted from the desired state: %s",
 			s.obj.Status.History.Latest().FullReleaseName(), d.Reason))
 		return nil
 	}
@@ -53,13 +52,18 @@ func (s *step) release(ctx context.Context, a Action) error {
 		releaseAction, succeeded, failedReason = v2.ReleaseActionUpgrade, v2.UpgradeSucceededReason, v2.UpgradeFailedReason
 	} else {
 		// An install starts a new life of the release (nothing, or only an uninstalled
-		// release, is in the storage): the history of the previous one is void, and
-		// version numbers may start over.
+		// release, is in the storage): the history of the previous one is void, version
+		// numbers may start over, and no earlier test or remediation applies.
 		obj.Status.History = nil
+		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.TestSuccessCondition)
+		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.RemediatedCondition)
 	}
 	obj.Status.LastAttemptedReleaseAction = releaseAction
 	start := s.r.now()
-	_, err := run(ctx, s.cfg, obj, s.req.Chart, s.req.Values, s.r.Options)
+	rls, err := run(ctx, s.cfg, obj, s.req.Chart, s.req.Values, s.r.Options)
+	if rls != nil {
+		s.res.Current = rls
+	}
 	obj.Status.LastAttemptedReleaseActionDuration = &metav1.Duration{Duration: s.r.now().Sub(start)}
 
 	snap := s.observe(verb)
@@ -72,7 +76,7 @@ func (s *step) release(ctx context.Context, a Action) error {
 	if err != nil {
 		msg := fmt.Sprintf("Helm %s failed for release %s with chart %s: %s", verb, name, s.chartName(), err)
 		s.condition(v2.ReleasedCondition, metav1.ConditionFalse, failedReason, msg)
-		s.event(corev1.EventTypeWarning, failedReason, msg)
+		s.warning(failedReason, msg)
 		obj.Status.Failures++
 		if snap == nil || snap.Status == release.StatusPendingInstall.String() || snap.Status == release.StatusPendingUpgrade.String() {
 			return failed(msg)
@@ -84,12 +88,17 @@ func (s *step) release(ctx context.Context, a Action) error {
 		return nil
 	}
 	msg := fmt.Sprintf("Helm %s succeeded for release %s with chart %s", verb, name, s.chartName())
-	s.condition(v2.ReleasedCondition, metav1.ConditionTrue, succeeded, msg)
 	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.RemediatedCondition)
 	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v2.TestSuccessCondition)
 	obj.Status.ObservedPostRenderersDigest = ObjectDigest(obj.Spec.PostRenderers)
 	obj.Status.ObservedCommonMetadataDigest = ObjectDigest(obj.Spec.CommonMetadata)
-	s.event(corev1.EventTypeNormal, succeeded, msg)
+	if s.req.VerifyHealth && !disableWait(obj, a) {
+		s.condition(v2.ReleasedCondition, metav1.ConditionUnknown, progressingReason, msg+awaitingHealth)
+		s.res.Unverified = true
+		return nil
+	}
+	s.condition(v2.ReleasedCondition, metav1.ConditionTrue, succeeded, msg)
+	s.success(succeeded, msg)
 	return nil
 }
 
@@ -107,7 +116,7 @@ func (s *step) test(ctx context.Context) error {
 	if err != nil {
 		msg := fmt.Sprintf("Helm test failed for release %s with chart %s: %s", cur.FullReleaseName(), cur.VersionedChartName(), err)
 		s.condition(v2.TestSuccessCondition, metav1.ConditionFalse, v2.TestFailedReason, msg)
-		s.event(corev1.EventTypeWarning, v2.TestFailedReason, msg)
+		s.warning(v2.TestFailedReason, msg)
 		if !cur.HasBeenTested() {
 			return failed(msg)
 		}
@@ -124,19 +133,29 @@ func (s *step) test(ctx context.Context) error {
 	msg := fmt.Sprintf("Helm test succeeded for release %s with chart %s: %d test hooks completed successfully",
 		cur.FullReleaseName(), cur.VersionedChartName(), len(cur.GetTestHooks()))
 	s.condition(v2.TestSuccessCondition, metav1.ConditionTrue, v2.TestSucceededReason, msg)
-	s.event(corev1.EventTypeNormal, v2.TestSucceededReason, msg)
+	s.success(v2.TestSucceededReason, msg)
 	return nil
 }
 
-// unlock marks an interrupted release failed; the loop then treats it as any failure.
-func (s *step) unlock(ctx context.Context, reason string) error {
+// unlock marks an interrupted release failed; the loop then treats it as any failed
+// release and remediates it by policy. As upstream, the unlock itself is no failure of the
+// release action (it counts in status.failures only when it fails): the interrupted action
+// was never judged, and counting it would spend a retry on a controller restart.
+func (s *step) unlock(ctx context.Context, _ string) error {
+	before := s.obj.Status.History.Latest()
 	rls, err := action.Unlock(ctx, s.cfg, s.obj.GetReleaseName())
 	s.observe("")
 	if err != nil {
+		msg := fmt.Sprintf("Unlock of Helm release %s with chart %s failed: %s", before.FullReleaseName(), before.VersionedChartName(), err)
+		s.obj.Status.Failures++
+		s.condition(v2.ReleasedCondition, metav1.ConditionFalse, pendingReleaseReason, msg)
+		s.warning(pendingReleaseReason, msg)
 		return err
 	}
 	if rls != nil {
-		s.event(corev1.EventTypeNormal, "Unlocked", fmt.Sprintf("Unlocked Helm release %s: %s", fullName(rls), reason))
+		msg := fmt.Sprintf("Unlocked Helm release %s with chart %s in %s state", fullName(rls), chartOf(rls), unlockedFrom(rls))
+		s.condition(v2.ReleasedCondition, metav1.ConditionFalse, pendingReleaseReason, msg)
+		s.normal(pendingReleaseReason, msg)
 	}
 	return nil
 }
@@ -147,13 +166,13 @@ func (s *step) rollback(ctx context.Context, to *v2.Snapshot) error {
 	if err != nil {
 		msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s failed: %s", to.FullReleaseName(), to.VersionedChartName(), err)
 		s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.RollbackFailedReason, msg)
-		s.event(corev1.EventTypeWarning, v2.RollbackFailedReason, msg)
+		s.warning(v2.RollbackFailedReason, msg)
 		s.obj.Status.Failures++
 		return failed(msg)
 	}
 	msg := fmt.Sprintf("Helm rollback to previous release %s with chart %s succeeded", to.FullReleaseName(), to.VersionedChartName())
 	s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.RollbackSucceededReason, msg)
-	s.event(corev1.EventTypeNormal, v2.RollbackSucceededReason, msg)
+	s.normal(v2.RollbackSucceededReason, msg)
 	return nil
 }
 
@@ -164,7 +183,7 @@ func (s *step) uninstall(ctx context.Context) error {
 	if err != nil {
 		msg := fmt.Sprintf("Helm uninstall for release %s failed: %s", cur.FullReleaseName(), err)
 		s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.UninstallFailedReason, msg)
-		s.event(corev1.EventTypeWarning, v2.UninstallFailedReason, msg)
+		s.warning(v2.UninstallFailedReason, msg)
 		s.obj.Status.Failures++
 		return failed(msg)
 	}
@@ -175,11 +194,13 @@ func (s *step) uninstall(ctx context.Context) error {
 	}
 	msg := fmt.Sprintf("Helm uninstall for release %s with chart %s succeeded", cur.FullReleaseName(), cur.VersionedChartName())
 	s.condition(v2.RemediatedCondition, metav1.ConditionTrue, v2.UninstallSucceededReason, msg)
-	s.event(corev1.EventTypeNormal, v2.UninstallSucceededReason, msg)
+	s.normal(v2.UninstallSucceededReason, msg)
 	return nil
 }
 
 func (s *step) correctDrift(ctx context.Context) error {
+	s.warning("DriftDetected", fmt.Sprintf("Cluster state of release %s has drifted from the desired state: %s",
+		s.obj.Status.History.Latest().FullReleaseName(), s.res.Drift.Summary()))
 	cs, err := s.r.Drift.Correct(ctx, s.res.Drift, *s.obj.GetDriftDetection())
 	changes := ""
 	if cs != nil {
@@ -187,9 +208,9 @@ func (s *step) correctDrift(ctx context.Context) error {
 	}
 	name := s.obj.Status.History.Latest().FullReleaseName()
 	if err != nil {
-		s.event(corev1.EventTypeWarning, "DriftCorrectionFailed", fmt.Sprintf("Failed to correct cluster state drift of release %s: %s\n%s", name, err, changes))
+		s.warning("DriftCorrectionFailed", fmt.Sprintf("Failed to correct cluster state drift of release %s: %s\n%s", name, err, changes))
 		return fmt.Errorf("correct drift of release %s: %w", name, err)
 	}
-	s.event(corev1.EventTypeNormal, "DriftCorrected", fmt.Sprintf("Cluster state of release %s has been corrected:\n%s", name, changes))
+	s.normal("DriftCorrected", fmt.Sprintf("Cluster state of release %s has been corrected:\n%s", name, changes))
 	return nil
 }

@@ -15,8 +15,8 @@ import (
 
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/kube"
-	"gotk.dev/helm-controller/internal/testcluster"
-	"gotk.dev/helm-controller/internal/values"
+	"gotk.dev/helm-controller/internal/testchart"
+	"gotk.dev/helmrender/values"
 )
 
 var (
@@ -41,7 +41,7 @@ func upgradeRetries(retries int, strategy v2.RemediationStrategy) func(*v2.HelmR
 func TestInstallRemediation(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "install-fails", installRetries(1))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 
 	res := f.expect(chrt, rejected, []Action{Install, UninstallRemediation}, nil)
 	if !res.Requeue || f.obj.Status.InstallFailures != 1 {
@@ -68,7 +68,7 @@ func TestInstallRemediation(t *testing.T) {
 func TestUpgradeRollback(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "rollback", upgradeRetries(1, v2.RollbackRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 
 	res := f.expect(chrt, rejected, []Action{Upgrade, RollbackRemediation}, nil)
@@ -92,7 +92,7 @@ func TestUpgradeRollback(t *testing.T) {
 func TestUpgradeUninstallRemediation(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "uninstall", upgradeRetries(1, v2.UninstallRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.expect(chrt, rejected, []Action{Upgrade, UninstallRemediation}, nil)
 	if _, err := f.helm().Releases.Last("uninstall"); err == nil {
@@ -105,7 +105,7 @@ func TestUpgradeUninstallRemediation(t *testing.T) {
 // after an upgrade; ignored test failures are not.
 func TestTestFailureRemediation(t *testing.T) {
 	needCluster(t)
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	t.Run("after install", func(t *testing.T) {
 		f := newFixture(t, "test-install", enableTests(false), installRetries(1))
 		f.expect(chrt, testFails, []Action{Install, Test, UninstallRemediation}, nil)
@@ -136,7 +136,7 @@ func TestTestFailureRemediation(t *testing.T) {
 func TestRenderFailureIsRetried(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "render", upgradeRetries(1, v2.RollbackRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	res, err := f.reconcile(chrt, unrender, false)
 	if err == nil || !strings.Contains(err.Error(), "failRender is set") || !actionsAre(res.Actions, Upgrade) {
@@ -156,7 +156,7 @@ func TestRetryOnFailure(t *testing.T) {
 	f := newFixture(t, "retry", func(o *v2.HelmRelease) {
 		o.Spec.Upgrade.Strategy = &v2.UpgradeStrategy{Name: v2.ActionStrategyRetryOnFailure, RetryInterval: &metav1.Duration{Duration: time.Minute}}
 	})
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	for i := 0; i < 2; i++ {
 		res, err := f.reconcile(chrt, rejected, false)
@@ -174,7 +174,7 @@ func TestRetryOnFailure(t *testing.T) {
 func TestUnlockPendingRelease(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "locked")
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 
 	// The killed controller's upgrade: a pending-upgrade record written by the storage.
@@ -192,7 +192,16 @@ func TestUnlockPendingRelease(t *testing.T) {
 		t.Fatalf("plain Helm on the locked release: %v", err)
 	}
 
-	f.expect(chrt, map[string]interface{}{"size": 2}, []Action{Unlock, Upgrade}, nil)
+	res := f.expect(chrt, map[string]interface{}{"size": 2}, []Action{Unlock, Upgrade}, nil)
+	// As upstream, the unlock is reported but spends no retry: the interrupted action was
+	// never judged.
+	if len(res.Events) == 0 || res.Events[0].Reason != "PendingRelease" ||
+		!strings.Contains(res.Events[0].Message, "Unlocked Helm release "+f.ns+"/locked.v2 with chart widgets@1.0.0 in pending-upgrade state") {
+		t.Fatalf("events %+v", res.Events)
+	}
+	if f.obj.Status.UpgradeFailures != 0 || f.obj.Status.Failures != 0 {
+		t.Fatalf("unlock counted as a failure: upgradeFailures=%d failures=%d", f.obj.Status.UpgradeFailures, f.obj.Status.Failures)
+	}
 	rec2, err := cfg.Releases.Get("locked", 2)
 	if err != nil || rec2.Info.Status != release.StatusFailed {
 		t.Fatalf("v2 after unlock: %v %v", err, rec2)
@@ -220,7 +229,7 @@ func TestValuesFromCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.expect(testcluster.Chart(t, env, "widgets"), vals, []Action{Install}, nil)
+	f.expect(testchart.Chart(t, "widgets"), vals, []Action{Install}, nil)
 	got := &corev1.ConfigMap{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "valuesfrom-config"}, got); err != nil || got.Data["message"] != "from-configmap" {
 		t.Fatalf("rendered ConfigMap: %v %v", err, got.Data)
@@ -251,7 +260,7 @@ func actionsAre(got []Action, want ...Action) bool {
 func TestRemediatedSettles(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "settle", upgradeRetries(1, v2.RollbackRemediationStrategy))
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.expect(chrt, rejected, []Action{Upgrade, RollbackRemediation}, nil)
 	f.expect(chrt, good, nil, nil)
@@ -268,7 +277,7 @@ func TestRemediatedSettles(t *testing.T) {
 func TestReleaseNameChange(t *testing.T) {
 	needCluster(t)
 	f := newFixture(t, "old")
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.obj.Spec.ReleaseName = "new"
 	if reason := TargetChanged(f.obj, "widgets"); !strings.Contains(reason, "release name changed") {
@@ -295,7 +304,7 @@ func TestKeepHistoryReinstall(t *testing.T) {
 	f := newFixture(t, "kept", upgradeRetries(1, v2.UninstallRemediationStrategy), func(o *v2.HelmRelease) {
 		o.Spec.Uninstall = &v2.Uninstall{KeepHistory: true}
 	})
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	f.expect(chrt, good, []Action{Install}, nil)
 	f.expect(chrt, rejected, []Action{Upgrade, UninstallRemediation}, nil)
 	if rls := f.latest(); rls.Info.Status != release.StatusUninstalled {
@@ -312,7 +321,7 @@ func TestMaxHistory(t *testing.T) {
 	needCluster(t)
 	two := 2
 	f := newFixture(t, "bounded", func(o *v2.HelmRelease) { o.Spec.MaxHistory = &two })
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 	for size := 1; size <= 4; size++ {
 		want := []Action{Upgrade}
 		if size == 1 {

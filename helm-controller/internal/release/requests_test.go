@@ -12,7 +12,7 @@ import (
 	v2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helm-controller/internal/drift"
 	"gotk.dev/helm-controller/internal/kube"
-	"gotk.dev/helm-controller/internal/testcluster"
+	"gotk.dev/helm-controller/internal/testchart"
 )
 
 var debugRequests = os.Getenv("DEBUG_REQUESTS") != ""
@@ -46,7 +46,7 @@ func TestRequestsPerReconcile(t *testing.T) {
 	f := newFixture(t, "counted")
 	f.runner.Factory = kube.NewFactory(cfg, f.ns, f.ns, kube.FactoryOptions{Persistent: true})
 	f.runner.Drift = drift.NewDetector(c, kube.FieldManager())
-	chrt := testcluster.Chart(t, env, "widgets")
+	chrt := testchart.Chart(t, "widgets")
 
 	count.Store(0)
 	f.expect(chrt, good, []Action{Install}, nil)

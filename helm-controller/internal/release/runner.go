@@ -50,12 +50,18 @@ type Request struct {
 	// Chart is the loaded chart. Its Metadata.Version is the version the release records
 	// (for OCI sources with the "+<digest[0:12]>" suffix).
 	Chart *chart.Chart
-	// Values are the composed values (values.Compose).
+	// Values are the composed values (gotk.dev/helmrender/values.Compose).
 	Values chartutil.Values
 	// OCIDigest is the digest of the chart's OCI artifact, recorded in the history.
 	OCIDigest string
 	// ForceRequested tells that a force request (reconcile.fluxcd.io/forceAt) is pending.
 	ForceRequested bool
+	// VerifyHealth defers the outcome of an install or upgrade whose spec does not disable
+	// waiting: instead of Helm blocking until the release's objects are ready, the loop
+	// stops after the action with Released=Unknown and Result.Unverified set, and the
+	// caller checks the objects' health (watch-driven, no worker held) before calling
+	// Verified or VerificationFailed.
+	VerifyHealth bool
 }
 
 // Event is something to report as a Kubernetes event (and to notification-controller).
@@ -64,6 +70,12 @@ type Event struct {
 	Type    string
 	Reason  string
 	Message string
+	// Metadata annotates the event (EventMetadata: the chart version as the revision, the
+	// values digest as the token, the app version and OCI digest).
+	Metadata map[string]string
+	// Success marks the outcome of a successful install, upgrade or test: the event that
+	// moves a Git commit status to success.
+	Success bool
 }
 
 // Result tells the reconciler what happened and what to do next.
@@ -82,6 +94,12 @@ type Result struct {
 	ForceHandled bool
 	// Drift is the last drift report (nil when not detected).
 	Drift *drift.Report
+	// Unverified is set when an install or upgrade succeeded and its objects' health is to
+	// be verified by the caller (Request.VerifyHealth).
+	Unverified bool
+	// Current is the newest release record observed (nil when the storage holds none): its
+	// manifest lists the release's objects.
+	Current *release.Release
 }
 
 // Reconcile runs the release loop. The error is ErrRetriesExhausted or
@@ -101,9 +119,10 @@ func (r *Runner) Reconcile(ctx context.Context, req Request) (Result, error) {
 		}
 		records, err := r.records(obj.GetReleaseName())
 		if err != nil {
-			return res, fmt.Errorf("read release history from storage namespace %s: %w", r.Factory.StorageNamespace(), err)
+			return res, fmt.Errorf("%w: read release history from storage namespace %s: %w", ErrStateUnknown, r.Factory.StorageNamespace(), err)
 		}
 		st := DetermineState(obj, desired, records)
+		res.Current = st.Current
 		if st.Status == InSync && r.Drift != nil && obj.GetDriftDetection().MustDetectChanges() {
 			report, err := r.Drift.Detect(ctx, st.Current.Manifest, obj.GetReleaseNamespace(), *obj.GetDriftDetection())
 			if err != nil && !report.HasChanges() {
@@ -139,6 +158,9 @@ func (r *Runner) Reconcile(ctx context.Context, req Request) (Result, error) {
 		if err != nil {
 			res.RetryAfter = RetryInterval(obj)
 			return res, err
+		}
+		if res.Unverified {
+			return res, nil
 		}
 		switch kind {
 		case KindRemediation:

@@ -7,6 +7,7 @@ import (
 
 	helmaction "helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -75,9 +76,30 @@ func (s *step) observe(tag string) *v2.Snapshot {
 	return newest
 }
 
-// event adds an event for the reconciler to record.
-func (s *step) event(eventType, reason, msg string) {
-	s.res.Events = append(s.res.Events, Event{Type: eventType, Reason: reason, Message: msg})
+// normal, warning and success add an event for the reconciler to record, annotated with
+// what the release is made of (EventMetadata).
+func (s *step) normal(reason, msg string) { s.event(corev1.EventTypeNormal, reason, msg, false) }
+
+func (s *step) warning(reason, msg string) { s.event(corev1.EventTypeWarning, reason, msg, false) }
+
+func (s *step) success(reason, msg string) { s.event(corev1.EventTypeNormal, reason, msg, true) }
+
+func (s *step) event(eventType, reason, msg string, success bool) {
+	s.res.Events = append(s.res.Events, Event{Type: eventType, Reason: reason, Message: msg,
+		Metadata: s.eventMetadata(), Success: success})
+}
+
+// eventMetadata describes the release the event is about: the newest history entry, or
+// the chart and values being released when the action left no record.
+func (s *step) eventMetadata() map[string]string {
+	if cur := s.obj.Status.History.Latest(); cur != nil {
+		return EventMetadata(cur.ChartVersion, cur.ConfigDigest, cur.AppVersion, cur.OCIDigest)
+	}
+	var version, appVersion string
+	if s.req.Chart != nil && s.req.Chart.Metadata != nil {
+		version, appVersion = s.req.Chart.Metadata.Version, s.req.Chart.Metadata.AppVersion
+	}
+	return EventMetadata(version, ValuesDigest(s.req.Values), appVersion, s.req.OCIDigest)
 }
 
 // condition sets a condition of the HelmRelease for its current generation.

@@ -137,6 +137,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if needAuth() {
 			s.deleteKey(w, parts[1], parts[2], parts[4])
 		}
+	case route(http.MethodGet, "repos", "*", "*", "teams"):
+		if needAuth() {
+			s.listTeams(w, parts[1], parts[2])
+		}
+	case route(http.MethodPut, "orgs", "*", "teams", "*", "repos", "*", "*"):
+		if needAuth() {
+			s.grantTeam(w, r, parts[1], parts[3], parts[5], parts[6])
+		}
 	case route(http.MethodPost, "repos", "*", "*", "statuses", "*"):
 		if needAuth() {
 			s.createStatus(w, r, parts[1], parts[2], parts[4])

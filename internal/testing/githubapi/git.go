@@ -3,13 +3,9 @@ package githubapi
 import (
 	"net/http"
 	"strings"
-)
 
-// isGitRequest reports a smart-HTTP Git request (/<owner>/<repo>.git/info/refs, ...).
-func isGitRequest(p string) bool {
-	return strings.HasSuffix(p, "/info/refs") || strings.HasSuffix(p, "/git-upload-pack") ||
-		strings.HasSuffix(p, "/git-receive-pack")
-}
+	"gotk.dev/internal/testing/gitserver"
+)
 
 // serveGit applies GitHub's rules to a Git request, then forwards it to the Git server:
 // the token (as basic auth password, any user name) is required to push and to read a
@@ -23,9 +19,9 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	repo := s.lookup(parts[0], parts[1])
 	var gitName string
-	var private bool
+	var private, archived bool
 	if repo != nil {
-		gitName, private = repo.gitName(), repo.private
+		gitName, private, archived = repo.gitName(), repo.private, repo.archived
 	}
 	s.mu.Unlock()
 	if account, ok := s.installationAccount(r); ok {
@@ -39,7 +35,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := s.authenticate(r)
-	push := strings.HasSuffix(parts[2], "git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack"
+	push := gitserver.IsPush(parts[2], r.URL.Query().Get("service"))
 	if who == badCredentials || (who == anonymous && (push || private)) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
 		http.Error(w, "Invalid username or token. Password authentication is not supported for Git operations.", http.StatusUnauthorized)
@@ -47,6 +43,10 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	}
 	if repo == nil {
 		http.Error(w, "Repository not found.", http.StatusNotFound)
+		return
+	}
+	if push && archived {
+		http.Error(w, "This repository was archived so it is read-only.", http.StatusForbidden)
 		return
 	}
 	s.forwardGit(w, r, gitName, parts[2])

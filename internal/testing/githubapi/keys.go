@@ -1,41 +1,17 @@
 package githubapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
-)
 
-// deployKeyScript is the forced command of every deploy key authorized on the SSH server.
-// $1 is the key's state file, "<ro|rw> <repository path>"; a deleted key has none. It lets
-// the key fetch from its own repository, push only when read-write, and nothing else, with
-// GitHub's messages.
-const deployKeyScript = `#!/bin/sh
-if [ ! -r "$1" ]; then
-  echo "ERROR: Permission denied (deploy key revoked)." >&2
-  exit 1
-fi
-read -r mode repo < "$1"
-case "$SSH_ORIGINAL_COMMAND" in
-"git-upload-pack '$repo'")
-  exec git-upload-pack "$repo" ;;
-"git-receive-pack '$repo'")
-  if [ "$mode" = rw ]; then exec git-receive-pack "$repo"; fi
-  echo "ERROR: The key you are authenticating with has been marked as read only." >&2
-  exit 1 ;;
-esac
-echo "ERROR: Repository not found." >&2
-exit 1
-`
+	"gotk.dev/internal/testing/gitserver"
+)
 
 // deployKey is one key registered on a repository.
 type deployKey struct {
@@ -44,6 +20,7 @@ type deployKey struct {
 	key         string // "<type> <base64>", without comment
 	readOnly    bool
 	fingerprint string
+	pk          ssh.PublicKey
 	createdAt   time.Time
 }
 
@@ -138,8 +115,7 @@ func (s *Server) addKey(w http.ResponseWriter, req *http.Request, owner, name st
 			Field: "key", Message: "key is invalid. You must supply a key in OpenSSH public key format"})
 		return
 	}
-	sum := sha256.Sum256(pk.Marshal())
-	fp := hex.EncodeToString(sum[:])
+	fp := gitserver.Fingerprint(pk)
 	s.withRepo(w, owner, name, func(r *repository) {
 		if _, used := s.keys[fp]; used {
 			writeError(w, http.StatusUnprocessableEntity, "Validation Failed",
@@ -147,10 +123,10 @@ func (s *Server) addKey(w http.ResponseWriter, req *http.Request, owner, name st
 			return
 		}
 		s.nextID++
-		k := &deployKey{id: s.nextID, title: body.Title, readOnly: body.ReadOnly, fingerprint: fp,
+		k := &deployKey{id: s.nextID, title: body.Title, readOnly: body.ReadOnly, fingerprint: fp, pk: pk,
 			key:       strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))),
 			createdAt: time.Now().UTC().Truncate(time.Second)}
-		if err := s.authorizeSSH(r, k, pk); err != nil {
+		if err := s.deploy.Authorize(pk, r.gitName(), !k.readOnly); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
@@ -166,7 +142,7 @@ func (s *Server) deleteKey(w http.ResponseWriter, owner, name, id string) {
 		if k == nil {
 			return
 		}
-		if err := os.Remove(s.keyStatePath(k.fingerprint)); err != nil && !os.IsNotExist(err) {
+		if err := s.deploy.Revoke(k.pk); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
@@ -174,35 +150,4 @@ func (s *Server) deleteKey(w http.ResponseWriter, owner, name, id string) {
 		r.keys = append(r.keys[:i], r.keys[i+1:]...)
 		w.WriteHeader(http.StatusNoContent)
 	})
-}
-
-func (s *Server) keyStatePath(fingerprint string) string {
-	return filepath.Join(s.stateDir, "key-"+fingerprint)
-}
-
-// authorizeSSH lets k reach r on the SSH server, through the forced command, which reads
-// the key's state file on every connection: rewriting or removing that file changes or
-// revokes access, as authorized_keys itself can only grow. Callers hold s.mu.
-func (s *Server) authorizeSSH(r *repository, k *deployKey, pk ssh.PublicKey) error {
-	if s.opts.SSH == nil {
-		return nil
-	}
-	mode := "rw"
-	if k.readOnly {
-		mode = "ro"
-	}
-	state := fmt.Sprintf("%s %s\n", mode, filepath.ToSlash(s.opts.SSH.Path(r.gitName())))
-	if err := os.WriteFile(s.keyStatePath(k.fingerprint), []byte(state), 0o644); err != nil {
-		return err
-	}
-	if s.lines[k.fingerprint] {
-		return nil
-	}
-	line := fmt.Sprintf(`command="%s %s",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s`,
-		s.scriptPath(), s.keyStatePath(k.fingerprint), ssh.MarshalAuthorizedKey(pk))
-	if err := s.opts.SSH.AuthorizeKey([]byte(line)); err != nil {
-		return err
-	}
-	s.lines[k.fingerprint] = true
-	return nil
 }

@@ -15,10 +15,13 @@ type repository struct {
 	id            int64
 	owner, name   string
 	private       bool
+	archived      bool
 	description   string
 	defaultBranch string
 	createdAt     time.Time
 	keys          []*deployKey
+	// teams are the organisation teams with access, by slug -> permission.
+	teams map[string]string
 	// statuses are the commit statuses by commit hash, newest first.
 	statuses map[string][]CommitStatus
 }
@@ -29,9 +32,12 @@ func (r *repository) gitName() string { return r.owner + "/" + r.name }
 type Repository struct {
 	Owner, Name   string
 	Private       bool
+	Archived      bool
 	Description   string
 	DefaultBranch string
 	DeployKeys    []DeployKey
+	// Teams are the teams with access, by slug -> permission.
+	Teams map[string]string
 }
 
 // repoDoc is GitHub's repository document (the fields clients read).
@@ -41,6 +47,7 @@ type repoDoc struct {
 	FullName      string          `json:"full_name"`
 	Owner         user            `json:"owner"`
 	Private       bool            `json:"private"`
+	Archived      bool            `json:"archived"`
 	Visibility    string          `json:"visibility"`
 	Description   string          `json:"description"`
 	HTMLURL       string          `json:"html_url"`
@@ -74,7 +81,7 @@ func (s *Server) doc(r *repository, who caller) repoDoc {
 	d := repoDoc{
 		ID: r.id, Name: r.name, FullName: r.owner + "/" + r.name,
 		Owner:   user{Login: r.owner, ID: 1, Type: ownerType},
-		Private: r.private, Visibility: visibility, Description: r.description,
+		Private: r.private, Archived: r.archived, Visibility: visibility, Description: r.description,
 		HTMLURL:       s.URL() + "/" + r.gitName(),
 		URL:           s.APIURL() + "repos/" + r.gitName(),
 		CloneURL:      s.URL() + "/" + r.gitName() + ".git",
@@ -147,7 +154,7 @@ func (s *Server) create(owner, name, description string, private, autoInit bool)
 		return nil, errExists
 	}
 	s.nextID++
-	r := &repository{id: s.nextID, owner: owner, name: name, private: private, description: description,
+	r := &repository{id: s.nextID, owner: owner, name: name, private: private, description: description, teams: map[string]string{},
 		defaultBranch: "main", createdAt: time.Now().UTC().Truncate(time.Second)}
 	s.repos[repoKey(owner, name)] = r
 	s.mu.Unlock()
@@ -188,9 +195,22 @@ func (s *Server) Repository(owner, name string) (Repository, bool) {
 	if r == nil {
 		return Repository{}, false
 	}
-	out := Repository{Owner: r.owner, Name: r.name, Private: r.private, Description: r.description, DefaultBranch: r.defaultBranch}
+	out := Repository{Owner: r.owner, Name: r.name, Private: r.private, Archived: r.archived, Description: r.description,
+		DefaultBranch: r.defaultBranch, Teams: map[string]string{}}
+	for k, v := range r.teams {
+		out.Teams[k] = v
+	}
 	for _, k := range r.keys {
 		out.DeployKeys = append(out.DeployKeys, k.public())
 	}
 	return out, true
+}
+
+// Archive makes a repository read-only, as GitHub's archive setting does.
+func (s *Server) Archive(owner, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.lookup(owner, name); r != nil {
+		r.archived = true
+	}
 }

@@ -24,8 +24,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +43,8 @@ type Options struct {
 	Login string
 	// Orgs are the organisations the user belongs to and may create repositories in.
 	Orgs []string
+	// Teams are the team slugs of those organisations that repositories can be shared with.
+	Teams []string
 	// Git holds and serves the repositories; required. The API server forwards Git
 	// requests it has authorized to it, so it must accept anonymous requests.
 	Git *gitserver.Server
@@ -59,16 +59,15 @@ type Options struct {
 
 // Server is a running fake GitHub API. All methods are safe for concurrent use.
 type Server struct {
-	opts     Options
-	certs    *pki.Certs
-	srv      *http.Server
-	addr     string
-	stateDir string // deploy key forced-command script and key state files
+	opts   Options
+	certs  *pki.Certs
+	srv    *http.Server
+	addr   string
+	deploy *gitserver.DeployKeys
 
 	mu     sync.Mutex
 	repos  map[string]*repository // by lower-case "owner/name", as GitHub is case-insensitive
 	keys   map[string]string      // authorized key fingerprint -> "owner/name" holding it
-	lines  map[string]bool        // fingerprints already written to authorized_keys
 	nextID int64
 	calls  []Call
 	// installTokens are the installation tokens issued, by token.
@@ -96,26 +95,22 @@ func Start(opts Options) (*Server, error) {
 	if opts.Login == "" {
 		opts.Login = DefaultLogin
 	}
-	s := &Server{opts: opts, repos: map[string]*repository{}, keys: map[string]string{}, lines: map[string]bool{}}
+	s := &Server{opts: opts, repos: map[string]*repository{}, keys: map[string]string{}}
 	var err error
 	if s.certs, err = pki.New("githubapi test CA"); err != nil {
 		return nil, err
 	}
-	if s.stateDir, err = os.MkdirTemp("", "githubapi-"); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(s.scriptPath(), []byte(deployKeyScript), 0o755); err != nil {
-		_ = os.RemoveAll(s.stateDir)
+	if s.deploy, err = gitserver.NewDeployKeys(opts.SSH); err != nil {
 		return nil, err
 	}
 	cfg, err := s.certs.ServerConfig(false)
 	if err != nil {
-		_ = os.RemoveAll(s.stateDir)
+		_ = s.deploy.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		_ = os.RemoveAll(s.stateDir)
+		_ = s.deploy.Close()
 		return nil, fmt.Errorf("githubapi listen: %w", err)
 	}
 	s.addr = ln.Addr().String()
@@ -141,7 +136,7 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
-		s.closeErr = errors.Join(s.srv.Close(), os.RemoveAll(s.stateDir))
+		s.closeErr = errors.Join(s.srv.Close(), s.deploy.Close())
 		s.srv = nil
 	}
 	return s.closeErr
@@ -165,8 +160,6 @@ func (s *Server) Calls() []Call {
 	defer s.mu.Unlock()
 	return append([]Call(nil), s.calls...)
 }
-
-func (s *Server) scriptPath() string { return filepath.Join(s.stateDir, "deploy-key.sh") }
 
 // statusRecorder remembers the status code written, for Calls.
 type statusRecorder struct {
@@ -197,7 +190,7 @@ func (r *statusRecorder) Flush() {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
-	if isGitRequest(r.URL.Path) {
+	if gitserver.IsGitRequest(r.URL.Path) {
 		s.serveGit(rec, r)
 	} else {
 		s.serveAPI(rec, r)

@@ -66,15 +66,26 @@ func Fuzzing() bool {
 // most tests need none (unit and fuzz tests). Stop it from TestMain after m.Run.
 type Lazy struct {
 	Options Options
+	// Setup, when set, runs once the server is up (start a stand-in kubelet, install
+	// CRDs); the function it returns runs before the server stops.
+	Setup   func(env *Env) (cleanup func(), err error)
 	once    sync.Once
 	env     *Env
+	cleanup func()
 	err     error
 }
 
 // Get returns the server, starting it on first use; a start failure fails tb.
 func (l *Lazy) Get(tb testing.TB) *Env {
 	tb.Helper()
-	l.once.Do(func() { l.env, l.err = Start(l.Options) })
+	l.once.Do(func() {
+		if l.env, l.err = Start(l.Options); l.err != nil || l.Setup == nil {
+			return
+		}
+		if l.cleanup, l.err = l.Setup(l.env); l.err != nil {
+			l.err = fmt.Errorf("test server setup: %w", l.err)
+		}
+	})
 	if l.err != nil {
 		tb.Fatal(l.err)
 	}
@@ -83,9 +94,21 @@ func (l *Lazy) Get(tb testing.TB) *Env {
 
 // Stop stops the server if it was started.
 func (l *Lazy) Stop() {
+	if l.cleanup != nil {
+		l.cleanup()
+	}
 	if l.env != nil {
 		if err := l.env.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop testenv:", err)
 		}
 	}
+}
+
+// MainLazy is the TestMain of a package using l: it runs the tests and stops l's server if
+// a test started it.
+func MainLazy(m *testing.M, l *Lazy) {
+	flag.Parse()
+	code := m.Run()
+	l.Stop()
+	os.Exit(code)
 }

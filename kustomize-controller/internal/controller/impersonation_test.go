@@ -135,3 +135,30 @@ func TestImpersonationFinalizer(t *testing.T) {
 		t.Error("ConfigMap a not garbage-collected")
 	}
 }
+
+// TestImpersonationHealthChecksOtherNamespace: a tenant's spec.healthChecks cannot probe
+// objects its service account may not read. Health is read from the controller's watch
+// cache, so without a check as the tenant its status would tell whether another
+// namespace's ConfigMap exists; the reconcile fails naming the check and the account, and
+// the same check of its own namespace passes.
+func TestImpersonationHealthChecksOtherNamespace(t *testing.T) {
+	t.Parallel()
+	ns, other := newNamespace(t), newNamespace(t)
+	configMapsOnly(t, ns, "deployer", cmVerbsNoDelete...)
+	if err := k8s().Create(testCtx(t), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: "secret-plans"}}); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := gitRepo(t, ns, "repo", map[string]string{"cm.yaml": cmYAML("mine", nil)})
+	check := func(namespace, name string) ksOpt {
+		return func(ks *kustomizev1.Kustomization) {
+			ks.Spec.ServiceAccountName = "deployer"
+			ks.Spec.HealthChecks = []meta.NamespacedObjectKindReference{{APIVersion: "v1", Kind: "ConfigMap", Namespace: namespace, Name: name}}
+		}
+	}
+	newKustomization(t, ns, "probe", src, "", check(other, "secret-plans"))
+	newKustomization(t, ns, "own", src, "", check(ns, "mine"))
+	ks := waitReadyReason(t, ns, "probe", metav1.ConditionFalse, healthCheckFailedReason, 20*time.Second)
+	assertContains(t, "message", condition(ks, meta.ReadyCondition).Message,
+		"spec.healthChecks[0] ConfigMap "+other+"/secret-plans", "system:serviceaccount:"+ns+":deployer", "forbidden")
+	waitReady(t, ns, "own", 20*time.Second)
+}

@@ -20,6 +20,7 @@ import (
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/cluster"
 	"gotk.dev/pkg/dependency"
+	"gotk.dev/pkg/events"
 	"gotk.dev/pkg/health"
 	"gotk.dev/pkg/inventory"
 	"gotk.dev/pkg/kustomize"
@@ -132,8 +133,25 @@ func NewKustomizationReconciler(rt *manager.Runtime, c Config) (*KustomizationRe
 		Finalize:      r.finalize,
 		SuccessReason: meta.ReconciliationSucceededReason,
 		EventMetadata: failureEventMetadata,
+		Succeeded:     r.recordSuccess,
 	})
 	return r, err
+}
+
+// recordSuccess records upstream's event at the end of every successful reconcile, changes or
+// not. Its commit_status annotation asks notification-controller's Git providers to mark the
+// applied commit as successful.
+func (r *KustomizationReconciler) recordSuccess(obj *kustomizev1.Kustomization, took time.Duration) {
+	group := kustomizev1.GroupVersion.Group
+	md := map[string]string{group + "/commit_status": "update"}
+	if rev := obj.Status.LastAppliedRevision; rev != "" {
+		md[group+"/revision"] = rev
+	}
+	if rev := obj.Status.LastAppliedOriginRevision; rev != "" {
+		md[group+"/originRevision"] = rev
+	}
+	msg := fmt.Sprintf("Reconciliation finished in %s, next run in %s", took.Round(time.Millisecond), obj.Spec.Interval.Duration)
+	r.events.Event(obj, events.SeverityInfo, meta.ReconciliationSucceededReason, msg, md)
 }
 
 // controllerName is the field manager of applied objects and the process name.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -109,6 +110,9 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 			started:    s.started,
 		}
 		refs = r.healthRefs(s)
+		if err := healthChecksAllowed(ctx, s); err != nil {
+			return reconcile.Result{}, err
+		}
 	}
 	remote := s.target != nil && s.target.Remote
 	summary, err := r.evaluateHealth(ctx, s, p, refs, eval)
@@ -265,4 +269,36 @@ func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope
 		return u, nil
 	}
 	return r.health.Get(ctx, ref)
+}
+
+// healthChecksAllowed refuses spec.healthChecks the Kustomization's identity may not read.
+// Health is read from the controller's own watch cache, with the controller's rights: a
+// tenant acting as an impersonated service account must not learn, through its status,
+// whether objects exist or are ready in namespaces it cannot see (upstream reads them as the
+// tenant, and the API server refuses). One read as the tenant per check and apply; objects
+// of spec.wait are the ones it just applied, so they need none.
+func healthChecksAllowed(ctx context.Context, s *scope) error {
+	obj := s.obj
+	if obj.Spec.Wait || s.target == nil || s.target.Remote || s.target.Config.Impersonate.UserName == "" {
+		return nil
+	}
+	for i, hc := range obj.Spec.HealthChecks {
+		ns := hc.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(hc.APIVersion)
+		u.SetKind(hc.Kind)
+		err := s.target.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: hc.Name}, u)
+		if apierrors.IsForbidden(err) {
+			return reconcile.FailAfter(healthCheckFailedReason,
+				fmt.Errorf("spec.healthChecks[%d] %s %s/%s: %s may not read it: %w", i, hc.Kind, ns, hc.Name, s.target.Config.Impersonate.UserName, err),
+				retryAfter(obj))
+		}
+		if err != nil && !apierrors.IsNotFound(err) && !apimeta.IsNoMatchError(err) {
+			return err
+		}
+	}
+	return nil
 }

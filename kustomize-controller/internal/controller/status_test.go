@@ -98,6 +98,22 @@ func TestStatusAndEvents(t *testing.T) {
 		}
 		return fmt.Errorf("no change event for revision %s: %+v", a2.Revision, suiteEnv.events.InNamespace(ns))
 	})
+	// Every successful reconcile ends with upstream's "Reconciliation finished" event, asking
+	// notification-controller's Git providers to update the commit status.
+	eventually(t, 10*time.Second, func() error {
+		for _, ev := range suiteEnv.events.InNamespace(ns) {
+			md := eventsink.UpstreamMetadata(ev)
+			if ev.Reason != meta.ReconciliationSucceededReason || md["revision"] != a2.Revision {
+				continue
+			}
+			if md["commit_status"] != "update" || ev.Severity != "info" || !strings.HasPrefix(ev.Message, "Reconciliation finished in ") ||
+				!strings.HasSuffix(ev.Message, ", next run in "+ks.Spec.Interval.Duration.String()) {
+				return fmt.Errorf("success event %+v", ev)
+			}
+			return nil
+		}
+		return fmt.Errorf("no success event for revision %s: %+v", a2.Revision, suiteEnv.events.InNamespace(ns))
+	})
 	// The Kubernetes Event carries the revision as an annotation.
 	eventually(t, 10*time.Second, func() error {
 		var list corev1.EventList

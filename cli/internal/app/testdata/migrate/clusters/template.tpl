@@ -1,0 +1,4 @@
+apiVersion: notification.toolkit.fluxcd.io/v1beta2
+kind: Alert
+metadata:
+  name: {{ .Name }}
