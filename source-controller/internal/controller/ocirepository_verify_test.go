@@ -83,6 +83,16 @@ func TestOCIRepositoryVerify(t *testing.T) {
 		{name: "keyless-wrong-identity", verify: keyless(identity), sign: func(r name.Repository, d string) {
 			sigstore.SignLegacy(t, r, d, testsign.KeylessOptions{Identity: "mallory@example.com", Issuer: "https://issuer.example"})
 		}, wantErr: []string{"mallory@example.com", `subject=~"^ci@example\\.com$"`}},
+		{name: "keyless-bundle", verify: keyless(identity), sign: func(r name.Repository, d string) {
+			sigstore.SignBundle(t, r, d, testsign.KeylessOptions{Identity: "ci@example.com", Issuer: "https://issuer.example"})
+		}},
+		{name: "keyless-bundle-wrong-identity", verify: keyless(identity), sign: func(r name.Repository, d string) {
+			sigstore.SignBundle(t, r, d, testsign.KeylessOptions{Identity: "mallory@example.com", Issuer: "https://issuer.example"})
+		}, wantErr: []string{"mallory@example.com", `issuer=~"^https://issuer\\.example$"`}},
+		{name: "keyless-bundle-of-another-artifact", verify: keyless(identity), sign: func(r name.Repository, d string) {
+			_, other := push("verify/bundle-source", "another artifact")
+			sigstore.SignBundleOther(t, r, d, other, testsign.KeylessOptions{Identity: "ci@example.com", Issuer: "https://issuer.example"})
+		}, wantErr: []string{"none of the 1 signature(s)"}},
 		{name: "keyless-expired-certificate", verify: keyless(identity), sign: func(r name.Repository, d string) {
 			sigstore.SignLegacy(t, r, d, testsign.KeylessOptions{Identity: "ci@example.com", Issuer: "https://issuer.example",
 				LoggedAt: time.Now().Add(30 * time.Minute)})

@@ -52,9 +52,16 @@ func NewNotationCA(t testing.TB, subject string) *NotationCA {
 	return &NotationCA{CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), leaf: leaf, ca: caCert, key: leafKey}
 }
 
-// Sign signs reference ("host/repo@sha256:...") with notation-go and pushes the signature
-// with notation's registry client (OCI referrers, or the referrers tag schema).
+// Sign signs reference ("host/repo@sha256:...") on a plain-HTTP registry without auth.
 func (n *NotationCA) Sign(t testing.TB, reference string) {
+	t.Helper()
+	n.SignWith(t, reference, func(r *remote.Repository) { r.PlainHTTP = true })
+}
+
+// SignWith signs reference with notation-go and pushes the signature with notation's
+// registry client (OCI referrers, or the referrers tag schema); configure sets the
+// repository's transport and credentials.
+func (n *NotationCA) SignWith(t testing.TB, reference string, configure func(*remote.Repository)) {
 	t.Helper()
 	s, err := signer.NewGenericSigner(n.key, []*x509.Certificate{n.leaf, n.ca})
 	if err != nil {
@@ -64,7 +71,7 @@ func (n *NotationCA) Sign(t testing.TB, reference string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.PlainHTTP = true
+	configure(r)
 	if _, err := notation.Sign(context.Background(), s, registry.NewRepository(r), notation.SignOptions{
 		ArtifactReference: reference,
 		SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: "application/jose+json"},
