@@ -158,7 +158,7 @@ func AttachReferrer(t testing.TB, repo name.Repository, digest, artifactType str
 // rawManifest is an OCI image manifest to push as is.
 type rawManifest []byte
 
-func (m rawManifest) RawManifest() ([]byte, error)          { return m, nil }
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // completeEntry adds what a Rekor v1 entry in a real bundle carries and the test CA leaves
