@@ -1,0 +1,111 @@
+package decrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/getsops/sops/v3/hcvault"
+	"github.com/getsops/sops/v3/kms"
+	"github.com/getsops/sops/v3/logging"
+	"github.com/sirupsen/logrus"
+	"sigs.k8s.io/yaml"
+)
+
+// The decryption Secret entries holding credentials for remote master keys, with upstream
+// Flux's names.
+const (
+	// VaultTokenKey holds a Vault token for hc_vault keys (Vault or OpenBao transit).
+	VaultTokenKey = "sops.vault-token"
+	// AWSKMSKey holds static AWS credentials for kms keys, as YAML with aws_access_key_id,
+	// aws_secret_access_key and the optional aws_session_token. Without it, kms keys are
+	// decrypted with the controller's own AWS identity (environment, web identity token,
+	// instance metadata: the SDK's default chain).
+	AWSKMSKey = "sops.aws-kms"
+)
+
+// remoteTimeout bounds one call to a key service: a data key decryption is one request.
+const remoteTimeout = 30 * time.Second
+
+func init() {
+	// sops' key sources log every decryption at info level on their own loggers; the
+	// controller reports failures itself, with the object's name.
+	logging.SetLevel(logrus.WarnLevel)
+}
+
+// awsCredentialsFile is the content of a sops.aws-kms entry.
+type awsCredentialsFile struct {
+	AccessKeyID     string `json:"aws_access_key_id"`
+	SecretAccessKey string `json:"aws_secret_access_key"`
+	SessionToken    string `json:"aws_session_token"`
+}
+
+// parseAWSCredentials reads a sops.aws-kms entry without ever quoting it.
+func parseAWSCredentials(data []byte) (aws.CredentialsProvider, error) {
+	var c awsCredentialsFile
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("entry '%s' is not YAML with aws_access_key_id, aws_secret_access_key and aws_session_token", AWSKMSKey)
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return nil, fmt.Errorf("entry '%s' needs aws_access_key_id and aws_secret_access_key", AWSKMSKey)
+	}
+	return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken), nil
+}
+
+// decryptVault decrypts a data key with Vault's transit engine, with the Secret's token only:
+// the controller's own Vault token (environment, ~/.vault-token) is never sent to an address
+// a document names.
+func (d *Decryptor) decryptVault(k masterKey) ([]byte, error) {
+	if d.vaultToken == "" {
+		return nil, fmt.Errorf("no '%s' entry in the decryption Secret", VaultTokenKey)
+	}
+	mk := hcvault.NewMasterKey(k.values["vault_address"], k.values["engine_path"], k.values["key_name"])
+	mk.EncryptedKey = k.enc
+	hcvault.Token(d.vaultToken).ApplyToMasterKey(mk)
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	plain, err := mk.DecryptContext(ctx)
+	if err != nil {
+		return nil, errors.New(oneLine(err.Error()))
+	}
+	return plain, nil
+}
+
+// decryptAWSKMS decrypts a data key with AWS KMS (assuming the key's role first when it names
+// one), with the Secret's credentials or the controller's identity. A document's aws_profile
+// is ignored: it would pick among the controller's own profiles.
+func (d *Decryptor) decryptAWSKMS(k masterKey) ([]byte, error) {
+	mk := kms.NewMasterKey(k.values["arn"], k.values["role"], stringPointers(k.context))
+	mk.EncryptedKey = k.enc
+	if d.awsCredentials != nil {
+		kms.NewCredentialsProvider(d.awsCredentials).ApplyToMasterKey(mk)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	plain, err := mk.DecryptContext(ctx)
+	if err != nil {
+		return nil, errors.New(oneLine(err.Error()))
+	}
+	return plain, nil
+}
+
+func stringPointers(m map[string]string) map[string]*string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[k] = &v
+	}
+	return out
+}
+
+var spaces = regexp.MustCompile(`\s+`)
+
+// oneLine folds the multi-line errors of the Vault client into one condition-friendly line.
+func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
