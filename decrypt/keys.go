@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"filippo.io/age"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 const (
