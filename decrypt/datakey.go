@@ -86,6 +86,9 @@ func (d *Decryptor) decryptGroup(group []masterKey) ([]byte, []string) {
 		case "kms":
 			kind = "AWS KMS key " + k.id
 			plain, err = d.decryptAWSKMS(k)
+		case "gcp_kms":
+			kind = "GCP KMS key " + k.id
+			plain, err = d.decryptGCPKMS(k)
 		case "hc_vault":
 			kind = "Vault transit key " + k.id
 			plain, err = d.decryptVault(k)
@@ -170,6 +173,8 @@ func describeMasterKeys(md *metadata) string {
 				p = "OpenPGP key " + k.id
 			case "kms":
 				p = "AWS KMS key " + k.id
+			case "gcp_kms":
+				p = "GCP KMS key " + k.id
 			case "hc_vault":
 				p = "Vault transit key " + k.id
 			default:

@@ -30,14 +30,18 @@ type Decryptor struct {
 	vaultToken string
 	// awsCredentials are the sops.aws-kms credentials; nil uses the controller's identity.
 	awsCredentials aws.CredentialsProvider
+	// gcpCredentials is the sops.gcp-kms service account key; nil uses the controller's
+	// identity.
+	gcpCredentials []byte
 }
 
 // NewDecryptor builds a decryptor from the decryption.secretRef Secret's
 // data: entries whose name ends in ".agekey" hold age identities (one per
 // line; blank lines and '#' comments are ignored), entries ending in ".asc"
 // hold armored OpenPGP private keys (one or more, without passphrase),
-// "sops.vault-token" a Vault token for hc_vault keys and "sops.aws-kms" AWS
-// credentials for kms keys (see remote.go). Other entries are ignored. A
+// "sops.vault-token" a Vault token for hc_vault keys, "sops.aws-kms" AWS
+// credentials for kms keys and "sops.gcp-kms" a Google service account key
+// for gcp_kms keys (see remote.go). Other entries are ignored. A
 // nil or empty map gives a decryptor without keys, whose every decryption
 // fails naming what the data was encrypted for.
 //
@@ -67,6 +71,12 @@ func NewDecryptor(secretData map[string][]byte) (*Decryptor, error) {
 				return nil, err
 			}
 			d.awsCredentials = creds
+		case name == GCPKMSKey:
+			creds, err := parseGCPCredentials(data)
+			if err != nil {
+				return nil, err
+			}
+			d.gcpCredentials = creds
 		case strings.HasSuffix(name, PGPKeySuffix):
 			keys, err := parsePGPKeys(name, data)
 			if err != nil {

@@ -2,6 +2,7 @@ package decrypt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/getsops/sops/v3/gcpkms"
 	"github.com/getsops/sops/v3/hcvault"
 	"github.com/getsops/sops/v3/kms"
 	"github.com/getsops/sops/v3/logging"
@@ -27,6 +29,10 @@ const (
 	// decrypted with the controller's own AWS identity (environment, web identity token,
 	// instance metadata: the SDK's default chain).
 	AWSKMSKey = "sops.aws-kms"
+	// GCPKMSKey holds a Google service account key (JSON) for gcp_kms keys. Without it,
+	// gcp_kms keys are decrypted with the controller's own Google identity (application
+	// default credentials, workload identity).
+	GCPKMSKey = "sops.gcp-kms"
 )
 
 // remoteTimeout bounds one call to a key service: a data key decryption is one request.
@@ -109,3 +115,36 @@ var spaces = regexp.MustCompile(`\s+`)
 
 // oneLine folds the multi-line errors of the Vault client into one condition-friendly line.
 func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }
+
+// parseGCPCredentials accepts a service account key only: other Google credential types
+// (external accounts) name files, URLs or commands the controller would read or run for the
+// tenant who wrote the Secret.
+func parseGCPCredentials(data []byte) ([]byte, error) {
+	var c struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("entry '%s' is not a JSON service account key", GCPKMSKey)
+	}
+	if c.Type != "service_account" {
+		return nil, fmt.Errorf("entry '%s' is of type %q: only service account keys (\"service_account\") are accepted", GCPKMSKey, c.Type)
+	}
+	return data, nil
+}
+
+// decryptGCPKMS decrypts a data key with Google Cloud KMS, with the Secret's service account
+// or the controller's identity.
+func (d *Decryptor) decryptGCPKMS(k masterKey) ([]byte, error) {
+	mk := gcpkms.NewMasterKeyFromResourceID(k.values["resource_id"])
+	mk.EncryptedKey = k.enc
+	if d.gcpCredentials != nil {
+		gcpkms.CredentialJSON(d.gcpCredentials).ApplyToMasterKey(mk)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	plain, err := mk.DecryptContext(ctx)
+	if err != nil {
+		return nil, errors.New(oneLine(err.Error()))
+	}
+	return plain, nil
+}
