@@ -1,9 +1,7 @@
 package decrypt
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -11,9 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/getsops/sops/v3/gcpkms"
-	"github.com/getsops/sops/v3/hcvault"
-	"github.com/getsops/sops/v3/kms"
 	"github.com/getsops/sops/v3/logging"
 	"github.com/sirupsen/logrus"
 	"sigs.k8s.io/yaml"
@@ -63,43 +58,6 @@ func parseAWSCredentials(data []byte) (aws.CredentialsProvider, error) {
 	return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken), nil
 }
 
-// decryptVault decrypts a data key with Vault's transit engine, with the Secret's token only:
-// the controller's own Vault token (environment, ~/.vault-token) is never sent to an address
-// a document names.
-func (d *Decryptor) decryptVault(k masterKey) ([]byte, error) {
-	if d.vaultToken == "" {
-		return nil, fmt.Errorf("no '%s' entry in the decryption Secret", VaultTokenKey)
-	}
-	mk := hcvault.NewMasterKey(k.values["vault_address"], k.values["engine_path"], k.values["key_name"])
-	mk.EncryptedKey = k.enc
-	hcvault.Token(d.vaultToken).ApplyToMasterKey(mk)
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	plain, err := mk.DecryptContext(ctx)
-	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
-	}
-	return plain, nil
-}
-
-// decryptAWSKMS decrypts a data key with AWS KMS (assuming the key's role first when it names
-// one), with the Secret's credentials or the controller's identity. A document's aws_profile
-// is ignored: it would pick among the controller's own profiles.
-func (d *Decryptor) decryptAWSKMS(k masterKey) ([]byte, error) {
-	mk := kms.NewMasterKey(k.values["arn"], k.values["role"], stringPointers(k.context))
-	mk.EncryptedKey = k.enc
-	if d.awsCredentials != nil {
-		kms.NewCredentialsProvider(d.awsCredentials).ApplyToMasterKey(mk)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	plain, err := mk.DecryptContext(ctx)
-	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
-	}
-	return plain, nil
-}
-
 func stringPointers(m map[string]string) map[string]*string {
 	if len(m) == 0 {
 		return nil
@@ -130,21 +88,4 @@ func parseGCPCredentials(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("entry '%s' is of type %q: only service account keys (\"service_account\") are accepted", GCPKMSKey, c.Type)
 	}
 	return data, nil
-}
-
-// decryptGCPKMS decrypts a data key with Google Cloud KMS, with the Secret's service account
-// or the controller's identity.
-func (d *Decryptor) decryptGCPKMS(k masterKey) ([]byte, error) {
-	mk := gcpkms.NewMasterKeyFromResourceID(k.values["resource_id"])
-	mk.EncryptedKey = k.enc
-	if d.gcpCredentials != nil {
-		gcpkms.CredentialJSON(d.gcpCredentials).ApplyToMasterKey(mk)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	plain, err := mk.DecryptContext(ctx)
-	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
-	}
-	return plain, nil
 }
