@@ -2,6 +2,8 @@ package controller
 
 import (
 	"strings"
+
+	"filippo.io/age"
 	"testing"
 	"time"
 
@@ -60,5 +62,37 @@ func TestSOPSVaultDecryption(t *testing.T) {
 	}
 	for _, name := range []string{"app", "refused"} {
 		assertNothingLeaks(t, ns, name, plainPassword, plainToken, token, wrongToken)
+	}
+}
+
+// TestSOPSDecryptDisabled: an object annotated kustomize.toolkit.fluxcd.io/decrypt: Disabled is
+// neither decrypted nor refused for lack of spec.decryption: it goes to the apply as written,
+// for another party to decrypt. (The API server then refuses the `sops` field of a Secret,
+// which shows the object was not touched; the policy is meant for kinds that keep it.)
+func TestSOPSDecryptDisabled(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotated := strings.Replace(plainSecret, "  name: db\n", "  name: db\n  annotations:\n    kustomize.toolkit.fluxcd.io/decrypt: Disabled\n", 1)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{
+		"db.yaml": string(sopsEncrypt(t, []byte(annotated), id.Recipient().String())),
+	})
+	if err := k8s().Create(testCtx(t), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sops-age"},
+		Data:       map[string][]byte{"identity.agekey": []byte(id.String())},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	newKustomization(t, ns, "undeclared", src, "")
+	newKustomization(t, ns, "with-key", src, "", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Decryption = &kustomizev1.Decryption{Provider: kustomizev1.DecryptionProviderSOPS, SecretRef: &meta.LocalObjectReference{Name: "sops-age"}}
+	})
+	for _, name := range []string{"undeclared", "with-key"} {
+		ks := waitReadyReason(t, ns, name, metav1.ConditionFalse, meta.ReconciliationFailedReason, 30*time.Second)
+		assertContains(t, "message", condition(ks, meta.ReadyCondition).Message, "Secret/"+ns+"/db", ".sops")
+		assertNothingLeaks(t, ns, name, plainPassword, plainToken, id.String())
 	}
 }
