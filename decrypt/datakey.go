@@ -24,8 +24,8 @@ const maxDataKey = 1 << 10
 var errNoMatch = errors.New("no matching key")
 
 // keyOrder is the order in which a key group's master keys are tried, as
-// SOPS' default: age, then OpenPGP, then the others (which always fail
-// here: cloud KMS and Vault are not supported).
+// SOPS' default: the local keys (age, then OpenPGP) before those that need a
+// request to a key service.
 var keyOrder = map[string]int{"age": 0, "pgp": 1}
 
 // dataKey recovers the document's data key, or explains which keys the
@@ -83,6 +83,15 @@ func (d *Decryptor) decryptGroup(group []masterKey) ([]byte, []string) {
 		case "pgp":
 			kind = "OpenPGP key " + k.id
 			plain, err = d.decryptPGP(k.enc)
+		case "kms":
+			kind = "AWS KMS key " + k.id
+			plain, err = d.decryptAWSKMS(k)
+		case "gcp_kms":
+			kind = "GCP KMS key " + k.id
+			plain, err = d.decryptGCPKMS(k)
+		case "hc_vault":
+			kind = "Vault transit key " + k.id
+			plain, err = d.decryptVault(k)
 		default:
 			continue
 		}
@@ -162,6 +171,12 @@ func describeMasterKeys(md *metadata) string {
 				p = "age recipient " + k.id
 			case "pgp":
 				p = "OpenPGP key " + k.id
+			case "kms":
+				p = "AWS KMS key " + k.id
+			case "gcp_kms":
+				p = "GCP KMS key " + k.id
+			case "hc_vault":
+				p = "Vault transit key " + k.id
 			default:
 				p = fmt.Sprintf("%s key %s (not supported)", k.kind, k.id)
 			}

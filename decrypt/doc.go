@@ -1,20 +1,31 @@
 // Package decrypt decrypts SOPS-encrypted manifests and files for the
-// kustomize-controller (spec.decryption.provider: sops), with the age and
-// OpenPGP private keys of the spec.decryption.secretRef Secret.
+// kustomize-controller (spec.decryption.provider: sops) and the CLI.
 //
-// Keys live in memory only. SOPS' own key sources read keys from the
-// environment, the user's home (~/.config/sops/age/keys.txt, ~/.gnupg) or a
-// GnuPG home driven through the gpg binary; none of that is used here. The
-// data key is recovered from the parsed identities: age identities through
-// filippo.io/age and OpenPGP keys through github.com/ProtonMail/go-crypto,
-// so neither gpg nor a temporary keyring on disk is needed, and a Decryptor
-// is immutable and safe for concurrent use.
+// Data keys are recovered from the spec.decryption.secretRef Secret:
+//
+//   - age identities ("*.agekey") through filippo.io/age and OpenPGP keys
+//     ("*.asc") through github.com/ProtonMail/go-crypto, in memory: neither
+//     gpg nor a keyring on disk, nor the user's home, is used;
+//   - Vault/OpenBao transit keys (hc_vault) with the "sops.vault-token"
+//     entry, AWS KMS keys (kms) with the "sops.aws-kms" credentials and GCP
+//     KMS keys (gcp_kms) with the "sops.gcp-kms" service account key, through
+//     sops' own per-provider packages (hcvault, kms, gcpkms), which do not
+//     pull sops' root package. Without credentials, AWS and GCP keys use the
+//     controller's own identity (the SDKs' default chains: workload identity);
+//     Vault keys need the Secret's token, so the controller's own token is
+//     never sent to an address a tenant's document names. Each provider lives
+//     in its own file and a build tag (sops_no_vault, sops_no_awskms,
+//     sops_no_gcpkms) drops it from slim builds. Azure Key Vault and HuaweiCloud
+//     KMS keys are not decrypted: errors say so.
+//
+// Local keys are tried before remote ones, as sops does; a Decryptor is
+// immutable and safe for concurrent use.
 //
 // The SOPS document format is implemented here rather than through sops'
-// packages, whose root package links the AWS, Azure, GCP and Vault SDKs
-// (some 65 MB of binary, and resident memory with it) for key types this
-// package does not support. It follows sops 3 exactly, and the tests hold
-// it to sops byte for byte: values are
+// packages, whose root package links every key service's SDK and its
+// command-line machinery (some 65 MB of binary, and resident memory with
+// it). It follows sops 3 exactly, and the tests hold it to sops byte for
+// byte: values are
 // ENC[AES256_GCM,data:...,iv:...,tag:...,type:...] with the key path as
 // additional data (cipher.go), the tree walk decides
 // what is encrypted by the metadata's suffix and regex rules and hashes the

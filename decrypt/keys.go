@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 const (
@@ -25,15 +26,24 @@ const (
 type Decryptor struct {
 	ageIdentities []age.Identity
 	pgpKeys       openpgp.EntityList
+	// vaultToken authenticates hc_vault keys (sops.vault-token).
+	vaultToken string
+	// awsCredentials are the sops.aws-kms credentials; nil uses the controller's identity.
+	awsCredentials aws.CredentialsProvider
+	// gcpCredentials is the sops.gcp-kms service account key; nil uses the controller's
+	// identity.
+	gcpCredentials []byte
 }
 
 // NewDecryptor builds a decryptor from the decryption.secretRef Secret's
 // data: entries whose name ends in ".agekey" hold age identities (one per
 // line; blank lines and '#' comments are ignored), entries ending in ".asc"
-// hold armored OpenPGP private keys (one or more, without passphrase).
-// Other entries (cloud KMS credentials, which are not supported) are
-// ignored. A nil or empty map gives a decryptor without keys, whose every
-// decryption fails naming what the data was encrypted for.
+// hold armored OpenPGP private keys (one or more, without passphrase),
+// "sops.vault-token" a Vault token for hc_vault keys, "sops.aws-kms" AWS
+// credentials for kms keys and "sops.gcp-kms" a Google service account key
+// for gcp_kms keys (see remote.go). Other entries are ignored. A
+// nil or empty map gives a decryptor without keys, whose every decryption
+// fails naming what the data was encrypted for.
 //
 // An entry that does not parse is an error naming the entry (and line), but
 // never quoting its content.
@@ -53,6 +63,20 @@ func NewDecryptor(secretData map[string][]byte) (*Decryptor, error) {
 				return nil, err
 			}
 			d.ageIdentities = append(d.ageIdentities, ids...)
+		case name == VaultTokenKey:
+			d.vaultToken = strings.TrimSpace(string(data))
+		case name == AWSKMSKey:
+			creds, err := parseAWSCredentials(data)
+			if err != nil {
+				return nil, err
+			}
+			d.awsCredentials = creds
+		case name == GCPKMSKey:
+			creds, err := parseGCPCredentials(data)
+			if err != nil {
+				return nil, err
+			}
+			d.gcpCredentials = creds
 		case strings.HasSuffix(name, PGPKeySuffix):
 			keys, err := parsePGPKeys(name, data)
 			if err != nil {

@@ -35,8 +35,11 @@ type masterKey struct {
 	// a KMS key name.
 	id string
 	// enc is the encrypted data key: an armored age file or OpenPGP
-	// message for the key types decrypted here.
+	// message, a KMS or Vault transit ciphertext.
 	enc string
+	// values are the key's metadata fields (arn, role, vault_address, ...)
+	// and context a KMS key's encryption context, for the remote services.
+	values, context map[string]string
 }
 
 // defaultUnencryptedSuffix applies when a document sets no encryption rule.

@@ -159,7 +159,7 @@ func masterKeys(raw []rawKey) ([]masterKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, masterKey{kind: rk.kind, id: id, enc: rk.values["enc"]})
+		keys = append(keys, masterKey{kind: rk.kind, id: id, enc: rk.values["enc"], values: rk.values, context: rk.context})
 	}
 	return keys, nil
 }

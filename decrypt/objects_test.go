@@ -144,10 +144,10 @@ func TestDecryptObjectsErrors(t *testing.T) {
 		secret: good,
 		want:   []string{"Secret/apps/db", "cannot recover the data key", mk.Recipient},
 	}, {
-		name:   "cloud KMS only",
-		doc:    kmsOnly(t, string(enc)),
+		name:   "Azure Key Vault only",
+		doc:    azureOnly(t, string(enc)),
 		secret: good,
-		want:   []string{"Secret/apps/db", "kms key arn:aws:kms:eu-west-1:111122223333:key/abc (not supported)"},
+		want:   []string{"Secret/apps/db", "azure_kv key https://flux.vault.azure.net/keys/sops/abc (not supported)"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,16 +190,17 @@ func corrupt(t testing.TB, doc, marker string) string {
 	return doc[:i] + string(c) + doc[i+1:]
 }
 
-// kmsOnly replaces the age key group of a document by an AWS KMS one.
-func kmsOnly(t testing.TB, doc string) string {
+// azureOnly replaces the age key group of a document by an Azure Key Vault one (a key type
+// this package does not decrypt).
+func azureOnly(t testing.TB, doc string) string {
 	t.Helper()
 	start := strings.Index(doc, "    age:\n")
 	end := strings.Index(doc, "    encrypted_regex:")
 	if start < 0 || end < start {
 		t.Fatalf("unexpected layout:\n%s", doc)
 	}
-	kms := "    kms:\n        - arn: arn:aws:kms:eu-west-1:111122223333:key/abc\n          created_at: \"2024-01-01T00:00:00Z\"\n          enc: AQICAHg=\n"
-	return doc[:start] + kms + doc[end:]
+	azure := "    azure_kv:\n        - vault_url: https://flux.vault.azure.net\n          name: sops\n          version: abc\n          created_at: \"2024-01-01T00:00:00Z\"\n          enc: AQICAHg=\n"
+	return doc[:start] + azure + doc[end:]
 }
 
 func TestRequireNoneEncrypted(t *testing.T) {

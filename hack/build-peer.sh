@@ -4,6 +4,7 @@
 #   versitygw  Versity S3 gateway (Bucket tests)
 #   gitea      Gitea Git host, with cgo SQLite (bootstrap and notification tests)
 #   tofu       OpenTofu CLI
+#   local-kms  AWS KMS emulator on 127.0.0.1 (SOPS AWS KMS tests)
 # Everything comes from the Go module proxy. The peer is rebuilt only when the binary is missing or
 # its wrapper go.mod/go.sum changed (a new pinned version, replace or godebug line): the stamp file
 # BINDIR/.PEER-version records the pinned version and a digest of those two files.
@@ -23,6 +24,11 @@ cd "$moddir"
 pkg=$(go mod edit -json | sed -n '/"Tool"/,/]/s/.*"Path": "\([^"]*\)".*/\1/p' | head -1)
 [ -n "$pkg" ] || { echo "error: $moddir/go.mod has no tool directive" >&2; exit 1; }
 read -r mod version < <(go list -f '{{.Module.Path}} {{.Module.Version}}' "$pkg")
+if [ -z "$version" ]; then
+  # The tool is the wrapper's own main (local-kms: to listen on 127.0.0.1 only): the pinned
+  # version is that of the wrapper's one direct requirement.
+  read -r mod version < <(go list -m -f '{{if not (or .Main .Indirect)}}{{.Path}} {{.Version}}{{end}}' all | sed '/^$/d' | head -1)
+fi
 want="$version $(cat go.mod go.sum | sha256sum | cut -c1-12)"
 stamp=$bindir/.$peer-version
 if [ -x "$bindir/$peer" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then

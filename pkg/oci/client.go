@@ -147,3 +147,12 @@ func (c *Client) reference(ref string) (name.Reference, error) {
 	}
 	return r, nil
 }
+
+// RemoteOptions are the go-containerregistry options of c's requests (transport, credentials,
+// user agent), for code that reads more from the same registry with the same identity:
+// signature verification fetches signature manifests with them.
+func (c *Client) RemoteOptions() []remote.Option { return append([]remote.Option(nil), c.remote...) }
+
+// Repository parses an oci:// repository URL the way c's other calls do (spec.insecure allows
+// plain HTTP).
+func (c *Client) Repository(repoURL string) (name.Repository, error) { return c.repository(repoURL) }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/spf13/pflag"
 
 	"gotk.dev/pkg/git"
@@ -19,6 +17,7 @@ type flags struct {
 	git        gitFlags
 	helmLimits helm.Limits
 	helmCache  indexcache.Options
+	tokenCache options.TokenCache
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -29,6 +28,7 @@ func parseFlags(args []string) (*flags, error) {
 	f.git.bind(fs)
 	f.helmLimits.BindFlags(fs)
 	f.helmCache.BindFlags(fs)
+	f.tokenCache.BindFlags(fs)
 	return f, fs.Parse(args)
 }
 
@@ -45,12 +45,6 @@ func (f *gitFlags) bind(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.maxGitFileSize, "git-max-file-size", 100<<20, "The largest file, ignored or not, a Git repository may hold; a clone needs up to this much memory (0 means no limit).")
 	fs.StringSliceVar(&f.sshKex, "ssh-kex-algos", nil, "The list of key exchange algorithms to use for ssh connections, arranged from most preferred to the least.")
 	fs.StringSliceVar(&f.sshHostKey, "ssh-hostkey-algos", nil, "The list of hostkey algorithms to use for ssh connections, arranged from most preferred to the least.")
-	// Accepted so install patches written for upstream keep working; cloud tokens come with
-	// workload identity support.
-	var ignoredInt int
-	var ignoredDuration time.Duration
-	fs.IntVar(&ignoredInt, "token-cache-max-size", 100, "The maximum number of cached tokens (accepted; tokens are not used yet).")
-	fs.DurationVar(&ignoredDuration, "token-cache-max-duration", time.Hour, "The maximum duration a token is cached (accepted; tokens are not used yet).")
 }
 
 // client is the Git client of these flags.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/manager"
 
 	"gotk.dev/source-controller/internal/controller"
@@ -16,7 +17,10 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 	if err != nil {
 		return err
 	}
-	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName}
+	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
+	verification := controller.NewVerification("")
+	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName,
+		Verification: verification}
 	type setup interface{ SetupWithManager(*manager.Runtime) error }
 	build := []struct {
 		kind string
@@ -25,11 +29,13 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		{"GitRepository", func() (setup, error) {
 			return controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
 				Storage: storage, Git: f.git.client(), MaxArtifactSize: f.git.maxArtifactSize, MaxFileSize: f.git.maxGitFileSize,
-				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones")})
+				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones"),
+				TokenCache:  tokens})
 		}},
 		{"OCIRepository", func() (setup, error) {
 			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
-				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName})
+				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName,
+				Verification: verification})
 		}},
 		{"HelmRepository", func() (setup, error) { return controller.NewHelmRepositoryReconciler(rt, helmCfg) }},
 		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},

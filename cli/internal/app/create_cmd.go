@@ -41,7 +41,8 @@ func newCreateCommand(c *Command) *cobra.Command {
 		newCreateSourceHelmCommand(c, f, sf), newCreateSourceChartCommand(c, f), newCreateSourceBucketCommand(c, f, sf))
 	secret := &cobra.Command{Use: "secret", Short: "Create or update Kubernetes secrets", Args: cobra.ArbitraryArgs, RunE: unknownWordRunE("secret")}
 	secret.AddCommand(newCreateSecretGitCommand(c, f), newCreateSecretOCICommand(c, f), newCreateSecretReceiverCommand(c, f),
-		newCreateSecretHelmCommand(c, f), newCreateSecretTLSCommand(c, f))
+		newCreateSecretHelmCommand(c, f), newCreateSecretTLSCommand(c, f), newCreateSecretGitHubAppCommand(c, f),
+		newCreateSecretNotationCommand(c, f))
 	cmd.AddCommand(source, secret, newCreateKustomizationCommand(c, f), newCreateHelmReleaseCommand(c, f), newCreateImageCommand(c, f),
 		newCreateAlertCommand(c, f), newCreateAlertProviderCommand(c, f), newCreateReceiverCommand(c, f), newCreateTenantCommand(c, f))
 	cmd.Args, cmd.RunE = cobra.ArbitraryArgs, unknownWordRunE("")

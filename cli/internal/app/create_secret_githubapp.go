@@ -1,9 +1,6 @@
 package app
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,24 +8,23 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"gotk.dev/pkg/auth"
 )
 
-// The keys of a GitHub App secret, as source-controller and upstream's CLI name them.
-const (
-	githubAppIDKey                = "githubAppID"
-	githubAppInstallationIDKey    = "githubAppInstallationID"
-	githubAppInstallationOwnerKey = "githubAppInstallationOwner"
-	githubAppPrivateKeyKey        = "githubAppPrivateKey"
-	githubAppBaseURLKey           = "githubAppBaseURL"
-)
+// githubAppFlags are create secret githubapp's flags, with upstream's names.
+type githubAppFlags struct {
+	appID, installationID, installationOwner, privateKeyFile, baseURL string
+}
 
 func newCreateSecretGitHubAppCommand(c *Command, cf *createFlags) *cobra.Command {
-	var appID, installationID, installationOwner, keyFile, baseURL string
+	f := &githubAppFlags{}
 	cmd := &cobra.Command{
 		Use:   "githubapp [name]",
 		Short: "Create or update a github app secret",
-		Long:  "The create secret githubapp command generates a Kubernetes secret that can be used for GitRepository authentication with github app",
-		Example: `  # Create a githubapp authentication secret on disk and encrypt it with Mozilla SOPS
+		Long: `The create secret githubapp command generates a Kubernetes secret that can be used for
+GitRepository authentication with a GitHub App (spec.provider: github).`,
+		Example: `  # Create a githubapp authentication secret on disk and encrypt it with SOPS
   flux create secret githubapp podinfo-auth \
     --app-id="1" \
     --app-installation-id="2" \
@@ -39,72 +35,72 @@ func newCreateSecretGitHubAppCommand(c *Command, cf *createFlags) *cobra.Command
     --in-place githubapp-auth.yaml`,
 		Args: nameArg("secret"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if appID == "" {
-				return errors.New("--app-id is required")
-			}
-			if _, err := strconv.ParseUint(appID, 10, 64); err != nil {
-				return fmt.Errorf("invalid --app-id %q: the GitHub App ID is a number", appID)
-			}
-			if installationID == "" && installationOwner == "" {
-				return errors.New("--app-installation-id or --app-installation-owner is required")
-			}
-			if installationID != "" {
-				if _, err := strconv.ParseUint(installationID, 10, 64); err != nil {
-					return fmt.Errorf("invalid --app-installation-id %q: the installation ID is a number", installationID)
-				}
-			}
-			if keyFile == "" {
-				return errors.New("--app-private-key is required")
-			}
-			key, err := os.ReadFile(keyFile)
+			data, err := f.data()
 			if err != nil {
-				return fmt.Errorf("unable to read private key file: %w", err)
-			}
-			if err := checkGitHubAppKey(key); err != nil {
-				return fmt.Errorf("invalid --app-private-key %s: %w", keyFile, err)
-			}
-			data := map[string]string{githubAppIDKey: appID, githubAppPrivateKeyKey: string(key)}
-			if installationID != "" {
-				data[githubAppInstallationIDKey] = installationID
-			}
-			if installationOwner != "" {
-				data[githubAppInstallationOwnerKey] = installationOwner
-			}
-			if baseURL != "" {
-				u, err := url.Parse(baseURL)
-				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-					return fmt.Errorf("invalid --app-base-url %q: want an http(s) URL such as https://github.example.com/api/v3", baseURL)
-				}
-				data[githubAppBaseURLKey] = baseURL
+				return err
 			}
 			return c.createSecret(cmd, cf, args[0], "", data, "githubapp")
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&appID, "app-id", "", "github app ID")
-	fs.StringVar(&installationOwner, "app-installation-owner", "", "github app installation owner (user or organization)")
-	fs.StringVar(&installationID, "app-installation-id", "", "github app installation ID")
-	fs.StringVar(&keyFile, "app-private-key", "", "github app private key file path")
-	fs.StringVar(&baseURL, "app-base-url", "", "github app base URL")
+	fs.StringVar(&f.appID, "app-id", "", "github app ID")
+	fs.StringVar(&f.installationID, "app-installation-id", "", "github app installation ID")
+	fs.StringVar(&f.installationOwner, "app-installation-owner", "", "github app installation owner (user or organization)")
+	fs.StringVar(&f.privateKeyFile, "app-private-key", "", "github app private key file path")
+	fs.StringVar(&f.baseURL, "app-base-url", "", "github app base URL")
 	return cmd
 }
 
-// checkGitHubAppKey refuses what GitHub would: the App signs its tokens with the RSA key
-// GitHub issued (PKCS#1 "RSA PRIVATE KEY", or PKCS#8 holding an RSA key).
-func checkGitHubAppKey(data []byte) error {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return errors.New("no PEM-encoded private key found")
+// data checks the flags and builds the Secret's entries the way source-controller reads
+// them, so a Secret it cannot use is refused here, naming the flag and never the key.
+func (f *githubAppFlags) data() (map[string]string, error) {
+	if f.appID == "" {
+		return nil, errors.New("--app-id is required")
 	}
-	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return nil
+	if f.installationID == "" && f.installationOwner == "" {
+		return nil, errors.New("--app-installation-id or --app-installation-owner is required")
 	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if f.installationID != "" && f.installationOwner != "" {
+		return nil, errors.New("--app-installation-id and --app-installation-owner cannot be used together")
+	}
+	if f.privateKeyFile == "" {
+		return nil, errors.New("--app-private-key is required")
+	}
+	if n, err := strconv.ParseInt(f.appID, 10, 64); err != nil || n <= 0 {
+		return nil, fmt.Errorf("invalid --app-id %q: must be a positive number", f.appID)
+	}
+	if f.installationID != "" {
+		if n, err := strconv.ParseInt(f.installationID, 10, 64); err != nil || n <= 0 {
+			return nil, fmt.Errorf("invalid --app-installation-id %q: must be a positive number", f.installationID)
+		}
+	}
+	if f.baseURL != "" {
+		if u, err := url.Parse(f.baseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("invalid --app-base-url %q: must be an http(s) URL", f.baseURL)
+		}
+	}
+	key, err := os.ReadFile(f.privateKeyFile)
 	if err != nil {
-		return fmt.Errorf("not an RSA private key (%s block)", block.Type)
+		return nil, fmt.Errorf("read --app-private-key file: %w", err)
 	}
-	if _, ok := k.(*rsa.PrivateKey); !ok {
-		return fmt.Errorf("a %T, not an RSA private key", k)
+	data := map[string]string{auth.KeyGitHubAppID: f.appID, auth.KeyGitHubAppPrivateKey: string(key)}
+	if f.installationID != "" {
+		data[auth.KeyGitHubAppInstallationID] = f.installationID
+	} else {
+		data[auth.KeyGitHubAppInstallationOwner] = f.installationOwner
 	}
-	return nil
+	if f.baseURL != "" {
+		data[auth.KeyGitHubAppBaseURL] = f.baseURL
+	}
+	raw := map[string][]byte{}
+	for k, v := range data {
+		raw[k] = []byte(v)
+	}
+	if _, err := auth.GitHubAppFromSecret(raw); err != nil {
+		if errors.Is(err, auth.ErrGitHubAppKey) {
+			return nil, fmt.Errorf("--app-private-key %s is not a PEM-encoded RSA private key", f.privateKeyFile)
+		}
+		return nil, err
+	}
+	return data, nil
 }

@@ -30,7 +30,7 @@ func TestOperateBadWords(t *testing.T) {
 		{[]string{"export", "source", "all", "x"}, "✗ flux export source all takes no name"},
 		{[]string{"export", "source", "foo"}, `✗ unknown kind "foo" for flux export source: valid ones are all, bucket, chart, external, git, helm, oci`},
 		{[]string{"create", "source", "kustomization", "x"}, `✗ flux create source does not work on Kustomization objects: valid ones are bucket, chart, git, helm, oci`},
-		{[]string{"create", "secret", "nope", "x"}, `✗ unknown kind "nope" for flux create secret: valid ones are git, githubapp, helm, oci, proxy, receiver, tls`},
+		{[]string{"create", "secret", "nope", "x"}, `✗ unknown kind "nope" for flux create secret: valid ones are git, githubapp, helm, notation, oci, proxy, receiver, tls`},
 		{[]string{"create", "foo"}, `✗ unknown kind "foo" for flux create: valid ones are alert, alert-provider, helmrelease, image, kustomization, receiver, secret, source`},
 		{[]string{"get", "ks", "--status-selector=ready"}, `✗ invalid --status-selector "ready": want <condition>=<status>`},
 		{[]string{"get", "all", "--watch"}, "✗ --watch works on one kind"},

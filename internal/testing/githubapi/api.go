@@ -72,12 +72,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	if parts[0] == "app" {
+		s.serveApp(w, r, parts)
+		return
+	}
 	who := s.authenticate(r)
 	if who == badCredentials {
 		writeError(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
-	parts := strings.Split(strings.Trim(p, "/"), "/")
 	route := func(method string, pattern ...string) bool {
 		if r.Method != method || len(parts) != len(pattern) {
 			return false

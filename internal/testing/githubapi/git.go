@@ -24,6 +24,16 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		gitName, private, archived = repo.gitName(), repo.private, repo.archived
 	}
 	s.mu.Unlock()
+	if account, ok := s.installationAccount(r); ok {
+		// An installation token reaches its account's repositories only; others do not
+		// exist for it.
+		if repo == nil || !strings.EqualFold(parts[0], account) {
+			http.Error(w, "Repository not found.", http.StatusNotFound)
+			return
+		}
+		s.forwardGit(w, r, gitName, parts[2])
+		return
+	}
 	who := s.authenticate(r)
 	push := gitserver.IsPush(parts[2], r.URL.Query().Get("service"))
 	if who == badCredentials || (who == anonymous && (push || private)) {
@@ -39,8 +49,13 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "This repository was archived so it is read-only.", http.StatusForbidden)
 		return
 	}
+	s.forwardGit(w, r, gitName, parts[2])
+}
+
+// forwardGit hands an authorized request to the Git server, without its credentials.
+func (s *Server) forwardGit(w http.ResponseWriter, r *http.Request, gitName, rest string) {
 	fwd := r.Clone(r.Context())
-	fwd.URL.Path = "/" + gitName + ".git/" + parts[2]
+	fwd.URL.Path = "/" + gitName + ".git/" + rest
 	fwd.Header.Del("Authorization")
 	s.opts.Git.ServeHTTP(w, fwd)
 }

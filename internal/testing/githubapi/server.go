@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/pki"
@@ -50,6 +51,10 @@ type Options struct {
 	// SSH, when set, serves the same repositories over SSH (give it Git's root): ssh_url
 	// points at it and deploy keys are authorized on it.
 	SSH *gitserver.SSHServer
+	// Apps are the GitHub Apps registered on the server (apps.go).
+	Apps []App
+	// TokenLifetime is how long installation tokens live (default an hour, as GitHub's).
+	TokenLifetime time.Duration
 }
 
 // Server is a running fake GitHub API. All methods are safe for concurrent use.
@@ -60,12 +65,14 @@ type Server struct {
 	addr   string
 	deploy *gitserver.DeployKeys
 
-	mu       sync.Mutex
-	repos    map[string]*repository // by lower-case "owner/name", as GitHub is case-insensitive
-	keys     map[string]string      // authorized key fingerprint -> "owner/name" holding it
-	nextID   int64
-	calls    []Call
-	closeErr error
+	mu     sync.Mutex
+	repos  map[string]*repository // by lower-case "owner/name", as GitHub is case-insensitive
+	keys   map[string]string      // authorized key fingerprint -> "owner/name" holding it
+	nextID int64
+	calls  []Call
+	// installTokens are the installation tokens issued, by token.
+	installTokens map[string]installationToken
+	closeErr      error
 }
 
 // Call is one request the server answered, for assertions ("nothing was created").

@@ -34,6 +34,10 @@ const (
 	// SubstituteAnnotationKey set to DisabledValue turns off variable
 	// substitution for an object.
 	SubstituteAnnotationKey = "kustomize.toolkit.fluxcd.io/substitute"
+
+	// DecryptAnnotationKey set to DisabledValue leaves a SOPS-encrypted
+	// object as it is, for another party to decrypt later.
+	DecryptAnnotationKey = "kustomize.toolkit.fluxcd.io/decrypt"
 )
 
 // Values of the annotations above. The controller compares them without

@@ -30,6 +30,12 @@ func sopsEncrypt(t *testing.T, plain []byte, recipient string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sopsEncryptFor(t, plain, mk)
+}
+
+// sopsEncryptFor encrypts like sopsEncrypt for any sops master key (Vault transit, AWS KMS).
+func sopsEncryptFor(t *testing.T, plain []byte, mk keys.MasterKey) []byte {
+	t.Helper()
 	store := common.DefaultStoreForPath(config.NewStoresConfig(), "secret.yaml")
 	branches, err := store.LoadPlainFile(plain)
 	if err != nil {

@@ -76,9 +76,10 @@ func (r *KustomizationReconciler) buildObjects(ctx context.Context, s *scope) er
 // decrypt decrypts SOPS-encrypted Secrets with the keys of spec.decryption.secretRef. An
 // encrypted Secret without decryption configured is an error naming it: applying ciphertext
 // would break whatever reads the Secret.
-func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, objs []*unstructuredObj) error {
+func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, all []*unstructuredObj) error {
 	obj := s.obj
 	d := obj.Spec.Decryption
+	objs := decryptable(all)
 	if d == nil {
 		if err := decrypt.RequireNoneEncrypted(objs); err != nil {
 			return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
@@ -118,6 +119,19 @@ func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, objs []
 		return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
 	}
 	return nil
+}
+
+// decryptable leaves out the objects annotated kustomize.toolkit.fluxcd.io/decrypt: Disabled:
+// they are applied as written, for another party to decrypt.
+func decryptable(objs []*unstructuredObj) []*unstructuredObj {
+	out := make([]*unstructuredObj, 0, len(objs))
+	for _, o := range objs {
+		if o != nil && strings.EqualFold(o.GetAnnotations()[kustomizev1.DecryptAnnotationKey], kustomizev1.DisabledValue) {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // runtimeNamespace is the controller's own namespace.

@@ -65,7 +65,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	var ignoredString string
 	var ignoredInt int
 	var ignoredDuration time.Duration
-	fs.StringVar(&ignoredString, "default-decryption-service-account", "", "Default service account used for decryption (accepted; cloud KMS workload identity is not supported yet).")
+	fs.StringVar(&ignoredString, "default-decryption-service-account", "", "Default service account used for decryption (accepted; per-object workload identity is not supported yet: cloud KMS keys are decrypted with the sops.* entries of spec.decryption.secretRef or the controller's own identity).")
 	fs.IntVar(&ignoredInt, "token-cache-max-size", 100, "The maximum number of cached tokens (accepted; tokens are not used yet).")
 	fs.DurationVar(&ignoredDuration, "token-cache-max-duration", time.Hour, "The maximum duration a token is cached (accepted; tokens are not used yet).")
 }

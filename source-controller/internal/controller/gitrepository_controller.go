@@ -13,6 +13,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
@@ -36,6 +37,9 @@ type GitConfig struct {
 	TmpDir string
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// TokenCache keeps provider tokens (GitHub App installation tokens) between reconciles;
+	// nil asks for a token every time.
+	TokenCache *auth.TokenCache
 }
 
 // GitRepositoryReconciler produces artifacts from Git repositories.

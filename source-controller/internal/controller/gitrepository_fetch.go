@@ -78,22 +78,11 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 	return r.verifySignature(ctx, s)
 }
 
-// loadCredentials reads spec.secretRef and spec.proxySecretRef.
+// loadCredentials reads spec.proxySecretRef, then the credentials spec.provider names: the
+// spec.secretRef Secret's (generic), or a token the provider gets (gitrepository_provider.go),
+// through the same proxy.
 func (r *GitRepositoryReconciler) loadCredentials(ctx context.Context, s *gitScope, u *url.URL) error {
 	obj := s.obj
-	if ref := obj.Spec.SecretRef; ref != nil {
-		data, err := secretData(ctx, r.Client, obj.Namespace, ref.Name)
-		if err != nil {
-			return failFetch(obj, reconcile.Fail(sourcev1.AuthenticationFailedReason,
-				fmt.Errorf("failed to get secret '%s/%s': %w", obj.Namespace, ref.Name, err)))
-		}
-		auth, err := git.NewAuthOptions(u, data)
-		if err != nil {
-			return failFetch(obj, reconcile.Stall(sourcev1.AuthenticationFailedReason,
-				fmt.Errorf("invalid credentials in secret '%s/%s': %w", obj.Namespace, ref.Name, err)))
-		}
-		s.auth = auth
-	}
 	if ref := obj.Spec.ProxySecretRef; ref != nil {
 		data, err := secretData(ctx, r.Client, obj.Namespace, ref.Name)
 		if err != nil {
@@ -106,6 +95,22 @@ func (r *GitRepositoryReconciler) loadCredentials(ctx context.Context, s *gitSco
 				fmt.Errorf("invalid proxy secret '%s/%s': %w", obj.Namespace, ref.Name, err)))
 		}
 		s.proxy = proxy
+	}
+	if obj.GetProvider() != sourcev1.GitProviderGeneric {
+		return r.providerCredentials(ctx, s, u)
+	}
+	if ref := obj.Spec.SecretRef; ref != nil {
+		data, err := secretData(ctx, r.Client, obj.Namespace, ref.Name)
+		if err != nil {
+			return failFetch(obj, reconcile.Fail(sourcev1.AuthenticationFailedReason,
+				fmt.Errorf("failed to get secret '%s/%s': %w", obj.Namespace, ref.Name, err)))
+		}
+		auth, err := git.NewAuthOptions(u, data)
+		if err != nil {
+			return failFetch(obj, reconcile.Stall(sourcev1.AuthenticationFailedReason,
+				fmt.Errorf("invalid credentials in secret '%s/%s': %w", obj.Namespace, ref.Name, err)))
+		}
+		s.auth = auth
 	}
 	return nil
 }

@@ -28,10 +28,13 @@ import (
 // linked instead.
 func (r *HelmChartReconciler) reconcileBuild(ctx context.Context, s *helmChartScope) (reconcile.Result, error) {
 	obj := s.obj
-	if v := obj.Spec.Verify; v != nil {
-		err := fmt.Errorf("spec.verify (%s) is not supported yet: remove it to pull unverified charts", v.Provider)
-		reconcile.MarkFalse(obj, sourcev1.SourceVerifiedCondition, "VerificationNotSupported", err.Error())
-		return reconcile.Result{}, reconcile.Stall("VerificationNotSupported", err)
+	switch {
+	case obj.Spec.Verify == nil:
+		reconcile.DeleteCondition(obj, sourcev1.SourceVerifiedCondition)
+	case s.repo == nil || !s.repo.IsOCI():
+		err := fmt.Errorf("spec.verify is only supported for charts of an OCI HelmRepository, not a %s", describeChartSource(s))
+		reconcile.MarkFalse(obj, sourcev1.SourceVerifiedCondition, sourcev1.VerificationError, err.Error())
+		return reconcile.Result{}, reconcile.Stall(sourcev1.VerificationError, err)
 	}
 	opts := chart.BuildOptions{
 		ValuesFiles:              obj.Spec.ValuesFiles,
@@ -78,6 +81,11 @@ func (r *HelmChartReconciler) buildRemote(ctx context.Context, s *helmChartScope
 	res, err := chart.ResolveRemote(ctx, rem, chart.RemoteReference{Name: obj.Spec.Chart, Version: obj.GetVersion()}, opts)
 	if err != nil {
 		return err
+	}
+	if obj.Spec.Verify != nil {
+		if err := r.verifyChart(ctx, s, rem, res); err != nil {
+			return err
+		}
 	}
 	if s.chartCurrent(res.Name, res.Version) {
 		s.upToDate = true

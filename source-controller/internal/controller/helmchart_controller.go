@@ -48,6 +48,9 @@ func NewHelmChartReconciler(rt *manager.Runtime, c HelmConfig) (*HelmChartReconc
 	if r.Client == nil {
 		r.Client = rt.Manager.GetClient()
 	}
+	if r.Verification == nil {
+		r.Verification = NewVerification(c.TmpDir)
+	}
 	r.remotes = &helmRemotes{client: r.Client, storage: c.Storage, cache: c.IndexCache, limits: c.Limits, userAgent: c.UserAgent}
 	var err error
 	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.HelmChart, *helmChartScope]{
@@ -62,7 +65,7 @@ func NewHelmChartReconciler(rt *manager.Runtime, c HelmConfig) (*HelmChartReconc
 			// owns that condition so it does not flap while a build keeps failing.
 			{Name: "source", Run: r.reconcileSource},
 			{Name: "build", Run: r.reconcileBuild, Owns: []string{sourcev1.FetchFailedCondition,
-				sourcev1.BuildFailedCondition, sourcev1.SourceVerifiedCondition}},
+				sourcev1.BuildFailedCondition}},
 			{Name: "artifact", Run: r.reconcileArtifact, Owns: []string{sourcev1.ArtifactOutdatedCondition,
 				sourcev1.StorageOperationFailedCondition}},
 		},

@@ -35,6 +35,8 @@ type HelmConfig struct {
 	TmpDir string
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// Verification is HelmChart spec.verify's shared state; nil gets one of its own.
+	Verification *Verification
 }
 
 // HelmRepositoryReconciler stores the index of HTTP Helm repositories as artifacts. OCI Helm

@@ -29,6 +29,9 @@ type OCIConfig struct {
 	TmpDir          string
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// Verification is spec.verify's shared state (verified digests, Sigstore's public root);
+	// nil gets one of its own.
+	Verification *Verification
 }
 
 // OCIRepositoryReconciler produces artifacts from OCI artifacts in container registries.
@@ -53,6 +56,9 @@ func NewOCIRepositoryReconciler(rt *manager.Runtime, c OCIConfig) (*OCIRepositor
 	if r.NewClient == nil {
 		r.NewClient = oci.NewClient
 	}
+	if r.Verification == nil {
+		r.Verification = NewVerification(c.TmpDir)
+	}
 	var err error
 	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.OCIRepository, *ociScope]{
 		Shared:    rt.Shared(),
@@ -63,6 +69,8 @@ func NewOCIRepositoryReconciler(rt *manager.Runtime, c OCIConfig) (*OCIRepositor
 		Steps: []reconcile.Step[*ociScope]{
 			{Name: "storage", Run: r.reconcileStorage},
 			{Name: "source", Run: r.reconcileSource, Owns: []string{sourcev1.FetchFailedCondition}},
+			// Before the pull: an artifact whose signature does not verify is never stored.
+			{Name: "verify", Run: r.reconcileVerify},
 			{Name: "artifact", Run: r.reconcileArtifact, Owns: []string{sourcev1.ArtifactOutdatedCondition,
 				sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition}},
 		},

@@ -29,10 +29,6 @@ func (r *OCIRepositoryReconciler) resolve(ctx context.Context, s *ociScope) erro
 	}
 	// The client's calls take the oci:// URL itself, not ParseURL's scheme-less form.
 	s.repoURL = obj.Spec.URL
-	if obj.Spec.Verify != nil {
-		err := fmt.Errorf("spec.verify (%s) is not supported yet: remove it to pull unverified artifacts", obj.Spec.Verify.Provider)
-		return failOCIFetch(obj, reconcile.Stall("VerificationNotSupported", err))
-	}
 	if p := obj.Spec.Provider; p != "" && p != sourcev1.GenericOCIProvider {
 		err := fmt.Errorf("provider '%s' (cloud workload identity) is not supported yet: use provider 'generic' with spec.secretRef or spec.serviceAccountName", p)
 		return failOCIFetch(obj, reconcile.Stall("ProviderNotSupported", err))

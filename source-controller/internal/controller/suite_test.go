@@ -18,6 +18,7 @@ import (
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/oci"
@@ -148,6 +149,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		MaxArtifactSize: testMaxArtifactSize,
 		MaxFileSize:     testMaxFileSize,
 		TmpDir:          workDir,
+		TokenCache:      auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
 	})
 	if err != nil {
 		return err

@@ -250,3 +250,16 @@ func IsAuthError(err error) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden)
 }
+
+// SignatureTarget is the repository and manifest digest of a chart version this client
+// resolved, with the registry options to read its signatures with the same credentials.
+func (c *Client) SignatureTarget(cv *repo.ChartVersion) (name.Repository, string, []remote.Option, error) {
+	if len(cv.URLs) == 0 || cv.Digest == "" {
+		return name.Repository{}, "", nil, fmt.Errorf("chart %s has no resolved digest", cv.Name)
+	}
+	ref, err := name.ParseReference(strings.TrimPrefix(cv.URLs[0], sourcev1.OCIRepositoryPrefix), c.nameOpts...)
+	if err != nil {
+		return name.Repository{}, "", nil, err
+	}
+	return ref.Context(), cv.Digest, append([]remote.Option(nil), c.remote...), nil
+}

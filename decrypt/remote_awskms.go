@@ -1,0 +1,28 @@
+//go:build !sops_no_awskms
+
+package decrypt
+
+import (
+	"context"
+	"errors"
+
+	"github.com/getsops/sops/v3/kms"
+)
+
+// decryptAWSKMS decrypts a data key with AWS KMS (assuming the key's role first when it names
+// one), with the Secret's credentials or the controller's identity. A document's aws_profile
+// is ignored: it would pick among the controller's own profiles.
+func (d *Decryptor) decryptAWSKMS(k masterKey) ([]byte, error) {
+	mk := kms.NewMasterKey(k.values["arn"], k.values["role"], stringPointers(k.context))
+	mk.EncryptedKey = k.enc
+	if d.awsCredentials != nil {
+		kms.NewCredentialsProvider(d.awsCredentials).ApplyToMasterKey(mk)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	plain, err := mk.DecryptContext(ctx)
+	if err != nil {
+		return nil, errors.New(oneLine(err.Error()))
+	}
+	return plain, nil
+}
