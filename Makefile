@@ -20,7 +20,7 @@ API_MODULES := source-controller/api kustomize-controller/api helm-controller/ap
 	notification-controller/api image-reflector-controller/api image-automation-controller/api
 CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller \
 	image-reflector-controller image-automation-controller
-MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e
+MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e terraform-provider-flux
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
 CONTROLLER_GEN := $(BIN)/controller-gen
@@ -71,7 +71,7 @@ peers: check-go ## Build the test peers (versitygw, Gitea, OpenTofu) into bin/ a
 	@AZURITE_VERSION=$(AZURITE_VERSION) hack/install-azurite.sh $(BIN)
 
 .PHONY: test-deps
-test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch), when missing.
+test-deps: ## Install the Debian packages tests use (git, openssh-server/-client, gnupg, patch, chromium), when missing.
 	@hack/install-test-deps.sh
 
 .PHONY: testbin
@@ -81,12 +81,17 @@ testbin: check-go registry peers test-deps ## Build the control plane (etcd, kub
 	else echo "testbin: up to date ($$want)"; fi
 
 .PHONY: build
-build: check-go ## Build the controllers and the flux CLI into bin/.
+build: check-go ## Build the controllers, the flux CLI and the Terraform provider into bin/.
 	@for c in $(CONTROLLERS); do \
 	  if [ -d $$c/cmd ]; then go build -o $(BIN)/$$c ./$$c/cmd || exit 1; \
 	  else echo "build: $$c has no cmd/ yet"; fi; \
 	done
 	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
+	go build -ldflags "-X main.version=$(VERSION:v%=%)" -o $(BIN)/terraform-provider-flux ./terraform-provider-flux
+
+.PHONY: ui-assets
+ui-assets: ## Rebuild the flux ui front end (cli/internal/ui/web/dist, committed) from web/src with npm and esbuild.
+	cd cli/internal/ui/web && npm ci --no-audit --no-fund && node build.mjs
 
 .PHONY: test
 test: verify testbin ## Everything CI runs: verify, unit, controller (envtest) and end-to-end smoke tests.
@@ -99,8 +104,10 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 N ?= 100,1000
 HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository; results in e2e/results/.
+bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N, and N over 2 shards), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository, a hub converging 2 spokes x 100 apps; results in e2e/results/.
 	go run ./e2e/bench --n $(N)
+	go run ./e2e/bench --n $(N) --shards 2
+	go run ./e2e/bench --mode hubspoke --spokes 2 --n 100
 	go run ./e2e/bench --workload helmrelease --n $(N)
 	go run ./e2e/bench --mode webhook --pushes 30
 	go run ./e2e/bench --workload=helmcharts --n $(HELM_N)
@@ -108,6 +115,7 @@ bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N
 	go test -run '^$$' -bench . -benchtime 5x ./kustomize-controller/internal/controller ./helm-controller/internal/controller
 	go test -run '^$$' -bench . -benchmem ./image-reflector-controller/internal/registry ./image-reflector-controller/internal/tagstore
 	go test -run '^$$' -bench . -benchmem -benchtime 5x ./image-automation-controller/internal/update ./image-automation-controller/internal/setters
+	go test -run '^$$' -bench . -benchtime 5x ./cli/internal/ui
 
 FUZZTIME ?= 20s
 .PHONY: fuzz
@@ -117,7 +125,7 @@ fuzz: testbin ## Run every fuzz target for FUZZTIME each (default 20s); make tes
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.
 	go build -o $(BIN)/devcluster ./e2e/cmd/devcluster
-	$(BIN)/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --example $(ROOT)/e2e/journeys/testdata/fleet
+	$(BIN)/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --example $(ROOT)/e2e/journeys/testdata/platform
 
 .PHONY: dev-down
 dev-down: ## Stop everything dev-up started and remove its state (safe to run twice).

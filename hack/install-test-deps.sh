@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-test-deps.sh: installs the Debian packages the tests run as real peers, when missing:
 # git (git http-backend for the Git server), openssh-server (sshd for Git over SSH),
-# openssh-client (ssh-keygen, ssh-agent), gnupg (OpenPGP interop checks), patch and diffutils.
+# openssh-client (ssh-keygen, ssh-agent), gnupg (OpenPGP interop checks), patch and diffutils,
+# chromium (the browser tests of flux ui drive it with chromedp).
 set -euo pipefail
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
@@ -10,6 +11,7 @@ command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 command -v patch >/dev/null 2>&1 || missing+=(patch)
 command -v diff >/dev/null 2>&1 || missing+=(diffutils)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "test-deps: installing ${missing[*]} with apt-get"
 sudo=""
@@ -19,8 +21,8 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
+if ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
   $sudo apt-get update -q >/dev/null
-  $sudo apt-get install -y -q "${missing[@]}" >/dev/null
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "test-deps: installed ${missing[*]}"

@@ -18,11 +18,7 @@ import (
 
 func podinfoDir(t *testing.T) string {
 	t.Helper()
-	shared := workspace.SharedDir()
-	if shared == "" {
-		t.Fatal("the podinfo chart fixture needs ../shared next to the repository")
-	}
-	return filepath.Join(shared, "fixtures", "charts", "podinfo")
+	return workspace.SharedOrSkip(t, "fixtures", "charts", "podinfo")
 }
 
 // TestRender renders podinfo the way helm-controller releases it: values applied, hooks

@@ -3,6 +3,8 @@ package main
 import (
 	_ "embed"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +48,11 @@ type Config struct {
 	Interval time.Duration
 	// Steady, when set, measures the steady state for this long after the last phase.
 	Steady time.Duration
+	// Shards is how many instances of each sharded controller run (Sharded): the primary and
+	// Shards-1 shard instances. App i goes to instance i mod Shards (label
+	// sharding.fluxcd.io/key=shard<i mod Shards> on its objects, none for the primary's).
+	// 0 or 1: no sharding.
+	Shards int
 	// Logf reports progress; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -146,4 +153,49 @@ func flagValue(args []string, name string) string {
 		}
 	}
 	return v
+}
+
+// shardOf is the sharding.fluxcd.io/key of app i's objects ("" for the primary instance).
+func (c Config) shardOf(i int) string {
+	if c.Shards <= 1 || i%c.Shards == 0 {
+		return ""
+	}
+	return "shard" + strconv.Itoa(i%c.Shards)
+}
+
+// shardLabels are the labels of app i's Flux objects.
+func (c Config) shardLabels(i int) map[string]string {
+	if s := c.shardOf(i); s != "" {
+		return map[string]string{framework.ShardKeyLabel: s}
+	}
+	return nil
+}
+
+// Sharded are the controllers the benchmark runs one instance of per shard, as `flux install
+// --shards` does.
+func Sharded() []string {
+	return []string{"source-controller", "kustomize-controller", "helm-controller"}
+}
+
+// WithShards runs n instances of each sharded controller in opts: the primary, selecting
+// objects without a shard key, and n-1 shard instances.
+func WithShards(opts framework.Options, n int) framework.Options {
+	if n <= 1 {
+		return opts
+	}
+	var out []framework.ControllerOptions
+	for _, c := range opts.Controllers {
+		if !slices.Contains(Sharded(), c.Name) {
+			out = append(out, c)
+			continue
+		}
+		shardArgs := append([]string{}, c.Args...)
+		c.Args = append([]string{"--watch-label-selector=!" + framework.ShardKeyLabel}, c.Args...)
+		out = append(out, c)
+		for i := 1; i < n; i++ {
+			out = append(out, framework.ControllerOptions{Name: c.Name, Bin: c.Bin, Args: shardArgs, Shard: "shard" + strconv.Itoa(i)})
+		}
+	}
+	opts.Controllers = out
+	return opts
 }

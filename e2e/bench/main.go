@@ -69,6 +69,7 @@ type flags struct {
 	mode        string
 	pushes      int
 	floor       bool
+	spokes      int
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -93,11 +94,13 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.out, "out", "", "results directory (default <repo>/e2e/results)")
 	fs.BoolVar(&f.keep, "keep", false, "keep the environment's state directory (also $"+framework.EnvKeep+")")
 	fs.IntVar(&f.nodes, "nodes", 1, "kwok nodes")
-	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps) or webhook (push to applied through a Receiver, --pushes times)")
+	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps), webhook (push to applied through a Receiver, --pushes times) or hubspoke (a hub applying --n apps to each of --spokes spoke clusters through spec.kubeConfig)")
 	fs.IntVar(&f.pushes, "pushes", 30, "pushes measured in --mode webhook")
 	fs.DurationVar(&f.cfg.Steady, "steady", 0, "after the last phase, measure the steady state (CPU, API requests, reconciles with nothing changing) for this long (0: not at all)")
 	fs.DurationVar(&f.cfg.Interval, "interval", 0, "spec.interval of every object (default 60m as flux-benchmark, or --steady when that is set, so every object reconciles about once in the window)")
 	fs.BoolVar(&f.floor, "floor", true, "also run the floor (the same work with a plain client on a fresh cluster) and report ours as a multiple of it")
+	fs.IntVar(&f.spokes, "spokes", 2, "spoke clusters in --mode hubspoke")
+	fs.IntVar(&f.cfg.Shards, "shards", 1, "instances of source-, kustomize- and helm-controller: the primary (--watch-label-selector=!"+framework.ShardKeyLabel+") and shards-1 shard instances, the apps spread evenly over them by the "+framework.ShardKeyLabel+" label (kustomization workload)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -107,8 +110,14 @@ func parseFlags(args []string) (*flags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
-	if f.mode != "mttp" && f.mode != "webhook" {
-		return nil, fmt.Errorf("--mode %q: want mttp or webhook", f.mode)
+	if f.mode != "mttp" && f.mode != "webhook" && f.mode != "hubspoke" {
+		return nil, fmt.Errorf("--mode %q: want mttp, webhook or hubspoke", f.mode)
+	}
+	if f.spokes < 1 {
+		return nil, fmt.Errorf("--spokes %d: want at least 1", f.spokes)
+	}
+	if f.cfg.Shards < 1 || (f.cfg.Shards > 1 && (f.mode != "mttp" || f.workload != WorkloadKustomization)) {
+		return nil, fmt.Errorf("--shards %d: want 1, or more with the %s workload in mttp mode", f.cfg.Shards, WorkloadKustomization)
 	}
 	if f.pushes < 1 {
 		return nil, fmt.Errorf("--pushes %d: want at least 1", f.pushes)
@@ -166,7 +175,7 @@ func (f *flags) envOptions() (framework.Options, error) {
 	}
 	opts.Keep = opts.Keep || f.keep
 	opts.Nodes = f.nodes
-	return f.tuning.Apply(opts), nil
+	return WithShards(f.tuning.Apply(opts), f.cfg.Shards), nil
 }
 
 func run(ctx context.Context, args []string) error {
@@ -194,6 +203,9 @@ func run(ctx context.Context, args []string) error {
 	opts.Binaries = bins
 	if f.mode == "webhook" {
 		return runWebhook(ctx, opts, f, logf)
+	}
+	if f.mode == "hubspoke" {
+		return runHubSpoke(ctx, opts, f, logf)
 	}
 	if f.workload == workloadHelmCharts {
 		return runHelmChartsWorkload(ctx, f, opts, logf)

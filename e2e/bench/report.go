@@ -16,10 +16,12 @@ import (
 
 // Result is one benchmark run, written as bench-<N>.json.
 type Result struct {
-	N              int                 `json:"n"`
-	Workload       string              `json:"workload"`
-	Namespace      string              `json:"namespace"`
-	Workers        int                 `json:"workers"`
+	N         int    `json:"n"`
+	Workload  string `json:"workload"`
+	Namespace string `json:"namespace"`
+	Workers   int    `json:"workers"`
+	// Shards is how many instances of each sharded controller ran (1: no sharding).
+	Shards         int                 `json:"shards,omitempty"`
 	ArtifactDigest string              `json:"artifactDigest"`
 	Started        time.Time           `json:"started"`
 	Finished       time.Time           `json:"finished"`
@@ -126,6 +128,10 @@ func (r *Result) controller(name string) *ControllerResult {
 func (r *Result) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## MTTP benchmark: %d apps (%s)\n\n", r.N, r.Started.Format("2006-01-02 15:04 MST"))
+	if r.Shards > 1 {
+		fmt.Fprintf(&b, "Sharded: %d instances of each controller (the primary and %d shards, each reconciling 1/%d of the apps); "+
+			"the rows below are the primary's, every instance is in the table after them.\n\n", r.Shards, r.Shards-1, r.Shards)
+	}
 	fmt.Fprintf(&b, "Host: %d CPUs, %s/%s, %s. Workload: %s in namespace %s, %d client workers.\n\n",
 		r.Host.CPUs, r.Host.GOOS, r.Host.GOARCH, r.Host.GoVersion, r.Workload, r.Namespace, r.Workers)
 	fmt.Fprintf(&b, "Load average at the start: %s; at the end: %s.\n\n", r.LoadAverage.Start, r.LoadAverage.End)
@@ -197,6 +203,9 @@ func (r *Result) Write(dir string) ([]string, error) {
 	name := fmt.Sprintf("bench-%d", r.N)
 	if r.Install.HelmReleasesReadySeconds > 0 {
 		name = fmt.Sprintf("bench-helmrelease-%d", r.N)
+	}
+	if r.Shards > 1 {
+		name += fmt.Sprintf("-shards%d", r.Shards)
 	}
 	paths, err := writeResult(dir, name, r, r.Markdown())
 	if err != nil || r.spans == nil {

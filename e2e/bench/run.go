@@ -242,6 +242,7 @@ func newResult(env *framework.Env, cfg Config, withKs bool) *Result {
 		Workload:   "OCIRepository+Kustomization",
 		Namespace:  cfg.Namespace,
 		Workers:    cfg.Workers,
+		Shards:     cfg.Shards,
 		Started:    time.Now().UTC(),
 		Host:       Host{Name: host, CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version()},
 		Deviations: framework.RecordedDeviations(),

@@ -73,7 +73,7 @@ func setupNamespace(ctx context.Context, env *framework.Env, cfg Config) (string
 
 func ociRepository(env *framework.Env, cfg Config, i int) *sourcev1.OCIRepository {
 	return &sourcev1.OCIRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: cfg.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: cfg.Namespace, Labels: cfg.shardLabels(i)},
 		Spec: sourcev1.OCIRepositorySpec{
 			URL:       env.OCIURL(artifactRepo),
 			Reference: &sourcev1.OCIRepositoryRef{Tag: "latest"},
@@ -85,7 +85,7 @@ func ociRepository(env *framework.Env, cfg Config, i int) *sourcev1.OCIRepositor
 
 func kustomization(cfg Config, i int) *kustomizev1.Kustomization {
 	return &kustomizev1.Kustomization{
-		ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: cfg.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: cfg.Namespace, Labels: cfg.shardLabels(i)},
 		Spec: kustomizev1.KustomizationSpec{
 			Interval:           metav1.Duration{Duration: cfg.Interval},
 			RetryInterval:      &metav1.Duration{Duration: 2 * time.Minute},

@@ -64,6 +64,18 @@ func (b *Binaries) Path(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return b.path(ctx, spec)
+}
+
+// fluxCLI is the flux command line, built like a controller (journeys run it the way users
+// do: `flux create tenant --export`, `flux create kustomization --export`).
+var fluxCLI = ControllerSpec{Name: "flux", Package: "./cli/cmd/flux"}
+
+// Flux returns the flux CLI executable, building it on first use.
+func (b *Binaries) Flux(ctx context.Context) (string, error) { return b.path(ctx, fluxCLI) }
+
+func (b *Binaries) path(ctx context.Context, spec ControllerSpec) (string, error) {
+	name := spec.Name
 	b.mu.Lock()
 	if bl, ok := b.builds[name]; ok {
 		b.mu.Unlock()

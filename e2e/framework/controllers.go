@@ -162,6 +162,9 @@ func envName(controller string) string {
 // (make dev-up).
 type LocalAddrs struct {
 	Metrics, Health, Storage string
+	// Events and Receiver are notification-controller's event and webhook receiver
+	// addresses; EventsURL is where the other controllers post events ("" posts none).
+	Events, Receiver, EventsURL string
 }
 
 // LocalControllerArgs is the manifest-equivalent command line of controller name for a
@@ -171,5 +174,6 @@ func LocalControllerArgs(name string, addrs LocalAddrs, kubeconfig, storagePath 
 	if err != nil {
 		return nil, err
 	}
-	return argsFor(spec, processAddrs{Metrics: addrs.Metrics, Health: addrs.Health, Storage: addrs.Storage}, kubeconfig, storagePath, "", extra), nil
+	pa := processAddrs{Metrics: addrs.Metrics, Health: addrs.Health, Storage: addrs.Storage, Events: addrs.Events, Receiver: addrs.Receiver}
+	return argsFor(spec, pa, kubeconfig, storagePath, addrs.EventsURL, extra), nil
 }

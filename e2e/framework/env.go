@@ -165,6 +165,9 @@ func (e *Env) resolveBinaries(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	bins := e.opts.Binaries
 	for _, c := range e.opts.Controllers {
+		if _, ok := out[c.Name]; ok {
+			continue // another shard of the same controller
+		}
 		if c.Bin != "" {
 			abs, err := filepath.Abs(c.Bin)
 			if err != nil {
@@ -255,11 +258,11 @@ func (e *Env) startControllers(ctx context.Context, bins map[string]string) erro
 		if err != nil {
 			return err
 		}
-		e.opts.Logf("e2e: starting %s (health %s)", c.Name, p.HealthAddr)
+		e.opts.Logf("e2e: starting %s (health %s)", c.Instance(), p.HealthAddr)
 		if err := p.start(); err != nil {
 			return err
 		}
-		e.Controllers[c.Name] = p
+		e.Controllers[c.Instance()] = p
 		procs = append(procs, p)
 		if spec.ReceivesEvents {
 			eventsURL = "http://" + p.EventsAddr + "/"
@@ -274,7 +277,7 @@ func (e *Env) startControllers(ctx context.Context, bins map[string]string) erro
 }
 
 func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsURL string) (*Process, error) {
-	dir := filepath.Join(e.Dir, "controllers", spec.Name)
+	dir := filepath.Join(e.Dir, "controllers", c.Instance())
 	storage, tmp := filepath.Join(dir, "storage"), filepath.Join(dir, "tmp")
 	for _, d := range []string{storage, tmp} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -289,12 +292,16 @@ func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsUR
 		}
 		*a = fmt.Sprintf("127.0.0.1:%d", port)
 	}
+	extra := c.Args
+	if c.Shard != "" {
+		extra = append([]string{"--watch-label-selector=" + ShardKeyLabel + "=" + c.Shard}, extra...)
+	}
 	p := &Process{
-		Name:         spec.Name,
+		Name:         c.Instance(),
 		Bin:          bin,
-		Args:         argsFor(spec, addrs, e.Cluster.Kubeconfig, storage, eventsURL, c.Args),
+		Args:         argsFor(spec, addrs, e.Cluster.Kubeconfig, storage, eventsURL, extra),
 		Env:          processEnv(e.Cluster.Kubeconfig, tmp),
-		Logs:         filepath.Join(e.logDir(), spec.Name+".log"),
+		Logs:         filepath.Join(e.logDir(), c.Instance()+".log"),
 		HealthAddr:   addrs.Health,
 		MetricsAddr:  addrs.Metrics,
 		sampleEvery:  e.opts.SampleInterval,

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/client-go/kubernetes"
 )
 
 // APIRequests are request counters of the API server (apiserver_request_total), summed
@@ -56,7 +57,13 @@ func diffCounts(before, after map[string]int64) map[string]int64 {
 // APIRequests scrapes the API server's /metrics with the admin client. The scrape itself is
 // one GET that the next scrape will count.
 func (e *Env) APIRequests(ctx context.Context) (APIRequests, error) {
-	body, err := e.Clientset.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	return ScrapeAPIRequests(ctx, e.Clientset)
+}
+
+// ScrapeAPIRequests scrapes the /metrics of the API server cs talks to (another cluster than
+// the Env's: a spoke).
+func ScrapeAPIRequests(ctx context.Context, cs kubernetes.Interface) (APIRequests, error) {
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return APIRequests{}, fmt.Errorf("scrape kube-apiserver /metrics: %w", err)
 	}

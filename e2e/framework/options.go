@@ -34,6 +34,22 @@ type ControllerOptions struct {
 	Bin string
 	// Args are appended after the manifest-equivalent arguments (later flags win).
 	Args []string
+	// Shard, when set, runs this entry as a shard instance of the controller, named
+	// <Name>-<Shard> (its Env.Controllers key, log and state directory), with
+	// --watch-label-selector=sharding.fluxcd.io/key=<Shard> before Args, as `flux install
+	// --shards` renders it. Several entries may share a Name with different shards.
+	Shard string
+}
+
+// ShardKeyLabel assigns a Flux object to a shard instance.
+const ShardKeyLabel = "sharding.fluxcd.io/key"
+
+// Instance is the process name of c: the controller's name, suffixed with its shard.
+func (c ControllerOptions) Instance() string {
+	if c.Shard == "" {
+		return c.Name
+	}
+	return c.Name + "-" + c.Shard
 }
 
 // Options configures an Env. The zero value runs no controllers; OptionsFromEnv fills the

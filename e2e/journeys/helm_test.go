@@ -3,7 +3,6 @@ package journeys_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,11 +28,8 @@ const podinfoChartVersion = "6.14.1"
 // returns an OCIRepository in namespace following it.
 func pushPodinfoChart(t *testing.T, ctx context.Context, namespace, repo string) *sourcev1.OCIRepository {
 	t.Helper()
-	shared := workspace.SharedDir()
-	if shared == "" {
-		t.Fatal("the podinfo chart fixture needs ../shared next to the repository")
-	}
-	if _, err := suite.env.PushArtifact(ctx, repo, podinfoChartVersion, filepath.Join(shared, "fixtures", "charts", "podinfo"), "gotk-e2e", ""); err != nil {
+	podinfo := workspace.SharedOrSkip(t, "fixtures", "charts", "podinfo")
+	if _, err := suite.env.PushArtifact(ctx, repo, podinfoChartVersion, podinfo, "gotk-e2e", ""); err != nil {
 		t.Fatal(err)
 	}
 	src := &sourcev1.OCIRepository{

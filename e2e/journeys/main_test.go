@@ -12,6 +12,12 @@
 // time; the others then run in parallel, each in its own namespace with its own Git or OCI
 // repository.
 //
+// The multi-tenancy and central alerting journeys also use a second cluster, "production"
+// (lockdown_test.go): its own control plane, Git server and registry, with the controllers
+// locked down for hard multi-tenancy as upstream's guide does. It starts on first use and is
+// bootstrapped once from testdata/platform; the central alerting receiver both clusters
+// forward to runs in this process.
+//
 // When a journey fails, every process log (controllers, sshd, etcd, kube-*, kwok) is copied
 // to a directory printed at the end (under $GOTK_E2E_LOGS_DIR, else the system temp dir).
 package journeys_test
@@ -64,6 +70,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if err := suite.stop(code != 0); err != nil {
 		fmt.Fprintln(os.Stderr, "journeys:", err)
+	}
+	central.close()
+	if productionPlatform.charts != nil {
+		productionPlatform.charts.Close()
+	}
+	if err := production.stop(code != 0); err != nil {
+		fmt.Fprintln(os.Stderr, "journeys: production cluster:", err)
 	}
 	_ = suite.bins.Remove()
 	os.Exit(code)

@@ -30,7 +30,13 @@ type readyOrder struct {
 // Kustomizations exist.
 func watchReadyOrder(t *testing.T, ctx context.Context, namespace string) *readyOrder {
 	t.Helper()
-	wc, err := client.NewWithWatch(suite.env.Config, client.Options{Scheme: suite.env.Scheme})
+	return watchReadyOrderIn(t, ctx, suite.env, namespace)
+}
+
+// watchReadyOrderIn is watchReadyOrder in the cluster of env.
+func watchReadyOrderIn(t *testing.T, ctx context.Context, env *framework.Env, namespace string) *readyOrder {
+	t.Helper()
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,9 +26,15 @@ import (
 // conditions and the tail of the responsible controller's log.
 func waitFor(t *testing.T, ctx context.Context, obj client.Object, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
+	waitIn(t, ctx, suite.env, obj, timeout, what, cond)
+}
+
+// waitIn is waitFor in the cluster of env (the production cluster, or the shared one).
+func waitIn(t *testing.T, ctx context.Context, env *framework.Env, obj client.Object, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
 	key := client.ObjectKeyFromObject(obj)
 	err := framework.Poll(ctx, timeout, what, func(ctx context.Context) (bool, error, error) {
-		if err := suite.env.Client.Get(ctx, key, obj); err != nil {
+		if err := env.Client.Get(ctx, key, obj); err != nil {
 			return false, err, nil
 		}
 		if ok, why := cond(); !ok {
@@ -37,16 +43,19 @@ func waitFor(t *testing.T, ctx context.Context, obj client.Object, timeout time.
 		return true, nil, nil
 	})
 	if err != nil {
-		t.Fatalf("%v\n%s", err, diagnose(obj))
+		t.Fatalf("%v\n%s", err, diagnoseIn(env, obj))
 	}
 }
 
 // diagnose renders obj's conditions and the tail of the log of the controller reconciling
 // its kind.
-func diagnose(obj client.Object) string {
+func diagnose(obj client.Object) string { return diagnoseIn(suite.env, obj) }
+
+// diagnoseIn is diagnose for an object of the cluster of env.
+func diagnoseIn(env *framework.Env, obj client.Object) string {
 	var b strings.Builder
 	kind := fmt.Sprintf("%T", obj)
-	if gvk, err := apiutil.GVKForObject(obj, suite.env.Scheme); err == nil {
+	if gvk, err := apiutil.GVKForObject(obj, env.Scheme); err == nil {
 		kind = gvk.Kind
 	}
 	fmt.Fprintf(&b, "%s %s: generation %d\n", kind, client.ObjectKeyFromObject(obj), obj.GetGeneration())
@@ -63,7 +72,7 @@ func diagnose(obj client.Object) string {
 			fmt.Fprintf(&b, "  condition %v\n", c)
 		}
 	}
-	if p, ok := suite.env.Controllers[framework.ControllerFor(kind)]; ok {
+	if p, ok := env.Controllers[framework.ControllerFor(kind)]; ok {
 		fmt.Fprintf(&b, "last lines of %s:\n%s", p.Logs, p.LogTail(30))
 	}
 	return b.String()

@@ -5,16 +5,22 @@
 // can import it.
 //
 //   - testenv: a real kube-apiserver and etcd (controller-runtime envtest) with the Flux CRDs,
-//     and TestMain helpers.
+//     TestMain helpers and RunManager (a suite's controller manager).
+//   - requestlog: the API requests a REST config's clients send, and per-scenario tallies of
+//     them for benchmarks.
 //   - testkind: a small Flux-style kind (TestObject) for tests of the SDK itself.
 //   - gitserver, githubapi, registry: a Git server (HTTP and SSH), a GitHub-API-compatible
 //     server in front of it, an OCI registry.
 //   - helmrepo: a static Helm chart repository (index.yaml and archives, basic auth, TLS), the
 //     podinfo chart fixture, chart packaging and `helm push` to a registry.
 //   - s3server, azurite: S3 (versitygw) and Azure Blob (Azurite) servers for Bucket sources.
+//   - gitea, gitlabapi, bitbucketapi: a real Gitea, and GitLab- and Bitbucket-Server-API
+//     servers in front of the Git server, for bootstrap.
+//   - peer: finding, starting, waiting for and stopping the peers that run as processes.
 //   - pki: the throwaway certificate authority every TLS peer above uses.
 //   - eventsink: a stand-in notification-controller endpoint that records posted events.
 //   - golden: golden-file assertions.
 //   - ports: free loopback ports.
+//   - tcpproxy: a TCP pass-through that can cut and restore a server (a spoke's API outage).
 //   - workspace: the repository root, bin/ and ../shared.
 package testing

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	"golang.org/x/oauth2"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/reconcile"
@@ -49,20 +51,40 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 	if a := strings.TrimSpace(cm.Data[meta.KubeConfigKeyAudiences]); a != "" {
 		audiences = strings.Fields(a)
 	}
-	token, err := f.serviceAccountToken(ctx, req.Namespace, sa, audiences)
-	if err != nil {
+	// The token is asked for now so that a missing service account fails here, naming it;
+	// the client asks the token source for it (and its renewals) on every request, so one
+	// client serves the spoke for as long as the ConfigMap is unchanged.
+	if _, err := f.serviceAccountToken(ctx, req.Namespace, sa, audiences); err != nil {
 		return nil, reconcile.Fail(f.o.FailureReason, fmt.Errorf("%s: token of service account '%s/%s': %w", name, req.Namespace, sa, err))
 	}
-	// Tokens expire: a target is reused while its token is (see serviceAccountToken).
-	version := cm.ResourceVersion + "/" + token.issued
-	cacheKey := fmt.Sprintf("configmap:%s:%s", key, req.ServiceAccountName)
-	return f.remote(cacheKey, version, func() (*rest.Config, string, error) {
-		return &rest.Config{
+	ts := &saTokenSource{f: f, namespace: req.Namespace, name: sa, audiences: audiences}
+	cacheKey := fmt.Sprintf("configmap:%s:%s:%s", key, req.ServiceAccountName, sa)
+	return f.remote(cacheKey, cm.ResourceVersion, func() (*rest.Config, string, error) {
+		cfg := &rest.Config{
 			Host:            address,
-			BearerToken:     token.value,
 			TLSClientConfig: rest.TLSClientConfig{CAData: []byte(cm.Data[meta.KubeConfigKeyCACert])},
-		}, name, nil
+		}
+		cfg.Wrap(transport.TokenSourceWrapTransport(ts))
+		return cfg, name, nil
 	}, req)
+}
+
+// saTokenSource hands a remote cluster's client the current token of a service account of
+// this cluster (renewed by serviceAccountToken at half its life).
+type saTokenSource struct {
+	f               *Factory
+	namespace, name string
+	audiences       []string
+}
+
+func (s *saTokenSource) Token() (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t, err := s.f.serviceAccountToken(ctx, s.namespace, s.name, s.audiences)
+	if err != nil {
+		return nil, fmt.Errorf("token of service account '%s/%s': %w", s.namespace, s.name, err)
+	}
+	return &oauth2.Token{AccessToken: t.value, TokenType: "Bearer", Expiry: t.renewAt}, nil
 }
 
 // tokenLifetime is how long the tokens the factory requests live; a token is renewed at
@@ -70,9 +92,7 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 const tokenLifetime = time.Hour
 
 type saToken struct {
-	value string
-	// issued identifies the token (its request time), so a renewed token renews the target.
-	issued  string
+	value   string
 	renewAt time.Time
 }
 
@@ -93,7 +113,7 @@ func (f *Factory) serviceAccountToken(ctx context.Context, namespace, name strin
 	if err := f.self.SubResource("token").Create(ctx, sa, tr); err != nil {
 		return saToken{}, err
 	}
-	t = saToken{value: tr.Status.Token, issued: now.UTC().Format(time.RFC3339Nano), renewAt: now.Add(tokenLifetime / 2)}
+	t = saToken{value: tr.Status.Token, renewAt: now.Add(tokenLifetime / 2)}
 	f.mu.Lock()
 	f.tokens[key] = t
 	f.mu.Unlock()

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"gotk.dev/pkg/options"
@@ -40,19 +40,28 @@ type Options struct {
 	Kubeconfig KubeconfigPolicy
 	// FailureReason is the condition reason of errors (e.g. ReconciliationFailed).
 	FailureReason string
+	// RemoteIdleTimeout is how long a remote cluster's target is kept without use (its
+	// kubeconfig's objects deleted or moved to another cluster); 0 means 15 minutes.
+	RemoteIdleTimeout time.Duration
 }
 
 // Target is a cluster as one identity: a client, its configuration and an applier.
 type Target struct {
-	Client  client.Client
-	Config  *rest.Config
-	Mapper  apimeta.RESTMapper
-	Applier *ssa.Manager
+	Client     client.Client
+	Config     *rest.Config
+	HTTPClient *http.Client
+	Mapper     apimeta.RESTMapper
+	Applier    *ssa.Manager
 	// Remote is set for clusters other than the controller's own.
 	Remote bool
 	// Name describes the target in messages ("" for the controller's own cluster; the
 	// kubeconfig's Secret or ConfigMap for a remote one).
 	Name string
+	// Key identifies the cluster, the identity and the kubeconfig version the target was
+	// built from (health.RemoteCluster).
+	Key string
+
+	scheme *runtime.Scheme
 }
 
 // Request is what an object asks for.
@@ -74,12 +83,18 @@ type Factory struct {
 	// self is the controller's own client, for token requests.
 	self client.Client
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// builds makes concurrent first reconciles of one spoke share one build.
+	builds  singleflight.Group
 	targets map[string]*Target
 	// remotes remember the resourceVersion each remote target was built from, so a changed
 	// Secret replaces its target instead of adding one.
 	remotes map[string]string
-	tokens  map[string]saToken
+	// lastUsed is when each remote target was last handed out; lastSweep when idle ones
+	// were last dropped.
+	lastUsed  map[string]time.Time
+	lastSweep time.Time
+	tokens    map[string]saToken
 }
 
 // NewFactory builds a factory over the controller's own configuration.
@@ -91,11 +106,15 @@ func NewFactory(o Options) (*Factory, error) {
 	if o.FailureReason == "" {
 		o.FailureReason = meta.ReconciliationFailedReason
 	}
+	if o.RemoteIdleTimeout <= 0 {
+		o.RemoteIdleTimeout = defaultRemoteIdleTimeout
+	}
 	self, err := client.New(o.Config, client.Options{Scheme: o.Scheme, Mapper: o.Mapper, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
-	return &Factory{o: o, httpClient: hc, self: self, targets: map[string]*Target{}, remotes: map[string]string{}, tokens: map[string]saToken{}}, nil
+	return &Factory{o: o, httpClient: hc, self: self, targets: map[string]*Target{}, remotes: map[string]string{},
+		lastUsed: map[string]time.Time{}, lastSweep: time.Now(), tokens: map[string]saToken{}}, nil
 }
 
 // For returns the target of req: a remote cluster for spec.kubeConfig, else this cluster as
@@ -138,6 +157,7 @@ func (f *Factory) For(ctx context.Context, reader client.Reader, req Request) (*
 	if err != nil {
 		return nil, err
 	}
+	t.Key = key
 	f.targets[key] = t
 	return t, nil
 }
@@ -147,80 +167,12 @@ func ServiceAccountUser(namespace, name string) string {
 	return fmt.Sprintf("system:serviceaccount:%s:%s", namespace, name)
 }
 
-// remote returns the cached target of key built from version, or builds one with build.
-func (f *Factory) remote(key, version string, build func() (*rest.Config, string, error), req Request) (*Target, error) {
-	f.mu.Lock()
-	if t, ok := f.targets[key]; ok && f.remotes[key] == version {
-		f.mu.Unlock()
-		return t, nil
-	}
-	f.mu.Unlock()
-	cfg, name, err := build()
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = f.o.Config.QPS, f.o.Config.Burst
-	cfg.UserAgent = f.o.Config.UserAgent
-	if req.ServiceAccountName != "" {
-		// The tenant's identity holds on the remote cluster too.
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: ServiceAccountUser(req.Namespace, req.ServiceAccountName)}
-	}
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: %w", name, err))
-	}
-	mapper, err := apiutil.NewDynamicRESTMapper(cfg, hc)
-	if err != nil {
-		return nil, err
-	}
-	t, err := f.newTarget(cfg, hc, mapper, true, name)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	f.targets[key], f.remotes[key] = t, version
-	f.mu.Unlock()
-	return t, nil
-}
-
-// fromSecret builds the target of spec.kubeConfig.secretRef.
-func (f *Factory) fromSecret(ctx context.Context, reader client.Reader, req Request) (*Target, error) {
-	ref := req.KubeConfig.SecretRef
-	var secret corev1.Secret
-	key := types.NamespacedName{Namespace: req.Namespace, Name: ref.Name}
-	if err := reader.Get(ctx, key, &secret); err != nil {
-		return nil, reconcile.Fail(f.o.FailureReason, fmt.Errorf("failed to get kubeconfig secret '%s': %w", key, err))
-	}
-	dataKey := ref.Key
-	if dataKey == "" {
-		dataKey = "value"
-		if _, ok := secret.Data[dataKey]; !ok {
-			if _, ok := secret.Data["value.yaml"]; ok {
-				dataKey = "value.yaml"
-			}
-		}
-	}
-	name := fmt.Sprintf("kubeconfig secret '%s'", key)
-	cacheKey := fmt.Sprintf("secret:%s:%s:%s", key, dataKey, req.ServiceAccountName)
-	return f.remote(cacheKey, secret.ResourceVersion, func() (*rest.Config, string, error) {
-		data := secret.Data[dataKey]
-		if len(data) == 0 {
-			return nil, name, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s has no key '%s'", name, dataKey))
-		}
-		cfg, err := RESTConfigFromKubeconfig(data, f.o.Kubeconfig)
-		if err != nil {
-			return nil, name, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s key '%s': %w", name, dataKey, err))
-		}
-		return cfg, name, nil
-	}, req)
-}
-
 func (f *Factory) newTarget(cfg *rest.Config, hc *http.Client, mapper apimeta.RESTMapper, remote bool, name string) (*Target, error) {
 	c, err := client.New(cfg, client.Options{Scheme: f.o.Scheme, Mapper: mapper, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Client: c, Config: cfg, Mapper: mapper, Applier: ssa.NewManager(c, f.o.Owner), Remote: remote, Name: name}, nil
+	return &Target{Client: c, Config: cfg, HTTPClient: hc, Mapper: mapper, Applier: ssa.NewManager(c, f.o.Owner), Remote: remote, Name: name, scheme: f.o.Scheme}, nil
 }
 
 // FactoryOptions are the Options of a factory over mgr's configuration, scheme and mapper,

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -31,6 +32,8 @@ type Waiter[P any] struct {
 	// Payload is what the owner's controller keeps about the check (the applied revision,
 	// the deadline, ...).
 	Payload P
+	// remote is the ClusterKey of the cluster the objects are in; "" for the manager's.
+	remote string
 }
 
 // Tracker runs watch-driven health checks for a controller: it remembers which owners
@@ -38,6 +41,10 @@ type Waiter[P any] struct {
 // through the manager's cache, and requeues a waiting owner when one of its objects changes.
 // A health check then costs no API request and holds no worker: the owner's reconcile ends
 // InProgress and the watch wakes it.
+//
+// Objects of remote clusters (spec.kubeConfig) are watched the same way, through a cache of
+// the remote cluster per namespace that the first wait on it starts and the last waiter's
+// Done stops (see RemoteCluster): a spoke is watched only while something waits on it.
 //
 // Add Source to the owner's controller (builder.WatchesRawSource) so the tracker can enqueue
 // into it. The set of waiters is in memory: after a restart it is empty, and the owners'
@@ -55,6 +62,8 @@ type Tracker[P any] struct {
 	// held are the owners whose reconcile is running and waits for changes itself (Hold):
 	// a change closes the channel instead of enqueuing the owner.
 	held map[types.NamespacedName]chan struct{}
+	// remotes are the running caches of remote clusters, by cluster and namespace.
+	remotes map[remoteKey]*remoteCache
 }
 
 // NewTracker returns a tracker reading from c (the manager's cache); labels name the owner
@@ -67,6 +76,7 @@ func NewTracker[P any](c cache.Cache, labels OwnerLabels) *Tracker[P] {
 		waiters:  map[types.NamespacedName]*Waiter[P]{},
 		byObject: map[ObjMeta]map[types.NamespacedName]struct{}{},
 		held:     map[types.NamespacedName]chan struct{}{},
+		remotes:  map[remoteKey]*remoteCache{},
 	}
 }
 
@@ -103,16 +113,22 @@ func (t *Tracker[P]) Source() source.Source {
 	})
 }
 
-// Wait records (or replaces) owner's wait for refs with payload. With watch, the kinds of
-// refs are watched from now on (once per kind); objects of a remote cluster are not.
-func (t *Tracker[P]) Wait(owner client.Object, refs []Ref, payload P, watch bool) error {
+// Wait records (or replaces) owner's wait for refs with payload, and watches the objects'
+// kinds from now on: in the manager's cache when remote is nil (once per kind), else in
+// remote's caches, started now if none runs. Starting a remote watch never waits for the
+// remote API server: until its cache has synced, Get reports the objects as not observed
+// yet, and the sync itself wakes the owner.
+func (t *Tracker[P]) Wait(owner client.Object, remote RemoteCluster, refs []Ref, payload P) error {
 	key := client.ObjectKeyFromObject(owner)
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if old := t.waiters[key]; old != nil {
-		t.unindex(key, old)
+	old := t.waiters[key]
+	if old != nil {
+		t.unindexObjects(key, old)
 	}
 	w := &Waiter[P]{UID: owner.GetUID(), Refs: refs, Payload: payload}
+	if remote != nil {
+		w.remote = remote.ClusterKey()
+	}
 	t.waiters[key] = w
 	for _, r := range refs {
 		m := r.Meta()
@@ -123,9 +139,33 @@ func (t *Tracker[P]) Wait(owner client.Object, refs []Ref, payload P, watch bool
 		}
 		set[key] = struct{}{}
 	}
-	if !watch {
-		return nil
+	if old != nil && old.remote != "" {
+		// Release what the earlier wait used and this one does not: a cache both use keeps
+		// running instead of being stopped and started again.
+		keep := map[remoteKey]bool{}
+		for _, r := range refs {
+			if remote != nil {
+				keep[remoteKey{cluster: remote.ClusterKey(), namespace: r.Namespace}] = true
+			}
+		}
+		defer func() {
+			t.mu.Lock()
+			t.releaseRemoteLocked(key, old, keep)
+			t.mu.Unlock()
+		}()
 	}
+	if remote != nil {
+		starts, err := t.watchRemoteLocked(key, remote, refs)
+		t.mu.Unlock()
+		// Informers are looked up in the background: that may ask the remote API server
+		// for its kinds, and an unreachable spoke must hold up neither this reconcile nor
+		// anyone else's health checks.
+		for _, start := range starts {
+			go start()
+		}
+		return err
+	}
+	defer t.mu.Unlock()
 	for _, r := range refs {
 		if err := t.watchLocked(r.GVK()); err != nil {
 			return err
@@ -157,11 +197,24 @@ func (t *Tracker[P]) Done(owner client.Object) {
 	}
 }
 
-// Get reads an object from the watch cache; nil when it does not exist.
-func (t *Tracker[P]) Get(ctx context.Context, ref Ref) (*unstructured.Unstructured, error) {
+// Get reads an object from the watch cache of the cluster it is in (remote nil: the
+// manager's); nil when it does not exist. An object of a remote cluster nobody waits on is
+// read from its API; one whose cache has not synced yet is reported as not observed yet.
+func (t *Tracker[P]) Get(ctx context.Context, remote RemoteCluster, ref Ref) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(ref.GVK())
-	if err := t.cache.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, u); err != nil {
+	var reader client.Reader = t.cache
+	if remote != nil {
+		c, synced, err := t.remoteReader(ctx, remote, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !synced {
+			return NotYetObserved(ref, 1), nil
+		}
+		reader = c
+	}
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, u); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
@@ -170,8 +223,16 @@ func (t *Tracker[P]) Get(ctx context.Context, ref Ref) (*unstructured.Unstructur
 	return u, nil
 }
 
-// unindex removes w's objects from the index; t.mu is held.
+// unindex removes w's objects from the index and releases its remote watches; t.mu is held.
 func (t *Tracker[P]) unindex(key types.NamespacedName, w *Waiter[P]) {
+	t.unindexObjects(key, w)
+	if w.remote != "" {
+		t.releaseRemoteLocked(key, w, nil)
+	}
+}
+
+// unindexObjects removes w's objects from the index; t.mu is held.
+func (t *Tracker[P]) unindexObjects(key types.NamespacedName, w *Waiter[P]) {
 	for _, r := range w.Refs {
 		m := r.Meta()
 		if set := t.byObject[m]; set != nil {
@@ -183,13 +244,16 @@ func (t *Tracker[P]) unindex(key types.NamespacedName, w *Waiter[P]) {
 	}
 }
 
+// errNoSource is returned by waits before the owner's controller started the tracker's Source.
+var errNoSource = errors.New("health checks: the tracker's Source is not added to a started controller")
+
 // watchLocked starts watching gvk once; t.mu is held.
 func (t *Tracker[P]) watchLocked(gvk schema.GroupVersionKind) error {
 	if t.watched[gvk] {
 		return nil
 	}
 	if t.queue == nil {
-		return fmt.Errorf("watch %s for health checks: the tracker's Source is not added to a started controller", gvk)
+		return fmt.Errorf("watch %s: %w", gvk, errNoSource)
 	}
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)

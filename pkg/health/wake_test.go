@@ -30,7 +30,7 @@ func waitOn(t *testing.T, tr *Tracker[string], owner, name string) client.Object
 	t.Helper()
 	o := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: owner, UID: types.UID(owner)}}
 	ref := Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "apps", Name: name}
-	if err := tr.Wait(o, []Ref{ref}, "", false); err != nil {
+	if err := tr.Wait(o, nil, []Ref{ref}, ""); err != nil {
 		t.Fatal(err)
 	}
 	return o

@@ -178,7 +178,7 @@ func New(s Setup) (*Runtime, error) {
 		Metrics:                       metricsserver.Options{BindAddress: s.Options.MetricsAddr, ExtraHandlers: debugHandlers(tl)},
 		HealthProbeBindAddress:        s.Options.HealthAddr,
 		LeaderElection:                le.Enabled,
-		LeaderElectionID:              s.Name + "-leader-election",
+		LeaderElectionID:              LeaderElectionID(s.Name, s.Options.WatchLabelSelector),
 		LeaderElectionNamespace:       le.LeaseNamespace,
 		LeaderElectionReleaseOnCancel: le.ReleaseOnExit,
 		LeaseDuration:                 &le.LeaseDuration,

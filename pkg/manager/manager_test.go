@@ -313,6 +313,50 @@ func TestLeaderElection(t *testing.T) {
 	}
 }
 
+// TestShardsLeadTogether: a primary instance and a shard of one controller, in one namespace
+// with leader election on, each take their own lease and both run.
+func TestShardsLeadTogether(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "shards-"}}
+	if err := env.Client.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUNTIME_NAMESPACE", ns.Name)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	leases := map[string]bool{}
+	for _, selector := range []string{"!sharding.fluxcd.io/key", "sharding.fluxcd.io/key=shard1"} {
+		opts := parseOptions(t, "--enable-leader-election", "--watch-label-selector="+selector,
+			"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=1s",
+			"--metrics-addr=0", "--health-addr=0", "--log-level=error")
+		rt, err := manager.New(manager.Setup{Name: "kustomize-controller", Scheme: env.Scheme, Options: opts, RESTConfig: env.Config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- rt.Manager.Start(ctx) }()
+		select {
+		case <-rt.Manager.Elected():
+		case err := <-stopped:
+			t.Fatalf("%s: manager stopped before it was elected: %v", selector, err)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: not elected while the other instance leads", selector)
+		}
+		leases[manager.LeaderElectionID("kustomize-controller", selector)] = true
+	}
+	if len(leases) != 2 {
+		t.Fatalf("lease names %v, want two", leases)
+	}
+	for name := range leases {
+		lease := &coordinationv1.Lease{}
+		if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: name}, lease); err != nil {
+			t.Errorf("lease %s: %v", name, err)
+		}
+	}
+	if got := manager.LeaderElectionID("kustomize-controller", ""); got != "kustomize-controller-leader-election" {
+		t.Errorf("unsharded lease %q, want kustomize-controller-leader-election", got)
+	}
+}
+
 func TestWatchRuntimeNamespaceOnly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -68,6 +68,17 @@ type Streams struct {
 	Err io.Writer
 	// Now is the clock ages are computed against; nil means time.Now. Tests pin it.
 	Now func() time.Time
+	// Env reads environment variables; nil means os.Getenv. Tests set it, so parallel
+	// tests never touch the process environment.
+	Env func(string) string
+}
+
+// Getenv reads an environment variable through the streams' environment.
+func (s *Streams) Getenv(key string) string {
+	if s.Env != nil {
+		return s.Env(key)
+	}
+	return os.Getenv(key)
 }
 
 // Clock returns the current time of the command's clock.
@@ -103,11 +114,16 @@ func NewRootCommand(streams *Streams) *cobra.Command {
 	root.SetErr(streams.Err)
 	root.SetIn(streams.In)
 	g.BindFlags(root.PersistentFlags())
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return g.Resolve(cmd.Flags(), streams.Getenv)
+	}
 	for _, group := range commandGroups {
 		root.AddCommand(group(c)...)
 	}
 	for _, extend := range commandExtensions {
 		extend(root, c)
 	}
+	addNameCompletion(root, c)
+	registerPlugins(root, c) // last: a plugin never shadows a built-in command
 	return root
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,24 +12,17 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"gotk.dev/decrypt"
+	"gotk.dev/cli/internal/fluxdiff"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
-	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/sourceignore"
-	"gotk.dev/pkg/substitute"
 	"gotk.dev/pkg/tarball"
 )
-
-// sopsMask replaces the values of SOPS-encrypted Secrets in the output: the CLI has no keys
-// to decrypt them, and printing ciphertext as if it were the applied value would mislead.
-const sopsMask = "**SOPS**"
 
 // ksBuildOptions are the flags flux build kustomization and flux diff kustomization share.
 type ksBuildOptions struct {
@@ -80,28 +72,9 @@ func buildKustomization(ctx context.Context, c client.Client, namespace, name st
 		}
 		root = filtered
 	}
-	objs, err := kustomize.Build(root, rel, kustomizeOptions(ks))
+	objs, err := fluxdiff.Build(ctx, c, ks, root, rel, fluxdiff.BuildOptions{Strict: o.strictSubstitute, DryRun: o.dryRun, Path: o.path})
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build of %s failed: %w", o.path, err)
-	}
-	if pb := ks.Spec.PostBuild; pb != nil {
-		vars, err := substituteVars(ctx, c, ks, o.dryRun)
-		if err != nil {
-			return nil, err
-		}
-		if err := substitute.Apply(objs, vars, substitute.Options{Strict: o.strictSubstitute}); err != nil {
-			return nil, fmt.Errorf("post-build substitution failed: %w", err)
-		}
-	}
-	for _, obj := range objs {
-		labels := obj.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[kustomizev1.NameLabelKey] = ks.Name
-		labels[kustomizev1.NamespaceLabelKey] = ks.Namespace
-		obj.SetLabels(labels)
-		maskSOPS(obj)
+		return nil, err
 	}
 	return &ksBuild{kustomization: ks, objects: objs}, nil
 }
@@ -175,73 +148,10 @@ func readKustomizationFile(path, namespace, name string) (*kustomizev1.Kustomiza
 	return nil, fmt.Errorf("%s has no Kustomization (kind: Kustomization, apiVersion: %s)", path, kustomizev1.GroupVersion)
 }
 
-// kustomizeOptions are the Kustomization's build overrides, as the controller passes them.
-func kustomizeOptions(ks *kustomizev1.Kustomization) kustomize.Options {
-	o := kustomize.Options{
-		TargetNamespace:         ks.Spec.TargetNamespace,
-		NamePrefix:              ks.Spec.NamePrefix,
-		NameSuffix:              ks.Spec.NameSuffix,
-		Patches:                 ks.Spec.Patches,
-		Images:                  ks.Spec.Images,
-		Components:              ks.Spec.Components,
-		IgnoreMissingComponents: ks.Spec.IgnoreMissingComponents,
-	}
-	if cm := ks.Spec.CommonMetadata; cm != nil {
-		o.CommonMetadata = &kustomize.CommonMetadata{Labels: cm.Labels, Annotations: cm.Annotations}
-	}
-	return o
-}
-
 // substituteVars merges spec.postBuild.substituteFrom (read from the cluster, unless
 // dry-run) and spec.postBuild.substitute with the controller's precedence.
 func substituteVars(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization, dryRun bool) (map[string]string, error) {
-	var from []substitute.VarSource
-	if !dryRun {
-		for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
-			key := client.ObjectKey{Namespace: ks.Namespace, Name: ref.Name}
-			switch ref.Kind {
-			case "ConfigMap":
-				var cm corev1.ConfigMap
-				if err := c.Get(ctx, key, &cm); err != nil {
-					if apierrors.IsNotFound(err) && ref.Optional {
-						continue
-					}
-					return nil, fmt.Errorf("substituteFrom ConfigMap '%s': %w", key, err)
-				}
-				from = append(from, substitute.FromConfigMapData(cm.Namespace, cm.Name, cm.Data))
-			case "Secret":
-				var s corev1.Secret
-				if err := c.Get(ctx, key, &s); err != nil {
-					if apierrors.IsNotFound(err) && ref.Optional {
-						continue
-					}
-					return nil, fmt.Errorf("substituteFrom Secret '%s': %w", key, err)
-				}
-				from = append(from, substitute.FromSecretData(s.Namespace, s.Name, s.Data))
-			default:
-				return nil, fmt.Errorf("substituteFrom kind '%s' is not supported (ConfigMap or Secret)", ref.Kind)
-			}
-		}
-	}
-	return substitute.Vars(from, ks.Spec.PostBuild.Substitute)
-}
-
-// maskSOPS replaces every value of a SOPS-encrypted Secret with a mask and drops the SOPS
-// metadata.
-func maskSOPS(obj *unstructured.Unstructured) {
-	if obj.GetKind() != "Secret" || !decrypt.IsEncryptedObject(obj) {
-		return
-	}
-	for field, mask := range map[string]string{"data": base64.StdEncoding.EncodeToString([]byte(sopsMask)), "stringData": sopsMask} {
-		m, ok := obj.Object[field].(map[string]any)
-		if !ok {
-			continue
-		}
-		for k := range m {
-			m[k] = mask
-		}
-	}
-	delete(obj.Object, "sops")
+	return fluxdiff.SubstituteVars(ctx, c, ks, dryRun)
 }
 
 // buildRoot chooses the directory the build may read: the Git work tree holding path (a

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	kubepkg "gotk.dev/cli/pkg/kube"
 
@@ -13,14 +12,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"gotk.dev/cli/pkg/manifests"
+	"gotk.dev/cli/pkg/uninstall"
 )
-
-// fluxGroupSuffix is the API group suffix of every Flux kind.
-const fluxGroupSuffix = ".toolkit.fluxcd.io"
 
 // kubernetesVersionOK compares a server's gitVersion ("v1.37.1", "v1.33.2+k3s1") with
 // minKubernetesVersion and returns the parsed version for printing.
@@ -105,7 +101,7 @@ func (c *Command) checkControllers(ctx context.Context, kube *Kube, inst *instal
 func (c *Command) checkCRDs(ctx context.Context, kube *Kube, inst *installation) bool {
 	log := c.Log()
 	log.Actionf("checking crds")
-	crds, err := listFluxCRDs(ctx, kube)
+	crds, err := uninstall.ListFluxCRDs(ctx, kube)
 	if err != nil {
 		log.Failuref("%s", err)
 		return false
@@ -114,7 +110,7 @@ func (c *Command) checkCRDs(ctx context.Context, kube *Kube, inst *installation)
 	present := map[string]bool{}
 	for _, crd := range crds {
 		present[crd.GetName()] = true
-		storage := storageVersion(crd)
+		storage := uninstall.StorageVersion(crd)
 		if !kubepkg.CRDEstablished(crd) {
 			log.Failuref("%s/%s: not established", crd.GetName(), storage)
 			ok = false
@@ -138,38 +134,6 @@ func (c *Command) checkCRDs(ctx context.Context, kube *Kube, inst *installation)
 		ok = false
 	}
 	return ok
-}
-
-// listFluxCRDs returns the cluster's CRDs in the toolkit.fluxcd.io groups, sorted by name.
-func listFluxCRDs(ctx context.Context, kube *Kube) ([]*unstructured.Unstructured, error) {
-	list := &unstructured.UnstructuredList{}
-	list.SetAPIVersion("apiextensions.k8s.io/v1")
-	list.SetKind("CustomResourceDefinitionList")
-	if err := kube.Client.List(ctx, list); err != nil {
-		return nil, fmt.Errorf("list CustomResourceDefinitions: %w", err)
-	}
-	var out []*unstructured.Unstructured
-	for i := range list.Items {
-		group, _, _ := unstructured.NestedString(list.Items[i].Object, "spec", "group")
-		if strings.HasSuffix(group, fluxGroupSuffix) {
-			out = append(out, &list.Items[i])
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
-	return out, nil
-}
-
-// storageVersion is the version a CRD's objects are stored in.
-func storageVersion(crd *unstructured.Unstructured) string {
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	for _, v := range versions {
-		m, _ := v.(map[string]any)
-		if m["storage"] == true {
-			name, _ := m["name"].(string)
-			return name
-		}
-	}
-	return ""
 }
 
 // expectedCRDs are the CRDs the installed controllers need, by the component label of each

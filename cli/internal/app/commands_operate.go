@@ -38,7 +38,7 @@ func addKindCommands(verb *cobra.Command, parentUse map[string]string, accept fu
 			continue
 		}
 		if k.Parent == "" {
-			verb.AddCommand(build(k))
+			verb.AddCommand(markKind(build(k), k))
 			continue
 		}
 		p, ok := parents[k.Parent]
@@ -58,7 +58,7 @@ func addKindCommands(verb *cobra.Command, parentUse map[string]string, accept fu
 			parents[k.Parent] = p
 			verb.AddCommand(p)
 		}
-		p.AddCommand(build(k))
+		p.AddCommand(markKind(build(k), k))
 	}
 	verb.Args = cobra.ArbitraryArgs
 	verb.RunE = unknownWordRunE("")

@@ -4,11 +4,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// extendCreate adds flux create secret proxy.
+// extendCreate adds flux create secret proxy and flux create secret githubapp.
 func extendCreate(root *cobra.Command, c *Command) {
 	create := parentCommand(root, "create", "Create or update sources and resources", "")
 	secret := parentCommand(create, "secret", "Create or update Kubernetes secrets", "")
 	secret.AddCommand(withCreateFlags(func(cf *createFlags) *cobra.Command { return newCreateSecretProxyCommand(c, cf) }))
+	secret.AddCommand(withCreateFlags(func(cf *createFlags) *cobra.Command { return newCreateSecretGitHubAppCommand(c, cf) }))
 }
 
 // withCreateFlags builds a create subcommand whose createFlags are read from the flags it

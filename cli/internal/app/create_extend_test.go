@@ -56,3 +56,55 @@ func TestCreateSecretProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateSecretGitHubApp compares flux create secret githubapp --export with golden
+// files and checks its bad input; no cluster exists.
+func TestCreateSecretGitHubApp(t *testing.T) {
+	t.Parallel()
+	key := filepath.Join("testdata", "githubapp", "app.pem")
+	run := func(t *testing.T, args ...string) result {
+		t.Helper()
+		args = append(append([]string{"create", "secret", "githubapp"}, args...), "--export", "--kubeconfig="+filepath.Join(t.TempDir(), "missing"))
+		return runFlux(t, "", args...)
+	}
+	ok := []struct {
+		golden string
+		args   []string
+	}{
+		{"create-secret-githubapp", []string{"podinfo-auth", "--app-id=1", "--app-installation-id=2", "--app-private-key=" + key, "-n", "apps"}},
+		{"create-secret-githubapp-enterprise", []string{"ghe-auth", "--app-id=12", "--app-installation-owner=acme",
+			"--app-private-key=" + key, "--app-base-url=https://github.example.com/api/v3", "--label=team=a"}},
+	}
+	for _, tt := range ok {
+		r := run(t, tt.args...)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%s: exit %d, stderr %q", tt.golden, r.code, r.stderr)
+		}
+		golden.Assert(t, tt.golden, r.stdout)
+	}
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"x", "--app-installation-id=2", "--app-private-key=" + key}, "✗ --app-id is required"},
+		{[]string{"x", "--app-id=my-app", "--app-installation-id=2", "--app-private-key=" + key}, `✗ invalid --app-id "my-app": the GitHub App ID is a number`},
+		{[]string{"x", "--app-id=1", "--app-private-key=" + key}, "✗ --app-installation-id or --app-installation-owner is required"},
+		{[]string{"x", "--app-id=1", "--app-installation-id=two", "--app-private-key=" + key}, `✗ invalid --app-installation-id "two"`},
+		{[]string{"x", "--app-id=1", "--app-installation-id=2"}, "✗ --app-private-key is required"},
+		{[]string{"x", "--app-id=1", "--app-installation-id=2", "--app-private-key=testdata/githubapp/missing.pem"}, "✗ unable to read private key file: open testdata/githubapp/missing.pem"},
+		{[]string{"x", "--app-id=1", "--app-installation-id=2", "--app-private-key=testdata/githubapp/ec.pem"}, "✗ invalid --app-private-key testdata/githubapp/ec.pem: a *ecdsa.PrivateKey, not an RSA private key"},
+		{[]string{"x", "--app-id=1", "--app-installation-id=2", "--app-private-key=testdata/flux-cli-leaves.txt"}, "no PEM-encoded private key found"},
+		{[]string{"x", "--app-id=1", "--app-installation-id=2", "--app-private-key=" + key, "--app-base-url=github.example.com"}, `✗ invalid --app-base-url "github.example.com"`},
+		{[]string{"--app-id=1", "--app-installation-id=2", "--app-private-key=" + key}, "✗ secret name is required"},
+	}
+	for _, tt := range bad {
+		r := run(t, tt.args...)
+		if r.code != 1 || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q", tt.args, r.code, r.stdout)
+		}
+		wants(t, "stderr", r.stderr, tt.want)
+		if strings.Contains(r.stderr, "PRIVATE KEY") {
+			t.Errorf("the private key was printed:\n%s", r.stderr)
+		}
+	}
+}

@@ -41,7 +41,7 @@ WARNING: This command will print sensitive information if Kubernetes Secrets are
 	}
 	hr.Flags().BoolVar(&showStatus, "show-status", false, "print the status of the Helm release")
 	hr.Flags().BoolVar(&showValues, "show-values", false, "print the final values of the Helm release")
-	cmd.AddCommand(hr)
+	cmd.AddCommand(markKind(hr, Kind{Kind: "HelmRelease"}))
 	return cmd
 }
 

@@ -40,7 +40,7 @@ WARNING: This command will print sensitive information if Kubernetes Secrets are
 	}
 	ks.Flags().BoolVar(&showStatus, "show-status", false, "print the status of the Flux Kustomization")
 	ks.Flags().BoolVar(&showVars, "show-vars", false, "print the final vars of the Flux Kustomization in dot env format")
-	debug.AddCommand(ks)
+	debug.AddCommand(markKind(ks, Kind{Kind: "Kustomization"}))
 }
 
 // runDebugKustomization prints the Kustomization's status as YAML, or the variables its

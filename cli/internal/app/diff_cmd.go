@@ -8,9 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
-	"gotk.dev/pkg/inventory"
-	"gotk.dev/pkg/ssa"
+	"gotk.dev/cli/internal/fluxdiff"
 )
 
 // errDiffDetected ends a diff that found changes (exit code 1).
@@ -73,53 +71,30 @@ func (c *Command) runDiffKustomization(ctx context.Context, name string, o *ksBu
 	if err != nil {
 		return false, err
 	}
-	m := ssa.NewManager(kube.Client, ssa.Owner{Field: "kustomize-controller", Group: kustomizev1.GroupVersion.Group})
-	entries, diffErr := m.Diff(ctx, b.objects, ssa.ApplyOptions{IgnoreRules: diffIgnoreRules(b.kustomization.Spec.Ignore)})
+	changes, diffErr := fluxdiff.Compute(ctx, kube.Client, fluxdiff.KustomizationRequest(b.kustomization, b.objects))
+	return c.printChanges(changes, diffErr)
+}
+
+// printChanges prints what would change as flux diff does: "✚ X created", "► X drifted"
+// with a unified diff, "► X deleted". It reports whether anything would change.
+func (c *Command) printChanges(changes []fluxdiff.Change, diffErr error) (bool, error) {
 	var out strings.Builder
-	changed := false
-	for _, e := range entries {
-		switch e.Action {
-		case ssa.Created:
-			changed = true
-			fmt.Fprintf(&out, "✚ %s created\n", e.ObjMetadata)
-		case ssa.Configured:
-			if e.Live == nil || e.Merged == nil {
-				continue
-			}
-			d, err := objectDiff(e.Live, e.Merged)
+	for _, ch := range changes {
+		switch ch.Action {
+		case fluxdiff.Created:
+			fmt.Fprintf(&out, "✚ %s created\n", ch.Object)
+		case fluxdiff.Drifted:
+			d, err := changeDiff(ch)
 			if err != nil {
-				return changed, fmt.Errorf("%s: %w", e.ObjMetadata, err)
+				return true, fmt.Errorf("%s: %w", ch.Object, err)
 			}
-			if d == "" {
-				continue // only fields the diff leaves out (managedFields, generation) moved
-			}
-			changed = true
-			fmt.Fprintf(&out, "► %s drifted\n%s\n", e.ObjMetadata, d)
-		}
-	}
-	if ks := b.kustomization; ks.Spec.Prune && ks.Status.Inventory != nil && diffErr == nil {
-		applied := &inventory.Inventory{}
-		for _, e := range ks.Status.Inventory.Entries {
-			applied.Entries = append(applied.Entries, inventory.Entry(e))
-		}
-		for _, stale := range inventory.Diff(applied, inventory.New(b.objects)) {
-			changed = true
-			fmt.Fprintf(&out, "► %s deleted\n", stale)
+			fmt.Fprintf(&out, "► %s drifted\n%s\n", ch.Object, d)
+		case fluxdiff.Deleted:
+			fmt.Fprintf(&out, "► %s deleted\n", ch.Object)
 		}
 	}
 	if _, err := c.Out.Write([]byte(out.String())); err != nil {
-		return changed, err
+		return len(changes) > 0, err
 	}
-	if diffErr != nil {
-		return changed, fmt.Errorf("server-side dry-run failed: %w", diffErr)
-	}
-	return changed, nil
-}
-
-func diffIgnoreRules(rules []kustomizev1.IgnoreRule) []ssa.IgnoreRule {
-	out := make([]ssa.IgnoreRule, 0, len(rules))
-	for _, r := range rules {
-		out = append(out, ssa.IgnoreRule{Paths: r.Paths, Target: r.Target})
-	}
-	return out
+	return len(changes) > 0, diffErr
 }

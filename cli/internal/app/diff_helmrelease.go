@@ -2,28 +2,18 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	helmaction "helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"gotk.dev/cli/internal/fluxdiff"
 	helmv2 "gotk.dev/helm-controller/api/v2"
 	"gotk.dev/helmrender"
-	"gotk.dev/helmrender/values"
-	"gotk.dev/pkg/artifact"
-	"gotk.dev/pkg/inventory"
-	"gotk.dev/pkg/ssa"
 )
 
 // hrDiffOptions are the flags of flux diff helmrelease.
@@ -94,85 +84,17 @@ func (c *Command) runDiffHelmRelease(ctx context.Context, name string, o *hrDiff
 			hr.Status = live.Status
 		}
 	}
-	vals, err := values.Compose(ctx, values.ClientGetter(kube.Client, hr.Namespace), hr.Namespace, hr.Spec.ValuesFrom, hr.GetValues())
-	if err != nil {
-		return false, fmt.Errorf("HelmRelease %s/%s: %w", hr.Namespace, hr.Name, err)
-	}
 	chrt, err := c.diffChart(ctx, kube, hr, o)
 	if err != nil {
 		return false, err
 	}
-	apiVersions, err := helmaction.GetVersionSet(kube.Clientset.Discovery())
-	if err != nil {
-		return false, fmt.Errorf("discover the cluster's API versions: %w", err)
-	}
-	rls, err := helmrender.Render(helmrender.Request{Object: hr, Chart: chrt, Values: vals, KubeVersion: ver.GitVersion, APIVersions: apiVersions})
+	cluster := fluxdiff.Cluster{Client: kube.Client, Discovery: kube.Clientset.Discovery(), KubeVersion: ver.GitVersion}
+	objs, err := fluxdiff.RenderHelmRelease(ctx, cluster, hr, chrt)
 	if err != nil {
 		return false, err
 	}
-	objs, err := releaseObjects(rls.Manifest, hr.GetReleaseNamespace(), kube.Mapper)
-	if err != nil {
-		return false, err
-	}
-	if hr.GetInstall().GetCRDs() != helmv2.Skip || hr.GetUpgrade().GetCRDs() != helmv2.Skip {
-		for _, crd := range chrt.CRDObjects() {
-			docs, err := releaseObjects(string(crd.File.Data), "", kube.Mapper)
-			if err != nil {
-				return false, fmt.Errorf("CRD file %s: %w", crd.Filename, err)
-			}
-			objs = append(docs, objs...)
-		}
-	}
-	m := ssa.NewManager(kube.Client, ssa.Owner{Field: "helm-controller", Group: helmv2.GroupName})
-	var rules []ssa.IgnoreRule
-	for _, r := range hr.GetDriftDetection().Ignore {
-		rules = append(rules, ssa.IgnoreRule{Paths: r.Paths, Target: r.Target})
-	}
-	entries, diffErr := m.Diff(ctx, objs, ssa.ApplyOptions{IgnoreRules: rules})
-	var out strings.Builder
-	changed := false
-	for _, e := range entries {
-		switch e.Action {
-		case ssa.Created:
-			changed = true
-			fmt.Fprintf(&out, "✚ %s created\n", e.ObjMetadata)
-		case ssa.Configured:
-			if e.Live == nil || e.Merged == nil {
-				continue
-			}
-			d, err := objectDiff(e.Live, e.Merged)
-			if err != nil {
-				return changed, fmt.Errorf("%s: %w", e.ObjMetadata, err)
-			}
-			if d == "" {
-				continue
-			}
-			changed = true
-			fmt.Fprintf(&out, "► %s drifted\n%s\n", e.ObjMetadata, d)
-		}
-	}
-	if inv := hr.Status.Inventory; inv != nil && diffErr == nil {
-		current := &inventory.Inventory{}
-		for _, e := range inv.Entries {
-			current.Entries = append(current.Entries, inventory.Entry{ID: e.ID, Version: e.Version})
-		}
-		rendered := inventory.New(objs)
-		for _, stale := range inventory.Diff(current, rendered) {
-			// CRDs are never deleted by an upgrade.
-			if stale.Kind == "CustomResourceDefinition" {
-				continue
-			}
-			changed = true
-			fmt.Fprintf(&out, "► %s deleted\n", stale)
-		}
-	}
-	if _, err := c.Out.Write([]byte(out.String())); err != nil {
-		return changed, err
-	}
-	if diffErr != nil {
-		return changed, fmt.Errorf("server-side dry-run failed: %w", diffErr)
-	}
-	return changed, nil
+	changes, diffErr := fluxdiff.Compute(ctx, kube.Client, fluxdiff.HelmReleaseRequest(hr, objs))
+	return c.printChanges(changes, diffErr)
 }
 
 // diffChart loads the chart to render: --chart, else the artifact of the HelmRelease's
@@ -186,50 +108,12 @@ func (c *Command) diffChart(ctx context.Context, kube *Kube, hr *helmv2.HelmRele
 		}
 		return chrt, nil
 	}
-	var kind, ns, name string
-	switch {
-	case hr.Spec.ChartRef != nil:
-		kind, ns, name = hr.Spec.ChartRef.Kind, hr.Spec.ChartRef.Namespace, hr.Spec.ChartRef.Name
-		if ns == "" {
-			ns = hr.Namespace
-		}
-	default:
-		ns, name = hr.Status.GetHelmChart()
-		kind = "HelmChart"
-		if name == "" {
-			return nil, fmt.Errorf("HelmRelease %s/%s has no HelmChart yet (status.helmChart): give a local chart with --chart", hr.Namespace, hr.Name)
-		}
+	chrt, err := fluxdiff.FetchChart(ctx, kube.Client, hr)
+	if err != nil && hr.Spec.ChartRef == nil {
+		return nil, fmt.Errorf("%w: give a local chart with --chart", err)
 	}
-	k, err := LookupKind("", kind)
 	if err != nil {
-		return nil, err
-	}
-	a, err := artifact.GetSourceArtifact(ctx, kube.Client, artifact.SourceRef{APIVersion: k.GroupVersion.String(), Kind: kind, Namespace: ns, Name: name})
-	if err != nil {
-		return nil, err
-	}
-	if a == nil {
-		return nil, fmt.Errorf("%s/%s/%s has no artifact yet", kind, ns, name)
-	}
-	dir, err := os.MkdirTemp("", "flux-diff-chart-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	fetcher := &artifact.Fetcher{Retries: 2, Client: &http.Client{Timeout: time.Minute}}
-	if err := fetcher.Fetch(ctx, a.URL, a.Digest, dir); err != nil {
-		return nil, fmt.Errorf("fetch the chart of %s/%s/%s (is its artifact server reachable from here? use --chart otherwise): %w", kind, ns, name, err)
-	}
-	chrt, err := helmrender.LoadChart(dir)
-	if err != nil {
-		return nil, fmt.Errorf("chart of %s/%s/%s revision %s: %w", kind, ns, name, a.Revision, err)
-	}
-	if kind == "OCIRepository" {
-		v, err := helmrender.WithDigest(chrt.Metadata.Version, a.Revision)
-		if err != nil {
-			return nil, err
-		}
-		chrt.Metadata.Version = v.Version
+		return nil, fmt.Errorf("%w (use --chart otherwise)", err)
 	}
 	return chrt, nil
 }
@@ -258,34 +142,5 @@ func readHelmReleaseFile(path, name, namespace string) (*helmv2.HelmRelease, err
 			hr.Namespace = namespace
 		}
 		return hr, nil
-	}
-}
-
-// releaseObjects decodes rendered manifests; namespaced objects without a namespace go to
-// namespace, cluster-scoped ones have none.
-func releaseObjects(manifest, namespace string, mapper apimeta.RESTMapper) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		err := dec.Decode(&u.Object)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("rendered manifest: %w", err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		gvk := u.GroupVersionKind()
-		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		switch {
-		case err == nil && mapping.Scope.Name() == apimeta.RESTScopeNameRoot:
-			u.SetNamespace("")
-		case u.GetNamespace() == "":
-			u.SetNamespace(namespace)
-		}
-		out = append(out, u)
 	}
 }

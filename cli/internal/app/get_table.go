@@ -28,6 +28,12 @@ func isNotificationKind(k Kind) bool { return k.GroupVersion.Group == notificati
 
 // kindHeader is the table header of kind k's objects.
 func kindHeader(k Kind, allNamespaces bool) []string {
+	if h, ok := sourceWatcherHeader(k); ok {
+		if allNamespaces {
+			return append([]string{"NAMESPACE"}, h...)
+		}
+		return h
+	}
 	if !isNotificationKind(k) {
 		return getHeader(k.Kind, allNamespaces)
 	}
@@ -41,6 +47,12 @@ func kindHeader(k Kind, allNamespaces bool) []string {
 // kindRow is one row of kind k's table. Static objects have no status: admitted by the API
 // server, they are in effect, which upstream flux shows as Ready "<Kind> is Ready".
 func kindRow(k Kind, u *unstructured.Unstructured, allNamespaces, includeKind bool) []string {
+	if row, ok := sourceWatcherRow(k, u, includeKind); ok {
+		if allNamespaces {
+			return append([]string{u.GetNamespace()}, row...)
+		}
+		return row
+	}
 	if !isNotificationKind(k) {
 		return getRow(u, allNamespaces, includeKind)
 	}

@@ -35,11 +35,8 @@ func TestLiveHelmRelease(t *testing.T) {
 	env := framework.Setup(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	shared := workspace.SharedDir()
-	if shared == "" {
-		t.Fatal("the podinfo chart fixture needs ../shared next to the repository")
-	}
-	if _, err := env.PushArtifact(ctx, "charts/podinfo", "6.14.1", filepath.Join(shared, "fixtures", "charts", "podinfo"), "flux-cli-test", ""); err != nil {
+	podinfo := workspace.SharedOrSkip(t, "fixtures", "charts", "podinfo")
+	if _, err := env.PushArtifact(ctx, "charts/podinfo", "6.14.1", podinfo, "flux-cli-test", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Apply(ctx, fmt.Sprintf(`

@@ -23,6 +23,7 @@ type installFlags struct {
 	logLevel       string
 	clusterDomain  string
 	tolerationKeys []string
+	shards         []string
 }
 
 // defaultImageTag is the controllers' image tag matching this CLI: its version with a
@@ -98,6 +99,7 @@ func (f *installFlags) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", manifests.DefaultLogLevel, "log level, accepts "+strings.Join(manifests.LogLevels(), ", "))
 	fs.StringVar(&f.clusterDomain, "cluster-domain", manifests.DefaultClusterDomain, "internal cluster domain")
 	fs.StringSliceVar(&f.tolerationKeys, "toleration-keys", nil, "list of toleration keys used to schedule the components pods onto nodes with matching taints")
+	fs.StringSliceVar(&f.shards, "shards", nil, "names of shards: for each, a source-, kustomize- and helm-controller instance named <controller>-<shard> reconciling the objects labelled sharding.fluxcd.io/key=<shard>, while the main controllers reconcile those without the label")
 }
 
 // options turns the flags into validated install options.
@@ -117,6 +119,7 @@ func (f installFlags) options(namespace string) (manifests.Options, error) {
 		LogLevel:           f.logLevel,
 		ClusterDomain:      f.clusterDomain,
 		TolerationKeys:     f.tolerationKeys,
+		Shards:             f.shards,
 	}
 	return o, o.Validate()
 }

@@ -32,6 +32,7 @@ func TestInstallExport(t *testing.T) {
 			"--cluster-domain=k8s.example", "--toleration-keys=dedicated,node-role.kubernetes.io/infra",
 			"--image-pull-secret=regcred", "--version=v1.2.3",
 		}},
+		{name: "shards", args: []string{"--shards=shard1,shard2", "--version=v1.2.3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

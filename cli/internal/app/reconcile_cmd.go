@@ -2,17 +2,14 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/fluxobj"
 )
 
 func newReconcileCommand(c *Command) *cobra.Command {
@@ -52,12 +49,12 @@ func newReconcileKindCommand(c *Command, k Kind) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				srcs, err := sourcesOf(obj)
+				srcs, err := fluxobj.SourcesOf(obj)
 				if err != nil {
 					return err
 				}
 				for _, src := range srcs {
-					if err := c.reconcile(ctx, kube, src.kind, src.namespace, src.name); err != nil && !errors.Is(err, errStaticSource) {
+					if err := c.reconcile(ctx, kube, src.Kind, src.Namespace, src.Name); err != nil && !errors.Is(err, fluxobj.ErrStaticSource) {
 						return err
 					}
 				}
@@ -67,7 +64,7 @@ func newReconcileKindCommand(c *Command, k Kind) *cobra.Command {
 				extra = append(extra, meta.ForceRequestAnnotation)
 			}
 			if reset {
-				extra = append(extra, v2ResetRequestAnnotation)
+				extra = append(extra, fluxobj.ResetRequestAnnotation)
 			}
 			return c.reconcile(ctx, kube, k, ns, args[0], extra...)
 		},
@@ -83,55 +80,6 @@ func newReconcileKindCommand(c *Command, k Kind) *cobra.Command {
 	return cmd
 }
 
-// v2ResetRequestAnnotation asks helm-controller to reset a HelmRelease's failure counters.
-const v2ResetRequestAnnotation = "reconcile.fluxcd.io/resetAt"
-
-// sourceObj names an object of a Flux kind.
-type sourceObj struct {
-	kind            Kind
-	namespace, name string
-}
-
-// sourcesOf are the sources to reconcile before obj, in order: a Kustomization's sourceRef;
-// a HelmRelease's chartRef, or the sourceRef of its chart template then the HelmChart made
-// from it (status.helmChart).
-func sourcesOf(obj *unstructured.Unstructured) ([]sourceObj, error) {
-	if obj.GetKind() != "HelmRelease" {
-		sk, sns, sname, err := sourceOf(obj)
-		return []sourceObj{{sk, sns, sname}}, err
-	}
-	ref := func(path ...string) (sourceObj, bool, error) {
-		m, ok, _ := unstructured.NestedStringMap(obj.Object, path...)
-		if !ok || m["kind"] == "" {
-			return sourceObj{}, false, nil
-		}
-		k, err := LookupKind("", m["kind"])
-		if err != nil || !k.IsSource {
-			return sourceObj{}, false, fmt.Errorf("HelmRelease %s/%s: %s.kind %q is not a source kind", obj.GetNamespace(), obj.GetName(), strings.Join(path, "."), m["kind"])
-		}
-		ns := m["namespace"]
-		if ns == "" {
-			ns = obj.GetNamespace()
-		}
-		return sourceObj{k, ns, m["name"]}, true, nil
-	}
-	if r, ok, err := ref("spec", "chartRef"); ok || err != nil {
-		return []sourceObj{r}, err
-	}
-	r, ok, err := ref("spec", "chart", "spec", "sourceRef")
-	if err != nil || !ok {
-		return nil, fmt.Errorf("HelmRelease %s/%s has neither spec.chartRef nor spec.chart: %v", obj.GetNamespace(), obj.GetName(), err)
-	}
-	out := []sourceObj{r}
-	if hc, _, _ := unstructured.NestedString(obj.Object, "status", "helmChart"); hc != "" {
-		if hns, hname, ok := strings.Cut(hc, "/"); ok {
-			k, _ := LookupKind("", "HelmChart")
-			out = append(out, sourceObj{k, hns, hname})
-		}
-	}
-	return out, nil
-}
-
 // exactName is the argument check of commands that take one object name.
 func exactName(k Kind) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
@@ -142,32 +90,6 @@ func exactName(k Kind) cobra.PositionalArgs {
 	}
 }
 
-// errStaticSource is a source the controller never reconciles: an OCI HelmRepository, a data
-// container HelmCharts read directly (reconciling it --with-source is skipped).
-var errStaticSource = errors.New("reconciliation is not supported: it is a data container the source-controller does not reconcile, the HelmCharts that use it read it directly")
-
-// isStaticSource reports whether obj is an OCI HelmRepository.
-func isStaticSource(k Kind, obj *unstructured.Unstructured) bool {
-	typ, _, _ := unstructured.NestedString(obj.Object, "spec", "type")
-	return k.Kind == "HelmRepository" && typ == "oci"
-}
-
-// sourceOf is the kind, namespace and name of a Kustomization's or HelmChart's spec.sourceRef
-// (the namespace defaults to the object's own).
-func sourceOf(u *unstructured.Unstructured) (Kind, string, string, error) {
-	kind, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "kind")
-	name, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "name")
-	ns, _, _ := unstructured.NestedString(u.Object, "spec", "sourceRef", "namespace")
-	if ns == "" {
-		ns = u.GetNamespace()
-	}
-	sk, err := LookupKind("", kind)
-	if err != nil || !sk.IsSource {
-		return Kind{}, "", "", fmt.Errorf("%s %s/%s: spec.sourceRef.kind %q is not a source kind", u.GetKind(), u.GetNamespace(), u.GetName(), kind)
-	}
-	return sk, ns, name, nil
-}
-
 // reconcile asks the controller to reconcile the object now and waits for the outcome. The
 // annotations in also (reconcile.fluxcd.io/forceAt, resetAt) get the same token.
 func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, name string, also ...string) error {
@@ -176,14 +98,14 @@ func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, 
 	if err != nil {
 		return err
 	}
-	if isStaticSource(k, obj) {
-		return fmt.Errorf("%s %s/%s is of type oci: %w", k.Kind, namespace, name, errStaticSource)
+	if fluxobj.IsStaticSource(k, obj) {
+		return fmt.Errorf("%s %s/%s is of type oci: %w", k.Kind, namespace, name, fluxobj.ErrStaticSource)
 	}
 	if suspended, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); suspended {
 		return fmt.Errorf("%s %s/%s is suspended: resume it first (flux resume %s %s -n %s)", k.Kind, namespace, name, humanKind(k), name, namespace)
 	}
 	log.Actionf("annotating %s %s in %s namespace", k.Kind, name, namespace)
-	token, err := requestReconcile(ctx, kube, obj, also...)
+	token, err := fluxobj.RequestReconcile(ctx, kube.Client, obj, also...)
 	if err != nil {
 		return objectError(k, namespace, name, err)
 	}
@@ -195,22 +117,4 @@ func (c *Command) reconcile(ctx context.Context, kube *Kube, k Kind, namespace, 
 	}
 	log.Successf("%s", revisionMessage(k, obj, ""))
 	return nil
-}
-
-// requestReconcile sets reconcile.fluxcd.io/requestedAt to now and returns the token. The
-// token is unique per call (nanoseconds), so the wait cannot mistake an older request for it.
-func requestReconcile(ctx context.Context, kube *Kube, obj *unstructured.Unstructured, also ...string) (string, error) {
-	token := time.Now().Format(time.RFC3339Nano)
-	annotations := map[string]string{meta.ReconcileRequestAnnotation: token}
-	for _, a := range also {
-		annotations[a] = token
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
-	if err != nil {
-		return "", err
-	}
-	if err := kube.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return "", err
-	}
-	return token, nil
 }

@@ -13,9 +13,9 @@ func TestOperateBadWords(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"get", "foo"}, `✗ unknown kind "foo" for flux get: valid ones are alert, alert-provider, all, helmrelease, images, kustomization, receiver, sources`},
-		{[]string{"get", "sources", "foo"}, `✗ unknown kind "foo" for flux get sources: valid ones are all, bucket, chart, git, helm, oci`},
-		{[]string{"get", "sources", "kustomization"}, `✗ flux get sources does not work on Kustomization objects: valid ones are all, bucket, chart, git, helm, oci`},
+		{[]string{"get", "foo"}, `✗ unknown kind "foo" for flux get: valid ones are alert, alert-provider, all, artifacts, helmrelease, images, kustomization, receiver, sources`},
+		{[]string{"get", "sources", "foo"}, `✗ unknown kind "foo" for flux get sources: valid ones are all, bucket, chart, external, git, helm, oci`},
+		{[]string{"get", "sources", "kustomization"}, `✗ flux get sources does not work on Kustomization objects: valid ones are all, bucket, chart, external, git, helm, oci`},
 		{[]string{"get", "sources", "GitRepository"}, `use flux get sources git`},
 		{[]string{"reconcile", "source", "foo", "x"}, `✗ unknown kind "foo" for flux reconcile source: valid ones are bucket, chart, git, helm, oci`},
 		{[]string{"reconcile", "alert", "x"}, `✗ flux reconcile does not work on Alert objects: valid ones are helmrelease, image, kustomization, receiver, source`},
@@ -28,9 +28,9 @@ func TestOperateBadWords(t *testing.T) {
 		{[]string{"delete", "foo", "x"}, `✗ unknown kind "foo" for flux delete`},
 		{[]string{"export", "kustomization"}, "✗ Kustomization name is required (or --all"},
 		{[]string{"export", "source", "all", "x"}, "✗ flux export source all takes no name"},
-		{[]string{"export", "source", "foo"}, `✗ unknown kind "foo" for flux export source: valid ones are all, bucket, chart, git, helm, oci`},
+		{[]string{"export", "source", "foo"}, `✗ unknown kind "foo" for flux export source: valid ones are all, bucket, chart, external, git, helm, oci`},
 		{[]string{"create", "source", "kustomization", "x"}, `✗ flux create source does not work on Kustomization objects: valid ones are bucket, chart, git, helm, oci`},
-		{[]string{"create", "secret", "notation", "x"}, `✗ unknown kind "notation" for flux create secret: valid ones are git, helm, oci, receiver, tls`},
+		{[]string{"create", "secret", "nope", "x"}, `✗ unknown kind "nope" for flux create secret: valid ones are git, githubapp, helm, oci, proxy, receiver, tls`},
 		{[]string{"create", "foo"}, `✗ unknown kind "foo" for flux create: valid ones are alert, alert-provider, helmrelease, image, kustomization, receiver, secret, source`},
 		{[]string{"get", "ks", "--status-selector=ready"}, `✗ invalid --status-selector "ready": want <condition>=<status>`},
 		{[]string{"get", "all", "--watch"}, "✗ --watch works on one kind"},

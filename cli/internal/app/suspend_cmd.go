@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/fluxobj"
 )
 
 func newSuspendCommand(c *Command) *cobra.Command {
@@ -109,20 +109,11 @@ func (c *Command) selectObjects(ctx context.Context, kube *Kube, k Kind, ns stri
 	return out, nil
 }
 
-// setSuspend patches spec.suspend; resuming removes the field, as upstream does.
-func setSuspend(ctx context.Context, kube *Kube, u *unstructured.Unstructured, suspend bool) error {
-	patch := []byte(`{"spec":{"suspend":true}}`)
-	if !suspend {
-		patch = []byte(`{"spec":{"suspend":null}}`)
-	}
-	return kube.Client.Patch(ctx, u, client.RawPatch(types.MergePatchType, patch))
-}
-
 func (c *Command) suspend(ctx context.Context, kube *Kube, k Kind, objs []*unstructured.Unstructured) error {
 	log := c.Log()
 	for _, u := range objs {
 		log.Actionf("suspending %s %s in %s namespace", humanKind(k), u.GetName(), u.GetNamespace())
-		if err := setSuspend(ctx, kube, u, true); err != nil {
+		if err := fluxobj.SetSuspend(ctx, kube.Client, u, true); err != nil {
 			return objectError(k, u.GetNamespace(), u.GetName(), err)
 		}
 		log.Successf("%s suspended", humanKind(k))
@@ -136,7 +127,7 @@ func (c *Command) resume(ctx context.Context, kube *Kube, k Kind, objs []*unstru
 	log := c.Log()
 	for _, u := range objs {
 		log.Actionf("resuming %s %s in %s namespace", humanKind(k), u.GetName(), u.GetNamespace())
-		if err := setSuspend(ctx, kube, u, false); err != nil {
+		if err := fluxobj.SetSuspend(ctx, kube.Client, u, false); err != nil {
 			return objectError(k, u.GetNamespace(), u.GetName(), err)
 		}
 		log.Successf("%s resumed", humanKind(k))

@@ -168,6 +168,7 @@ spec: {interval: 10m, retryInterval: 1h, path: ./does-not-exist, prune: true, so
 	lc := &liveCase{env: env, kc: kc, norm: norm, repoURL: repo.HTTPURL}
 
 	t.Run("tree", lc.tree)
+	t.Run("source-watcher kinds", lc.sourceWatcher)
 	t.Run("stats", lc.stats)
 	t.Run("debug kustomization", lc.debugKustomization)
 	t.Run("trace", lc.trace)
@@ -178,6 +179,7 @@ spec: {interval: 10m, retryInterval: 1h, path: ./does-not-exist, prune: true, so
 	t.Run("events", lc.events)
 	t.Run("events golden", lc.eventsGolden)
 	t.Run("events --watch", func(t *testing.T) { lc.eventsWatch(t, ctx, repo) })
+	t.Run("version", lc.version)
 }
 
 // waitReadyEventually waits for a Flux object that another reconcile creates (a nested

@@ -47,6 +47,7 @@ func newTreeCommand(c *Command) *cobra.Command {
 	}
 	ks.Flags().BoolVar(&o.compact, "compact", false, "list Flux resources only.")
 	ks.Flags().StringVarP(&o.output, "output", "o", "", "the format in which the tree should be printed. can be 'json' or 'yaml'")
+	markKind(ks, Kind{Kind: "Kustomization"})
 	cmd.AddCommand(ks)
 	return cmd
 }
@@ -66,10 +67,21 @@ type objectTree struct {
 }
 
 func (c *Command) runTree(ctx context.Context, name string, o *treeOptions) error {
-	switch o.output {
+	return c.printTree(ctx, o.output, func(ctx context.Context, kube *Kube) (objectTree, error) {
+		k, _ := LookupKind("", "Kustomization")
+		root := treeObject{Namespace: c.Global.Namespace, Name: name, GroupKind: k.GVK().GroupKind()}
+		t := &treeBuilder{client: kube.Client, compact: o.compact, visited: map[treeObject]bool{}}
+		return t.build(ctx, root, true)
+	})
+}
+
+// printTree builds a tree with the cluster's clients and prints it as a drawing, or as JSON
+// or YAML with --output.
+func (c *Command) printTree(ctx context.Context, output string, build func(context.Context, *Kube) (objectTree, error)) error {
+	switch output {
 	case "", "json", "yaml":
 	default:
-		return fmt.Errorf("invalid --output %q: can be 'json' or 'yaml'", o.output)
+		return fmt.Errorf("invalid --output %q: can be 'json' or 'yaml'", output)
 	}
 	kube, _, err := c.connect(ctx)
 	if err != nil {
@@ -77,14 +89,11 @@ func (c *Command) runTree(ctx context.Context, name string, o *treeOptions) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Global.Timeout)
 	defer cancel()
-	k, _ := LookupKind("", "Kustomization")
-	root := treeObject{Namespace: c.Global.Namespace, Name: name, GroupKind: k.GVK().GroupKind()}
-	t := &treeBuilder{client: kube.Client, compact: o.compact, visited: map[treeObject]bool{}}
-	tree, err := t.build(ctx, root, true)
+	tree, err := build(ctx, kube)
 	if err != nil {
 		return err
 	}
-	switch o.output {
+	switch output {
 	case "json":
 		b, err := json.MarshalIndent(tree, "", "  ")
 		if err != nil {

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
+
+	"gotk.dev/cli/pkg/uninstall"
 )
 
 // uninstallFlags are `flux uninstall`'s own flags.
@@ -72,48 +73,13 @@ func (c *Command) confirm(question string) (bool, error) {
 	return false, nil
 }
 
-// uninstall removes, in order: the controllers and the rest of the namespaced and cluster-wide
-// objects install created (so no controller re-adds a finalizer), the finalizers of every Flux
-// object in every namespace, the Flux CRDs (which deletes those objects), and the namespace
-// when Flux created it. It then waits for the CRDs to be gone.
+// uninstall removes the install in --namespace (see gotk.dev/cli/pkg/uninstall).
 func (c *Command) uninstall(ctx context.Context, f uninstallFlags) error {
 	kube, _, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
-	d := &deleter{c: c, kube: kube, dryRun: f.dryRun}
-	ns := c.Global.Namespace
-	log := c.Log()
-
-	log.Actionf("deleting components in %s namespace", ns)
-	if err := d.deleteComponents(ctx, ns); err != nil {
-		return err
-	}
-	log.Actionf("deleting toolkit.fluxcd.io finalizers in all namespaces")
-	crds, err := listFluxCRDs(ctx, kube)
-	if err != nil {
-		return err
-	}
-	for _, crd := range crds {
-		if err := d.removeFinalizers(ctx, crd); err != nil {
-			return err
-		}
-	}
-	log.Actionf("deleting toolkit.fluxcd.io custom resource definitions")
-	for _, crd := range crds {
-		if err := d.delete(ctx, crd); err != nil {
-			return err
-		}
-	}
-	if err := d.deleteNamespace(ctx, ns, f.keepNamespace); err != nil {
-		return err
-	}
-	if !f.dryRun && len(crds) > 0 {
-		log.Waitingf("waiting for the custom resource definitions to be deleted")
-		if err := d.waitGone(ctx, crds, time.Now().Add(c.Global.Timeout)); err != nil {
-			return err
-		}
-	}
-	log.Successf("uninstall finished")
-	return nil
+	return uninstall.Run(ctx, kube, c.Log(), uninstall.Options{
+		Namespace: c.Global.Namespace, KeepNamespace: f.keepNamespace, DryRun: f.dryRun, Timeout: c.Global.Timeout,
+	})
 }

@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 func newVersionCommand(c *Command) *cobra.Command {
@@ -48,38 +51,50 @@ func serverVersions(ctx context.Context, c *Command, info map[string]string) err
 		return err
 	}
 	for _, d := range deps.Items {
-		for _, ctr := range d.Spec.Template.Spec.Containers {
-			if i := strings.LastIndex(ctr.Image, ":"); i > 0 {
-				info[d.Name] = ctr.Image[i+1:]
-			}
+		if v := controllerVersion(d.Spec.Template.Spec.Containers); v != "" {
+			info[d.Name] = v
 		}
 	}
 	return nil
 }
 
-func printVersions(c *Command, info map[string]string, output string) error {
-	keys := make([]string, 0, len(info))
-	for k := range info {
-		keys = append(keys, k)
+// controllerVersion is the version a Deployment runs: the tag of its "manager" container's
+// image (else the first container's), or the digest when the image is pinned by digest only.
+func controllerVersion(containers []corev1.Container) string {
+	if len(containers) == 0 {
+		return ""
 	}
-	sort.Strings(keys)
+	img := containers[0].Image
+	for _, ctr := range containers {
+		if ctr.Name == "manager" {
+			img = ctr.Image
+		}
+	}
+	base, digest, _ := strings.Cut(img, "@")
+	repo := base[strings.LastIndex(base, "/")+1:]
+	if strings.Contains(repo, ":") {
+		if tag, err := name.NewTag(base, name.WeakValidation); err == nil {
+			return tag.TagStr()
+		}
+	}
+	return digest
+}
+
+func printVersions(c *Command, info map[string]string, output string) error {
+	var out []byte
+	var err error
 	switch output {
 	case "yaml":
-		for _, k := range keys {
-			fmt.Fprintf(c.Out, "%s: %s\n", k, info[k])
-		}
+		out, err = yaml.Marshal(info) // keys sorted
 	case "json":
-		fmt.Fprintln(c.Out, "{")
-		for i, k := range keys {
-			sep := ","
-			if i == len(keys)-1 {
-				sep = ""
-			}
-			fmt.Fprintf(c.Out, "  %q: %q%s\n", k, info[k], sep)
-		}
-		fmt.Fprintln(c.Out, "}")
+		out, err = json.MarshalIndent(info, "", "  ")
+		out = append(out, '\n')
 	default:
 		return fmt.Errorf("--output must be json or yaml, got %q", output)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	_, err = c.Out.Write(out)
+	return err
 }

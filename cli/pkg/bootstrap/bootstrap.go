@@ -48,6 +48,14 @@ type Options struct {
 	Signer gogit.Signer
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// KustomizationOverride, when set, is written as <path>/<namespace>/kustomization.yaml
+	// before the components are built (the generated files are added to its resources when
+	// it does not list them), so its patches apply from the first install on.
+	KustomizationOverride []byte
+	// AlwaysInstall applies the components even when the cluster applies them from Git
+	// already, so components deleted from the cluster come back without waiting for a
+	// controller that may be gone itself (a Terraform create after drift).
+	AlwaysInstall bool
 }
 
 // Validate checks the options before anything is cloned, created or applied.
@@ -170,6 +178,11 @@ func (b *Bootstrapper) run(ctx context.Context) error {
 		b.Log.Actionf("branch %q does not exist yet: the first commit creates it", b.Branch)
 	}
 	b.Log.Successf("cloned repository")
+	if b.KustomizationOverride != nil {
+		if err := writeFile(dir, b.file(KustomizationFile), b.KustomizationOverride); err != nil {
+			return err
+		}
+	}
 
 	if err := b.reconcileComponents(ctx, dir, deadline); err != nil {
 		return err

@@ -112,8 +112,12 @@ func (b *Bootstrapper) checkSyncPath(ctx context.Context) error {
 }
 
 // mustInstall reports whether the CLI installs the components: not when the sync
-// Kustomization has applied a revision already, since it then applies them from Git.
+// Kustomization has applied a revision already, since it then applies them from Git
+// (unless AlwaysInstall).
 func (b *Bootstrapper) mustInstall(ctx context.Context) (bool, error) {
+	if b.AlwaysInstall {
+		return true, nil
+	}
 	ks, err := b.existingKustomization(ctx)
 	if err != nil || ks == nil {
 		return true, err

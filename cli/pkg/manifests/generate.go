@@ -34,6 +34,9 @@ func Generate(o Options) ([]*unstructured.Unstructured, error) {
 			out = append(out, u)
 		}
 	}
+	if out, err = addShards(out, o); err != nil {
+		return nil, err
+	}
 	Sort(out)
 	return out, nil
 }

@@ -33,6 +33,9 @@ type Options struct {
 	ClusterDomain string
 	// TolerationKeys are taint keys the pods tolerate (operator Exists).
 	TolerationKeys []string
+	// Shards are the names of shard instances of the sharded controllers to run beside the
+	// primary ones (see shards.go); none means no sharding.
+	Shards []string
 }
 
 // DefaultOptions are upstream's defaults with images of the given version.
@@ -94,6 +97,7 @@ func (o Options) Validate() error {
 	for _, k := range o.TolerationKeys {
 		add("toleration-keys", k, validation.IsQualifiedName(k))
 	}
+	errs = append(errs, validateShards(o.Shards)...)
 	return errors.Join(errs...)
 }
 

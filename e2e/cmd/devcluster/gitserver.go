@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -9,12 +10,45 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"helm.sh/helm/v3/pkg/chart/loader"
+
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/helmrepo"
+	"gotk.dev/internal/testing/registry"
 )
 
-// runGitServer serves bare repositories under --root over smart HTTP (git http-backend)
-// until it is stopped. On first start it creates the repository --repo from the files of
-// --seed; it writes the server URL to --url-file once it listens.
+// Placeholders of the example repository (e2e/journeys/testdata/platform), replaced with
+// this process's addresses before the first commit.
+const (
+	markGitURL    = "__GIT_URL__"
+	markHelmURL   = "__HELM_REPOSITORY_URL__"
+	markAlertsURL = "__ALERTS_URL__"
+	markAlertsKey = "__ALERTS_HMAC_KEY__"
+	markRegistry  = "__IMAGE_REGISTRY__"
+)
+
+// podinfoTags are the image tags the demo registry starts with: the repository names the
+// older one, so the image automation has an update to write on the first scan.
+var podinfoTags = []string{"6.14.0", "6.14.1"}
+
+// servedURLs is what the gitserver mode writes to --url-file once it listens.
+type servedURLs struct {
+	Git    string `json:"git"`
+	Helm   string `json:"helm"`
+	Alerts string `json:"alerts"`
+	// Registry is the host of the image registry.
+	Registry string `json:"registry"`
+}
+
+// runGitServer serves, until it is stopped, the demo's peers: bare repositories under --root
+// over smart HTTP (git http-backend), a Helm repository holding the chart of --chart, an
+// in-memory image registry holding podinfo's tags, and the central alerting endpoint
+// (HMAC-verified events appended to --alerts-log). On first start
+// it creates the repository --repo from the files of --seed with the placeholders replaced;
+// it writes the URLs to --url-file (JSON) once it listens.
 func runGitServer(ctx context.Context, args []string) error {
 	fset := flag.NewFlagSet("gitserver", flag.ExitOnError)
 	root := fset.String("root", "", "directory of the bare repositories")
@@ -23,7 +57,10 @@ func runGitServer(ctx context.Context, args []string) error {
 	repo := fset.String("repo", "fleet", "repository to create on first start")
 	seed := fset.String("seed", "", "directory whose files the new repository starts with")
 	skip := fset.String("skip", "", "comma-separated seed paths to leave out")
-	urlFile := fset.String("url-file", "", "file receiving the server URL")
+	chart := fset.String("chart", "", "chart directory the Helm repository serves")
+	alertsKey := fset.String("alerts-key", "", "HMAC key of the alerts endpoint (generic-hmac Providers)")
+	alertsLog := fset.String("alerts-log", "", "file the alerts endpoint appends events to")
+	urlFile := fset.String("url-file", "", "file receiving the server URLs")
 	_ = fset.Parse(args)
 
 	srv, err := gitserver.Start(gitserver.Options{Root: *root, Username: *user, Password: *pass})
@@ -31,6 +68,29 @@ func runGitServer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
+	charts, err := helmrepo.Start(helmrepo.Options{})
+	if err != nil {
+		return err
+	}
+	defer charts.Close()
+	if err := addChart(charts, *chart); err != nil {
+		return err
+	}
+	alerts, err := startAlerts(*alertsKey, *alertsLog)
+	if err != nil {
+		return err
+	}
+	defer alerts.Close()
+	images, err := registry.StartInProcess()
+	if err != nil {
+		return err
+	}
+	defer images.Close()
+	if err := pushImages(images.Host()+"/podinfo", podinfoTags); err != nil {
+		return err
+	}
+	urls := servedURLs{Git: srv.URL(), Helm: charts.URL, Alerts: alerts.URL + "/alerts", Registry: images.Host()}
+
 	if _, err := os.Stat(filepath.Join(*root, *repo+".git")); os.IsNotExist(err) {
 		if _, err := srv.InitRepo(*repo); err != nil {
 			return err
@@ -39,14 +99,59 @@ func runGitServer(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		marks := strings.NewReplacer(markGitURL, urls.Git+"/"+*repo+".git", markHelmURL, urls.Helm,
+			markAlertsURL, urls.Alerts, markAlertsKey, *alertsKey, markRegistry, urls.Registry)
+		for path, body := range files {
+			files[path] = marks.Replace(body)
+		}
 		if _, err := srv.Commit(*repo).Files(files).Message("Add the example fleet repository").Do(); err != nil {
 			return fmt.Errorf("seed %s: %w", *repo, err)
 		}
 	}
-	if err := os.WriteFile(*urlFile, []byte(srv.URL()), 0o644); err != nil {
+	b, err := json.Marshal(urls)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*urlFile, b, 0o644); err != nil {
 		return err
 	}
 	<-ctx.Done()
+	return nil
+}
+
+// addChart packages the chart directory dir with helm's chartutil and serves it.
+func addChart(charts *helmrepo.Server, dir string) error {
+	if dir == "" {
+		dir = helmrepo.PodinfoDir()
+	}
+	c, err := loader.LoadDir(dir)
+	if err != nil {
+		return fmt.Errorf("chart %s: %w", dir, err)
+	}
+	data, err := helmrepo.PackageChart(dir, "", c.Metadata.Version)
+	if err != nil {
+		return err
+	}
+	_, err = charts.Add(data)
+	return err
+}
+
+// pushImages pushes a small random image as image:tag for every tag (the pods are
+// simulated: only the tags matter).
+func pushImages(image string, tags []string) error {
+	img, err := random.Image(64, 1)
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		ref, err := name.NewTag(image + ":" + tag)
+		if err != nil {
+			return err
+		}
+		if err := remote.Write(ref, img); err != nil {
+			return fmt.Errorf("push %s: %w", ref, err)
+		}
+	}
 	return nil
 }
 

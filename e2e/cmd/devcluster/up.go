@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -20,13 +21,14 @@ import (
 	"gotk.dev/e2e/framework"
 )
 
-// demoControllers are the controllers the demo runs; the others are not built yet.
-var demoControllers = []string{"source-controller", "kustomize-controller"}
+// demoControllers are the controllers the demo runs, notification-controller first so the
+// others can post their events to it: all six (`flux install --components-extra`).
+var demoControllers = []string{"notification-controller", "source-controller", "kustomize-controller", "helm-controller",
+	"image-reflector-controller", "image-automation-controller"}
 
 const (
-	gitUser     = "gotk"
-	fleetRepo   = "fleet"
-	clusterPath = "clusters/staging"
+	gitUser   = "gotk"
+	fleetRepo = "fleet"
 )
 
 func runUp(ctx context.Context, args []string) error {
@@ -34,7 +36,8 @@ func runUp(ctx context.Context, args []string) error {
 	dir := fs.String("dir", ".dev", "state directory (PKI, etcd data, logs, kubeconfig, Git repositories)")
 	bin := fs.String("bin", workspace.BinDir(), "directory with the control plane, controller and flux binaries")
 	port := fs.Int("api-port", 16443, "loopback port of the API server (0 picks a free one)")
-	example := fs.String("example", "e2e/journeys/testdata/fleet", "example repository to push to the local Git server")
+	example := fs.String("example", "e2e/journeys/testdata/platform", "example repository to push to the local Git server")
+	clusterPath := fs.String("path", "clusters/dev", "the cluster's directory in the example repository (flux bootstrap --path)")
 	noBootstrap := fs.Bool("no-bootstrap", false, "only start the cluster, with the CRDs installed")
 	_ = fs.Parse(args)
 	d, err := filepath.Abs(*dir)
@@ -70,18 +73,22 @@ func runUp(ctx context.Context, args []string) error {
 	if err != nil {
 		return stopOnError(err)
 	}
-	gitURL, err := startGitServer(ctx, d, *example, password, c.LogDir, say)
+	alertsKey, err := randomHex(16)
+	if err != nil {
+		return stopOnError(err)
+	}
+	urls, err := startGitServer(ctx, d, *example, *clusterPath, password, alertsKey, c.LogDir, say)
 	if err != nil {
 		return stopOnError(err)
 	}
 	if err := startControllers(ctx, d, *bin, c, say); err != nil {
 		return stopOnError(err)
 	}
-	repoURL := gitURL + "/" + fleetRepo + ".git"
-	say("bootstrapping %s from %s", clusterPath, repoURL)
+	repoURL := urls.Git + "/" + fleetRepo + ".git"
+	say("bootstrapping %s from %s", *clusterPath, repoURL)
 	flux := filepath.Join(*bin, "flux")
 	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
-	boot := exec.CommandContext(ctx, flux, "bootstrap", "git", "--url="+repoURL, "--branch=main", "--path="+clusterPath,
+	boot := exec.CommandContext(ctx, flux, "bootstrap", "git", "--url="+repoURL, "--branch=main", "--path="+*clusterPath, "--components-extra=image-reflector-controller,image-automation-controller",
 		"--allow-insecure-http=true", "--username="+gitUser, "--password="+password, "--silent", "--timeout=5m")
 	boot.Env, boot.Stdout, boot.Stderr = env, os.Stdout, os.Stderr
 	if err := boot.Run(); err != nil {
@@ -104,42 +111,63 @@ func runUp(ctx context.Context, args []string) error {
 Push a change and watch it roll out:
 
   git clone %s fleet && cd fleet
-  sed -i '0,/replicas: 1/s//replicas: 3/' apps/base/podinfo/release.yaml
-  git commit -am "Scale podinfo" && git push
+  sed -i 's/replicaCount: 1/replicaCount: 3/' apps/base/frontend-release.yaml
+  git commit -am "Scale the frontend" && git push
   flux reconcile kustomization flux-system --with-source
-  flux get kustomizations -A --watch
+  flux get helmreleases -A --watch
+
+The image automation writes podinfo's newest 6.x tag from the local registry (%s) to
+apps/staging within a minute, and the frontend release is upgraded to it; follow it with:
+
+  flux get images all -A
+  git log origin/main   # in the clone: the automation's commit
+
+Every Flux event is forwarded (Provider generic-hmac) to the central alerting endpoint:
+
+  tail -f %s
 
 The controllers run as local processes (pods in this cluster are simulated by kwok); their logs
-and the control plane's are in %s. Stop everything with `+"`make dev-down`"+`.
-`, time.Since(start).Round(time.Second), c.Kubeconfig, *bin, credURL, c.LogDir)
+and the control plane's are in %s. The Helm repository serving the podinfo chart is %s.
+Stop everything with `+"`make dev-down`"+`.
+`, time.Since(start).Round(time.Second), c.Kubeconfig, *bin, credURL, urls.Registry, filepath.Join(c.LogDir, "alerts.log"), c.LogDir, urls.Helm)
 	return nil
 }
 
-// startGitServer runs this command's gitserver mode as a detached process and returns its URL.
-func startGitServer(ctx context.Context, dir, example, password, logDir string, say func(string, ...any)) (string, error) {
+// startGitServer runs this command's gitserver mode (Git server, Helm repository, alerts
+// endpoint) as a detached process and returns its URLs.
+func startGitServer(ctx context.Context, dir, example, clusterPath, password, alertsKey, logDir string, say func(string, ...any)) (servedURLs, error) {
+	var urls servedURLs
 	self, err := os.Executable()
 	if err != nil {
-		return "", err
+		return urls, err
 	}
-	urlFile := filepath.Join(dir, "git-url")
+	chart := ""
+	if shared := workspace.SharedDir(); shared != "" {
+		chart = filepath.Join(shared, "fixtures", "charts", "podinfo")
+	}
+	urlFile := filepath.Join(dir, "peer-urls.json")
 	if _, err := cluster.StartDetached(dir, "git-server", self, []string{"gitserver",
 		"--root=" + filepath.Join(dir, "git"), "--username=" + gitUser, "--password=" + password,
 		"--repo=" + fleetRepo, "--seed=" + example, "--skip=" + clusterPath + "/flux-system",
+		"--chart=" + chart, "--alerts-key=" + alertsKey, "--alerts-log=" + filepath.Join(logDir, "alerts.log"),
 		"--url-file=" + urlFile}, nil, logDir); err != nil {
-		return "", err
+		return urls, err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
-			say("Git server at %s, repository %q seeded from %s", string(b), fleetRepo, example)
-			return string(b), nil
+			if err := json.Unmarshal(b, &urls); err != nil {
+				return urls, fmt.Errorf("%s: %w", urlFile, err)
+			}
+			say("Git server at %s, repository %q seeded from %s; Helm repository at %s", urls.Git, fleetRepo, example, urls.Helm)
+			return urls, nil
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("the Git server did not start; see %s", filepath.Join(logDir, "git-server.log"))
+			return urls, fmt.Errorf("the Git server did not start; see %s", filepath.Join(logDir, "git-server.log"))
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return urls, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -148,15 +176,19 @@ func startGitServer(ctx context.Context, dir, example, password, logDir string, 
 // startControllers runs the controllers as detached local processes with their manifests'
 // arguments, and waits until each reports ready.
 func startControllers(ctx context.Context, dir, bin string, c *cluster.Cluster, say func(string, ...any)) error {
+	eventsURL := ""
 	for _, name := range demoControllers {
-		var addrs framework.LocalAddrs
-		for _, a := range []*string{&addrs.Metrics, &addrs.Health, &addrs.Storage} {
+		addrs := framework.LocalAddrs{EventsURL: eventsURL}
+		for _, a := range []*string{&addrs.Metrics, &addrs.Health, &addrs.Storage, &addrs.Events, &addrs.Receiver} {
 			var err error
 			if *a, err = ports.FreeAddr(); err != nil {
 				return err
 			}
 		}
-		args, err := framework.LocalControllerArgs(name, addrs, c.Kubeconfig, filepath.Join(dir, "storage"), nil)
+		if name == "notification-controller" {
+			eventsURL = "http://" + addrs.Events + "/"
+		}
+		args, err := framework.LocalControllerArgs(name, addrs, c.Kubeconfig, filepath.Join(dir, "storage", name), nil)
 		if err != nil {
 			return err
 		}

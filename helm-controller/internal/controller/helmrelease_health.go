@@ -17,6 +17,7 @@ import (
 	"gotk.dev/helm-controller/internal/drift"
 	"gotk.dev/helm-controller/internal/kube"
 	"gotk.dev/helm-controller/internal/release"
+	"gotk.dev/pkg/cluster"
 	"gotk.dev/pkg/health"
 	"gotk.dev/pkg/reconcile"
 )
@@ -63,7 +64,7 @@ func (r *HelmReleaseReconciler) verify(ctx context.Context, s *scope, factory *k
 	if err != nil {
 		return reconcile.Result{}, reconcile.Stall(invalidExprReason, fmt.Errorf("spec.healthCheckExprs: %w", err)), false
 	}
-	remote := s.target.Remote
+	remote := remoteCluster(s.target)
 	var ph *pendingHealth
 	var refs []health.Ref
 	w, ok := r.health.Pending(obj)
@@ -80,12 +81,12 @@ func (r *HelmReleaseReconciler) verify(ctx context.Context, s *scope, factory *k
 	} else {
 		ph, refs = w.Payload, w.Refs
 	}
-	if fresh && p.Action == release.Install && !remote {
+	if fresh && p.Action == release.Install && remote == nil {
 		// Objects an install just created are either in the watch cache as created (with
 		// the release's annotations) or not there yet: no version of them can pass for
 		// healthy by mistake, so they are read from the cache (no request), after the
 		// wait is recorded so that their arrival wakes the HelmRelease.
-		if err := r.health.Wait(obj, refs, ph, true); err != nil {
+		if err := r.health.Wait(obj, nil, refs, ph); err != nil {
 			r.health.Done(obj)
 			return reconcile.Result{}, err, false
 		}
@@ -101,7 +102,7 @@ func (r *HelmReleaseReconciler) verify(ctx context.Context, s *scope, factory *k
 		// landed before the wait was recorded is in the cache by now, any later one
 		// finds the wait and wakes the HelmRelease.
 		refs = health.StillWaiting(refs, sum.Waiting)
-		if err := r.health.Wait(obj, refs, ph, !remote); err != nil {
+		if err := r.health.Wait(obj, remote, refs, ph); err != nil {
 			r.health.Done(obj)
 			return reconcile.Result{}, err, false
 		}
@@ -127,7 +128,7 @@ func (r *HelmReleaseReconciler) verify(ctx context.Context, s *scope, factory *k
 		r.record(obj, []release.Event{ev})
 		return reconcile.Result{}, nil, true
 	}
-	if err := r.health.Wait(obj, health.StillWaiting(refs, sum.Waiting), ph, !remote); err != nil {
+	if err := r.health.Wait(obj, remote, health.StillWaiting(refs, sum.Waiting), ph); err != nil {
 		r.health.Done(obj)
 		return reconcile.Result{}, err, false
 	}
@@ -198,20 +199,20 @@ func (r *HelmReleaseReconciler) manifestObjects(s *scope, manifest string) ([]*u
 }
 
 // evaluateHealth summarizes the objects' health: read from the API when fresh (recording
-// their generations), else from the watch cache (the API for a remote cluster).
+// their generations), else from the watch cache of their cluster.
 func (r *HelmReleaseReconciler) evaluateHealth(ctx context.Context, s *scope, ph *pendingHealth, refs []health.Ref, eval *health.Evaluator, fresh bool) (health.Summary, error) {
 	var objs []*unstructured.Unstructured
 	var missing []health.ObjMeta
 	for _, ref := range refs {
 		var o *unstructured.Unstructured
 		var err error
-		if fresh || s.target.Remote {
+		if fresh {
 			o, err = readObject(ctx, s, ref)
 			if fresh && o != nil {
 				ph.appliedGen[ref] = o.GetGeneration()
 			}
 		} else {
-			o, err = r.health.Get(ctx, ref)
+			o, err = r.health.Get(ctx, remoteCluster(s.target), ref)
 			if gen, ok := ph.appliedGen[ref]; ok && (o == nil || o.GetGeneration() < gen) {
 				o = health.NotYetObserved(ref, gen)
 			}
@@ -243,4 +244,12 @@ func readObject(ctx context.Context, s *scope, ref health.Ref) (*unstructured.Un
 		return nil, err
 	}
 	return u, nil
+}
+
+// remoteCluster is the target as the health tracker watches it: nil for this cluster.
+func remoteCluster(t *cluster.Target) health.RemoteCluster {
+	if t == nil || !t.Remote {
+		return nil
+	}
+	return t
 }

@@ -19,14 +19,14 @@ func TestRequestsOfNoOpReconcile(t *testing.T) {
 	waitReady(t, ns, "app", 60*time.Second)
 	time.Sleep(500 * time.Millisecond) // let the first reconcile's events and status settle
 
-	mark := suiteEnv.requests.mark()
+	mark := suiteEnv.requests.Mark()
 	token := annotate(t, ns, "app")
 	waitFor(t, ns, "app", 20*time.Second, "request handled", func(hr *v2.HelmRelease) bool {
 		return hr.Status.LastHandledReconcileAt == token
 	})
 	time.Sleep(500 * time.Millisecond) // anything sent late would show now
 	var lists, statusPatches int
-	for _, r := range suiteEnv.requests.since(mark, ns) {
+	for _, r := range suiteEnv.requests.Since(mark, ns) {
 		switch {
 		case r.Method == "GET" && strings.HasSuffix(r.Path, "/secrets") && strings.Contains(r.Query, "owner%3Dhelm"):
 			lists++

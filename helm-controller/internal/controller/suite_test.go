@@ -2,19 +2,16 @@ package controller
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
@@ -24,6 +21,7 @@ import (
 	"gotk.dev/helm-controller/internal/testchart"
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/kubelet"
+	"gotk.dev/internal/testing/requestlog"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/manager"
@@ -48,7 +46,7 @@ const (
 type suite struct {
 	env           *testenv.Env
 	managerConfig *rest.Config
-	requests      *requestLog
+	requests      *requestlog.Log
 	rt            *manager.Runtime
 	storage       *artifact.Storage
 	artifacts     *artifact.Cache
@@ -59,15 +57,7 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	scheme, err := testenv.DefaultScheme()
-	if err == nil {
-		err = errors.Join(sourcev1.AddToScheme(scheme), v2.AddToScheme(scheme))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
+	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{sourcev1.AddToScheme, v2.AddToScheme}}, startSuite)
 }
 
 // startSuite starts the manager running the HelmRelease reconciler as cmd/main.go wires
@@ -112,9 +102,9 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err != nil {
 		return err
 	}
-	reqs := &requestLog{}
+	reqs := &requestlog.Log{}
 	cfg := rest.CopyConfig(env.Config)
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, log: reqs} }
+	cfg.WrapTransport = reqs.Wrap
 	rt, err := manager.New(manager.Setup{
 		Name:           "helm-controller",
 		Scheme:         env.Scheme,
@@ -155,62 +145,8 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := r.SetupWithManager(rt); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rt.Manager.Start(ctx) }()
-	cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	testenv.RunManager(rt.Manager, cleanup)
 	suiteEnv = &suite{env: env, managerConfig: cfg, requests: reqs, rt: rt, storage: storage,
 		artifacts: cache, events: sink, opts: hrOpts}
 	return nil
-}
-
-// request is one API request sent by the manager's clients.
-type request struct {
-	Method, Path, Query string
-}
-
-func (r request) String() string { return r.Method + " " + r.Path + "?" + r.Query }
-
-// requestLog records the requests of the manager's config (every client built from it: the
-// manager's, the Helm clients', the event recorder's).
-type requestLog struct {
-	mu   sync.Mutex
-	reqs []request
-}
-
-// mark returns a position to read the requests sent after it.
-func (l *requestLog) mark() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.reqs)
-}
-
-// since returns the requests sent after mark whose path is within namespace ns.
-func (l *requestLog) since(mark int, ns string) []request {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []request
-	for _, r := range l.reqs[mark:] {
-		if strings.Contains(r.Path, "/namespaces/"+ns+"/") {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-type countingTransport struct {
-	next http.RoundTripper
-	log  *requestLog
-}
-
-func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.log.mu.Lock()
-	c.log.reqs = append(c.log.reqs, request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery})
-	c.log.mu.Unlock()
-	return c.next.RoundTrip(req)
 }

@@ -61,11 +61,7 @@ func Dir(tb testing.TB, name string) string {
 	if name != "podinfo" {
 		return filepath.Join(testdata(), "charts", name)
 	}
-	shared := workspace.SharedDir()
-	if shared == "" {
-		tb.Fatal("the podinfo chart fixture needs ../shared next to the repository (shared/fixtures/charts/podinfo)")
-	}
-	return filepath.Join(shared, "fixtures", "charts", "podinfo")
+	return workspace.SharedOrSkip(tb, "fixtures", "charts", "podinfo")
 }
 
 // Chart loads a test chart (see Dir).

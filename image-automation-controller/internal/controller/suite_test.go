@@ -1,13 +1,11 @@
 package controller
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 	"testing"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	imagev1 "gotk.dev/image-automation-controller/api/v1"
@@ -38,15 +36,7 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	scheme, err := testenv.DefaultScheme()
-	if err == nil {
-		err = errors.Join(imagev1.AddToScheme(scheme), reflectorv1.AddToScheme(scheme), sourcev1.AddToScheme(scheme))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
+	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{imagev1.AddToScheme, reflectorv1.AddToScheme, sourcev1.AddToScheme}}, startSuite)
 }
 
 func startSuite(env *testenv.Env, cleanup func(func())) error {
@@ -87,15 +77,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := r.SetupWithManager(rt); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rt.Manager.Start(ctx) }()
-	cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	testenv.RunManager(rt.Manager, cleanup)
 	suiteEnv = &suite{env: env, rt: rt, events: sink, root: root}
 	return nil
 }

@@ -1,15 +1,14 @@
 package controller
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
@@ -35,15 +34,7 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	scheme, err := testenv.DefaultScheme()
-	if err == nil {
-		err = imagev1.AddToScheme(scheme)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
+	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{imagev1.AddToScheme}}, startSuite)
 }
 
 func startSuite(env *testenv.Env, cleanup func(func())) error {
@@ -94,15 +85,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := errors.Join(repos.SetupWithManager(rt), policies.SetupWithManager(rt)); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rt.Manager.Start(ctx) }()
-	cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	testenv.RunManager(rt.Manager, cleanup)
 	suiteEnv = &suite{env: env, store: store, events: sink, reg: reg, rt: rt}
 	return nil
 }

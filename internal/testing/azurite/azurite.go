@@ -8,21 +8,18 @@ package azurite
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
-	"gotk.dev/internal/testing/workspace"
+	"gotk.dev/internal/testing/peer"
+	"gotk.dev/internal/testing/ports"
 )
 
 // The development storage account every Azurite serves (documented by Microsoft; not a secret).
@@ -97,25 +94,12 @@ func (s *Server) Close() error {
 
 // Start runs azurite-blob on a free port and waits until it answers.
 func Start(opts Options) (*Server, error) {
-	bin, err := findBinary(opts.BinDir)
+	bin, err := peer.Find(opts.BinDir, "azurite-blob", BuildHint+" (hack/install-azurite.sh)")
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for range 3 {
-		s, err := start(bin, opts)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-		if !errors.Is(err, errExited) {
-			break
-		}
-	}
-	return nil, lastErr
+	return peer.StartWithRetry(func() (*Server, error) { return start(bin, opts) })
 }
-
-var errExited = errors.New("azurite exited before serving")
 
 func start(bin string, opts Options) (*Server, error) {
 	// Azurite writes its debug and extent files into the working directory even in memory mode.
@@ -123,116 +107,43 @@ func start(bin string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := ports.Free()
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	s := &Server{host: fmt.Sprintf("127.0.0.1:%d", port)}
-	var out syncBuffer
 	cmd := exec.Command(bin,
 		"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--inMemoryPersistence", "--disableTelemetry", "--silent",
 		// The Azure SDK may use a newer REST API version than this Azurite knows.
 		"--skipApiVersionCheck")
 	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // azurite-blob is a node wrapper
-	if err := cmd.Start(); err != nil {
+	proc, err := peer.Start(cmd, peer.Options{Group: true}) // azurite-blob is a node wrapper
+	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	s.closer = func() error {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
+		proc.Stop(5 * time.Second)
 		return os.RemoveAll(dir)
 	}
 	timeout := opts.StartTimeout
 	if timeout == 0 {
 		timeout = 90 * time.Second
 	}
-	if err := waitReady(s, exited, timeout); err != nil {
+	if err := proc.WaitReady(timeout, 100*time.Millisecond, s.probe); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("azurite on %s: %w; output:\n%s", s.host, err, out.String())
+		return nil, fmt.Errorf("azurite on %s: %w; output:\n%s", s.host, err, proc.Output())
 	}
 	return s, nil
 }
 
-func waitReady(s *Server, exited <-chan struct{}, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.ServiceURL()+"?comp=list", nil)
-		if resp, err := client.Do(req); err == nil {
-			_ = resp.Body.Close()
-			return nil // any answer (403 without credentials) means it serves
-		}
-		select {
-		case <-exited:
-			return errExited
-		case <-ctx.Done():
-			return fmt.Errorf("no answer within %s", timeout)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func findBinary(binDir string) (string, error) {
-	dirs := []string{binDir}
-	if binDir == "" {
-		dirs = []string{os.Getenv("KUBEBUILDER_ASSETS")}
-		if root, err := workspace.Root(); err == nil {
-			dirs = append(dirs, filepath.Join(root, "bin"))
-		}
-	}
-	var looked []string
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		p := filepath.Join(d, "azurite-blob")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		looked = append(looked, d)
-	}
-	return "", fmt.Errorf("azurite-blob not found in %s: run `%s` (hack/install-azurite.sh) to install it",
-		strings.Join(looked, ", "), BuildHint)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// probe lists the account's containers; any HTTP answer (403 without credentials) means it serves.
+func (s *Server) probe(ctx context.Context) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.ServiceURL()+"?comp=list", nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	if n := len(s.b); n > 64<<10 {
-		s.b = append(s.b[:0], s.b[n-64<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
+	return resp.Body.Close()
 }

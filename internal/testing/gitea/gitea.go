@@ -11,20 +11,18 @@ package gitea
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/peer"
 	"gotk.dev/internal/testing/pki"
 	"gotk.dev/internal/testing/ports"
-	"gotk.dev/internal/testing/workspace"
 )
 
 // BuildHint is the command that builds the gitea binary.
@@ -47,9 +45,7 @@ type Server struct {
 	token         string
 	certs         *pki.Certs
 	dir           string
-	cmd           *exec.Cmd
-	exited        chan struct{}
-	out           *syncBuffer
+	proc          *peer.Process
 	once          sync.Once
 	err           error
 }
@@ -70,7 +66,12 @@ func (s *Server) Token() string { return s.token }
 func (s *Server) CACert() []byte { return s.certs.CAPEM }
 
 // Log is what Gitea printed so far.
-func (s *Server) Log() string { return s.out.String() }
+func (s *Server) Log() string {
+	if s.proc == nil {
+		return ""
+	}
+	return s.proc.Output()
+}
 
 // New starts a server for a test and stops it when the test ends.
 func New(t testing.TB, opts Options) *Server {
@@ -86,12 +87,9 @@ func New(t testing.TB, opts Options) *Server {
 // Start prepares the database and the admin user, then runs `gitea web` and waits until its
 // API answers.
 func Start(opts Options) (*Server, error) {
-	bin := filepath.Join(opts.BinDir, "gitea")
-	if opts.BinDir == "" {
-		bin = filepath.Join(workspace.BinDir(), "gitea")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("gitea binary not found (%v): run `%s`", err, BuildHint)
+	bin, err := peer.Find(opts.BinDir, "gitea", BuildHint)
+	if err != nil {
+		return nil, err
 	}
 	static, err := staticRoot()
 	if err != nil {
@@ -101,7 +99,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, exited: make(chan struct{}), out: &syncBuffer{}}
+	s := &Server{dir: dir}
 	if err := s.configure(static); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -110,21 +108,21 @@ func Start(opts Options) (*Server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	s.cmd = exec.Command(bin, s.args("web")...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.Env = s.env()
-	if err := s.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, s.args("web")...)
+	cmd.Env = s.env()
+	if s.proc, err = peer.Start(cmd, peer.Options{}); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start gitea: %w", err)
+		return nil, err
 	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
 	timeout := opts.StartTimeout
 	if timeout == 0 {
 		timeout = 90 * time.Second
 	}
-	if err := s.waitReady(timeout); err != nil {
+	// The API answering /version means the server serves.
+	probe := func(ctx context.Context) error { return s.API(ctx, "GET", "version", nil, nil) }
+	if err := s.proc.WaitReady(timeout, 200*time.Millisecond, probe); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("gitea on %s: %w; output:\n%s", s.host, err, s.out.String())
+		return nil, fmt.Errorf("gitea on %s: %w; output:\n%s", s.host, err, s.proc.Output())
 	}
 	return s, nil
 }
@@ -238,58 +236,13 @@ func (s *Server) run(bin string, cmd ...string) (string, error) {
 	return string(out), err
 }
 
-// waitReady polls /api/v1/version until it answers.
-func (s *Server) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := s.API(ctx, "GET", "version", nil, nil)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return errors.New("gitea exited")
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %w", timeout, err)
-		}
-	}
-}
-
 // Close stops the server and deletes its data. Safe to call twice.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		if s.cmd != nil && s.cmd.Process != nil {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.exited:
-			case <-time.After(10 * time.Second):
-				_ = s.cmd.Process.Kill()
-				<-s.exited
-			}
+		if s.proc != nil {
+			s.proc.Stop(10 * time.Second)
 		}
 		s.err = os.RemoveAll(s.dir)
 	})
 	return s.err
-}
-
-// syncBuffer collects a process's output safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

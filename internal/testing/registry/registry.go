@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,10 +21,11 @@ import (
 	"sync"
 	"time"
 
+	"gotk.dev/internal/testing/peer"
 	"gotk.dev/internal/testing/ports"
-	"gotk.dev/internal/testing/workspace"
 
 	"golang.org/x/crypto/bcrypt"
+
 	"gotk.dev/internal/testing/pki"
 )
 
@@ -105,26 +105,12 @@ func (r *Registry) Close() error {
 // Start runs `registry serve` with a fresh config and storage in a temporary directory and waits
 // until /v2/ answers. A port taken between picking and binding it is retried.
 func Start(opts Options) (*Registry, error) {
-	bin, err := findBinary(opts.BinDir)
+	bin, err := peer.Find(opts.BinDir, "registry", BuildHint+" (hack/build-registry.sh)")
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for range 3 {
-		r, err := start(bin, opts)
-		if err == nil {
-			return r, nil
-		}
-		lastErr = err
-		if !errors.Is(err, errExited) {
-			break
-		}
-	}
-	return nil, lastErr
+	return peer.StartWithRetry(func() (*Registry, error) { return start(bin, opts) })
 }
-
-// errExited marks a registry process that exited before answering (e.g. port in use).
-var errExited = errors.New("registry exited before serving")
 
 func start(bin string, opts Options) (*Registry, error) {
 	dir, err := os.MkdirTemp("", "gotk-registry-")
@@ -167,21 +153,17 @@ func start(bin string, opts Options) (*Registry, error) {
 		return nil, err
 	}
 
-	var out syncBuffer
 	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = &out, &out
 	// The registry would otherwise try to export traces to a collector that is not there.
 	cmd.Env = append(os.Environ(), "OTEL_SDK_DISABLED=true", "OTEL_TRACES_EXPORTER=none",
 		"OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
-	if err := cmd.Start(); err != nil {
+	proc, err := peer.Start(cmd, peer.Options{})
+	if err != nil {
 		cleanup()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	r.closer = func() error {
-		_ = cmd.Process.Kill()
-		<-exited
+		proc.Stop(0)
 		return os.RemoveAll(dir)
 	}
 
@@ -189,15 +171,15 @@ func start(bin string, opts Options) (*Registry, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	if err := waitReady(r, exited, timeout); err != nil {
+	if err := proc.WaitReady(timeout, 50*time.Millisecond, r.probe); err != nil {
 		_ = r.Close()
-		return nil, fmt.Errorf("registry on %s: %w; output:\n%s", r.host, err, out.String())
+		return nil, fmt.Errorf("registry on %s: %w; output:\n%s", r.host, err, proc.Output())
 	}
 	return r, nil
 }
 
-// waitReady polls /v2/ until it answers 200 (anonymous) or 401 (auth on).
-func waitReady(r *Registry, exited <-chan struct{}, timeout time.Duration) error {
+// probe asks /v2/, which answers 200 (anonymous) or 401 (auth on) once the registry serves.
+func (r *Registry) probe(ctx context.Context) error {
 	scheme := "http"
 	tr := &http.Transport{}
 	if r.tls != nil {
@@ -205,25 +187,16 @@ func waitReady(r *Registry, exited <-chan struct{}, timeout time.Duration) error
 		tr.TLSClientConfig = r.TLSConfig()
 	}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+r.host+"/v2/", nil)
-		if resp, err := client.Do(req); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return errExited
-		case <-ctx.Done():
-			return fmt.Errorf("/v2/ did not answer within %s", timeout)
-		case <-time.After(50 * time.Millisecond):
-		}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+r.host+"/v2/", nil)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return err
 	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
+		return fmt.Errorf("/v2/ answered %s", resp.Status)
+	}
+	return nil
 }
 
 // config is the subset of the distribution configuration the tests use.
@@ -266,50 +239,4 @@ func writeHtpasswd(path string, users map[string]string) error {
 		fmt.Fprintf(&b, "%s:%s\n", user, hash)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
-}
-
-func findBinary(binDir string) (string, error) {
-	dirs := []string{binDir}
-	if binDir == "" {
-		dirs = []string{os.Getenv("KUBEBUILDER_ASSETS")}
-		if root, err := workspace.Root(); err == nil {
-			dirs = append(dirs, filepath.Join(root, "bin"))
-		}
-	}
-	var looked []string
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		p := filepath.Join(d, "registry")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-		looked = append(looked, d)
-	}
-	return "", fmt.Errorf("distribution registry binary not found in %s: run `%s` (hack/build-registry.sh) to build it",
-		strings.Join(looked, ", "), BuildHint)
-}
-
-// syncBuffer collects the process output (written from os/exec goroutines), keeping the last
-// 64 KiB for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	if n := len(s.b); n > 64<<10 {
-		s.b = append(s.b[:0], s.b[n-64<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }

@@ -10,23 +10,21 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"gotk.dev/internal/testing/peer"
 	"gotk.dev/internal/testing/pki"
-	"gotk.dev/internal/testing/workspace"
+	"gotk.dev/internal/testing/ports"
 )
 
 // BuildHint is the command that builds the versitygw binary.
@@ -151,26 +149,12 @@ func (s *Server) Close() error {
 // Start runs versitygw on a free port with fresh random credentials and waits until it
 // answers. A port taken between picking and binding it is retried.
 func Start(opts Options) (*Server, error) {
-	bin, err := findBinary(opts.BinDir)
+	bin, err := peer.Find(opts.BinDir, "versitygw", BuildHint+" (hack/build-peer.sh versitygw)")
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for range 3 {
-		s, err := start(bin, opts)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-		if !errors.Is(err, errExited) {
-			break
-		}
-	}
-	return nil, lastErr
+	return peer.StartWithRetry(func() (*Server, error) { return start(bin, opts) })
 }
-
-// errExited marks a process that exited before answering (e.g. port in use).
-var errExited = errors.New("versitygw exited before serving")
 
 func start(bin string, opts Options) (*Server, error) {
 	dir, err := os.MkdirTemp("", "gotk-s3-")
@@ -178,7 +162,7 @@ func start(bin string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	cleanup := func() { _ = os.RemoveAll(dir) }
-	port, err := freePort()
+	port, err := ports.Free()
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -212,26 +196,17 @@ func start(bin string, opts Options) (*Server, error) {
 	}
 	args = append(args, "posix", s.dataDir)
 
-	var out syncBuffer
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
 	// Credentials through the environment, not argv, so they never show in `ps`.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.accessKey, "ROOT_SECRET_KEY="+s.secretKey)
-	if err := cmd.Start(); err != nil {
+	proc, err := peer.Start(cmd, peer.Options{})
+	if err != nil {
 		cleanup()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	s.closer = func() error {
-		// SIGTERM lets versitygw shut down cleanly; it takes a second or two, so kill after 5s.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		// SIGTERM lets versitygw shut down cleanly; it takes a second or two.
+		proc.Stop(5 * time.Second)
 		return os.RemoveAll(dir)
 	}
 
@@ -239,94 +214,28 @@ func start(bin string, opts Options) (*Server, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	if err := waitReady(s, exited, timeout); err != nil {
+	if err := proc.WaitReady(timeout, 50*time.Millisecond, s.probe); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("versitygw on %s: %w; output:\n%s", s.host, err, out.String())
+		return nil, fmt.Errorf("versitygw on %s: %w; output:\n%s", s.host, err, proc.Output())
 	}
 	return s, nil
 }
 
-// waitReady polls the service root until it answers with any HTTP status (an unsigned request
-// gets 403: the server is up).
-func waitReady(s *Server, exited <-chan struct{}, timeout time.Duration) error {
+// probe asks the service root; any HTTP answer (an unsigned request gets 403) means it serves.
+func (s *Server) probe(ctx context.Context) error {
 	tr := &http.Transport{TLSClientConfig: s.TLSConfig()}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/", nil)
-		req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-		if resp, err := client.Do(req); err == nil {
-			_ = resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return errExited
-		case <-ctx.Done():
-			return fmt.Errorf("no answer within %s", timeout)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func findBinary(binDir string) (string, error) {
-	dirs := []string{binDir}
-	if binDir == "" {
-		dirs = []string{os.Getenv("KUBEBUILDER_ASSETS")}
-		if root, err := workspace.Root(); err == nil {
-			dirs = append(dirs, filepath.Join(root, "bin"))
-		}
-	}
-	var looked []string
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		p := filepath.Join(d, "versitygw")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-		looked = append(looked, d)
-	}
-	return "", fmt.Errorf("versitygw binary not found in %s: run `%s` (hack/build-peer.sh versitygw) to build it",
-		strings.Join(looked, ", "), BuildHint)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/", nil)
+	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return resp.Body.Close()
 }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// syncBuffer collects the process output, keeping the last 64 KiB for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	if n := len(s.b); n > 64<<10 {
-		s.b = append(s.b[:0], s.b[n-64<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }

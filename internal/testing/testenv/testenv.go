@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -38,6 +39,9 @@ type Options struct {
 	// Kubernetes kinds, CustomResourceDefinitions and TestObject. A controller's tests pass
 	// a scheme with their API types.
 	Scheme *runtime.Scheme
+	// AddToScheme adds more kinds (a controller's API types) to Scheme, or to the default
+	// scheme when Scheme is nil.
+	AddToScheme []func(*runtime.Scheme) error
 	// CRDDirs are more directories of CRD manifests to install (a third party's kinds),
 	// relative to the repository root.
 	CRDDirs []string
@@ -74,6 +78,11 @@ func Start(opts Options) (*Env, error) {
 			return nil, err
 		}
 	}
+	for _, add := range opts.AddToScheme {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths: append([]string{
@@ -81,7 +90,10 @@ func Start(opts Options) (*Env, error) {
 			filepath.Join(root, "internal", "testing", "testkind", "crd"),
 		}, crdDirs(root, opts.CRDDirs)...),
 		ErrorIfCRDPathMissing: true,
-		Scheme:                s,
+		// envtest's 20s default is too short for a cold kube-apiserver on a loaded 2-core
+		// machine (many test binaries start their own at once).
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		Scheme:                   s,
 	}
 	api := env.ControlPlane.GetAPIServer()
 	// envtest defaults to a /24 service range, which runs out at ~250 Services.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/requestlog"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
 
@@ -20,73 +21,46 @@ func BenchmarkKustomizationOfFourObjects(b *testing.B) {
 			"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: v\n",
 		}
 	}
-	var first, noop, change scenario
+	var first, noop, change = newTally(), newTally(), newTally()
 	for i := 0; i < b.N; i++ {
 		ns := newNamespace(b)
 		src, _ := gitRepo(b, ns, "repo", files("v0"))
 
-		mark := suiteEnv.requests.mark()
+		mark := suiteEnv.requests.Mark()
 		start := time.Now()
 		newKustomization(b, ns, "app", src, "", func(ks *kustomizev1.Kustomization) { ks.Spec.Wait = true })
 		waitReady(b, ns, "app", 30*time.Second)
-		first.add(time.Since(start), suiteEnv.requests.since(mark, ns))
+		first.Add(time.Since(start), suiteEnv.requests.Since(mark, ns))
 		time.Sleep(300 * time.Millisecond) // let late status writes land before the next mark
 
-		mark = suiteEnv.requests.mark()
+		mark = suiteEnv.requests.Mark()
 		start = time.Now()
 		token := requestReconcile(b, ns, "app")
 		waitHandled(b, ns, "app", token, 20*time.Second)
-		noop.add(time.Since(start), suiteEnv.requests.since(mark, ns))
+		noop.Add(time.Since(start), suiteEnv.requests.Since(mark, ns))
 		time.Sleep(300 * time.Millisecond)
 
-		mark = suiteEnv.requests.mark()
+		mark = suiteEnv.requests.Mark()
 		start = time.Now()
 		a := publish(b, src, files("v1"), nil)
 		waitApplied(b, ns, "app", a.Revision, 30*time.Second)
 		waitReady(b, ns, "app", 30*time.Second)
-		change.add(time.Since(start), suiteEnv.requests.since(mark, ns))
+		change.Add(time.Since(start), suiteEnv.requests.Since(mark, ns))
 	}
-	first.report(b, "first")
-	noop.report(b, "noop")
-	change.report(b, "change")
+	first.Report(b, "first")
+	noop.Report(b, "noop")
+	change.Report(b, "change")
 }
 
-// scenario accumulates one scenario's measurements over the benchmark's iterations.
-type scenario struct {
-	n        int
-	elapsed  time.Duration
-	requests int
-	applies  int
-	status   int
-	other    int
-}
-
-func (s *scenario) add(d time.Duration, reqs []request) {
-	s.n++
-	s.elapsed += d
-	for _, r := range reqs {
-		// Only the controller's own requests: the benchmark's setup (publishing the artifact,
-		// creating the Kustomization) goes through a separate client.
-		s.requests++
+// newTally counts the controller's requests as applies, status patches and others.
+func newTally() *requestlog.Tally {
+	return &requestlog.Tally{Categories: []string{"applies", "status-patches", "other"}, Category: func(r requestlog.Request) string {
 		switch {
 		case r.Method == "PATCH" && strings.Contains(r.Query, "fieldManager=kustomize-controller"):
-			s.applies++
+			return "applies"
 		case r.Method == "PATCH" && strings.HasSuffix(r.Path, "/status"):
-			s.status++
-		default:
-			s.other++
+			return "status-patches"
 		}
-	}
-}
-
-func (s *scenario) report(b *testing.B, name string) {
-	if s.n == 0 {
-		return
-	}
-	n := float64(s.n)
-	b.ReportMetric(float64(s.elapsed.Milliseconds())/n, name+"-ms")
-	b.ReportMetric(float64(s.requests)/n, name+"-requests")
-	b.ReportMetric(float64(s.applies)/n, name+"-applies")
-	b.ReportMetric(float64(s.status)/n, name+"-status-patches")
-	b.ReportMetric(float64(s.other)/n, name+"-other")
+		return "other"
+	}}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/cluster"
 	"gotk.dev/pkg/health"
 	"gotk.dev/pkg/reconcile"
 )
@@ -118,7 +119,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 			return reconcile.Result{}, err
 		}
 	}
-	remote := s.target != nil && s.target.Remote
+	remote := remoteCluster(s.target)
 	summary, objs, err := r.evaluateHealth(ctx, s, p, refs, eval)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -129,7 +130,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		refs = health.StillWaiting(refs, append(summary.Waiting, summary.Failed...))
 		var changed <-chan struct{}
 		held := false
-		if !remote {
+		if remote == nil {
 			// From here on, changes of what we wait on signal changed, not the queue.
 			changed, held = r.health.Hold(obj), true
 			defer func() {
@@ -141,7 +142,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		// Right after an apply: record the wait and watch first, then look again in the
 		// cache. An update that landed before the wait was recorded is in the cache by now;
 		// any later one finds the wait and wakes us.
-		if err := r.health.Wait(obj, refs, p, !remote); err != nil {
+		if err := r.health.Wait(obj, remote, refs, p); err != nil {
 			r.health.Done(obj)
 			return reconcile.Result{}, err
 		}
@@ -195,7 +196,7 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 			fmt.Errorf("health check failed after %s, %s", obj.GetTimeout(), msg), retryAfter(obj))
 	}
 	// Without fail-fast, failed objects are waited on too: they may still recover.
-	if err := r.health.Wait(obj, health.StillWaiting(refs, append(summary.Waiting, summary.Failed...)), p, !remote); err != nil {
+	if err := r.health.Wait(obj, remote, health.StillWaiting(refs, append(summary.Waiting, summary.Failed...)), p); err != nil {
 		r.health.Done(obj)
 		return reconcile.Result{}, err
 	}
@@ -229,7 +230,7 @@ func (r *KustomizationReconciler) healthRefs(s *scope) []health.Ref {
 }
 
 // healthObjects returns the current state of the checked objects: apply responses when
-// fresh, else the watch cache (or the API for remote clusters).
+// fresh, else the watch cache of their cluster.
 func (r *KustomizationReconciler) healthObjects(ctx context.Context, s *scope, p *pendingCheck, refs []health.Ref) ([]*unstructured.Unstructured, []health.ObjMeta, error) {
 	byRef := map[health.Ref]*unstructured.Unstructured{}
 	for _, o := range p.fresh {
@@ -287,22 +288,18 @@ func (r *KustomizationReconciler) upsertHistory(s *scope, status string) {
 	s.obj.Status.History.Upsert(s.digest, time.Now(), time.Since(s.started), status, md)
 }
 
-// readHealthObject reads one checked object: from the watch cache in this cluster, from the
-// API for a remote cluster. nil means it does not exist.
+// readHealthObject reads one checked object from the watch cache of its cluster (a remote
+// cluster's API while nothing waits on it). nil means it does not exist.
 func (r *KustomizationReconciler) readHealthObject(ctx context.Context, s *scope, ref health.Ref) (*unstructured.Unstructured, error) {
-	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-	if s.target != nil && s.target.Remote {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(ref.GVK())
-		if err := s.target.Client.Get(ctx, key, u); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, nil
-			}
-			return nil, err
-		}
-		return u, nil
+	return r.health.Get(ctx, remoteCluster(s.target), ref)
+}
+
+// remoteCluster is the target as the health tracker watches it: nil for this cluster.
+func remoteCluster(t *cluster.Target) health.RemoteCluster {
+	if t == nil || !t.Remote {
+		return nil
 	}
-	return r.health.Get(ctx, ref)
+	return t
 }
 
 // deferForObservation ends the wait right after an apply while every object still waited
@@ -344,7 +341,7 @@ func (r *KustomizationReconciler) deferForObservation(obj *kustomizev1.Kustomiza
 // current generation (or is gone, or cannot be read: the recheck will tell).
 func (r *KustomizationReconciler) observed(refs []health.Ref) bool {
 	for _, ref := range refs {
-		o, err := r.health.Get(context.Background(), ref)
+		o, err := r.health.Get(context.Background(), nil, ref)
 		if err != nil || o == nil {
 			return true
 		}

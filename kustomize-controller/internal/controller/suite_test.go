@@ -2,25 +2,24 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/requestlog"
 	"gotk.dev/internal/testing/testenv"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/artifact"
@@ -42,7 +41,7 @@ type suite struct {
 	env *testenv.Env
 	// managerConfig is the manager's REST config; its transport records every request.
 	managerConfig *rest.Config
-	requests      *requestLog
+	requests      *requestlog.Log
 	rt            *manager.Runtime
 	storage       *artifact.Storage
 	artifacts     *artifact.Cache
@@ -54,15 +53,7 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	scheme, err := testenv.DefaultScheme()
-	if err == nil {
-		err = errors.Join(sourcev1.AddToScheme(scheme), kustomizev1.AddToScheme(scheme))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
+	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{sourcev1.AddToScheme, kustomizev1.AddToScheme}}, startSuite)
 }
 
 // startSuite starts the manager running the Kustomization reconciler as cmd/main.go wires
@@ -97,9 +88,9 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := opts.Validate(nil); err != nil {
 		return err
 	}
-	reqs := &requestLog{}
+	reqs := &requestlog.Log{}
 	cfg := rest.CopyConfig(env.Config)
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, log: reqs} }
+	cfg.WrapTransport = reqs.Wrap
 	ksOpts := Options{StrictSubstitutions: true, WatchConfigsSelector: "reconcile.fluxcd.io/watch=Enabled"}
 	configs, err := ksOpts.ConfigSelector()
 	if err != nil {
@@ -149,15 +140,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rt.Manager.Start(ctx) }()
-	cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	testenv.RunManager(rt.Manager, cleanup)
 	suiteEnv = &suite{env: env, managerConfig: cfg, requests: reqs, rt: rt, storage: storage,
 		artifacts: cache, builder: builder, events: sink, root: root}
 	return nil
@@ -203,50 +186,4 @@ func installWidgetCRD(c client.Client) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("CRD %s not established", crd.Name)
-}
-
-// request is one API request sent by the manager's clients.
-type request struct {
-	Method, Path, Query string
-}
-
-func (r request) String() string { return r.Method + " " + r.Path + "?" + r.Query }
-
-// requestLog records the requests of the manager's config (every client built from it: the
-// manager's, the appliers', the event recorder's).
-type requestLog struct {
-	mu   sync.Mutex
-	reqs []request
-}
-
-// mark returns a position to read the requests sent after it.
-func (l *requestLog) mark() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.reqs)
-}
-
-// since returns the requests sent after mark whose path is within namespace ns.
-func (l *requestLog) since(mark int, ns string) []request {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []request
-	for _, r := range l.reqs[mark:] {
-		if strings.Contains(r.Path, "/namespaces/"+ns+"/") {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-type countingTransport struct {
-	next http.RoundTripper
-	log  *requestLog
-}
-
-func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.log.mu.Lock()
-	c.log.reqs = append(c.log.reqs, request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery})
-	c.log.mu.Unlock()
-	return c.next.RoundTrip(req)
 }

@@ -2,13 +2,11 @@ package controller
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/internal/testing/testenv"
@@ -34,15 +32,7 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	scheme, err := testenv.DefaultScheme()
-	if err == nil {
-		err = errors.Join(apiv1.AddToScheme(scheme), v1beta3.AddToScheme(scheme))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
+	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{apiv1.AddToScheme, v1beta3.AddToScheme}}, startSuite)
 }
 
 // startSuite parses the flags cmd/main.go parses, sets notification-controller up on a
@@ -76,15 +66,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rt.Manager.Start(ctx) }()
-	cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	testenv.RunManager(rt.Manager, cleanup)
 	rec, err := events.NewRecorder(env.Config, events.Options{
 		Controller: "kustomize-controller",
 		EventsAddr: "http://" + nc.Events.Addr() + "/",
@@ -94,6 +76,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	recDone := make(chan struct{})
 	go func() { _ = rec.Start(ctx); close(recDone) }()
 	cleanup(func() { cancel(); <-recDone })

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -78,15 +79,7 @@ var testHelmLimits = helm.Limits{MaxIndexSize: 256 << 10, MaxChartSize: 512 << 1
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
-	scheme, err := testenv.DefaultScheme()
-	if err == nil {
-		err = sourcev1.AddToScheme(scheme)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testenv.MainFunc(m, testenv.Options{Scheme: scheme}, startSuite)
+	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{sourcev1.AddToScheme}}, startSuite)
 }
 
 // startSuite starts the manager running the reconcilers as cmd/main.go wires them, the
@@ -207,15 +200,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- rt.Manager.Start(ctx) }()
-	cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	})
+	testenv.RunManager(rt.Manager, cleanup)
 	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads}
 	return nil
 }

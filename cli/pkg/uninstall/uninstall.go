@@ -1,12 +1,16 @@
-package app
+// Package uninstall is `flux uninstall` without the command line: it removes the Flux
+// components of one install, the finalizers of every Flux object, the Flux CRDs and (unless
+// kept, or not created by Flux) the install namespace. The flux CLI and the Terraform
+// provider's destroy both call Run.
+package uninstall
 
 import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
+	"strings"
 	"time"
-
-	kubepkg "gotk.dev/cli/pkg/kube"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -15,14 +19,103 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"gotk.dev/cli/pkg/kube"
+	"gotk.dev/cli/pkg/log"
 	"gotk.dev/cli/pkg/manifests"
 )
+
+// Options say which install is removed and how.
+type Options struct {
+	// Namespace is the install's namespace.
+	Namespace string
+	// KeepNamespace leaves the namespace (and whatever else is in it) in place.
+	KeepNamespace bool
+	// DryRun has the API server validate every deletion without doing it.
+	DryRun bool
+	// Timeout bounds the wait for the CRDs to be gone.
+	Timeout time.Duration
+}
+
+// FluxGroupSuffix ends the group of every Flux API.
+const FluxGroupSuffix = ".toolkit.fluxcd.io"
+
+// Run removes, in order: the controllers and the rest of the namespaced and cluster-wide
+// objects install created (so no controller re-adds a finalizer), the finalizers of every Flux
+// object in every namespace, the Flux CRDs (which deletes those objects), and the namespace
+// when Flux created it. It then waits for the CRDs to be gone.
+func Run(ctx context.Context, k *kube.Client, logger log.Logger, o Options) error {
+	d := &deleter{kube: k, log: logger, dryRun: o.DryRun}
+	ns := o.Namespace
+	logger.Actionf("deleting components in %s namespace", ns)
+	if err := d.deleteComponents(ctx, ns); err != nil {
+		return err
+	}
+	logger.Actionf("deleting toolkit.fluxcd.io finalizers in all namespaces")
+	crds, err := ListFluxCRDs(ctx, k)
+	if err != nil {
+		return err
+	}
+	for _, crd := range crds {
+		if err := d.removeFinalizers(ctx, crd); err != nil {
+			return err
+		}
+	}
+	logger.Actionf("deleting toolkit.fluxcd.io custom resource definitions")
+	for _, crd := range crds {
+		if err := d.delete(ctx, crd); err != nil {
+			return err
+		}
+	}
+	if err := d.deleteNamespace(ctx, ns, o.KeepNamespace); err != nil {
+		return err
+	}
+	if !o.DryRun && len(crds) > 0 {
+		logger.Waitingf("waiting for the custom resource definitions to be deleted")
+		if err := d.waitGone(ctx, crds, time.Now().Add(o.Timeout)); err != nil {
+			return err
+		}
+	}
+	logger.Successf("uninstall finished")
+	return nil
+}
+
+// ListFluxCRDs returns the cluster's CRDs in the toolkit.fluxcd.io groups, sorted by name.
+func ListFluxCRDs(ctx context.Context, k *kube.Client) ([]*unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetAPIVersion("apiextensions.k8s.io/v1")
+	list.SetKind("CustomResourceDefinitionList")
+	if err := k.Client.List(ctx, list); err != nil {
+		return nil, fmt.Errorf("list CustomResourceDefinitions: %w", err)
+	}
+	var out []*unstructured.Unstructured
+	for i := range list.Items {
+		group, _, _ := unstructured.NestedString(list.Items[i].Object, "spec", "group")
+		if strings.HasSuffix(group, FluxGroupSuffix) {
+			out = append(out, &list.Items[i])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	return out, nil
+}
+
+// StorageVersion is the version a CRD's objects are stored in.
+func StorageVersion(crd *unstructured.Unstructured) string {
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		m, _ := v.(map[string]any)
+		if m["storage"] == true {
+			name, _ := m["name"].(string)
+			return name
+		}
+	}
+	return ""
+}
 
 // deleter deletes (or, in a dry run, has the API server validate deleting) the objects of a
 // Flux install, printing one ✔ line per object.
 type deleter struct {
-	c      *Command
-	kube   *Kube
+	kube   *kube.Client
+	log    log.Logger
 	dryRun bool
 }
 
@@ -107,7 +200,7 @@ func (d *deleter) delete(ctx context.Context, u *unstructured.Unstructured) erro
 		}
 		return fmt.Errorf("delete %s: %w", manifests.ID(u), err)
 	}
-	d.c.Log().Successf("%s deleted%s", manifests.ID(u), d.suffix())
+	d.log.Successf("%s deleted%s", manifests.ID(u), d.suffix())
 	return nil
 }
 
@@ -116,8 +209,8 @@ func (d *deleter) delete(ctx context.Context, u *unstructured.Unstructured) erro
 func (d *deleter) removeFinalizers(ctx context.Context, crd *unstructured.Unstructured) error {
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-	version := storageVersion(crd)
-	if version == "" || !kubepkg.CRDEstablished(crd) {
+	version := StorageVersion(crd)
+	if version == "" || !kube.CRDEstablished(crd) {
 		return nil // nothing can be stored, or nothing served to list
 	}
 	list := &unstructured.UnstructuredList{}
@@ -141,7 +234,7 @@ func (d *deleter) removeFinalizers(ctx context.Context, crd *unstructured.Unstru
 			}
 			return fmt.Errorf("remove the finalizers of %s: %w", manifests.ID(u), err)
 		}
-		d.c.Log().Successf("%s finalizers deleted%s", manifests.ID(u), d.suffix())
+		d.log.Successf("%s finalizers deleted%s", manifests.ID(u), d.suffix())
 	}
 	return nil
 }
@@ -160,10 +253,10 @@ func (d *deleter) deleteNamespace(ctx context.Context, ns string, keep bool) err
 	}
 	switch {
 	case keep:
-		d.c.Log().Actionf("keeping namespace %s (--keep-namespace)", ns)
+		d.log.Actionf("keeping namespace %s (--keep-namespace)", ns)
 		return nil
 	case u.GetLabels()[manifests.PartOfLabel] != manifests.PartOfValue:
-		d.c.Log().Warningf("namespace %s is not labelled %s=%s (Flux did not create it): keeping it and its other content",
+		d.log.Warningf("namespace %s is not labelled %s=%s (Flux did not create it): keeping it and its other content",
 			ns, manifests.PartOfLabel, manifests.PartOfValue)
 		return nil
 	}

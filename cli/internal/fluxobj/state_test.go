@@ -1,4 +1,4 @@
-package app
+package fluxobj
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func cond(typ, status, msg string) string {
 	return fmt.Sprintf("{type: %s, status: %q, reason: R, message: %q}", typ, status, msg)
 }
 
-// TestWaitChecks: what create/resume (readyCheck) and reconcile (reconciledCheck) make of
+// TestWaitChecks: what create/resume (ReadyCheck) and reconcile (ReconciledCheck) make of
 // the states the controllers report.
 func TestWaitChecks(t *testing.T) {
 	ks, _ := LookupKind("", "kustomization")
@@ -50,7 +50,7 @@ func TestWaitChecks(t *testing.T) {
 		{"stalled", "{observedGeneration: 2, conditions: [" + cond("Ready", "False", "invalid path") + "," + cond("Stalled", "True", "invalid path") + "]}",
 			"Kustomization flux-system/app reconciliation failed: invalid path", "wait"},
 	}
-	judge := func(check waitCheck, u *unstructured.Unstructured) string {
+	judge := func(check Check, u *unstructured.Unstructured) string {
 		done, err := check(u)
 		switch {
 		case err != nil:
@@ -63,10 +63,10 @@ func TestWaitChecks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := waitFixture(t, tt.status)
-			if got := judge(readyCheck(ks), u); got != tt.ready {
+			if got := judge(ReadyCheck(ks), u); got != tt.ready {
 				t.Errorf("readyCheck: %s, want %s", got, tt.ready)
 			}
-			if got := judge(reconciledCheck(ks, token), u); got != tt.reconciled {
+			if got := judge(ReconciledCheck(ks, token), u); got != tt.reconciled {
 				t.Errorf("reconciledCheck: %s, want %s", got, tt.reconciled)
 			}
 		})
@@ -80,7 +80,7 @@ func TestReconcileStateWhy(t *testing.T) {
 		"{observedGeneration: 2, conditions: [" + cond("Ready", "False", "no auth") + "]}": "Ready=False: no auth",
 		"{observedGeneration: 2, conditions: [" + cond("Ready", "Unknown", "") + "]}":      "Ready=Unknown",
 	} {
-		if got := reconcileStateOf(waitFixture(t, status)).why(); !strings.EqualFold(got, want) {
+		if got := StateOf(waitFixture(t, status)).Why(); !strings.EqualFold(got, want) {
 			t.Errorf("%s: why() = %q, want %q", status, got, want)
 		}
 	}
