@@ -26,7 +26,7 @@ const (
 	// observationWait bounds how long a Kustomization waits, right after an apply and with
 	// its status unwritten, for the applied objects' controllers to observe it (see
 	// deferForObservation).
-	observationWait = 2 * time.Second
+	observationWait = 5 * time.Second
 )
 
 // pendingCheck is what a Kustomization waiting on health checks remembers of the apply
