@@ -43,7 +43,7 @@ func TestBenchSmoke(t *testing.T) {
 	defer cancel()
 	const n = 10
 	res, err := Run(ctx, env, Config{N: n, Upgrade: true, Timeout: 3 * time.Minute, Logf: t.Logf,
-		Steady: 15 * time.Second, Interval: 10 * time.Second})
+		Steady: 10 * time.Second, Interval: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,9 +105,7 @@ func (t *Tracker[P]) startRemoteInformer(rk remoteKey, rc *remoteCache, gvk sche
 		if !ok {
 			return
 		}
-		for _, req := range t.ownersOf(rc.ctx, o) {
-			t.queue.Add(req)
-		}
+		addWoken(t.queue, t.ownersOf(rc.ctx, o)) // ahead of other work, as local wakes
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueue,

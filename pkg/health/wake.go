@@ -55,6 +55,21 @@ func (h wakeHandler[P]) wake(ctx context.Context, o client.Object, q requestQueu
 			}
 		}
 	}
+	addWoken(q, reqs)
+}
+
+// Wake queues owner's reconcile now, ahead of other work (WakePriority).
+func (t *Tracker[P]) Wake(owner client.Object) {
+	t.mu.Lock()
+	q := t.queue
+	t.mu.Unlock()
+	if q != nil {
+		addWoken(q, []ctrlreconcile.Request{{NamespacedName: client.ObjectKeyFromObject(owner)}})
+	}
+}
+
+// addWoken adds reqs at WakePriority when q has priorities.
+func addWoken(q requestQueue, reqs []ctrlreconcile.Request) {
 	if len(reqs) == 0 {
 		return
 	}

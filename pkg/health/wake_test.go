@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -26,16 +25,17 @@ func deployment(name, owner, rv string) *appsv1.Deployment {
 	return d
 }
 
-// waitOn records that owner apps/<owner> waits on Deployment apps/<name>. The tracker has no
-// controller to watch with (the tests drive its handler directly): the wait is recorded all
-// the same, and only starting the watch fails.
+// waitOn records that owner apps/<owner> waits on Deployment apps/<name>, as Wait does but
+// without starting a watch (these tests feed the handler the watch's events themselves).
 func waitOn(t *testing.T, tr *Tracker[string], owner, name string) client.Object {
 	t.Helper()
 	o := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: owner, UID: types.UID(owner)}}
 	ref := Ref{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "apps", Name: name}
-	if err := tr.Wait(o, nil, []Ref{ref}, ""); err != nil && !errors.Is(err, errNoSource) {
-		t.Fatal(err)
-	}
+	key := client.ObjectKeyFromObject(o)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.waiters[key] = &Waiter[string]{UID: o.UID, Refs: []Ref{ref}}
+	tr.byObject[ref.Meta()] = map[types.NamespacedName]struct{}{key: {}}
 	return o
 }
 

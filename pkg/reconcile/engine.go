@@ -168,7 +168,7 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	defer c.endSpan(span, obj.GetGeneration(), timeline.Failed)
 
-	base := obj.DeepCopyObject().(client.Object)
+	base := obj.DeepCopyObject().(T)
 	var res Result
 	var err error
 	if problems := lenient.Problems(obj.GetAnnotations()); problems != "" {
@@ -177,6 +177,15 @@ func (c *Controller[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		err = Stall(InvalidSpecReason, fmt.Errorf("invalid spec: %s", problems))
 	} else {
 		res, err = c.runSteps(ctx, obj, span)
+	}
+	if err == nil && res.Deferred {
+		if same, derr := onlyConditionsChanged(base, obj); derr == nil && same {
+			if span != nil {
+				span.Outcome, span.Reason = timeline.Deferred, orDefault(res.Reason, "")
+				span.RequeueAfterSeconds = res.RequeueAfter.Seconds()
+			}
+			return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
+		}
 	}
 	result, retErr := c.summarize(ctx, obj, res, err)
 	setOutcome(span, res, err, result)
@@ -252,6 +261,18 @@ func patchStatus(ctx context.Context, c client.Client, base, obj client.Object) 
 		return false, nil
 	}
 	return true, c.Status().Patch(ctx, obj, patch)
+}
+
+// onlyConditionsChanged reports whether obj's status differs from base's in its conditions
+// at most (see Result.Deferred).
+func onlyConditionsChanged(base, obj Object) (bool, error) {
+	probe := obj.DeepCopyObject().(Object)
+	probe.SetConditions(base.GetConditions())
+	data, err := client.MergeFrom(base).Data(probe)
+	if err != nil {
+		return false, err
+	}
+	return string(data) == "{}", nil
 }
 
 // finalize runs the kind's cleanup and removes the finalizer so the API server can delete obj.

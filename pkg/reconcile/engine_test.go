@@ -453,3 +453,53 @@ func TestJitter(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileDeferred: a Deferred result writes no status when the steps changed only
+// conditions (the next reconcile writes the outcome once) and requeues after its delay; when
+// the steps changed more, the status is written as for InProgress.
+func TestReconcileDeferred(t *testing.T) {
+	var message atomic.Value
+	message.Store("")
+	var deferNow atomic.Bool
+	h := newHarness(t, func(_ context.Context, o *testkind.TestObject) (reconcile.Result, error) {
+		if !deferNow.Load() {
+			return reconcile.Result{Message: "applied"}, nil
+		}
+		reconcile.SetCondition(o, "Healthy", metav1.ConditionUnknown, meta.ProgressingReason, "Running health checks")
+		o.Status.Message = message.Load().(string)
+		return reconcile.Defer(meta.ProgressingReason, "waiting for: Deployment/apps/web", 30*time.Second), nil
+	})
+	h.create(t, "app", nil)
+	if _, err := h.reconcile(t, "app"); err != nil {
+		t.Fatal(err)
+	}
+	before := h.get(t, "app")
+
+	deferNow.Store(true)
+	h.client.statusPatches.Store(0)
+	res, err := h.reconcile(t, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter != 30*time.Second {
+		t.Errorf("RequeueAfter = %s, want the deferred result's 30s", res.RequeueAfter)
+	}
+	if got := h.client.statusWrites(); got != 0 {
+		t.Errorf("a deferred reconcile that changed only conditions sent %d status writes", got)
+	}
+	if got := h.get(t, "app"); got.ResourceVersion != before.ResourceVersion {
+		t.Errorf("resourceVersion moved from %s to %s", before.ResourceVersion, got.ResourceVersion)
+	}
+
+	message.Store("inventory changed")
+	if _, err := h.reconcile(t, "app"); err != nil {
+		t.Fatal(err)
+	}
+	obj := h.get(t, "app")
+	if obj.Status.Message != "inventory changed" {
+		t.Errorf("status.message = %q: a deferred reconcile that changed more than conditions must write the status", obj.Status.Message)
+	}
+	if c := reconcile.GetCondition(obj, meta.ReconcilingCondition); c == nil || c.Status != metav1.ConditionTrue || c.Message != "waiting for: Deployment/apps/web" {
+		t.Errorf("Reconciling = %+v, want True as for InProgress", c)
+	}
+}

@@ -20,6 +20,12 @@ type Result struct {
 	// checks): Ready=Unknown and Reconciling=True with Reason and Message, no event; the
 	// object is requeued after RequeueAfter, or earlier by a watch.
 	Progressing bool
+	// Deferred (with Progressing) says the object settles in moments and something will
+	// requeue it (a watch that woke nobody yet): when the steps changed nothing in the status
+	// but conditions, the status is not patched and nothing is requeued but RequeueAfter, so
+	// the next reconcile writes the outcome once (Ready) instead of Progressing and then
+	// Ready. When more changed, it ends as Progressing does.
+	Deferred bool
 }
 
 // IsZero reports whether r lets the next step run.
@@ -32,6 +38,14 @@ func Done(message string) Result { return Result{Message: message} }
 // waits for something to settle; it is requeued after after, or earlier by a watch.
 func InProgress(reason, message string, after time.Duration) Result {
 	return Result{Reason: reason, Message: message, RequeueAfter: after, Progressing: true}
+}
+
+// Defer ends a reconcile like InProgress, but without a status patch when only conditions
+// would change (see Result.Deferred); the caller makes sure the object is requeued.
+func Defer(reason, message string, after time.Duration) Result {
+	r := InProgress(reason, message, after)
+	r.Deferred = true
+	return r
 }
 
 // Step is one stage of a reconcile, run in order by the Controller with the reconcile's

@@ -59,12 +59,14 @@ type Step struct {
 const (
 	Ready       = "Ready"
 	Progressing = "Progressing"
-	Waiting     = "Waiting"
-	Failed      = "Failed"
-	Stalled     = "Stalled"
-	Suspended   = "Suspended"
-	Finalized   = "Finalized"
-	Gone        = "Gone"
+	// Deferred ended without a status patch, to be requeued in moments (reconcile.Defer).
+	Deferred  = "Deferred"
+	Waiting   = "Waiting"
+	Failed    = "Failed"
+	Stalled   = "Stalled"
+	Suspended = "Suspended"
+	Finalized = "Finalized"
+	Gone      = "Gone"
 )
 
 // Recorder keeps the last Size spans of a process and the queue times of its controllers'

@@ -23,9 +23,10 @@ const (
 	// healthRecheck bounds how long a pending health check waits for a watch event before it
 	// looks again (missed events, objects outside the watch, the timeout).
 	healthRecheck = 30 * time.Second
-	// observationWait bounds how long a reconcile holds its worker, right after an apply,
-	// for the applied objects' controllers to observe it (see awaitObservation).
-	observationWait = 2 * time.Second
+	// observationWait bounds how long a Kustomization waits, right after an apply and with
+	// its status unwritten, for the applied objects' controllers to observe it (see
+	// deferForObservation).
+	observationWait = 5 * time.Second
 )
 
 // pendingCheck is what a Kustomization waiting on health checks remembers of the apply
@@ -128,10 +129,15 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		// their apply response (ConfigMaps, Services, ...) cost no watch and no cache.
 		refs = health.StillWaiting(refs, append(summary.Waiting, summary.Failed...))
 		var changed <-chan struct{}
+		held := false
 		if remote == nil {
-			// From here on, changes of what we wait on wake this reconcile, not the queue.
-			defer r.health.Release(obj)
-			changed = r.health.Hold(obj)
+			// From here on, changes of what we wait on signal changed, not the queue.
+			changed, held = r.health.Hold(obj), true
+			defer func() {
+				if held {
+					r.health.Release(obj)
+				}
+			}()
 		}
 		// Right after an apply: record the wait and watch first, then look again in the
 		// cache. An update that landed before the wait was recorded is in the cache by now;
@@ -144,9 +150,23 @@ func (r *KustomizationReconciler) checkHealth(ctx context.Context, s *scope) (re
 		if summary, objs, err = r.evaluateHealth(ctx, s, p, refs, eval); err != nil {
 			return reconcile.Result{}, err
 		}
-		if remote == nil {
-			if summary, err = r.awaitObservation(ctx, s, p, refs, eval, summary, objs, changed); err != nil {
-				return reconcile.Result{}, err
+		if wait := min(observationWait, time.Until(p.deadline)); held && wait > 0 && awaitingObservation(summary, objs) {
+			held = false // deferForObservation releases
+			r.deferForObservation(obj, refs, changed, wait)
+			reconcile.SetCondition(obj, kustomizev1.HealthyCondition, "Unknown", progressingReason, "Running health checks")
+			return reconcile.Defer(progressingReason,
+				fmt.Sprintf("Running health checks for revision '%s' with a timeout of %s: %s", s.revision, obj.GetTimeout(), summary.Message), healthRecheck), nil
+		}
+		if held {
+			held = false
+			r.health.Release(obj)
+			select {
+			case <-changed:
+				// A change came after the last look and enqueued nobody: look again.
+				if summary, _, err = r.evaluateHealth(ctx, s, p, refs, eval); err != nil {
+					return reconcile.Result{}, err
+				}
+			default:
 			}
 		}
 	}
@@ -282,56 +302,65 @@ func remoteCluster(t *cluster.Target) health.RemoteCluster {
 	return t
 }
 
-// awaitObservation holds the worker, for at most observationWait, while every object still
-// waited on waits only for its controller to observe the apply (status.observedGeneration
-// behind metadata.generation, or no status yet): kube-controller-manager and its like take
-// moments for that, and ending the reconcile now would cost a status patch (Progressing) and
-// a second reconcile (measured with a thousand Kustomizations upgraded at once: holding
-// costs less worker time than the second reconcile and the extra status patches, even with
-// a backlog and the woken recheck going ahead in the queue). A rollout under way (replicas
-// starting) is not waited for here. The caller holds the tracker
-// (Hold, which returned changed), so the objects' changes wake this loop instead of
-// enqueuing the Kustomization.
-func (r *KustomizationReconciler) awaitObservation(ctx context.Context, s *scope, p *pendingCheck, refs []health.Ref,
-	eval *health.Evaluator, summary health.Summary, objs []*unstructured.Unstructured, changed <-chan struct{}) (health.Summary, error) {
-	obj := s.obj
-	wait := min(observationWait, time.Until(p.deadline))
-	if wait <= 0 || !awaitingObservation(summary, objs) {
-		r.health.Release(obj)
-		select {
-		case <-changed:
-			// A change came after the last look and enqueued nothing: look again.
-			summary, _, err := r.evaluateHealth(ctx, s, p, refs, eval)
-			return summary, err
-		default:
-			return summary, nil
+// deferForObservation ends the wait right after an apply while every object still waited
+// on waits only for its controller to observe the apply (status.observedGeneration behind
+// metadata.generation, or no status yet): kube-controller-manager and its like take moments
+// for that. The reconcile ends Deferred, freeing its worker without a status patch, and the
+// Kustomization is requeued ahead of others (health.WakePriority) once refs are observed
+// (the watch of our own apply arrives first: that one does not count), or after wait: the
+// next reconcile finds the pending check and writes Ready (or Progressing) once, instead of
+// Progressing now and Ready moments later, and no worker sits idle meanwhile. changed is
+// the tracker's Hold signal; the hold ends here. A rollout under way (replicas starting) is
+// not deferred for.
+func (r *KustomizationReconciler) deferForObservation(obj *kustomizev1.Kustomization, refs []health.Ref, changed <-chan struct{}, wait time.Duration) {
+	owner := &kustomizev1.Kustomization{}
+	owner.Namespace, owner.Name = obj.Namespace, obj.Name
+	go func() {
+		// A reconcile of the same Kustomization that started meanwhile (its spec changed)
+		// may hold the tracker too: releasing its hold only turns its next signal into a
+		// request, one extra reconcile.
+		defer r.health.Wake(owner)
+		defer r.health.Release(owner)
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		for {
+			select {
+			case <-changed:
+			case <-timer.C:
+				return
+			}
+			changed = r.health.Hold(owner) // before reading the cache, so no change falls between
+			if r.observed(refs) {
+				return
+			}
 		}
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	var err error
-	for awaitingObservation(summary, objs) {
-		select {
-		case <-changed:
-			changed = r.health.Hold(obj) // before reading the cache, so no change falls between
-		case <-timer.C:
-			return r.releaseAndLook(ctx, s, p, refs, eval)
-		case <-ctx.Done():
-			return r.releaseAndLook(ctx, s, p, refs, eval)
-		}
-		if summary, objs, err = r.evaluateHealth(ctx, s, p, refs, eval); err != nil {
-			return summary, err
-		}
-	}
-	return r.releaseAndLook(ctx, s, p, refs, eval)
+	}()
 }
 
-// releaseAndLook ends the hold and looks at the objects once more: a change between the last
-// look and the release woke nobody.
-func (r *KustomizationReconciler) releaseAndLook(ctx context.Context, s *scope, p *pendingCheck, refs []health.Ref, eval *health.Evaluator) (health.Summary, error) {
-	r.health.Release(s.obj)
-	summary, _, err := r.evaluateHealth(ctx, s, p, refs, eval)
-	return summary, err
+// observed reports whether every object of refs has been observed by its controller at its
+// current generation (or is gone, or cannot be read: the recheck will tell).
+func (r *KustomizationReconciler) observed(refs []health.Ref) bool {
+	for _, ref := range refs {
+		o, err := r.health.Get(context.Background(), nil, ref)
+		if err != nil || o == nil {
+			return true
+		}
+		if !observedByController(o) {
+			return false
+		}
+	}
+	return true
+}
+
+// observedByController reports whether o's controller has written a status for o's
+// current generation (or a status without observedGeneration).
+func observedByController(o *unstructured.Unstructured) bool {
+	st, hasStatus := o.Object["status"].(map[string]any)
+	if !hasStatus || len(st) == 0 {
+		return false
+	}
+	observed, found, err := unstructured.NestedInt64(st, "observedGeneration")
+	return !found || err != nil || observed >= o.GetGeneration()
 }
 
 // awaitingObservation reports whether summary is in progress only because the objects waited
@@ -349,13 +378,8 @@ func awaitingObservation(summary health.Summary, objs []*unstructured.Unstructur
 		if o == nil {
 			return false // missing: nothing to observe
 		}
-		st, hasStatus := o.Object["status"].(map[string]any)
-		if !hasStatus || len(st) == 0 {
-			continue // not observed at all yet
-		}
-		observed, found, err := unstructured.NestedInt64(st, "observedGeneration")
-		if !found || err != nil || observed >= o.GetGeneration() {
-			return false // observed (or never says): waiting for the rollout itself
+		if observedByController(o) {
+			return false // waiting for the rollout itself
 		}
 	}
 	return true

@@ -8,28 +8,31 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/timeline"
 )
 
-// TestHealthObservedDuringTheApplyReconcile: when the applied Deployment's controller
-// observes it moments after the apply (here the test, as kube-controller-manager would), the
-// reconcile that applied waits for that instead of ending Progressing: one reconcile, one
-// status patch, Ready. A Deployment whose rollout is still under way once observed is not
-// waited for (TestWaitDeploymentRollout).
-func TestHealthObservedDuringTheApplyReconcile(t *testing.T) {
+// TestHealthObservedAfterTheApplyReconcile: an upgrade changes the applied Deployment; its
+// controller (here the test, as kube-controller-manager would) observes it moments after the
+// apply. The reconcile that applied ends Deferred, without a status patch and without
+// holding its worker, and the observation wakes the Kustomization to Ready: no Progressing
+// status in between. (The first apply writes Progressing: the new inventory must be stored
+// before anything waits.) A Deployment whose rollout is still under way once observed is
+// not deferred for (TestWaitDeploymentRollout).
+func TestHealthObservedAfterTheApplyReconcile(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	src, _ := gitRepo(t, ns, "repo", map[string]string{"deploy.yaml": strings.Replace(deployYAML, "replicas: 1", "replicas: 0", 1)})
+	deploy := strings.Replace(deployYAML, "replicas: 1", "replicas: 0", 1)
+	deploy = strings.Replace(deploy, "        app: web\n    spec:", "        app: web\n      annotations:\n        version: \"${VERSION}\"\n    spec:", 1)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{"deploy.yaml": deploy})
 	// The "Deployment controller": marks the Deployment observed and available (0 replicas)
-	// half a second after it exists, well after the apply reconcile first looked.
-	observed := make(chan struct{})
-	go func() {
-		defer close(observed)
+	// half a second after each generation appears.
+	observe := func(generation int64) {
 		eventually(t, 30*time.Second, func() error {
-			if getObj(t, "apps/v1", "Deployment", ns, "web") == nil {
-				return fmt.Errorf("not applied yet")
+			if d := getObj(t, "apps/v1", "Deployment", ns, "web"); d == nil || d.GetGeneration() < generation {
+				return fmt.Errorf("generation %d not applied yet", generation)
 			}
 			return nil
 		})
@@ -39,31 +42,57 @@ func TestHealthObservedDuringTheApplyReconcile(t *testing.T) {
 			delete(st, k) // 0 replicas: the Deployment controller leaves them out
 		}
 		patchStatus(t, "apps/v1", "Deployment", ns, "web", st)
-	}()
-	newKustomization(t, ns, "app", src, "", func(ks *kustomizev1.Kustomization) {
+	}
+	go observe(1)
+	ks := newKustomization(t, ns, "app", src, "", func(ks *kustomizev1.Kustomization) {
 		ks.Spec.Wait = true
 		ks.Spec.Timeout = &metav1.Duration{Duration: time.Minute}
+		ks.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"VERSION": "v1"}}
 	})
 	waitReadyReason(t, ns, "app", metav1.ConditionTrue, meta.ReconciliationSucceededReason, 30*time.Second)
-	<-observed
 
-	// The span is recorded once the status patch returns: it may lag the Ready we saw.
-	var spans []timeline.Span
+	// The upgrade.
+	observed := make(chan struct{})
+	go func() { defer close(observed); observe(2) }()
 	eventually(t, 10*time.Second, func() error {
+		live := &kustomizev1.Kustomization{}
+		if err := k8s().Get(testCtx(t), client.ObjectKeyFromObject(ks), live); err != nil {
+			return err
+		}
+		base := live.DeepCopy()
+		live.Spec.PostBuild.Substitute["VERSION"] = "v2"
+		return k8s().Patch(testCtx(t), live, client.MergeFrom(base))
+	})
+	<-observed
+	var spans []timeline.Span
+	eventually(t, 30*time.Second, func() error {
 		spans = nil
 		for _, s := range suiteEnv.rt.Timeline.Since(0).Spans {
-			if s.Kind == kustomizev1.KustomizationKind && s.Namespace == ns && s.Name == "app" {
+			if s.Kind == kustomizev1.KustomizationKind && s.Namespace == ns && s.Name == "app" && s.Generation == 2 {
 				spans = append(spans, s)
 			}
 		}
 		if len(spans) == 0 || spans[len(spans)-1].Outcome != timeline.Ready {
-			return fmt.Errorf("no Ready reconcile recorded yet: %d spans", len(spans))
+			return fmt.Errorf("generation 2 not Ready yet: %d spans", len(spans))
 		}
 		return nil
 	})
+	deferred := 0
 	for _, s := range spans {
-		if s.Outcome == timeline.Progressing {
+		switch s.Outcome {
+		case timeline.Progressing:
 			t.Errorf("a reconcile ended Progressing although the Deployment was observed within %v: %+v", observationWait, s)
+		case timeline.Deferred:
+			deferred++
+			if s.StatusPatchSeconds != 0 {
+				t.Errorf("a deferred reconcile patched the status: %+v", s)
+			}
 		}
+	}
+	if deferred != 1 {
+		t.Errorf("%d deferred reconciles, want the apply's: %+v", deferred, spans)
+	}
+	if d := getObj(t, "apps/v1", "Deployment", ns, "web"); d.GetGeneration() != 2 {
+		t.Errorf("Deployment generation %d, want 2", d.GetGeneration())
 	}
 }
