@@ -28,10 +28,23 @@ import (
 // it at the same path, where Go's crypto/x509 looks first on Linux.
 const DefaultCACerts = "/etc/ssl/certs/ca-certificates.crt"
 
-// AllControllers are the controllers an image can exist for, in build order.
+// AllControllers are the components an image can exist for, in build order: the
+// controllers and the web UI ("ui", `flux install --components-extra=ui`).
 func AllControllers() []string {
 	return []string{"source-controller", "kustomize-controller", "helm-controller", "notification-controller",
-		"image-reflector-controller", "image-automation-controller"}
+		"image-reflector-controller", "image-automation-controller", "ui"}
+}
+
+// mainPackages are the components whose main package is not <name>/cmd: the web UI is a
+// command of the CLI module, which holds its server.
+var mainPackages = map[string]string{"ui": "cli/cmd/flux-ui"}
+
+// mainPackage is the directory of name's main package, relative to the repository root.
+func mainPackage(name string) string {
+	if p, ok := mainPackages[name]; ok {
+		return p
+	}
+	return name + "/cmd"
 }
 
 // Controllers lists the controllers under root whose cmd/ directory holds a main package
@@ -39,7 +52,7 @@ func AllControllers() []string {
 func Controllers(root string) ([]string, error) {
 	var out []string
 	for _, name := range AllControllers() {
-		files, err := filepath.Glob(filepath.Join(root, name, "cmd", "*.go"))
+		files, err := filepath.Glob(filepath.Join(root, mainPackage(name), "*.go"))
 		if err != nil {
 			return nil, err
 		}
@@ -151,13 +164,13 @@ func Build(ctx context.Context, opts Options) ([]Result, error) {
 	return results, nil
 }
 
-// goBuild compiles root/<name>/cmd into a static, stripped, reproducible Linux binary.
+// goBuild compiles name's main package into a static, stripped, reproducible Linux binary.
 func goBuild(ctx context.Context, root, name, arch, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./"+name+"/cmd")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./"+mainPackage(name))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("images: go build ./%s/cmd: %w\n%s", name, err, b)
+		return fmt.Errorf("images: go build ./%s: %w\n%s", mainPackage(name), err, b)
 	}
 	return nil
 }

@@ -34,11 +34,12 @@ func TestControllers(t *testing.T) {
 	write("notification-controller/cmd/README", "soon\n")
 	write("image-automation-controller/cmd/main.go", "package main\n")
 	write("not-a-controller/cmd/main.go", "package main\n")
+	write("cli/cmd/flux-ui/main.go", "package main\n") // the web UI lives in the CLI module
 	got, err := Controllers(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"source-controller", "image-automation-controller"}; !slices.Equal(got, want) {
+	if want := []string{"source-controller", "image-automation-controller", "ui"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }

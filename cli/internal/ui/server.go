@@ -47,8 +47,8 @@ type Options struct {
 	// Config is the identity the server watches with (the kubeconfig's, or the in-cluster
 	// service account's, which also impersonates).
 	Config *rest.Config
-	// Namespace limits the watches when the identity may not list a kind cluster-wide
-	// (local mode).
+	// Namespace limits the watches: in local mode when the identity may not list a kind
+	// cluster-wide, in cluster mode always when set.
 	Namespace string
 	// LocalToken is the secret local mode's URL carries (required in LocalMode).
 	LocalToken string
@@ -120,7 +120,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 		s.access = imp
-		all := func(context.Context, schema.GroupVersionResource) (string, bool) { return "", true }
+		// The server's own identity watches (every namespace, or only Options.Namespace);
+		// what a viewer sees of it is filtered per request.
+		all := func(context.Context, schema.GroupVersionResource) (string, bool) { return o.Namespace, true }
 		if err := s.hub.Start(ctx, dyn, mapper, all); err != nil {
 			return nil, err
 		}

@@ -15,6 +15,9 @@ const (
 	NotificationController    = "notification-controller"
 	ImageReflectorController  = "image-reflector-controller"
 	ImageAutomationController = "image-automation-controller"
+	// UI is the web UI (flux ui in cluster mode), an opt-in component that is not a
+	// controller.
+	UI = "ui"
 )
 
 // DefaultComponents are the controllers `flux install` installs without --components.
@@ -22,9 +25,10 @@ func DefaultComponents() []string {
 	return []string{SourceController, KustomizeController, HelmController, NotificationController}
 }
 
-// ExtraComponents are the controllers --components-extra accepts.
+// ExtraComponents are the components --components-extra accepts: the image automation
+// controllers and the web UI.
 func ExtraComponents() []string {
-	return []string{ImageReflectorController, ImageAutomationController}
+	return []string{ImageReflectorController, ImageAutomationController, UI}
 }
 
 // AllComponents are every controller the bundle describes.

@@ -17,7 +17,7 @@ func TestSelectComponents(t *testing.T) {
 	}{
 		{name: "defaults", components: DefaultComponents(), want: DefaultComponents()},
 		{name: "extra added in install order", components: []string{SourceController}, extra: ExtraComponents(),
-			want: []string{SourceController, ImageReflectorController, ImageAutomationController}},
+			want: []string{SourceController, ImageReflectorController, ImageAutomationController, UI}},
 		{name: "duplicates and order", components: []string{NotificationController, SourceController, SourceController, " "},
 			want: []string{SourceController, NotificationController}},
 		{name: "unknown", components: []string{"source-controler"}, wantErr: `unknown component "source-controler" in --components: valid components are source-controller, kustomize-controller, helm-controller, notification-controller, image-reflector-controller, image-automation-controller`},
@@ -97,8 +97,8 @@ func TestBundle(t *testing.T) {
 			t.Errorf("%s: no component label: `flux install --components` could not select it", ID(u))
 		}
 	}
-	want := map[string]int{"Namespace": 1, "CustomResourceDefinition": 13, "ServiceAccount": 6, "Deployment": 6,
-		"Service": 3, "ClusterRole": 3, "ClusterRoleBinding": 2, "NetworkPolicy": 3}
+	want := map[string]int{"Namespace": 1, "CustomResourceDefinition": 13, "ServiceAccount": 7, "Deployment": 7,
+		"Service": 4, "ClusterRole": 4, "ClusterRoleBinding": 3, "NetworkPolicy": 3}
 	for k, n := range want {
 		if count[k] != n {
 			t.Errorf("%d %s objects, want %d", count[k], k, n)
