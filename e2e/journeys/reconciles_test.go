@@ -2,6 +2,7 @@ package journeys_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,27 @@ func (l *reconcileLog) stop() (times []time.Duration, largest, endedAt time.Dura
 		prev = at
 	}
 	return append([]time.Duration{}, l.times...), largest, endedAt
+}
+
+// count is how many successful reconciles were recorded so far.
+func (l *reconcileLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.times)
+}
+
+// waitFor waits until n successful reconciles are recorded; the test fails after timeout.
+func (l *reconcileLog) waitFor(t *testing.T, ctx context.Context, n int, timeout time.Duration) {
+	t.Helper()
+	err := framework.Poll(ctx, timeout, fmt.Sprintf("%d successful reconciles", n), func(context.Context) (bool, error, error) {
+		if got := l.count(); got < n {
+			return false, fmt.Errorf("%d so far", got), nil
+		}
+		return true, nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // observed is how long the recording ran (up to now, or to stop).
