@@ -361,10 +361,11 @@ func restartUpgradedControllers(t *testing.T, ctx context.Context, env *framewor
 		if !ok {
 			continue // a component this environment does not run as a process
 		}
-		starts := p.Starts()
+		starts, begin := p.Starts(), time.Now()
 		if err := p.Restart(ctx); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%s restarted and ready in %s", name, time.Since(begin).Round(time.Millisecond))
 		if p.Starts() != starts+1 {
 			t.Fatalf("%s started %d times, want %d", name, p.Starts(), starts+1)
 		}
@@ -469,10 +470,15 @@ func checkNothingLost(t *testing.T, ctx context.Context, before, after selfUpdat
 	if before.artifacts[appSrc] == "" || after.artifacts[appSrc] != before.artifacts[appSrc] {
 		t.Errorf("the app's artifact (revision, digest, lastUpdateTime) was %q, is %q: fetched again", before.artifacts[appSrc], after.artifacts[appSrc])
 	}
-	if got, err := downloadDigest(ctx, after.urls[appSrc]); err != nil {
-		t.Errorf("the app's artifact is not served after the upgrade: %v", err)
-	} else if got != after.digests[appSrc] {
-		t.Errorf("the app's artifact at %s has digest %s, status says %s", after.urls[appSrc], got, after.digests[appSrc])
+	for key, url := range after.urls {
+		if got, err := downloadDigest(ctx, url); err != nil {
+			t.Errorf("the artifact of %s is not served after the upgrade: %v", key, err)
+		} else if got != after.digests[key] {
+			t.Errorf("the artifact of %s at %s has digest %s, its status says %s", key, url, got, after.digests[key])
+		}
+	}
+	if len(after.urls) != 2 {
+		t.Errorf("%d GitRepositories with an artifact after the upgrade, want 2: %v", len(after.urls), after.urls)
 	}
 }
 
