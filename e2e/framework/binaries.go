@@ -74,6 +74,19 @@ var fluxCLI = ControllerSpec{Name: "flux", Package: "./cli/cmd/flux"}
 // Flux returns the flux CLI executable, building it on first use.
 func (b *Binaries) Flux(ctx context.Context) (string, error) { return b.path(ctx, fluxCLI) }
 
+// FluxVersion returns a flux CLI executable that reports version (e.g. "2.7.1") and installs
+// controller images tagged with it, built on first use the way `make build VERSION=...`
+// does. Journeys that upgrade Flux run two of them against one cluster.
+func (b *Binaries) FluxVersion(ctx context.Context, version string) (string, error) {
+	if version == "" || strings.ContainsAny(version, " \t\n'\"/") {
+		return "", fmt.Errorf("flux version %q: want a version such as 2.7.1", version)
+	}
+	spec := fluxCLI
+	spec.Name = "flux-" + version
+	spec.ldflags = "-X gotk.dev/cli/internal/app.Version=" + strings.TrimPrefix(version, "v")
+	return b.path(ctx, spec)
+}
+
 func (b *Binaries) path(ctx context.Context, spec ControllerSpec) (string, error) {
 	name := spec.Name
 	b.mu.Lock()
@@ -123,7 +136,11 @@ func (b *Binaries) goBuild(ctx context.Context, spec ControllerSpec, dir string)
 		return "", err
 	}
 	out := filepath.Join(dir, spec.Name)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, spec.Package)
+	args := []string{"build", "-o", out}
+	if spec.ldflags != "" {
+		args = append(args, "-ldflags", spec.ldflags)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, spec.Package)...)
 	cmd.Dir = root
 	// Build in the workspace like `make build`, even when the test itself runs with
 	// GOWORK=off (e.g. from a module's `go mod tidy` check).

@@ -29,6 +29,9 @@ type ControllerSpec struct {
 	// Extra marks the controllers a default install leaves out (the image automation
 	// controllers, installed with `flux install --components-extra`).
 	Extra bool
+
+	// ldflags are passed to `go build -ldflags` (the flux CLI's version, see FluxVersion).
+	ldflags string
 }
 
 // manifestArgs are the arguments every controller Deployment in the install manifests
