@@ -3,8 +3,6 @@ package controller
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os/exec"
@@ -60,13 +58,7 @@ func testCtx(t testing.TB) context.Context {
 
 func newNamespace(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "iua-" + hex.EncodeToString(b)}}
-	if err := k8s().Create(testCtx(t), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return suiteEnv.env.NewNamespace(t, "iua")
 }
 
 // seed creates repository name with the podinfo manifest marked for ns's podinfo policy.

@@ -39,15 +39,10 @@ func randSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-// newNamespace creates a namespace of its own for a test. envtest runs no namespace
-// controller, so namespaces are left behind rather than deleted.
+// newNamespace creates a namespace of its own for a test.
 func newNamespace(t testing.TB) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ks-" + randSuffix()}}
-	if err := k8s().Create(testCtx(t), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return suiteEnv.env.NewNamespace(t, "ks")
 }
 
 // ksOpt changes a Kustomization before it is created.

@@ -25,11 +25,7 @@ func newNamespace(t *testing.T) string {
 	if suiteEnv == nil {
 		t.Skip("the suite (API server, manager) does not run while fuzzing")
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "nc-"}}
-	if err := suiteEnv.env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	return ns.Name
+	return suiteEnv.env.NewNamespace(t, "nc")
 }
 
 // create stores obj and deletes it when the test ends.

@@ -35,11 +35,7 @@ func newNamespace(t *testing.T) string {
 	if suiteEnv == nil {
 		t.Skip("the suite (API server, manager) does not run while fuzzing")
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "src-"}}
-	if err := suiteEnv.env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	return ns.Name
+	return suiteEnv.env.NewNamespace(t, "src")
 }
 
 // createSecret stores a Secret of type typ (Opaque when empty) with data.
