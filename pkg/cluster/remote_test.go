@@ -430,6 +430,11 @@ func TestRemoteHealthUnreachableSpoke(t *testing.T) {
 	if r := nextRequest(t, q, 30*time.Second); r.Name != "healthy-app" {
 		t.Fatalf("woken: %s, want the owner waiting on the healthy spoke", r)
 	}
+	// The silent spoke's owner waits on an object of the same name: the healthy spoke's
+	// events are not its own and must not wake it.
+	if n := q.Len(); n != 0 {
+		t.Errorf("%d more owners woken by the healthy spoke's object, want none", n)
+	}
 	if err := <-waited; err != nil {
 		t.Logf("wait on the silent spoke: %v", err)
 	}

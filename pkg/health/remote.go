@@ -105,7 +105,7 @@ func (t *Tracker[P]) startRemoteInformer(rk remoteKey, rc *remoteCache, gvk sche
 		if !ok {
 			return
 		}
-		addWoken(t.queue, t.ownersOf(rc.ctx, o)) // ahead of other work, as local wakes
+		addWoken(t.queue, t.ownersOf(rk.cluster, o)) // ahead of other work, as local wakes
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueue,

@@ -265,15 +265,19 @@ func (t *Tracker[P]) watchLocked(gvk schema.GroupVersionKind) error {
 	return nil
 }
 
-// ownersOf maps a changed object to the owners waiting on it: the one that applied it (owner
-// labels), if that one waits, and those whose waits name it (objects applied by others carry
-// no owner labels of ours). Updates of objects nobody waits on (the steady state) enqueue
-// nothing.
-func (t *Tracker[P]) ownersOf(_ context.Context, o client.Object) []ctrlreconcile.Request {
+// ownersOf maps a changed object of cluster ("" for this one, else a remote cluster's key) to
+// the owners waiting on it there: the one that applied it (owner labels), if that one waits,
+// and those whose waits name it (objects applied by others carry no owner labels of ours).
+// Owners waiting on an object of the same name in another cluster (the same app on every
+// spoke) are not woken. Updates of objects nobody waits on (the steady state) enqueue nothing.
+func (t *Tracker[P]) ownersOf(cluster string, o client.Object) []ctrlreconcile.Request {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var reqs []ctrlreconcile.Request
 	wake := func(k types.NamespacedName) {
+		if w := t.waiters[k]; w == nil || w.remote != cluster {
+			return
+		}
 		if ch, held := t.held[k]; held {
 			if ch != nil {
 				close(ch)
@@ -285,7 +289,7 @@ func (t *Tracker[P]) ownersOf(_ context.Context, o client.Object) []ctrlreconcil
 	}
 	l := o.GetLabels()
 	owner := types.NamespacedName{Namespace: l[t.labels.Namespace], Name: l[t.labels.Name]}
-	if owner.Name != "" && owner.Namespace != "" && t.waiters[owner] != nil {
+	if owner.Name != "" && owner.Namespace != "" {
 		wake(owner)
 	}
 	gvk := o.GetObjectKind().GroupVersionKind()

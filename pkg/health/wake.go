@@ -49,7 +49,7 @@ func (h wakeHandler[P]) wake(ctx context.Context, o client.Object, q requestQueu
 		if o == nil {
 			continue
 		}
-		for _, r := range h.t.ownersOf(ctx, o) {
+		for _, r := range h.t.ownersOf("", o) {
 			if !slices.Contains(reqs, r) {
 				reqs = append(reqs, r)
 			}
