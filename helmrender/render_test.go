@@ -13,12 +13,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v2 "gotk.dev/helm-controller/api/v2"
-	"gotk.dev/internal/testing/workspace"
+	"gotk.dev/internal/testing/helmrepo"
 )
 
 func podinfoDir(t *testing.T) string {
 	t.Helper()
-	return workspace.SharedOrSkip(t, "fixtures", "charts", "podinfo")
+	return helmrepo.PodinfoDir()
 }
 
 // TestRender renders podinfo the way helm-controller releases it: values applied, hooks

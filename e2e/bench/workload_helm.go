@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,7 +13,7 @@ import (
 
 	"gotk.dev/e2e/framework"
 	helmv2 "gotk.dev/helm-controller/api/v2"
-	"gotk.dev/internal/testing/workspace"
+	"gotk.dev/internal/testing/helmrepo"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
@@ -34,11 +33,7 @@ func setupHelm(ctx context.Context, env *framework.Env, cfg Config) (string, err
 	if _, err := setupNamespace(ctx, env, cfg); err != nil {
 		return "", err
 	}
-	shared := workspace.SharedDir()
-	if shared == "" {
-		return "", fmt.Errorf("the podinfo chart fixture needs ../shared next to the repository")
-	}
-	digest, err := env.PushArtifact(ctx, chartRepo, chartVersion, filepath.Join(shared, "fixtures", "charts", "podinfo"), "gotk-e2e-bench", "")
+	digest, err := env.PushArtifact(ctx, chartRepo, chartVersion, helmrepo.PodinfoDir(), "gotk-e2e-bench", "")
 	if err != nil {
 		return "", err
 	}

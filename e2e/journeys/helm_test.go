@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	helmv2 "gotk.dev/helm-controller/api/v2"
-	"gotk.dev/internal/testing/workspace"
+	"gotk.dev/internal/testing/helmrepo"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
@@ -28,7 +28,7 @@ const podinfoChartVersion = "6.14.1"
 // returns an OCIRepository in namespace following it.
 func pushPodinfoChart(t *testing.T, ctx context.Context, namespace, repo string) *sourcev1.OCIRepository {
 	t.Helper()
-	podinfo := workspace.SharedOrSkip(t, "fixtures", "charts", "podinfo")
+	podinfo := helmrepo.PodinfoDir()
 	if _, err := suite.env.PushArtifact(ctx, repo, podinfoChartVersion, podinfo, "gotk-e2e", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"gotk.dev/e2e/framework"
 	helmv2 "gotk.dev/helm-controller/api/v2"
-	"gotk.dev/internal/testing/workspace"
+	"gotk.dev/internal/testing/helmrepo"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
@@ -35,7 +35,7 @@ func TestLiveHelmRelease(t *testing.T) {
 	env := framework.Setup(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	podinfo := workspace.SharedOrSkip(t, "fixtures", "charts", "podinfo")
+	podinfo := helmrepo.PodinfoDir()
 	if _, err := env.PushArtifact(ctx, "charts/podinfo", "6.14.1", podinfo, "flux-cli-test", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"gotk.dev/internal/testing/helmrepo"
 	"gotk.dev/internal/testing/ports"
 	"gotk.dev/internal/testing/workspace"
 
@@ -141,10 +142,7 @@ func startGitServer(ctx context.Context, dir, example, clusterPath, password, al
 	if err != nil {
 		return urls, err
 	}
-	chart := ""
-	if shared := workspace.SharedDir(); shared != "" {
-		chart = filepath.Join(shared, "fixtures", "charts", "podinfo")
-	}
+	chart := helmrepo.PodinfoDir()
 	urlFile := filepath.Join(dir, "peer-urls.json")
 	if _, err := cluster.StartDetached(dir, "git-server", self, []string{"gitserver",
 		"--root=" + filepath.Join(dir, "git"), "--username=" + gitUser, "--password=" + password,

@@ -16,9 +16,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"gotk.dev/helm-controller/internal/kube"
+	"gotk.dev/internal/testing/helmrepo"
 	"gotk.dev/internal/testing/kubelet"
 	"gotk.dev/internal/testing/testenv"
-	"gotk.dev/internal/testing/workspace"
 )
 
 // PhaseAnnotation on a test hook pod names the phase the stand-in kubelet gives it
@@ -61,7 +61,7 @@ func Dir(tb testing.TB, name string) string {
 	if name != "podinfo" {
 		return filepath.Join(testdata(), "charts", name)
 	}
-	return workspace.SharedOrSkip(tb, "fixtures", "charts", "podinfo")
+	return helmrepo.PodinfoDir()
 }
 
 // Chart loads a test chart (see Dir).

@@ -51,21 +51,3 @@ func SharedDir() string {
 	}
 	return dir
 }
-
-// SkipT is the part of testing.TB SharedOrSkip uses.
-type SkipT interface {
-	Helper()
-	Skipf(format string, args ...any)
-}
-
-// SharedOrSkip returns the path of elem under ../shared, and skips the test with a message
-// when ../shared is absent (a checkout without the shared reference material); tests must not
-// fail for its absence, and run wherever it is present (CI).
-func SharedOrSkip(tb SkipT, elem ...string) string {
-	tb.Helper()
-	shared := SharedDir()
-	if shared == "" {
-		tb.Skipf("../shared is absent next to the repository: %s is not there to test with", filepath.Join(elem...))
-	}
-	return filepath.Join(append([]string{shared}, elem...)...)
-}
