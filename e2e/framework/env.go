@@ -65,6 +65,8 @@ type Env struct {
 	savingLogs bool
 	stopOnce   sync.Once
 	stopErr    error
+	// freePort picks the controllers' listen ports (ports.Free; a test hands out a taken one).
+	freePort func() (int, error)
 }
 
 // Start brings up everything Options asks for and returns when the cluster is usable, the
@@ -86,7 +88,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if opts.BinDir == "" {
 		opts.BinDir = workspace.BinDir()
 	}
-	e := &Env{opts: opts, Dir: opts.Dir, Controllers: map[string]*Process{}}
+	e := &Env{opts: opts, Dir: opts.Dir, Controllers: map[string]*Process{}, freePort: ports.Free}
 	if e.Root, err = workspace.Root(); err != nil {
 		return nil, err
 	}
@@ -238,42 +240,95 @@ func (e *Env) CreateNamespace(ctx context.Context, name string) error {
 	return nil
 }
 
-// startControllers starts notification-controller first (its address goes into the
-// others' --events-addr), then the rest, and waits until all are ready.
+// startControllers starts notification-controller first and waits for it (its address goes
+// into the others' --events-addr), then starts the rest together and waits until all are
+// ready.
 func (e *Env) startControllers(ctx context.Context, bins map[string]string) error {
-	ordered := append([]ControllerOptions{}, e.opts.Controllers...)
 	eventsURL := ""
-	for i, c := range ordered {
-		if spec, _ := LookupController(c.Name); spec.ReceivesEvents {
-			ordered[0], ordered[i] = ordered[i], ordered[0]
-		}
-	}
-	var procs []*Process
-	for _, c := range ordered {
+	var launched []launch
+	for _, c := range e.opts.Controllers {
 		spec, err := LookupController(c.Name)
 		if err != nil {
 			return err
 		}
-		p, err := e.newProcess(spec, c, bins[c.Name], eventsURL)
+		if !spec.ReceivesEvents {
+			continue
+		}
+		l := launch{spec: spec, opts: c, bin: bins[c.Name]}
+		if err := e.startAndWait(ctx, &l); err != nil {
+			return err
+		}
+		eventsURL = "http://" + l.proc.EventsAddr + "/"
+	}
+	for _, c := range e.opts.Controllers {
+		spec, err := LookupController(c.Name)
 		if err != nil {
 			return err
 		}
-		e.opts.Logf("e2e: starting %s (health %s)", c.Instance(), p.HealthAddr)
-		if err := p.start(); err != nil {
+		if spec.ReceivesEvents {
+			continue
+		}
+		l := launch{spec: spec, opts: c, bin: bins[c.Name], eventsURL: eventsURL}
+		if err := e.start(&l); err != nil {
 			return err
 		}
-		e.Controllers[c.Instance()] = p
-		procs = append(procs, p)
-		if spec.ReceivesEvents {
-			eventsURL = "http://" + p.EventsAddr + "/"
-		}
+		launched = append(launched, l)
 	}
-	for _, p := range procs {
-		if err := p.waitReady(ctx); err != nil {
+	for i := range launched {
+		if err := e.wait(ctx, &launched[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// launch is one controller instance being started.
+type launch struct {
+	spec      ControllerSpec
+	opts      ControllerOptions
+	bin       string
+	eventsURL string
+	proc      *Process
+}
+
+// portRaceAttempts bounds the restarts of a controller that lost a port race.
+const portRaceAttempts = 3
+
+func (e *Env) startAndWait(ctx context.Context, l *launch) error {
+	if err := e.start(l); err != nil {
+		return err
+	}
+	return e.wait(ctx, l)
+}
+
+// start launches the controller on freshly picked loopback ports.
+func (e *Env) start(l *launch) error {
+	p, err := e.newProcess(l.spec, l.opts, l.bin, l.eventsURL)
+	if err != nil {
+		return err
+	}
+	e.opts.Logf("e2e: starting %s (health %s)", l.opts.Instance(), p.HealthAddr)
+	if err := p.start(); err != nil {
+		return err
+	}
+	e.Controllers[l.opts.Instance()] = p
+	l.proc = p
+	return nil
+}
+
+// wait waits for /readyz. The ports were free when picked, but another process can take
+// one before the controller binds it; a controller that exits on that is started again on
+// new ports instead of failing the run.
+func (e *Env) wait(ctx context.Context, l *launch) error {
+	err := l.proc.waitReady(ctx)
+	for attempt := 1; err != nil && attempt < portRaceAttempts && l.proc.lostPortRace(); attempt++ {
+		e.opts.Logf("e2e: %s lost a port race (address already in use); starting it again on new ports", l.opts.Instance())
+		if err = e.start(l); err != nil {
+			return err
+		}
+		err = l.proc.waitReady(ctx)
+	}
+	return err
 }
 
 func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsURL string) (*Process, error) {
@@ -286,7 +341,7 @@ func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsUR
 	}
 	var addrs processAddrs
 	for _, a := range []*string{&addrs.Metrics, &addrs.Health, &addrs.Storage, &addrs.Events, &addrs.Receiver} {
-		port, err := ports.Free()
+		port, err := e.freePort()
 		if err != nil {
 			return nil, err
 		}

@@ -163,6 +163,12 @@ func (p *Process) waitReady(ctx context.Context) error {
 	}
 }
 
+// lostPortRace reports whether the current incarnation exited because one of its listen
+// addresses was taken.
+func (p *Process) lostPortRace() bool {
+	return !p.Running() && strings.Contains(p.LogTail(20), "address already in use")
+}
+
 // Running reports whether the current incarnation has not exited.
 func (p *Process) Running() bool {
 	p.mu.Lock()
