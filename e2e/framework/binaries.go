@@ -3,12 +3,13 @@ package framework
 import (
 	"context"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"gotk.dev/internal/testing/workspace"
 )
 
 // Binaries builds controller executables from this repository with `go build`, each at most

@@ -26,12 +26,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"gotk.dev/internal/testing/workspace"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"gotk.dev/internal/testing/workspace"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"

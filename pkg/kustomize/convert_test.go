@@ -2,12 +2,13 @@ package kustomize
 
 import (
 	"fmt"
-	"github.com/fluxcd/pkg/apis/kustomize"
 	"reflect"
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fluxcd/pkg/apis/kustomize"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"

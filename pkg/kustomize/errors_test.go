@@ -1,9 +1,10 @@
 package kustomize
 
 import (
-	"github.com/fluxcd/pkg/apis/kustomize"
 	"strings"
 	"testing"
+
+	"github.com/fluxcd/pkg/apis/kustomize"
 )
 
 func TestBuildErrorMessages(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
 	"gotk.dev/internal/testing/gitserver"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"

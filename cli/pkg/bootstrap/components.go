@@ -9,10 +9,11 @@ import (
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 
-	"gotk.dev/cli/pkg/manifests"
-	"gotk.dev/pkg/kustomize"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"gotk.dev/cli/pkg/manifests"
+	"gotk.dev/pkg/kustomize"
 )
 
 // reconcileComponents writes gotk-components.yaml (and gotk-sync.yaml, committed later, so

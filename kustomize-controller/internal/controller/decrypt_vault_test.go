@@ -3,9 +3,10 @@ package controller
 import (
 	"strings"
 
-	"filippo.io/age"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/getsops/sops/v3/hcvault"
