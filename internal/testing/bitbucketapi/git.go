@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/hostingapi"
 )
 
 // serveGit applies Bitbucket Server's rules to a Git request under /scm/<key>/<slug>.git,
@@ -44,8 +45,5 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Repository "+key+"/"+slug+" is archived and cannot be pushed to", http.StatusForbidden)
 		return
 	}
-	fwd := r.Clone(r.Context())
-	fwd.URL.Path = "/" + gitName + ".git/" + rest
-	fwd.Header.Del("Authorization")
-	s.opts.Git.ServeHTTP(w, fwd)
+	hostingapi.Forward(s.opts.Git, w, r, gitName, rest)
 }

@@ -16,17 +16,13 @@
 package bitbucketapi
 
 import (
-	"crypto/tls"
 	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
 	"gotk.dev/internal/testing/gitserver"
-	"gotk.dev/internal/testing/pki"
+	"gotk.dev/internal/testing/hostingapi"
 )
 
 // DefaultUsername is the token owner's user name when Options.Username is empty.
@@ -50,27 +46,17 @@ type Options struct {
 
 // Server is a running fake Bitbucket Server. All methods are safe for concurrent use.
 type Server struct {
+	*hostingapi.Front
 	opts   Options
-	certs  *pki.Certs
-	srv    *http.Server
-	addr   string
 	deploy *gitserver.DeployKeys
 
-	mu       sync.Mutex
-	repos    map[string]*repository // by upper-case project key and slug, "KEY/slug"
-	nextID   int64
-	calls    []Call
-	closeErr error
+	mu     sync.Mutex
+	repos  map[string]*repository // by upper-case project key and slug, "KEY/slug"
+	nextID int64
 }
 
 // Call is one request the server answered, for assertions ("nothing was created").
-type Call struct {
-	Method string
-	Path   string
-	Status int
-}
-
-func (c Call) String() string { return fmt.Sprintf("%s %s %d", c.Method, c.Path, c.Status) }
+type Call = hostingapi.Call
 
 // Start serves HTTPS on a free port of 127.0.0.1 with a certificate from a new CA (CACert).
 func Start(opts Options) (*Server, error) {
@@ -81,25 +67,11 @@ func Start(opts Options) (*Server, error) {
 		opts.Username = DefaultUsername
 	}
 	s := &Server{opts: opts, repos: map[string]*repository{}}
-	var err error
-	if s.certs, err = pki.New("bitbucketapi test CA"); err != nil {
-		return nil, err
-	}
-	cfg, err := s.certs.ServerConfig(false)
+	front, err := hostingapi.Serve("bitbucketapi", opts.SSH, hostingapi.Routes{IsGit: func(p string) bool { return strings.HasPrefix(p, "/scm/") && gitserver.IsGitRequest(p) }, Git: s.serveGit, API: s.serveAPI})
 	if err != nil {
 		return nil, err
 	}
-	if s.deploy, err = gitserver.NewDeployKeys(opts.SSH); err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = s.deploy.Close()
-		return nil, fmt.Errorf("bitbucketapi listen: %w", err)
-	}
-	s.addr = ln.Addr().String()
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}
-	go func() { _ = s.srv.Serve(tls.NewListener(ln, cfg)) }()
+	s.Front, s.deploy = front, front.Deploy
 	return s, nil
 }
 
@@ -112,70 +84,4 @@ func New(t testing.TB, opts Options) *Server {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
-}
-
-// Close stops serving; deploy keys stop working.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		s.closeErr = errors.Join(s.srv.Close(), s.deploy.Close())
-		s.srv = nil
-	}
-	return s.closeErr
-}
-
-// Host is "127.0.0.1:<port>", what a client gives as its Bitbucket Server hostname.
-func (s *Server) Host() string { return s.addr }
-
-// URL is the web and Git base URL, "https://127.0.0.1:<port>".
-func (s *Server) URL() string { return "https://" + s.addr }
-
-// CACert is the PEM certificate of the CA that signed the server's certificate.
-func (s *Server) CACert() []byte { return s.certs.CAPEM }
-
-// Calls lists the requests answered so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
-
-// recorder remembers the status code written, for Calls.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Flush lets git http-backend stream.
-func (r *recorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w}
-	if strings.HasPrefix(r.URL.Path, "/scm/") && gitserver.IsGitRequest(r.URL.Path) {
-		s.serveGit(rec, r)
-	} else {
-		s.serveAPI(rec, r)
-	}
-	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: rec.status})
-	s.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/hostingapi"
 )
 
 // serveGit applies GitHub's rules to a Git request, then forwards it to the Git server:
@@ -54,8 +55,5 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 
 // forwardGit hands an authorized request to the Git server, without its credentials.
 func (s *Server) forwardGit(w http.ResponseWriter, r *http.Request, gitName, rest string) {
-	fwd := r.Clone(r.Context())
-	fwd.URL.Path = "/" + gitName + ".git/" + rest
-	fwd.Header.Del("Authorization")
-	s.opts.Git.ServeHTTP(w, fwd)
+	hostingapi.Forward(s.opts.Git, w, r, gitName, rest)
 }

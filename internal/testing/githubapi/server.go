@@ -19,17 +19,13 @@
 package githubapi
 
 import (
-	"crypto/tls"
 	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"gotk.dev/internal/testing/gitserver"
-	"gotk.dev/internal/testing/pki"
+	"gotk.dev/internal/testing/hostingapi"
 )
 
 // DefaultLogin is the authenticated user's login when Options.Login is empty.
@@ -59,30 +55,20 @@ type Options struct {
 
 // Server is a running fake GitHub API. All methods are safe for concurrent use.
 type Server struct {
+	*hostingapi.Front
 	opts   Options
-	certs  *pki.Certs
-	srv    *http.Server
-	addr   string
 	deploy *gitserver.DeployKeys
 
 	mu     sync.Mutex
 	repos  map[string]*repository // by lower-case "owner/name", as GitHub is case-insensitive
 	keys   map[string]string      // authorized key fingerprint -> "owner/name" holding it
 	nextID int64
-	calls  []Call
 	// installTokens are the installation tokens issued, by token.
 	installTokens map[string]installationToken
-	closeErr      error
 }
 
 // Call is one request the server answered, for assertions ("nothing was created").
-type Call struct {
-	Method string
-	Path   string
-	Status int
-}
-
-func (c Call) String() string { return fmt.Sprintf("%s %s %d", c.Method, c.Path, c.Status) }
+type Call = hostingapi.Call
 
 // Start serves HTTPS on a free port of 127.0.0.1 with a certificate from a new CA (CACert).
 func Start(opts Options) (*Server, error) {
@@ -96,26 +82,11 @@ func Start(opts Options) (*Server, error) {
 		opts.Login = DefaultLogin
 	}
 	s := &Server{opts: opts, repos: map[string]*repository{}, keys: map[string]string{}}
-	var err error
-	if s.certs, err = pki.New("githubapi test CA"); err != nil {
-		return nil, err
-	}
-	if s.deploy, err = gitserver.NewDeployKeys(opts.SSH); err != nil {
-		return nil, err
-	}
-	cfg, err := s.certs.ServerConfig(false)
+	front, err := hostingapi.Serve("githubapi", opts.SSH, hostingapi.Routes{Git: s.serveGit, API: s.serveAPI})
 	if err != nil {
-		_ = s.deploy.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = s.deploy.Close()
-		return nil, fmt.Errorf("githubapi listen: %w", err)
-	}
-	s.addr = ln.Addr().String()
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}
-	go func() { _ = s.srv.Serve(tls.NewListener(ln, cfg)) }()
+	s.Front, s.deploy = front, front.Deploy
 	return s, nil
 }
 
@@ -130,72 +101,5 @@ func New(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// Close stops serving and removes the server's state. Authorized deploy keys stop working
-// (their state is gone) but stay in the SSH server's authorized_keys.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		s.closeErr = errors.Join(s.srv.Close(), s.deploy.Close())
-		s.srv = nil
-	}
-	return s.closeErr
-}
-
-// Host is "127.0.0.1:<port>", what a client gives as its GitHub hostname.
-func (s *Server) Host() string { return s.addr }
-
-// URL is the web and Git base URL, "https://127.0.0.1:<port>".
-func (s *Server) URL() string { return "https://" + s.addr }
-
 // APIURL is the REST API base URL, "https://127.0.0.1:<port>/api/v3/".
 func (s *Server) APIURL() string { return s.URL() + apiPrefix + "/" }
-
-// CACert is the PEM certificate of the CA that signed the server's certificate.
-func (s *Server) CACert() []byte { return s.certs.CAPEM }
-
-// Calls lists the requests answered so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
-
-// statusRecorder remembers the status code written, for Calls.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Flush lets git http-backend stream (the CGI handler flushes when it can).
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
-	if gitserver.IsGitRequest(r.URL.Path) {
-		s.serveGit(rec, r)
-	} else {
-		s.serveAPI(rec, r)
-	}
-	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Status: rec.status})
-	s.mu.Unlock()
-}

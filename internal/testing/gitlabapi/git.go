@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/hostingapi"
 )
 
 // serveGit applies GitLab's rules to a Git request, then forwards it to the Git server:
@@ -54,10 +55,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "You are not allowed to push code to an archived project.", http.StatusForbidden)
 		return
 	}
-	fwd := r.Clone(r.Context())
-	fwd.URL.Path = "/" + gitName + ".git/" + rest
-	fwd.Header.Del("Authorization")
-	s.opts.Git.ServeHTTP(w, fwd)
+	hostingapi.Forward(s.opts.Git, w, r, gitName, rest)
 }
 
 func unauthorized(w http.ResponseWriter) {
