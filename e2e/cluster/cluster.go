@@ -89,10 +89,10 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("write PKI: %w", err)
 	}
-	if err := c.startEtcd(ctx); err != nil {
+	if err := c.retryPortRace(func() error { return c.startEtcd(ctx) }); err != nil {
 		return nil, err
 	}
-	if err := c.startAPIServer(ctx, pki); err != nil {
+	if err := c.retryPortRace(func() error { return c.startAPIServer(ctx, pki) }); err != nil {
 		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(c.Config)
@@ -133,12 +133,39 @@ func (c *Cluster) start(name string, args []string) (*process, error) {
 	return p, nil
 }
 
+// freePort picks etcd's ports (a test hands out a taken one).
+var freePort = ports.Free
+
+// portRaceAttempts bounds the starts of a process that lost a port race.
+const portRaceAttempts = 3
+
+// retryPortRace runs start, which starts one process on ports picked free, again when that
+// process exited because another process took one of its ports between the pick and the
+// bind.
+func (c *Cluster) retryPortRace(start func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := start()
+		if err == nil || attempt == portRaceAttempts || len(c.procs) == 0 {
+			return err
+		}
+		last := c.procs[len(c.procs)-1]
+		if last.running() || !strings.Contains(tail(last.logPath, 30), "address already in use") {
+			return err
+		}
+		c.opts.Logf("%s lost a port race (address already in use); starting it again on new ports", last.name)
+	}
+}
+
 func (c *Cluster) startEtcd(ctx context.Context) error {
-	clientPort, err := ports.Free()
+	// A start that lost a port race may have left a member bootstrapped for other URLs.
+	if err := os.RemoveAll(filepath.Join(c.opts.Dir, "etcd")); err != nil {
+		return err
+	}
+	clientPort, err := freePort()
 	if err != nil {
 		return err
 	}
-	peerPort, err := ports.Free()
+	peerPort, err := freePort()
 	if err != nil {
 		return err
 	}
@@ -159,8 +186,10 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 		return err
 	}
 	c.etcdURL = client
+	// A bounded request: whatever else listens on a port can hold a request forever.
+	hc := &http.Client{Timeout: 2 * time.Second}
 	return p.waitFor(ctx, 30*time.Second, "healthy", func() error {
-		resp, err := http.Get(client + "/health")
+		resp, err := hc.Get(client + "/health")
 		if err != nil {
 			return err
 		}
