@@ -1,13 +1,23 @@
 package journeys_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
 
 	"gotk.dev/e2e/framework"
+	"gotk.dev/internal/testing/alertsink"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
 
@@ -32,7 +42,7 @@ func TestCentralAlerting(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifest := replaceMarks(map[string]string{"a": files["infrastructure/base/alerting.yaml"]}, map[string]string{
-		alertsURLMark: alerts.URL, alertsKeyMark: alerts.Key, "${cluster_name}": "staging", "namespace: flux-system": "namespace: " + ns,
+		alertsURLMark: alerts.URL, alertsKeyMark: alerts.Key(platformSender), "${cluster_name}": "staging", "namespace: flux-system": "namespace: " + ns,
 	})["a"]
 	if _, err := staging.Apply(ctx, manifest); err != nil {
 		t.Fatal(err)
@@ -55,22 +65,26 @@ func TestCentralAlerting(t *testing.T) {
 	waitIn(t, ctx, prod, attack, waitTime, "team-b/plant-in-team-a to exist", func() (bool, string) { return true, "" })
 
 	for _, want := range []struct {
-		what            string
-		env             *framework.Env
-		cluster, tenant string
-		ks              *kustomizev1.Kustomization
+		what                    string
+		env                     *framework.Env
+		cluster, tenant, sender string
+		ks                      *kustomizev1.Kustomization
 	}{
-		{"a failed apply on staging", staging, "staging", "", namespaced(&kustomizev1.Kustomization{}, ns, "broken")},
-		{"team-b's refused apply on production", prod, "production", "team-b", attack},
+		{"a failed apply on staging", staging, "staging", "", platformSender, namespaced(&kustomizev1.Kustomization{}, ns, "broken")},
+		{"team-b's refused apply on production", prod, "production", "team-b", "team-b", attack},
 	} {
 		// Alerts have no status: notification-controller picks a new one up from its watch.
 		// A failure posted before that is not forwarded, so the failing object is asked to
 		// reconcile again while waiting.
 		nudge := func() { _, _ = want.env.RequestReconcile(ctx, want.ks) }
-		ev := waitCentral(t, ctx, alerts, want.what, nudge, func(ev eventv1.Event) bool {
-			o := ev.InvolvedObject
+		rec := waitCentral(t, ctx, alerts, want.what, nudge, func(rec alertsink.Received) bool {
+			ev, o := rec.Event, rec.Event.InvolvedObject
 			return o.Kind == "Kustomization" && o.Namespace == want.ks.Namespace && o.Name == want.ks.Name && ev.Severity == eventv1.EventSeverityError
 		})
+		ev := rec.Event
+		if rec.Sender != want.sender {
+			t.Errorf("%s arrived signed with %s's key, want %s's", want.what, rec.Sender, want.sender)
+		}
 		if ev.Metadata["cluster"] != want.cluster {
 			t.Errorf("%s arrived with metadata cluster=%q, want %q (metadata %v)", want.what, ev.Metadata["cluster"], want.cluster, ev.Metadata)
 		}
@@ -79,31 +93,66 @@ func TestCentralAlerting(t *testing.T) {
 		}
 		t.Logf("%s arrived: cluster=%s %s: %s", want.what, ev.Metadata["cluster"], ev.Reason, ev.Message)
 	}
-	if n := alerts.refusals(); n != 0 {
+	if n := alerts.Refusals(); n != 0 {
 		t.Errorf("the central receiver refused %d unsigned or badly signed posts", n)
 	}
+
+	// team-b can read the alerting Secret in its own namespace; signed with that key, an
+	// event that claims to be team-a's is refused.
+	var secret corev1.Secret
+	if err := prod.Client.Get(ctx, client.ObjectKey{Namespace: "team-b", Name: "central-alerting"}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	forged := eventv1.Event{InvolvedObject: corev1.ObjectReference{Kind: "Kustomization", Namespace: "team-a", Name: "team-a"},
+		Severity: eventv1.EventSeverityInfo, Reason: "ReconciliationSucceeded", Metadata: map[string]string{"cluster": "production", "tenant": "team-a"}}
+	if code := postSigned(t, ctx, alerts.URL, string(secret.Data["token"]), forged); code != http.StatusForbidden {
+		t.Errorf("an event signed with team-b's key claiming to be team-a's was answered %d, want 403", code)
+	}
+}
+
+// postSigned posts ev to url signed the way a generic-hmac Provider signs (X-Signature:
+// sha256=<HMAC-SHA256 of the body>) and returns the status code.
+func postSigned(t *testing.T, ctx context.Context, url, key string, ev eventv1.Event) int {
+	t.Helper()
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // waitCentral waits until the central receiver has an event match accepts, calling nudge
 // every few seconds meanwhile.
-func waitCentral(t *testing.T, ctx context.Context, c *centralReceiver, what string, nudge func(), match func(eventv1.Event) bool) eventv1.Event {
+func waitCentral(t *testing.T, ctx context.Context, c *alertsink.Sink, what string, nudge func(), match func(alertsink.Received) bool) alertsink.Received {
 	t.Helper()
 	timeout := time.After(waitTime)
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
-		ev, next := c.find(match)
-		if ev != nil {
-			return *ev
+		rec, next := c.Find(match)
+		if rec != nil {
+			return *rec
 		}
 		select {
 		case <-next:
 		case <-tick.C:
 			nudge()
 		case <-timeout:
-			t.Fatalf("%s never arrived at the central receiver; it has:%s", what, c.summary())
+			t.Fatalf("%s never arrived at the central receiver; it has:%s", what, centralSummary(c))
 		case <-ctx.Done():
-			t.Fatalf("%s never arrived at the central receiver: %v; it has:%s", what, ctx.Err(), c.summary())
+			t.Fatalf("%s never arrived at the central receiver: %v; it has:%s", what, ctx.Err(), centralSummary(c))
 		}
 	}
 }

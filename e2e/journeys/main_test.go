@@ -72,7 +72,9 @@ func TestMain(m *testing.M) {
 	if err := suite.stop(code != 0); err != nil {
 		fmt.Fprintln(os.Stderr, "journeys:", err)
 	}
-	central.close()
+	if central != nil {
+		central.Close()
+	}
 	if productionPlatform.charts != nil {
 		productionPlatform.charts.Close()
 	}

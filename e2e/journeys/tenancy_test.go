@@ -112,8 +112,9 @@ func bootstrapPlatform(t *testing.T, ctx context.Context, env *framework.Env, ch
 	if err != nil {
 		t.Fatal(err)
 	}
-	platformFiles = replaceMarks(platformFiles, map[string]string{helmRepoMark: charts.URL, fleetGitURLMark: repo.HTTPURL,
-		alertsURLMark: alerts.URL, alertsKeyMark: alerts.Key})
+	marks := alerts.KeyPlaceholders(alertsKeyMark)
+	marks[helmRepoMark], marks[fleetGitURLMark], marks[alertsURLMark] = charts.URL, repo.HTTPURL, alerts.URL
+	platformFiles = replaceMarks(platformFiles, marks)
 	hash, err := repo.Commit(platformFiles, "Add the production cluster and onboard "+strings.Join(tenants, ", "))
 	if err != nil {
 		t.Fatal(err)

@@ -1,28 +1,26 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
-	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
+	"gotk.dev/internal/testing/alertsink"
 )
 
+// demoTenants are the tenants of the example repository (tenants/<team>); each gets its
+// own alerting key, derived from --alerts-key.
+var demoTenants = []string{"team-a", "team-b"}
+
 // startAlerts serves the demo's central alerting endpoint on 127.0.0.1: the platform
-// repository's generic-hmac Providers post every Flux event here. An event whose
-// X-Signature is not the HMAC-SHA256 of its body under key is refused (401); an accepted one
+// repository's generic-hmac Providers post every Flux event here, the platform's signed with
+// the key derived from seed for "platform", each tenant's with its own. A post with no valid
+// signature (401) or a tenant speaking for someone else (403) is refused; an accepted event
 // is appended to logPath as one line (`tail -f` it to watch the fleet).
-func startAlerts(key, logPath string) (*httptest.Server, error) {
-	if key == "" {
+func startAlerts(seed, logPath string) (*alertsink.Sink, error) {
+	if seed == "" {
 		return nil, fmt.Errorf("--alerts-key is required")
 	}
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -30,28 +28,21 @@ func startAlerts(key, logPath string) (*httptest.Server, error) {
 		return nil, err
 	}
 	var mu sync.Mutex
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil || r.Method != http.MethodPost {
-			http.Error(w, "POST an event", http.StatusBadRequest)
-			return
-		}
-		mac := hmac.New(sha256.New, []byte(key))
-		mac.Write(body)
-		if !hmac.Equal([]byte(r.Header.Get("X-Signature")), []byte("sha256="+hex.EncodeToString(mac.Sum(nil)))) {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		var ev eventv1.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			http.Error(w, "not an event", http.StatusBadRequest)
-			return
-		}
-		o := ev.InvolvedObject
+	return alertsink.Start(alertsink.Options{Platform: "platform", Tenants: demoTenants, Seed: seed, OnAccept: func(rec alertsink.Received) {
+		ev, o := rec.Event, rec.Event.InvolvedObject
 		mu.Lock()
-		fmt.Fprintf(f, "%s cluster=%s %s %s/%s/%s %s: %s\n", time.Now().Format(time.RFC3339), ev.Metadata["cluster"],
+		defer mu.Unlock()
+		fmt.Fprintf(f, "%s cluster=%s sender=%s %s %s/%s/%s %s: %s\n", time.Now().Format(time.RFC3339), ev.Metadata["cluster"], rec.Sender,
 			ev.Severity, o.Kind, o.Namespace, o.Name, ev.Reason, strings.ReplaceAll(ev.Message, "\n", "; "))
-		mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	})), nil
+	}})
+}
+
+// alertsKeyMarks are the example repository's placeholders of the alerting keys and the
+// keys of sink, as strings.NewReplacer takes them.
+func alertsKeyMarks(sink *alertsink.Sink) []string {
+	var marks []string
+	for mark, key := range sink.KeyPlaceholders(markAlertsKey) {
+		marks = append(marks, mark, key)
+	}
+	return marks
 }

@@ -58,7 +58,7 @@ func runGitServer(ctx context.Context, args []string) error {
 	seed := fset.String("seed", "", "directory whose files the new repository starts with")
 	skip := fset.String("skip", "", "comma-separated seed paths to leave out")
 	chart := fset.String("chart", "", "chart directory the Helm repository serves")
-	alertsKey := fset.String("alerts-key", "", "HMAC key of the alerts endpoint (generic-hmac Providers)")
+	alertsKey := fset.String("alerts-key", "", "secret the alerts endpoint derives the platform's and each tenant's HMAC key from (generic-hmac Providers)")
 	alertsLog := fset.String("alerts-log", "", "file the alerts endpoint appends events to")
 	urlFile := fset.String("url-file", "", "file receiving the server URLs")
 	_ = fset.Parse(args)
@@ -89,7 +89,7 @@ func runGitServer(ctx context.Context, args []string) error {
 	if err := pushImages(images.Host()+"/podinfo", podinfoTags); err != nil {
 		return err
 	}
-	urls := servedURLs{Git: srv.URL(), Helm: charts.URL, Alerts: alerts.URL + "/alerts", Registry: images.Host()}
+	urls := servedURLs{Git: srv.URL(), Helm: charts.URL, Alerts: alerts.URL, Registry: images.Host()}
 
 	if _, err := os.Stat(filepath.Join(*root, *repo+".git")); os.IsNotExist(err) {
 		if _, err := srv.InitRepo(*repo); err != nil {
@@ -99,8 +99,8 @@ func runGitServer(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		marks := strings.NewReplacer(markGitURL, urls.Git+"/"+*repo+".git", markHelmURL, urls.Helm,
-			markAlertsURL, urls.Alerts, markAlertsKey, *alertsKey, markRegistry, urls.Registry)
+		marks := strings.NewReplacer(append(alertsKeyMarks(alerts), markGitURL, urls.Git+"/"+*repo+".git", markHelmURL, urls.Helm,
+			markAlertsURL, urls.Alerts, markRegistry, urls.Registry)...)
 		for path, body := range files {
 			files[path] = marks.Replace(body)
 		}
