@@ -96,6 +96,16 @@ func TestDecryptAzureKV(t *testing.T) {
 		})
 	}
 
+	t.Run("managed identity client ID", func(t *testing.T) {
+		const miClient = "2a3b4c5d-kubelet-identity"
+		endpoint, header := srv.AddManagedIdentity(miClient)
+		t.Setenv("IDENTITY_ENDPOINT", endpoint)
+		t.Setenv("IDENTITY_HEADER", header)
+		if err := decryptOne(t, enc, map[string][]byte{AzureKVKey: []byte("clientId: " + miClient + "\n")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("controller workload identity", func(t *testing.T) {
 		resetControllerAzure(t)
 		const wiClient, federated = "9d8c7b6a-flux-wi", "eyJhbGciOiJSUzI1NiJ9.service-account-t0ken.sig"

@@ -5,6 +5,8 @@
 //     GET /{tenant}/v2.0/.well-known/openid-configuration and the client credentials grant
 //     POST /{tenant}/oauth2/v2.0/token with a client secret, a certificate-signed client
 //     assertion (PS256/RS256 JWT, as MSAL sends) or a federated token (workload identity);
+//   - a managed identity endpoint as App Service hosts it (IDENTITY_ENDPOINT, IDENTITY_HEADER):
+//     GET /msi/token?resource=...&client_id=... with the X-IDENTITY-HEADER secret;
 //   - a Key Vault: POST /keys/{name}/{version}/encrypt and /decrypt with RSA-OAEP-256 under a
 //     real RSA key per key name, behind Key Vault's challenge: a request without a token is
 //     answered 401 with a WWW-Authenticate naming the authority, the tenant and the resource.
@@ -88,6 +90,10 @@ type Server struct {
 	certs map[string]*x509.Certificate
 	// federated are the accepted federated (workload identity) tokens by client ID.
 	federated map[string]string
+	// managed are the user-assigned managed identities' client IDs; identityHeader is the
+	// secret their endpoint requires.
+	managed        map[string]bool
+	identityHeader string
 	// tokens maps issued access tokens to the client they were issued to.
 	tokens   map[string]string
 	keys     map[string]*rsa.PrivateKey
@@ -108,7 +114,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{secrets: map[string]string{}, certs: map[string]*x509.Certificate{}, federated: map[string]string{},
+	s := &Server{secrets: map[string]string{}, certs: map[string]*x509.Certificate{}, federated: map[string]string{}, managed: map[string]bool{},
 		tokens: map[string]string{}, keys: map[string]*rsa.PrivateKey{}, disabled: map[string]bool{}}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.srv.TLS = cfg
@@ -157,6 +163,21 @@ func (s *Server) AddFederatedToken(clientID, token string) {
 	s.federated[clientID] = token
 }
 
+// AddManagedIdentity registers a user-assigned managed identity and returns the App Service
+// managed identity endpoint and header secret (IDENTITY_ENDPOINT, IDENTITY_HEADER) that issue
+// its tokens.
+func (s *Server) AddManagedIdentity(clientID string) (endpoint, header string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.managed[clientID] = true
+	if s.identityHeader == "" {
+		raw := make([]byte, 12)
+		_, _ = rand.Read(raw)
+		s.identityHeader = hex.EncodeToString(raw)
+	}
+	return s.srv.URL + "/msi/token", s.identityHeader
+}
+
 // CreateKey makes an RSA key and returns its version.
 func (s *Server) CreateKey(name string) string {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -181,6 +202,8 @@ func (s *Server) Disable(name, version string) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
+	case r.URL.Path == "/msi/token" && r.Method == http.MethodGet:
+		s.serveManagedIdentity(w, r)
 	case len(parts) == 4 && parts[1] == "v2.0" && parts[2] == ".well-known" && parts[3] == "openid-configuration":
 		s.serveOpenIDConfiguration(w, parts[0])
 	case len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token" && r.Method == http.MethodPost:
@@ -238,13 +261,36 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret or assertion provided for application '"+clientID+"'.")
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": s.issue(clientID)})
+}
+
+// serveManagedIdentity answers App Service's managed identity token request.
+func (s *Server) serveManagedIdentity(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	clientID := q.Get("client_id")
+	s.mu.Lock()
+	ok := s.identityHeader != "" && r.Header.Get("X-IDENTITY-HEADER") == s.identityHeader && s.managed[clientID]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": 400, "message": "No managed identity with client ID '" + clientID + "' is assigned to this resource."})
+		return
+	case q.Get("resource") != s.resource():
+		writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": 400, "message": "Unknown resource."})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": s.issue(clientID), "expires_in": 3599, "resource": s.resource(), "token_type": "Bearer", "client_id": clientID})
+}
+
+// issue makes an access token for clientID.
+func (s *Server) issue(clientID string) string {
 	raw := make([]byte, 24)
 	_, _ = rand.Read(raw)
 	token := "eyJ0eXAi." + hex.EncodeToString(raw)
 	s.mu.Lock()
 	s.tokens[token] = clientID
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
+	return token
 }
 
 // validAssertion checks a client assertion signed with the certificate's key for this
