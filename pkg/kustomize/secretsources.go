@@ -48,6 +48,11 @@ func (f *secureFS) noteSecretSources(dir string, gens []types.SecretArgs) {
 		if err != nil {
 			return // kustomize fails on it with its own message, or the violation stands
 		}
+		if !within(f.root, r) {
+			// A remote base's file: only the source's own files are decrypted, as upstream
+			// does, so a remote base cannot make a Kustomization's keys decrypt it.
+			return
+		}
 		src.Path = f.rel(r)
 		f.mu.Lock()
 		f.secretSources[r] = src
