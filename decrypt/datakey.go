@@ -92,6 +92,9 @@ func (d *Decryptor) decryptGroup(group []masterKey) ([]byte, []string) {
 		case "hc_vault":
 			kind = "Vault transit key " + k.id
 			plain, err = d.decryptVault(k)
+		case "azure_kv":
+			kind = "Azure Key Vault key " + k.id
+			plain, err = d.decryptAzureKV(k)
 		default:
 			continue
 		}
@@ -177,6 +180,8 @@ func describeMasterKeys(md *metadata) string {
 				p = "GCP KMS key " + k.id
 			case "hc_vault":
 				p = "Vault transit key " + k.id
+			case "azure_kv":
+				p = "Azure Key Vault key " + k.id
 			default:
 				p = fmt.Sprintf("%s key %s (not supported)", k.kind, k.id)
 			}

@@ -7,15 +7,19 @@
 //     ("*.asc") through github.com/ProtonMail/go-crypto, in memory: neither
 //     gpg nor a keyring on disk, nor the user's home, is used;
 //   - Vault/OpenBao transit keys (hc_vault) with the "sops.vault-token"
-//     entry, AWS KMS keys (kms) with the "sops.aws-kms" credentials and GCP
-//     KMS keys (gcp_kms) with the "sops.gcp-kms" service account key, through
-//     sops' own per-provider packages (hcvault, kms, gcpkms), which do not
-//     pull sops' root package. Without credentials, AWS and GCP keys use the
-//     controller's own identity (the SDKs' default chains: workload identity);
-//     Vault keys need the Secret's token, so the controller's own token is
-//     never sent to an address a tenant's document names. Each provider lives
-//     in its own file and a build tag (sops_no_vault, sops_no_awskms,
-//     sops_no_gcpkms) drops it from slim builds. Azure Key Vault and HuaweiCloud
+//     entry, AWS KMS keys (kms) with the "sops.aws-kms" credentials, GCP
+//     KMS keys (gcp_kms) with the "sops.gcp-kms" service account key and
+//     Azure Key Vault keys (azure_kv) with the "sops.azure-kv" identity (a
+//     service principal's secret or certificate, or a managed identity's
+//     client ID), through sops' own per-provider packages (hcvault, kms,
+//     gcpkms, azkv), which do not pull sops' root package. Without
+//     credentials, AWS, GCP and Azure keys use the controller's own identity
+//     (the SDKs' default chains: workload identity); Vault keys need the
+//     Secret's token, so the controller's own token is never sent to an
+//     address a tenant's document names. Credential forms that name files,
+//     URLs or commands on the controller are refused. Each provider lives in
+//     its own file and a build tag (sops_no_vault, sops_no_awskms,
+//     sops_no_gcpkms, sops_no_azurekv) drops it from slim builds. HuaweiCloud
 //     KMS keys are not decrypted: errors say so.
 //
 // Local keys are tried before remote ones, as sops does; a Decryptor is

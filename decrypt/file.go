@@ -11,8 +11,20 @@ import (
 // The build step uses it, through an overlay filesystem, for files that
 // kustomize generators read. Errors name the file by path as given but
 // never quote its content.
-func (d *Decryptor) DecryptFile(path string, data []byte) (_ []byte, err error) {
-	name := path
+func (d *Decryptor) DecryptFile(path string, data []byte) ([]byte, error) {
+	return d.decryptFile(path, formatFor(path, data), data)
+}
+
+// DecryptFileAs is DecryptFile with the format chosen by the name as (its extension, else
+// the content), for files whose own name does not say it: a secretGenerator "envs" source is
+// dotenv whatever its name ("as" = ".env"), and a "files" source takes the format of its
+// Secret key, as upstream Flux documents (config.json=config.json.encrypted). Errors name
+// path.
+func (d *Decryptor) DecryptFileAs(path, as string, data []byte) ([]byte, error) {
+	return d.decryptFile(path, formatFor(as, data), data)
+}
+
+func (d *Decryptor) decryptFile(name string, f format, data []byte) (_ []byte, err error) {
 	defer func() {
 		// The parsers are libraries fed with untrusted input; one bad
 		// file must fail its reconciliation, not the controller.
@@ -20,7 +32,6 @@ func (d *Decryptor) DecryptFile(path string, data []byte) (_ []byte, err error) 
 			err = fmt.Errorf("file '%s': internal error while decrypting (malformed SOPS document)", name)
 		}
 	}()
-	f := formatFor(path, data)
 	docs, md, err := loadEncrypted(f, data)
 	if err != nil {
 		// Parser messages can quote a line of the file.

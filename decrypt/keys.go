@@ -33,6 +33,8 @@ type Decryptor struct {
 	// gcpCredentials is the sops.gcp-kms service account key; nil uses the controller's
 	// identity.
 	gcpCredentials []byte
+	// azure is the sops.azure-kv identity; nil uses the controller's identity.
+	azure *azureAuth
 }
 
 // NewDecryptor builds a decryptor from the decryption.secretRef Secret's
@@ -40,8 +42,9 @@ type Decryptor struct {
 // line; blank lines and '#' comments are ignored), entries ending in ".asc"
 // hold armored OpenPGP private keys (one or more, without passphrase),
 // "sops.vault-token" a Vault token for hc_vault keys, "sops.aws-kms" AWS
-// credentials for kms keys and "sops.gcp-kms" a Google service account key
-// for gcp_kms keys (see remote.go). Other entries are ignored. A
+// credentials for kms keys, "sops.gcp-kms" a Google service account key
+// for gcp_kms keys and "sops.azure-kv" an Azure identity for azure_kv keys
+// (see remote.go). Other entries are ignored. A
 // nil or empty map gives a decryptor without keys, whose every decryption
 // fails naming what the data was encrypted for.
 //
@@ -77,6 +80,12 @@ func NewDecryptor(secretData map[string][]byte) (*Decryptor, error) {
 				return nil, err
 			}
 			d.gcpCredentials = creds
+		case name == AzureKVKey:
+			auth, err := parseAzureCredentials(data)
+			if err != nil {
+				return nil, err
+			}
+			d.azure = auth
 		case strings.HasSuffix(name, PGPKeySuffix):
 			keys, err := parsePGPKeys(name, data)
 			if err != nil {

@@ -144,10 +144,10 @@ func TestDecryptObjectsErrors(t *testing.T) {
 		secret: good,
 		want:   []string{"Secret/apps/db", "cannot recover the data key", mk.Recipient},
 	}, {
-		name:   "Azure Key Vault only",
-		doc:    azureOnly(t, string(enc)),
+		name:   "HuaweiCloud KMS only",
+		doc:    hckmsOnly(t, string(enc)),
 		secret: good,
-		want:   []string{"Secret/apps/db", "azure_kv key https://flux.vault.azure.net/keys/sops/abc (not supported)"},
+		want:   []string{"Secret/apps/db", "hckms key cn-north-4:0f3c8a2e-7b1d-4c5e-9f60-a1b2c3d4e5f6 (not supported)"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,17 +190,17 @@ func corrupt(t testing.TB, doc, marker string) string {
 	return doc[:i] + string(c) + doc[i+1:]
 }
 
-// azureOnly replaces the age key group of a document by an Azure Key Vault one (a key type
+// hckmsOnly replaces the age key group of a document by a HuaweiCloud KMS one (a key type
 // this package does not decrypt).
-func azureOnly(t testing.TB, doc string) string {
+func hckmsOnly(t testing.TB, doc string) string {
 	t.Helper()
 	start := strings.Index(doc, "    age:\n")
 	end := strings.Index(doc, "    encrypted_regex:")
 	if start < 0 || end < start {
 		t.Fatalf("unexpected layout:\n%s", doc)
 	}
-	azure := "    azure_kv:\n        - vault_url: https://flux.vault.azure.net\n          name: sops\n          version: abc\n          created_at: \"2024-01-01T00:00:00Z\"\n          enc: AQICAHg=\n"
-	return doc[:start] + azure + doc[end:]
+	hckms := "    hckms:\n        - key_id: cn-north-4:0f3c8a2e-7b1d-4c5e-9f60-a1b2c3d4e5f6\n          created_at: \"2024-01-01T00:00:00Z\"\n          enc: AQICAHg=\n"
+	return doc[:start] + hckms + doc[end:]
 }
 
 func TestRequireNoneEncrypted(t *testing.T) {

@@ -28,6 +28,11 @@ const (
 	// gcp_kms keys are decrypted with the controller's own Google identity (application
 	// default credentials, workload identity).
 	GCPKMSKey = "sops.gcp-kms"
+	// AzureKVKey holds an Azure identity for azure_kv keys, as JSON or YAML: a service
+	// principal with a secret or a certificate, `az` output, or a managed identity's client
+	// ID (see remote_azurekv.go). Without it, azure_kv keys are decrypted with the
+	// controller's own identity (azidentity's default chain: workload identity).
+	AzureKVKey = "sops.azure-kv"
 )
 
 // remoteTimeout bounds one call to a key service: a data key decryption is one request.
@@ -69,7 +74,11 @@ func stringPointers(m map[string]string) map[string]*string {
 	return out
 }
 
-var spaces = regexp.MustCompile(`\s+`)
+var (
+	spaces = regexp.MustCompile(`\s+`)
+	// azureRule is the line of dashes the Azure SDK puts around a response in its errors.
+	azureRule = regexp.MustCompile(`-{8,}`)
+)
 
 // oneLine folds the multi-line errors of the Vault client into one condition-friendly line.
 func oneLine(s string) string { return strings.TrimSpace(spaces.ReplaceAllString(s, " ")) }

@@ -30,6 +30,7 @@ func Build(root, path string, opts Options) (objs []*unstructured.Unstructured, 
 	if err != nil {
 		return nil, err
 	}
+	fsys.decrypter = opts.SecretSources
 	dir, err := fsys.locate(path)
 	if err != nil {
 		return nil, err
@@ -52,6 +53,12 @@ func Build(root, path string, opts Options) (objs []*unstructured.Unstructured, 
 	rm, runErr := k.Run(fsys, dir)
 	if v := fsys.firstViolation(); v != nil {
 		return nil, v
+	}
+	fsys.mu.Lock()
+	derr := fsys.decryptErr
+	fsys.mu.Unlock()
+	if derr != nil {
+		return nil, derr
 	}
 	if runErr != nil {
 		fsys.mu.Lock()

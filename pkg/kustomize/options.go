@@ -33,6 +33,12 @@ type Options struct {
 	// NoRemoteBases fails the build when any kustomization refers to remote content
 	// (HTTP URLs, git repositories).
 	NoRemoteBases bool
+	// SecretSources decrypts the files secretGenerators read before kustomize parses them;
+	// nil reads them as they are. It is not part of the build cache key: SecretSourcesID is.
+	SecretSources SecretSourceDecrypter `json:"-"`
+	// SecretSourcesID identifies SecretSources' keys for the build cache, so that builds
+	// decrypted with different keys (or none) never share a result.
+	SecretSourcesID string `json:",omitempty"`
 }
 
 // CommonMetadata is the Kustomization's .spec.commonMetadata.

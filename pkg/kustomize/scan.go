@@ -215,6 +215,7 @@ func (f *secureFS) scanKustomization(file string, data []byte) error {
 			return err
 		}
 	}
+	f.noteSecretSources(dir, k.SecretGenerator)
 	for field, entries := range map[string][]string{"generators": k.Generators, "transformers": k.Transformers, "validators": k.Validators} {
 		for _, e := range entries {
 			if strings.Contains(e, "\n") {

@@ -43,6 +43,10 @@ type secureFS struct {
 	scanned   map[string]bool   // kustomization/config files already scanned
 	configs   map[string]string // absolute path of generator/transformer config -> referrer
 	reads     []string          // root-relative paths of files read, in order (for messages)
+
+	decrypter     SecretSourceDecrypter   // nil: secretGenerator sources are read as they are
+	secretSources map[string]SecretSource // resolved path -> the secretGenerator entry reading it
+	decryptErr    *DecryptError           // first source that failed to decrypt
 }
 
 func newSecureFS(root string, allowRemote bool) (*secureFS, error) {
@@ -67,6 +71,8 @@ func newSecureFS(root string, allowRemote bool) (*secureFS, error) {
 		noRemote: !allowRemote,
 		scanned:  map[string]bool{},
 		configs:  map[string]string{},
+
+		secretSources: map[string]SecretSource{},
 	}
 	if allowRemote {
 		if tmp, err := filepath.EvalSymlinks(os.TempDir()); err == nil {

@@ -175,6 +175,9 @@ func (f *secureFS) ReadFile(p string) ([]byte, error) {
 	if err := f.inspect(f.abs(p), r, data); err != nil {
 		return nil, err
 	}
+	if data, err = f.decryptSource(r, data); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	f.reads = append(f.reads, f.rel(r))
 	f.mu.Unlock()

@@ -5,15 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
-	"gotk.dev/decrypt"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/options"
@@ -39,11 +38,20 @@ func (r *KustomizationReconciler) build(ctx context.Context, s *scope) (reconcil
 func (r *KustomizationReconciler) buildObjects(ctx context.Context, s *scope) error {
 	obj := s.obj
 	obj.Status.LastAttemptedRevision = s.revision
-	objs, err := r.builder.Build(s.artifact.Digest, s.dir, obj.Spec.Path, buildOptions(obj, r.opts.NoRemoteBases))
+	dec, err := r.decryptor(ctx, obj)
+	if err != nil {
+		return err
+	}
+	opts := buildOptions(obj, r.opts.NoRemoteBases)
+	opts.SecretSources, opts.SecretSourcesID = secretSources{dec: dec.dec}, dec.id
+	objs, err := r.builder.Build(s.artifact.Digest, s.dir, obj.Spec.Path, opts)
+	if derr := (*kustomize.DecryptError)(nil); errors.As(err, &derr) {
+		return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("secretGenerator source of revision '%s': %w", s.revision, derr), retryAfter(obj))
+	}
 	if err != nil {
 		return reconcile.FailAfter(buildFailedReason, fmt.Errorf("kustomize build failed for revision '%s': %w", s.revision, err), retryAfter(obj))
 	}
-	if err := r.decrypt(ctx, s, objs); err != nil {
+	if err := r.decrypt(obj, dec.dec, objs); err != nil {
 		return err
 	}
 	if pb := obj.Spec.PostBuild; pb != nil {
@@ -70,54 +78,6 @@ func (r *KustomizationReconciler) buildObjects(ctx context.Context, s *scope) er
 	}
 	s.objects = objs
 	s.digest = contentDigest(objs)
-	return nil
-}
-
-// decrypt decrypts SOPS-encrypted Secrets with the keys of spec.decryption.secretRef. An
-// encrypted Secret without decryption configured is an error naming it: applying ciphertext
-// would break whatever reads the Secret.
-func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, all []*unstructuredObj) error {
-	obj := s.obj
-	d := obj.Spec.Decryption
-	objs := decryptable(all)
-	if d == nil {
-		if err := decrypt.RequireNoneEncrypted(objs); err != nil {
-			return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
-		}
-		return nil
-	}
-	if d.Provider != kustomizev1.DecryptionProviderSOPS {
-		return reconcile.Stall(decryptionFailedReason, fmt.Errorf("decryption provider '%s' is not supported", d.Provider))
-	}
-	data := map[string][]byte{}
-	var names []string
-	// The fallback keys of --sops-age-secret come first: the object's own keys win on a
-	// name clash.
-	for _, ref := range []struct {
-		set  bool
-		key  types.NamespacedName
-		what string
-	}{
-		{r.opts.SOPSAgeSecret != "", types.NamespacedName{Namespace: r.runtimeNamespace(), Name: r.opts.SOPSAgeSecret}, "--sops-age-secret"},
-		{d.SecretRef != nil, types.NamespacedName{Namespace: obj.Namespace, Name: secretRefName(d)}, "decryption secret"},
-	} {
-		if !ref.set {
-			continue
-		}
-		var secret corev1.Secret
-		if err := r.Get(ctx, ref.key, &secret); err != nil {
-			return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("failed to get %s '%s': %w", ref.what, ref.key, err), retryAfter(obj))
-		}
-		maps.Copy(data, secret.Data)
-		names = append(names, fmt.Sprintf("%s '%s'", ref.what, ref.key))
-	}
-	dec, err := decrypt.NewDecryptor(data)
-	if err != nil {
-		return reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("%s: %w", strings.Join(names, ", "), err), retryAfter(obj))
-	}
-	if err := dec.DecryptObjects(objs); err != nil {
-		return reconcile.FailAfter(decryptionFailedReason, err, retryAfter(obj))
-	}
 	return nil
 }
 

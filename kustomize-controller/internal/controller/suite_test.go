@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"gotk.dev/internal/testing/azurekvapi"
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/requestlog"
 	"gotk.dev/internal/testing/testenv"
@@ -64,6 +65,11 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	cleanup(func() { os.RemoveAll(root) })
+	// The Azure Key Vault test server speaks TLS only; Go reads SSL_CERT_FILE when a TLS
+	// client first needs the system roots, so this comes before any reconcile.
+	if err := azurekvapi.TrustCA(root); err != nil {
+		return err
+	}
 	if err := installWidgetCRD(env.Client); err != nil {
 		return err
 	}
