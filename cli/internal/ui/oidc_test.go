@@ -40,15 +40,15 @@ type oidcServer struct {
 	log *syncBuffer
 }
 
-// startOIDCServer starts Dex with alice and bob and a UI whose users are "oidc:<email>" in
-// groups "oidc:<group>".
-func startOIDCServer(t *testing.T, env *testenv.Env) *oidcServer {
+// startOIDCServer starts Dex with users and a UI whose users are "oidc:<email>" in groups
+// "oidc:<group>". Tests sharing the API server give their users groups of their own.
+func startOIDCServer(t *testing.T, env *testenv.Env, users ...dex.User) *oidcServer {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	callback := "http://" + hs.Listener.Addr().String() + callbackPath
 	d := dex.Start(t, dex.Options{
 		Clients: []dex.Client{{ID: oidcClientID, Secret: oidcClientSecret, RedirectURIs: []string{callback}}},
-		Users:   []dex.User{alice, bob},
+		Users:   users,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -150,7 +150,7 @@ func TestOIDCSignIn(t *testing.T) {
 	fleet(t, env, nsB)
 	groupMayEdit(t, env.Client, nsA, "oidc:team-a")
 	groupMayEdit(t, env.Client, nsB, "oidc:team-b")
-	s := startOIDCServer(t, env)
+	s := startOIDCServer(t, env, alice, bob)
 
 	var whoami struct {
 		OIDC     bool     `json:"oidc"`
