@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -289,16 +290,42 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 
-	t.Run("sign-out ends the session, also for a copy of the cookie", func(t *testing.T) {
+	t.Run("sign-out ends the session, also for a copy of the cookie and an open stream", func(t *testing.T) {
 		u, _ := url.Parse(s.http.URL)
 		copied := s.c.Jar.Cookies(u)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.http.URL+"/api/stream/objects", nil)
+		stream, err := s.c.Do(req)
+		if err != nil || stream.StatusCode != http.StatusOK {
+			t.Fatalf("stream: %v %v", err, stream)
+		}
+		defer stream.Body.Close()
+		lines := bufio.NewScanner(stream.Body)
+		lines.Buffer(nil, 1<<20)
+		for lines.Scan() && !strings.HasPrefix(lines.Text(), "data: ") {
+		}
 		if code, _ := s.do(t, http.MethodPost, "/auth/logout", nil); code != http.StatusOK {
 			t.Fatalf("logout: %d", code)
+		}
+		// A change in the cluster wakes the stream, which finds its session gone and ends.
+		ks := get(t, env, "kustomize.toolkit.fluxcd.io/v1", "Kustomization", nsA, "apps")
+		ks.SetLabels(map[string]string{"touched": "yes"})
+		if err := env.Client.Update(context.Background(), ks); err != nil {
+			t.Fatal(err)
+		}
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "data: ") {
+				t.Fatalf("the stream pushed a page after sign-out: %.200s", lines.Text())
+			}
+		}
+		if ctx.Err() != nil {
+			t.Error("the stream stayed open after sign-out")
 		}
 		if signedIn(t, s, s.c) {
 			t.Error("still signed in after logout")
 		}
-		req, _ := http.NewRequest(http.MethodGet, s.http.URL+"/api/objects", nil)
+		req, _ = http.NewRequest(http.MethodGet, s.http.URL+"/api/objects", nil)
 		for _, c := range copied {
 			req.AddCookie(c)
 		}
