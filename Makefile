@@ -13,7 +13,7 @@ KWOK_VERSION = v0.8.0
 REGISTRY_VERSION = v3.1.2
 AZURITE_VERSION = 3.37.0
 # Real test peers built from their wrapper modules tools/peers/<name> (pinned there).
-PEERS := versitygw gitea tofu local-kms
+PEERS := versitygw gitea tofu local-kms dex
 SHARED ?= $(ROOT)/../shared
 
 API_MODULES := source-controller/api kustomize-controller/api helm-controller/api \
@@ -66,7 +66,7 @@ registry: check-go ## Install the CNCF distribution registry (OCI tests) into bi
 	@REGISTRY_VERSION=$(REGISTRY_VERSION) hack/build-registry.sh $(BIN)
 
 .PHONY: peers
-peers: check-go ## Build the test peers (versitygw, Gitea, OpenTofu, local-kms) into bin/ and install Azurite (once per pinned version).
+peers: check-go ## Build the test peers (versitygw, Gitea, OpenTofu, local-kms, Dex) into bin/ and install Azurite (once per pinned version).
 	@for p in $(PEERS); do hack/build-peer.sh $$p $(BIN); done
 	@AZURITE_VERSION=$(AZURITE_VERSION) hack/install-azurite.sh $(BIN)
 

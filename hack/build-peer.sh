@@ -5,6 +5,7 @@
 #   gitea      Gitea Git host, with cgo SQLite (bootstrap and notification tests)
 #   tofu       OpenTofu CLI
 #   local-kms  AWS KMS emulator on 127.0.0.1 (SOPS AWS KMS tests)
+#   dex        Dex OpenID Connect provider (flux ui OIDC sign-in tests)
 # Everything comes from the Go module proxy. The peer is rebuilt only when the binary is missing or
 # its wrapper go.mod/go.sum changed (a new pinned version, replace or godebug line): the stamp file
 # BINDIR/.PEER-version records the pinned version and a digest of those two files.

@@ -4,8 +4,11 @@
 set -uo pipefail
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if "$@" 2> >(tee "$log" >&2); then exit 0; fi
-rc=$?
+# rc is taken from the command itself: after `if cmd; then ...; fi` $? is the if's status (0),
+# which made every failed build look successful.
+rc=0
+"$@" 2> >(tee "$log" >&2) || rc=$?
+[ "$rc" -eq 0 ] && exit 0
 if grep -q -E 'dial tcp|no such host|i/o timeout|connection refused|TLS handshake|proxyconnect' "$log"; then
   proxy=$(go env GOPROXY)
   echo >&2

@@ -1,7 +1,7 @@
 // Command flux-ui is the in-cluster ui component (`flux install --components-extra=ui`): the
-// server of `flux ui` in cluster mode. People sign in with a Kubernetes bearer token and every
-// read and action is made by impersonating them, so the UI never has more rights than the
-// person using it. It serves health on --health-addr and Prometheus metrics on --metrics-addr
+// server of `flux ui` in cluster mode. People sign in with a Kubernetes bearer token or through
+// an OpenID Connect provider (--oidc-issuer-url), and every read and action is made by
+// impersonating them, so the UI never has more rights than the person using it. It serves health on --health-addr and Prometheus metrics on --metrics-addr
 // like the controllers.
 package main
 
@@ -34,7 +34,9 @@ func run(args []string) error {
 	addr := fs.String("address", ":9090", "the address the UI listens on")
 	healthAddr := fs.String("health-addr", ":9440", "the address of /healthz and /readyz")
 	metricsAddr := fs.String("metrics-addr", ":8080", "the address of /metrics")
-	secure := fs.Bool("secure-cookies", false, "mark session cookies Secure (the UI is reached over HTTPS)")
+	secure := fs.Bool("secure-cookies", false, "mark session cookies Secure on loopback names too (they are Secure on any other name)")
+	var signIn ui.SignInFlags
+	signIn.AddTo(fs)
 	allNamespaces := fs.Bool("watch-all-namespaces", true, "show the Flux objects of every namespace, else only of the runtime namespace")
 	logLevel := fs.String("log-level", "info", "log verbosity: debug, info or error")
 	logEncoding := fs.String("log-encoding", "json", "log encoding: json or console")
@@ -54,6 +56,9 @@ func run(args []string) error {
 		return err
 	}
 	opts := ui.Options{Mode: ui.ClusterMode, Config: cfg, SecureCookies: *secure, Log: slog.New(handler)}
+	if err := signIn.Apply(&opts); err != nil {
+		return err
+	}
 	if !*allNamespaces {
 		opts.Namespace = os.Getenv("RUNTIME_NAMESPACE")
 	}

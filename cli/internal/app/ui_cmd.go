@@ -17,6 +17,7 @@ type uiOptions struct {
 	address   string
 	inCluster bool
 	secure    bool
+	signIn    ui.SignInFlags
 }
 
 // newUICommand is flux ui: the web UI on localhost with the kubeconfig's identity, or, with
@@ -32,8 +33,9 @@ graph and what the next reconcile would change, with buttons to reconcile, suspe
 
 Locally it acts with your kubeconfig (your RBAC, nothing is installed) and answers only on a
 loopback address, at a URL carrying a one-time token. With --in-cluster it is the ui
-component: people sign in with a Kubernetes bearer token and every read and action is made by
-impersonating them, so the UI never has more rights than the person using it.`,
+component: people sign in with a Kubernetes bearer token or, with --oidc-issuer-url, through an
+OpenID Connect provider, and every read and action is made by impersonating them, so the UI never
+has more rights than the person using it.`,
 		Example: `  # Serve the UI on localhost:9292
   flux ui
 
@@ -44,7 +46,8 @@ impersonating them, so the UI never has more rights than the person using it.`,
 	}
 	cmd.Flags().StringVar(&o.address, "address", "127.0.0.1:9292", "the address to listen on (a loopback address unless --in-cluster)")
 	cmd.Flags().BoolVar(&o.inCluster, "in-cluster", false, "run as the in-cluster ui component: sign people in and impersonate them")
-	cmd.Flags().BoolVar(&o.secure, "secure-cookies", false, "mark session cookies Secure (the UI is reached over HTTPS)")
+	cmd.Flags().BoolVar(&o.secure, "secure-cookies", false, "mark session cookies Secure on loopback names too (they are Secure on any other name)")
+	o.signIn.AddTo(cmd.Flags())
 	return cmd
 }
 
@@ -56,6 +59,9 @@ func (c *Command) runUI(cmd *cobra.Command, o *uiOptions) error {
 		opts.Mode = ui.ClusterMode
 		if opts.Config, err = rest.InClusterConfig(); err != nil {
 			return fmt.Errorf("--in-cluster: %w", err)
+		}
+		if err := o.signIn.Apply(&opts); err != nil {
+			return err
 		}
 	} else {
 		host, _, err := net.SplitHostPort(o.address)

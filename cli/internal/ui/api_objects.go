@@ -75,6 +75,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, compute func() (
 	keepalive := time.NewTicker(25 * time.Second)
 	defer keepalive.Stop()
 	for {
+		// A stream outlives neither its session's expiry nor a sign-out: it is checked again
+		// before every push.
+		if _, ok := s.viewer(r); !ok {
+			return
+		}
 		_, changed := s.hub.Changed()
 		v, err := compute()
 		if err != nil {

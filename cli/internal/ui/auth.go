@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -91,11 +89,8 @@ func (s *Server) viewer(r *http.Request) (Viewer, bool) {
 		c, err := r.Cookie(localCookie)
 		return Viewer{}, err == nil && equal(c.Value, s.opts.LocalToken)
 	default:
-		c, err := r.Cookie(sessionCookie)
-		if err != nil {
-			return Viewer{}, false
-		}
-		return s.sessions.get(c.Value)
+		d, ok := s.session(r)
+		return d.Viewer, ok
 	}
 }
 
@@ -103,7 +98,7 @@ func (s *Server) viewer(r *http.Request) (Viewer, bool) {
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.viewer(r)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"mode": s.opts.Mode, "signedIn": ok, "user": v.User, "groups": v.Groups,
+		"mode": s.opts.Mode, "signedIn": ok, "user": v.User, "groups": v.Groups, "oidc": s.oidc != nil,
 	})
 }
 
@@ -139,67 +134,26 @@ func (s *Server) signInWithToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "the API server did not accept the token")
 		return
 	}
-	s.startSession(w, Viewer{User: tr.Status.User.Username, Groups: tr.Status.User.Groups})
+	s.startSession(w, r, Viewer{User: tr.Status.User.Username, Groups: tr.Status.User.Groups})
 }
 
-func (s *Server) startSession(w http.ResponseWriter, v Viewer) {
-	id := s.sessions.create(v)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
-		Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.sessions.ttl.Seconds())})
-	s.log.Info("signed in", "user", v.User)
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, v Viewer) {
+	if err := s.setSession(w, r, v); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": v.User, "groups": v.Groups})
 }
 
+// signOut ends the session: the cookie is cleared and its id refused from now on.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.remove(c.Value)
+	if d, ok := s.session(r); ok {
+		s.sessions.revoke(d)
+		s.log.Info("signed out", "user", d.Viewer.User)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
 	writeJSON(w, http.StatusOK, map[string]string{})
-}
-
-// sessions are the signed-in viewers, in memory: a restart signs everyone out.
-type sessions struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]session
-}
-
-type session struct {
-	viewer  Viewer
-	expires time.Time
-}
-
-func newSessions(ttl time.Duration) *sessions { return &sessions{ttl: ttl, m: map[string]session{}} }
-
-func (s *sessions) create(v Viewer) string {
-	id := RandomToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	for k, x := range s.m {
-		if now.After(x.expires) {
-			delete(s.m, k)
-		}
-	}
-	s.m[id] = session{viewer: v, expires: now.Add(s.ttl)}
-	return id
-}
-
-func (s *sessions) get(id string) (Viewer, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x, ok := s.m[id]
-	if !ok || time.Now().After(x.expires) {
-		return Viewer{}, false
-	}
-	return x.viewer, true
-}
-
-func (s *sessions) remove(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
 }
 
 // RandomToken is 32 random bytes, URL-safe.

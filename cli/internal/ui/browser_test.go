@@ -97,16 +97,17 @@ spec:
 `
 
 // TestBrowser drives Chromium through the UI against a local cluster with the real
-// source-controller and kustomize-controller: the overview, a failing Kustomization's
-// message, reconcile (requestedAt changes, the page follows), the resource tree against the
-// inventory, the diff of a drifted object, and an action refused by RBAC.
+// source-, kustomize- and helm-controller: the overview, a failing Kustomization's message,
+// reconcile (requestedAt changes, the page follows), the resource tree against the
+// inventory, the diff of a drifted object, the HelmRelease pages (browser_helm_test.go), and
+// an action refused by RBAC.
 func TestBrowser(t *testing.T) {
 	opts, err := framework.OptionsFromEnv(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Namespaces = []string{"apps"}
-	env := framework.Setup(t, opts.WithControllers("source-controller", "kustomize-controller"))
+	opts.Namespaces = []string{"apps", "charts"}
+	env := framework.Setup(t, opts.WithControllers("source-controller", "kustomize-controller", "helm-controller"))
 	ctx := context.Background()
 	repo, err := env.CreateGitRepo("fleet")
 	if err != nil {
@@ -133,6 +134,7 @@ spec: {interval: 10m, retryInterval: 1h, path: ./does-not-exist, prune: true, so
 `, repo.HTTPURL)); err != nil {
 		t.Fatal(err)
 	}
+	applyHelmFleet(t, env)
 	apps := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Name: "apps", Namespace: "flux-system"}}
 	if err := env.WaitReady(ctx, apps, 2*time.Minute); err != nil {
 		t.Fatal(err)
@@ -149,7 +151,8 @@ spec: {interval: 10m, retryInterval: 1h, path: ./does-not-exist, prune: true, so
 	b := browser(t)
 
 	t.Run("overview lists the fleet, failures first", func(t *testing.T) {
-		do(t, b, chromedp.Navigate(hs.URL+"/?token="+local.opts.LocalToken))
+		// The namespace of the Kustomizations (the HelmRelease is in charts).
+		do(t, b, chromedp.Navigate(hs.URL+"/?namespace=flux-system&token="+local.opts.LocalToken))
 		waitJS(t, b, "the broken Kustomization to fail", `(() => { const r = document.querySelector('[data-testid=row]'); return r && r.dataset.key === 'Kustomization/flux-system/broken' && r.innerText.includes('not found') })()`)
 		keys, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=row]')].map(r => r.dataset.key)`))
 		if err != nil {
@@ -226,6 +229,8 @@ spec: {interval: 10m, retryInterval: 1h, path: ./does-not-exist, prune: true, so
 		waitJS(t, b, "the drifted ConfigMap", `[...document.querySelectorAll('[data-testid=diff-entry]')].some(e => e.dataset.action === 'drifted' && e.innerText.includes('ConfigMap/apps/settings') && e.querySelectorAll('.cm-editor').length === 2)`)
 		screenshot(t, b, "diff")
 	})
+
+	t.Run("HelmRelease pages", func(t *testing.T) { helmReleasePages(t, env, b, hs.URL) })
 
 	t.Run("an action RBAC refuses is refused", func(t *testing.T) {
 		cluster, err := New(srvCtx, Options{Mode: ClusterMode, Config: env.Config})

@@ -52,8 +52,16 @@ type Options struct {
 	Namespace string
 	// LocalToken is the secret local mode's URL carries (required in LocalMode).
 	LocalToken string
-	// SecureCookies marks session cookies Secure (the server is reached over HTTPS).
+	// SecureCookies marks session cookies Secure even on loopback names (they are Secure on
+	// every other name anyway).
 	SecureCookies bool
+	// OIDC enables sign-in with an OpenID Connect provider (cluster mode), beside tokens.
+	OIDC *OIDCOptions
+	// SessionSecret derives the keys of the session cookies; replicas sharing it share
+	// sessions, and sessions survive restarts. Random when empty.
+	SessionSecret []byte
+	// SessionTTL is how long a sign-in lasts (12 hours when zero).
+	SessionTTL time.Duration
 	// ActionTimeout bounds how long an action waits for the controller's outcome.
 	ActionTimeout time.Duration
 	Log           *slog.Logger
@@ -66,7 +74,8 @@ type Server struct {
 	hub      *Hub
 	access   Access
 	mapper   meta.RESTMapper
-	sessions *sessions
+	sessions *sessionCodec
+	oidc     *oidcLogin
 	mux      *http.ServeMux
 }
 
@@ -81,6 +90,22 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.Mode == LocalMode && o.LocalToken == "" {
 		return nil, errors.New("local mode needs a token")
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	sessions, err := newSessionCodec(o.SessionSecret, o.SessionTTL, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	var login *oidcLogin
+	if o.OIDC != nil {
+		if o.Mode != ClusterMode {
+			return nil, errors.New("OIDC sign-in is for the in-cluster mode (--in-cluster)")
+		}
+		if login, err = newOIDCLogin(*o.OIDC); err != nil {
+			return nil, err
+		}
 	}
 	scheme, err := apis.NewScheme()
 	if err != nil {
@@ -98,7 +123,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, log: o.Log, hub: NewHub(o.Log), mapper: mapper, sessions: newSessions(12 * time.Hour)}
+	s := &Server{opts: o, log: o.Log, hub: NewHub(o.Log), mapper: mapper, sessions: sessions, oidc: login}
 	switch o.Mode {
 	case LocalMode:
 		local, err := NewLocalAccess(o.Config, scheme, mapper)
@@ -170,6 +195,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/objects/{kind}/{namespace}/{name}/{action}", s.authed(s.objectAction))
 	m.HandleFunc("POST /auth/token", s.signInWithToken)
 	m.HandleFunc("POST /auth/logout", s.signOut)
+	m.HandleFunc("GET /auth/oidc/login", s.oidcStart)
+	m.HandleFunc("GET "+callbackPath, s.oidcCallback)
 	m.Handle("GET /", s.assets())
 	s.mux = m
 }

@@ -5,7 +5,7 @@ import { getJSON, post } from "./api.js";
 import { Overview } from "./overview.jsx";
 import { ObjectPage } from "./object.jsx";
 
-function SignIn({ onDone }) {
+function SignIn({ onDone, oidc }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState("");
   const submit = async (e) => {
@@ -17,9 +17,14 @@ function SignIn({ onDone }) {
       setError(err.message);
     }
   };
+  // The provider sends the browser back to this page once signed in.
+  const next = encodeURIComponent(location.pathname + location.search);
   return (
     <article>
       <h2>Sign in</h2>
+      {oidc && (
+        <p><a role="button" data-testid="oidc-login" href={`/auth/oidc/login?next=${next}`}>Sign in with your identity provider</a></p>
+      )}
       <form onSubmit={submit}>
         <label>
           Kubernetes bearer token
@@ -49,7 +54,7 @@ function App() {
         </ul>
       </nav>
       {!who.signedIn ? (
-        who.mode === "cluster" ? <SignIn onDone={load} /> : <p role="alert">Open the URL flux ui printed (it carries the access token).</p>
+        who.mode === "cluster" ? <SignIn onDone={load} oidc={who.oidc} /> : <p role="alert">Open the URL flux ui printed (it carries the access token).</p>
       ) : (
         <Switch>
           <Route path="/:kind/:namespace/:name">{(p) => <ObjectPage kind={p.kind} namespace={p.namespace} name={p.name} />}</Route>

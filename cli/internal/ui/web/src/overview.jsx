@@ -44,7 +44,7 @@ export function Overview() {
       {page && (
         <div class="counts" data-testid="counts">
           {STATES.filter((s) => page.states[s]).map((s) => (
-            <button class="outline secondary" onClick={() => setParam("state", params.get("state") === s ? "" : s)} aria-pressed={params.get("state") === s}>
+            <button class="outline secondary" data-testid={`state-${s}`} onClick={() => setParam("state", params.get("state") === s ? "" : s)} aria-pressed={params.get("state") === s}>
               <State state={s} /> {page.states[s]}
             </button>
           ))}
@@ -80,10 +80,12 @@ export function Overview() {
               ))}
             </tbody>
           </table>
+          {/* The range is the page's own (page.offset), not the URL's: until the server's page
+              for a new offset arrives, the rows on screen are the previous page's. */}
           <p>
-            {page.total === 0 ? "Nothing matches." : `${offset + 1}–${offset + page.items.length} of ${page.total}`}{" "}
-            {offset > 0 && <button class="secondary" onClick={() => setParam("offset", String(Math.max(0, offset - LIMIT)))}>Previous</button>}{" "}
-            {offset + page.items.length < page.total && <button class="secondary" onClick={() => setParam("offset", String(offset + LIMIT))}>Next</button>}
+            <span data-testid="range">{page.total === 0 ? "Nothing matches." : `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}`}</span>{" "}
+            {offset > 0 && <button class="secondary" data-testid="previous" onClick={() => setParam("offset", String(Math.max(0, offset - LIMIT)))}>Previous</button>}{" "}
+            {offset + page.items.length < page.total && <button class="secondary" data-testid="next" onClick={() => setParam("offset", String(offset + LIMIT))}>Next</button>}
           </p>
         </>
       )}
