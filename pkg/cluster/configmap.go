@@ -59,13 +59,16 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 	}
 	ts := &saTokenSource{f: f, namespace: req.Namespace, name: sa, audiences: audiences}
 	cacheKey := fmt.Sprintf("configmap:%s:%s:%s", key, req.ServiceAccountName, sa)
-	return f.remote(cacheKey, cm.ResourceVersion, func() (*rest.Config, string, error) {
+	return f.remote(cacheKey, cm.ResourceVersion, func() (remoteConfig, error) {
 		cfg := &rest.Config{
 			Host:            address,
 			TLSClientConfig: rest.TLSClientConfig{CAData: []byte(cm.Data[meta.KubeConfigKeyCACert])},
 		}
 		cfg.Wrap(transport.TokenSourceWrapTransport(ts))
-		return cfg, name, nil
+		// What the spoke needs to accept the token, for the message when it does not.
+		return remoteConfig{cfg: cfg, name: name,
+			credentials: fmt.Sprintf("the token of service account '%s/%s' for audiences %v", req.Namespace, sa, audiences),
+			hint:        "it must trust this cluster's service account issuer for one of these audiences"}, nil
 	}, req)
 }
 
