@@ -35,6 +35,9 @@ type TrustedIssuer struct {
 	// Audiences are the audiences a token must carry one of (a hub asks for the spoke's
 	// address).
 	Audiences []string
+	// Subjects, when set, are the only service accounts of the issuer trusted
+	// ("system:serviceaccount:<ns>:<name>"); the tokens of any other are refused (401).
+	Subjects []string
 }
 
 // authenticationConfig is the API server's AuthenticationConfiguration
@@ -52,12 +55,18 @@ type jwtAuthority struct {
 		CertificateAuthority string   `json:"certificateAuthority,omitempty"`
 		Audiences            []string `json:"audiences"`
 	} `json:"issuer"`
-	ClaimMappings struct {
+	ClaimValidationRules []claimValidationRule `json:"claimValidationRules,omitempty"`
+	ClaimMappings        struct {
 		Username struct {
 			Claim  string `json:"claim"`
 			Prefix string `json:"prefix"`
 		} `json:"username"`
 	} `json:"claimMappings"`
+}
+
+type claimValidationRule struct {
+	Expression string `json:"expression"`
+	Message    string `json:"message"`
 }
 
 // writeAuthenticationConfig writes the API server's authentication configuration trusting
@@ -70,6 +79,16 @@ func writeAuthenticationConfig(dir string, issuers []TrustedIssuer) (string, err
 		a.Issuer.Audiences = iss.Audiences
 		// The service account's own name, as the issuing cluster's RBAC knows it.
 		a.ClaimMappings.Username.Claim = "sub"
+		if len(iss.Subjects) > 0 {
+			subjects, err := json.Marshal(iss.Subjects)
+			if err != nil {
+				return "", err
+			}
+			a.ClaimValidationRules = []claimValidationRule{{
+				Expression: "claims.sub in " + string(subjects),
+				Message:    "the service account is not trusted by this cluster",
+			}}
+		}
 		cfg.JWT = append(cfg.JWT, a)
 	}
 	b, err := yaml.Marshal(cfg)

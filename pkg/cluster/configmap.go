@@ -68,7 +68,7 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 		// What the spoke needs to accept the token, for the message when it does not.
 		return remoteConfig{cfg: cfg, name: name,
 			credentials: fmt.Sprintf("the token of service account '%s/%s' for audiences %v", req.Namespace, sa, audiences),
-			hint:        "it must trust this cluster's service account issuer for one of these audiences"}, nil
+			hint:        "it must trust this cluster's service account issuer for one of these audiences, and this service account"}, nil
 	}, req)
 }
 

@@ -50,7 +50,7 @@ func TestConfigMapTokenRefused(t *testing.T) {
 		"refused the token of service account '" + ns + "/deployer'",
 		"audiences [" + s.Config.Host + "]",
 		"401 Unauthorized",
-		"trust this cluster's service account issuer",
+		"trust this cluster's service account issuer for one of these audiences, and this service account",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
