@@ -13,7 +13,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"gotk.dev/e2e/framework"
+	helmv2 "gotk.dev/helm-controller/api/v2"
+	"gotk.dev/internal/testing/helmrepo"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -29,10 +33,9 @@ const (
 )
 
 // shardedControllers are the controllers the sharding journey runs as processes, primary and
-// shard: the ones that reconcile its GitRepositories and Kustomizations. The other
-// Deployments of the installation (helm-controller and its shard, notification-controller)
-// only run on kwok.
-var shardedControllers = []string{"source-controller", "kustomize-controller"}
+// shard: the ones that reconcile its sources, Kustomizations and HelmReleases. The other
+// Deployment of the installation (notification-controller) only runs on kwok.
+var shardedControllers = []string{"source-controller", "kustomize-controller", "helm-controller"}
 
 // machineFlags are the flags of a controller Deployment that name addresses, paths or
 // replicas of a Pod; a process on this machine gets its own (framework.argsFor).
@@ -49,10 +52,11 @@ var machineFlags = []string{"--events-addr", "--storage-path", "--storage-addr",
 // processes restart with their Deployments' new flags, and shard processes start with the
 // flags of theirs.
 //
-// Then an app labelled sharding.fluxcd.io/key=shard1 is reconciled by shard1 only (its
-// artifact is served by shard1's source-controller, only shard1's kustomize-controller
-// logs it, and with shard1's kustomize-controller stopped its new revision waits for it),
-// and an unlabelled app by the primary only.
+// Then an app labelled sharding.fluxcd.io/key=shard1 (a GitRepository and Kustomization, an
+// OCIRepository chart and HelmRelease) is reconciled by shard1 only (its artifacts are
+// served by shard1's source-controller, only shard1's kustomize- and helm-controller log it,
+// and with shard1's kustomize-controller stopped its new revision waits for it), and an
+// unlabelled app by the primary only.
 func TestSharding(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -139,29 +143,46 @@ func TestSharding(t *testing.T) {
 	if err := env.CreateNamespace(ctx, shardingAppNS); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := env.PushArtifact(ctx, "podinfo-chart", podinfoChartVersion, helmrepo.PodinfoDir(), "gotk-e2e", ""); err != nil {
+		t.Fatal(err)
+	}
 	apps := map[string]*shardedApp{"primary-app": {}, "shard1-app": {shard: shard}}
 	for name, app := range apps {
 		app.deploy(t, ctx, env, name)
 	}
 	for name, app := range apps {
 		waitAppliedIn(t, ctx, env, app.ks, app.repo.Revision(app.first))
+		hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: shardingAppNS, Name: name}}
+		waitIn(t, ctx, env, hr, waitTime, "HelmRelease "+name+" to install", readyAnd(hr, func() (bool, string) {
+			if hr.Status.History.Latest() == nil {
+				return false, "no release yet"
+			}
+			return true, ""
+		}))
 		instance := "source-controller"
 		if app.shard != "" {
 			instance += "-" + app.shard
 		}
-		src := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: shardingAppNS, Name: name}}
-		mustGetIn(t, ctx, env, src)
-		u, err := url.Parse(src.Status.Artifact.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := env.Controllers[instance].StorageAddr; u.Host != want {
-			t.Errorf("GitRepository %s's artifact is served from %s, want %s's %s", name, u.Host, instance, want)
+		for _, src := range []source{
+			&sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: shardingAppNS, Name: name}},
+			&sourcev1.OCIRepository{ObjectMeta: metav1.ObjectMeta{Namespace: shardingAppNS, Name: name + "-chart"}},
+		} {
+			mustGetIn(t, ctx, env, src)
+			u, err := url.Parse(src.GetArtifact().URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := env.Controllers[instance].StorageAddr; u.Host != want {
+				t.Errorf("%T %s's artifact is served from %s, want %s's %s", src, src.GetName(), u.Host, instance, want)
+			}
 		}
 	}
 
 	t.Run("each app is reconciled by its own instance only", func(t *testing.T) {
-		for instance, own := range map[string]string{"kustomize-controller": "primary-app", "kustomize-controller-" + shard: "shard1-app"} {
+		for instance, own := range map[string]string{
+			"kustomize-controller": "primary-app", "kustomize-controller-" + shard: "shard1-app",
+			"helm-controller": "primary-app", "helm-controller-" + shard: "shard1-app",
+		} {
 			b, err := os.ReadFile(env.Controllers[instance].Logs)
 			if err != nil {
 				t.Fatal(err)
@@ -169,7 +190,7 @@ func TestSharding(t *testing.T) {
 			for name := range apps {
 				mentions := strings.Contains(string(b), `"name":"`+name+`"`)
 				if mentions != (name == own) {
-					t.Errorf("%s's log mentions Kustomization %s: %v, want %v", instance, name, mentions, name == own)
+					t.Errorf("%s's log mentions %s: %v, want %v", instance, name, mentions, name == own)
 				}
 			}
 		}
@@ -217,16 +238,28 @@ func (a *shardedApp) deploy(t *testing.T, ctx context.Context, env *framework.En
 	a.first = a.commitFiles(t, name, "1")
 	src := gitRepository(shardingAppNS, name, a.repo.HTTPURL)
 	a.ks = kustomization(shardingAppNS, name, sourcev1.GitRepositoryKind, name, "./")
-	if a.shard != "" {
-		src.Labels = map[string]string{framework.ShardKeyLabel: a.shard}
-		a.ks.Labels = map[string]string{framework.ShardKeyLabel: a.shard}
+	src.Labels, a.ks.Labels = a.labels(), a.labels()
+	chart := &sourcev1.OCIRepository{
+		TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.OCIRepositoryKind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: shardingAppNS, Name: name + "-chart", Labels: a.labels()},
+		Spec: sourcev1.OCIRepositorySpec{URL: env.OCIURL("podinfo-chart"), Insecure: true,
+			Reference: &sourcev1.OCIRepositoryRef{Tag: podinfoChartVersion}, Interval: metav1.Duration{Duration: longInterval}},
 	}
-	if err := env.ApplyObject(ctx, src); err != nil {
-		t.Fatal(err)
+	hr := helmRelease(t, shardingAppNS, name, chart.Name, "replicaCount: 1\n")
+	hr.Labels = a.labels()
+	for _, obj := range []client.Object{src, a.ks, chart, hr} {
+		if err := env.ApplyObject(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := env.ApplyObject(ctx, a.ks); err != nil {
-		t.Fatal(err)
+}
+
+// labels are the app's objects' labels: its shard's key, if any.
+func (a *shardedApp) labels() map[string]string {
+	if a.shard == "" {
+		return nil
 	}
+	return map[string]string{framework.ShardKeyLabel: a.shard}
 }
 
 func (a *shardedApp) commitFiles(t *testing.T, name, release string) string {
