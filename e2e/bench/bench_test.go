@@ -20,9 +20,15 @@ import (
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 )
 
+// smokeBins are the controllers the smoke tests run, built once for the package: each
+// smoke would otherwise spend most of its time building the same binaries.
+var smokeBins = framework.NewBinaries("")
+
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard()) // as main does
-	os.Exit(m.Run())
+	code := m.Run()
+	_ = smokeBins.Remove()
+	os.Exit(code)
 }
 
 // TestBenchSmoke runs the whole benchmark at N=10 so it never rots: every Kustomization
@@ -34,9 +40,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts = UpstreamTuning().Apply(opts.WithControllers("source-controller", "kustomize-controller"))
-	bins := framework.NewBinaries("")
-	t.Cleanup(func() { _ = bins.Remove() })
-	opts.Binaries = bins
+	opts.Binaries = smokeBins
 	env := framework.SetupOrSkipUnbuilt(t, opts)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -336,9 +340,7 @@ func TestHelmBenchSmoke(t *testing.T) {
 	}
 	opts = UpstreamTuning().Apply(opts.WithControllers("source-controller"))
 	opts.Controllers[0].Args = append([]string{"--helm-cache-max-size=10"}, opts.Controllers[0].Args...)
-	bins := framework.NewBinaries("")
-	t.Cleanup(func() { _ = bins.Remove() })
-	opts.Binaries = bins
+	opts.Binaries = smokeBins
 	env := framework.SetupOrSkipUnbuilt(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -372,9 +374,7 @@ func TestBenchHelmSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts = UpstreamTuning().Apply(opts.WithControllers("source-controller", "helm-controller"))
-	bins := framework.NewBinaries("")
-	t.Cleanup(func() { _ = bins.Remove() })
-	opts.Binaries = bins
+	opts.Binaries = smokeBins
 	env := framework.SetupOrSkipUnbuilt(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -40,6 +40,13 @@ type Options struct {
 	Detach bool
 	// APIServerArgs are extra kube-apiserver flags (--name=value).
 	APIServerArgs []string
+	// ServiceAccountIssuer is the issuer of this cluster's service account tokens; empty is
+	// DefaultServiceAccountIssuer. A cluster that trusts another one's issuer needs its own,
+	// distinct one.
+	ServiceAccountIssuer string
+	// TrustedIssuers are other clusters' service account issuers whose tokens this API
+	// server accepts (workload identity between clusters, as a spoke trusts its hub).
+	TrustedIssuers []TrustedIssuer
 	// Logf reports progress; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -56,6 +63,10 @@ type Cluster struct {
 	procs   []*process
 	etcdURL string
 }
+
+// DefaultServiceAccountIssuer is the service account issuer of a cluster started without
+// Options.ServiceAccountIssuer, as in most clusters.
+const DefaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 const (
 	serviceCIDR = "10.96.0.0/12" // /16 or larger: a /24 runs out of Service IPs at ~250 Services
@@ -74,6 +85,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	if opts.ServiceAccountIssuer == "" {
+		opts.ServiceAccountIssuer = DefaultServiceAccountIssuer
 	}
 	c := &Cluster{opts: opts, LogDir: filepath.Join(opts.Dir, "logs"), Kubeconfig: filepath.Join(opts.Dir, "kubeconfig")}
 	if err := os.MkdirAll(c.LogDir, 0o755); err != nil {
@@ -214,7 +228,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, pki *pki) error {
 		"--secure-port=" + strconv.Itoa(port),
 		"--tls-cert-file=" + pki.ServingCert, "--tls-private-key-file=" + pki.ServingKey,
 		"--client-ca-file=" + pki.CACert,
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-issuer=" + c.opts.ServiceAccountIssuer,
 		"--service-account-key-file=" + pki.SAPub,
 		"--service-account-signing-key-file=" + pki.SAKey,
 		"--service-cluster-ip-range=" + serviceCIDR,
@@ -224,6 +238,13 @@ func (c *Cluster) startAPIServer(ctx context.Context, pki *pki) error {
 		"--profiling=false",
 		// The kubernetes Service endpoint would point at a loopback address, which the reconciler refuses.
 		"--endpoint-reconciler-type=none",
+	}
+	if len(c.opts.TrustedIssuers) > 0 {
+		path, err := writeAuthenticationConfig(c.opts.Dir, c.opts.TrustedIssuers)
+		if err != nil {
+			return err
+		}
+		args = append(args, "--authentication-config="+path)
 	}
 	args = append(args, c.opts.APIServerArgs...)
 	p, err := c.start("kube-apiserver", args)

@@ -235,6 +235,20 @@ func (p *Process) Restart(ctx context.Context) error {
 	return p.waitReady(ctx)
 }
 
+// RestartWith restarts the process with flags appended to its command line (later flags
+// win), as a Pod restarts when its Deployment's arguments change, and waits until it is
+// ready.
+func (p *Process) RestartWith(ctx context.Context, flags ...string) error {
+	p.Stop()
+	p.mu.Lock()
+	p.Args = append(append([]string{}, p.Args...), flags...)
+	p.mu.Unlock()
+	if err := p.start(); err != nil {
+		return err
+	}
+	return p.waitReady(ctx)
+}
+
 // PeakRSS is the largest resident set size, in bytes, any incarnation reached: VmHWM of the
 // running one (read now and sampled periodically) and the kernel's ru_maxrss of exited ones.
 func (p *Process) PeakRSS() int64 {

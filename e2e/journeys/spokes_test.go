@@ -46,7 +46,7 @@ func startSpokes(t *testing.T, ctx context.Context, names ...string) map[string]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := startSpoke(ctx, name)
+			s, err := startSpoke(ctx, name, cluster.Options{})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -60,8 +60,7 @@ func startSpokes(t *testing.T, ctx context.Context, names ...string) map[string]
 	wg.Wait()
 	t.Cleanup(func() {
 		for _, s := range spokes {
-			s.proxy.Cut()
-			s.cluster.Stop()
+			s.stop()
 		}
 	})
 	if len(errs) > 0 {
@@ -70,9 +69,25 @@ func startSpokes(t *testing.T, ctx context.Context, names ...string) map[string]
 	return spokes
 }
 
-func startSpoke(ctx context.Context, name string) (*spoke, error) {
-	dir := filepath.Join(suite.env.Dir, "spokes", name)
-	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, Nodes: 1})
+// startSpokeWith starts one spoke with opts (its state directory and one kwok node filled in)
+// and stops it when the test ends.
+func startSpokeWith(t *testing.T, ctx context.Context, name string, opts cluster.Options) *spoke {
+	t.Helper()
+	s, err := startSpoke(ctx, name, opts)
+	if s != nil {
+		t.Cleanup(func() {
+			s.stop()
+		})
+	}
+	if err != nil {
+		t.Fatalf("spoke %s: %v", name, err)
+	}
+	return s
+}
+
+func startSpoke(ctx context.Context, name string, opts cluster.Options) (*spoke, error) {
+	opts.Dir, opts.Nodes = filepath.Join(suite.env.Dir, "spokes", name), 1
+	c, err := cluster.Start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +116,14 @@ func startSpoke(ctx context.Context, name string) (*spoke, error) {
 	}
 	s.kubeconfig, err = clientcmd.Write(*kc)
 	return s, err
+}
+
+// stop takes the spoke down: its proxy, then its control plane.
+func (s *spoke) stop() {
+	if s.proxy != nil {
+		s.proxy.Cut()
+	}
+	s.cluster.Stop()
 }
 
 // kubeconfigSecret stores the spoke's kubeconfig in the hub as Secret namespace/name (key

@@ -21,9 +21,11 @@ import (
 
 // fromConfigMap builds the target of spec.kubeConfig.configMapRef with provider generic: the
 // remote API server at `address` (CA from `ca.crt`), reached with a token the local API
-// server issues for a service account of the object's namespace (`serviceAccountName`, else
-// --default-kubeconfig-service-account) with the audiences of `audiences` (default: the
-// address). The remote cluster must trust this cluster's service account issuer.
+// server issues with the audiences of `audiences` (default: the address) for a service
+// account: `serviceAccountName` of the object's namespace, else
+// --default-kubeconfig-service-account of the object's namespace, else (as upstream) the
+// service account the controller itself runs as. The remote cluster must trust this
+// cluster's service account issuer.
 func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req Request) (*Target, error) {
 	ref := req.KubeConfig.ConfigMapRef
 	key := types.NamespacedName{Namespace: req.Namespace, Name: ref.Name}
@@ -40,12 +42,15 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 	if address == "" {
 		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: key '%s' is required for provider generic", name, meta.KubeConfigKeyAddress))
 	}
-	sa := cm.Data[meta.KubeConfigKeyServiceAccountName]
+	saNamespace, sa := req.Namespace, cm.Data[meta.KubeConfigKeyServiceAccountName]
 	if sa == "" {
 		sa = f.o.DefaultKubeconfigServiceAccount
 	}
 	if sa == "" {
-		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: key '%s' is required (the controller runs without --default-kubeconfig-service-account)", name, meta.KubeConfigKeyServiceAccountName))
+		var err error
+		if saNamespace, sa, err = f.controllerServiceAccount(ctx); err != nil {
+			return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: key '%s' is not set and %w", name, meta.KubeConfigKeyServiceAccountName, err))
+		}
 	}
 	audiences := []string{address}
 	if a := strings.TrimSpace(cm.Data[meta.KubeConfigKeyAudiences]); a != "" {
@@ -54,19 +59,47 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 	// The token is asked for now so that a missing service account fails here, naming it;
 	// the client asks the token source for it (and its renewals) on every request, so one
 	// client serves the spoke for as long as the ConfigMap is unchanged.
-	if _, err := f.serviceAccountToken(ctx, req.Namespace, sa, audiences); err != nil {
-		return nil, reconcile.Fail(f.o.FailureReason, fmt.Errorf("%s: token of service account '%s/%s': %w", name, req.Namespace, sa, err))
+	if _, err := f.serviceAccountToken(ctx, saNamespace, sa, audiences); err != nil {
+		return nil, reconcile.Fail(f.o.FailureReason, fmt.Errorf("%s: token of service account '%s/%s': %w", name, saNamespace, sa, err))
 	}
-	ts := &saTokenSource{f: f, namespace: req.Namespace, name: sa, audiences: audiences}
-	cacheKey := fmt.Sprintf("configmap:%s:%s:%s", key, req.ServiceAccountName, sa)
-	return f.remote(cacheKey, cm.ResourceVersion, func() (*rest.Config, string, error) {
+	ts := &saTokenSource{f: f, namespace: saNamespace, name: sa, audiences: audiences}
+	cacheKey := fmt.Sprintf("configmap:%s:%s:%s/%s", key, req.ServiceAccountName, saNamespace, sa)
+	return f.remote(cacheKey, cm.ResourceVersion, func() (remoteConfig, error) {
 		cfg := &rest.Config{
 			Host:            address,
 			TLSClientConfig: rest.TLSClientConfig{CAData: []byte(cm.Data[meta.KubeConfigKeyCACert])},
 		}
 		cfg.Wrap(transport.TokenSourceWrapTransport(ts))
-		return cfg, name, nil
+		// What the spoke needs to accept the token, for the message when it does not.
+		return remoteConfig{cfg: cfg, name: name,
+			credentials: fmt.Sprintf("the token of service account '%s/%s' for audiences %v", saNamespace, sa, audiences),
+			hint:        "it must trust this cluster's service account issuer for one of these audiences, and this service account"}, nil
 	}, req)
+}
+
+// controllerServiceAccount is the namespace and name of the service account the controller
+// runs as, asked of the API server once (SelfSubjectReview). A controller running as
+// anything else (a kubeconfig's user) has none to lend a ConfigMap that names none.
+func (f *Factory) controllerServiceAccount(ctx context.Context) (namespace, name string, err error) {
+	f.mu.Lock()
+	self := f.selfIdentity
+	f.mu.Unlock()
+	if self == "" {
+		review := &authenticationv1.SelfSubjectReview{}
+		if err := f.self.Create(ctx, review); err != nil {
+			return "", "", fmt.Errorf("the controller's own service account could not be looked up: %w", err)
+		}
+		self = review.Status.UserInfo.Username
+		f.mu.Lock()
+		f.selfIdentity = self
+		f.mu.Unlock()
+	}
+	account, ok := strings.CutPrefix(self, serviceAccountUserPrefix)
+	if namespace, name, found := strings.Cut(account, ":"); ok && found && namespace != "" && name != "" {
+		return namespace, name, nil
+	}
+	return "", "", fmt.Errorf("the controller runs as '%s', not as a service account: "+
+		"name one in the ConfigMap or with --default-kubeconfig-service-account", self)
 }
 
 // saTokenSource hands a remote cluster's client the current token of a service account of

@@ -95,6 +95,8 @@ type Factory struct {
 	lastUsed  map[string]time.Time
 	lastSweep time.Time
 	tokens    map[string]saToken
+	// selfIdentity is the controller's own user name, once looked up.
+	selfIdentity string
 }
 
 // NewFactory builds a factory over the controller's own configuration.
@@ -162,9 +164,12 @@ func (f *Factory) For(ctx context.Context, reader client.Reader, req Request) (*
 	return t, nil
 }
 
+// serviceAccountUserPrefix starts the user name of every service account.
+const serviceAccountUserPrefix = "system:serviceaccount:"
+
 // ServiceAccountUser is the user name of a service account, as impersonation needs it.
 func ServiceAccountUser(namespace, name string) string {
-	return fmt.Sprintf("system:serviceaccount:%s:%s", namespace, name)
+	return serviceAccountUserPrefix + namespace + ":" + name
 }
 
 func (f *Factory) newTarget(cfg *rest.Config, hc *http.Client, mapper apimeta.RESTMapper, remote bool, name string) (*Target, error) {

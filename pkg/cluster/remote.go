@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -40,7 +42,7 @@ func (t *Target) Reader() client.Reader { return t.Client }
 // Concurrent calls for one key share one build (a hundred Kustomizations of a new spoke
 // start at once); builds of other keys never wait for it, so an unreachable spoke holds up
 // only its own objects.
-func (f *Factory) remote(key, version string, build func() (*rest.Config, string, error), req Request) (*Target, error) {
+func (f *Factory) remote(key, version string, build func() (remoteConfig, error), req Request) (*Target, error) {
 	f.mu.Lock()
 	f.sweepLocked()
 	if t, ok := f.targets[key]; ok && f.remotes[key] == version {
@@ -111,14 +113,27 @@ func (f *Factory) RemoteTargets() int {
 	return len(f.remotes)
 }
 
+// remoteConfig is what a kubeconfig Secret or ConfigMap says about a remote cluster.
+type remoteConfig struct {
+	cfg *rest.Config
+	// name is the kubeconfig's object, for messages ("kubeconfig secret 'ns/name'").
+	name string
+	// credentials describe what the cluster is reached with, for the message of a refusal
+	// ("the token of service account 'ns/sa' for audiences [...]"); never a credential.
+	credentials string
+	// hint says what the remote cluster needs to accept them.
+	hint string
+}
+
 // buildRemote builds the client, mapper and applier of a remote cluster. Every error of
 // its requests names the kubeconfig it came from, so a failing spoke is named in the
 // owner's conditions and events.
-func (f *Factory) buildRemote(build func() (*rest.Config, string, error), req Request) (*Target, error) {
-	cfg, name, err := build()
+func (f *Factory) buildRemote(build func() (remoteConfig, error), req Request) (*Target, error) {
+	rc, err := build()
 	if err != nil {
 		return nil, err
 	}
+	cfg, name := rc.cfg, rc.name
 	cfg.QPS, cfg.Burst = f.o.Config.QPS, f.o.Config.Burst
 	cfg.UserAgent = f.o.Config.UserAgent
 	if req.ServiceAccountName != "" {
@@ -128,7 +143,13 @@ func (f *Factory) buildRemote(build func() (*rest.Config, string, error), req Re
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{Timeout: remoteDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return namingTransport{rt: rt, name: name} })
+	refused := fmt.Sprintf("%s: the remote cluster at %s refused %s (401 Unauthorized)", name, cfg.Host, rc.credentials)
+	if rc.hint != "" {
+		refused += ": " + rc.hint
+	}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return namingTransport{rt: rt, name: name, refused: refused}
+	})
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: %w", name, err))
@@ -141,16 +162,24 @@ func (f *Factory) buildRemote(build func() (*rest.Config, string, error), req Re
 }
 
 // namingTransport prefixes the errors of a remote cluster's requests with where the cluster
-// came from ("remote cluster of kubeconfig secret 'hub/spoke-a': dial tcp ...").
+// came from ("remote cluster of kubeconfig secret 'hub/spoke-a': dial tcp ..."), and turns
+// the cluster's refusal of the credentials into an error saying which kubeconfig, address
+// and identity it refused: the API server's own answer is a bare "Unauthorized".
 type namingTransport struct {
-	rt   http.RoundTripper
-	name string
+	rt      http.RoundTripper
+	name    string
+	refused string
 }
 
 func (n namingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := n.rt.RoundTrip(r)
 	if err != nil {
 		return nil, fmt.Errorf("remote cluster of %s: %w", n.name, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		return nil, errors.New(n.refused)
 	}
 	return resp, nil
 }
@@ -174,15 +203,15 @@ func (f *Factory) fromSecret(ctx context.Context, reader client.Reader, req Requ
 	}
 	name := fmt.Sprintf("kubeconfig secret '%s'", key)
 	cacheKey := fmt.Sprintf("secret:%s:%s:%s", key, dataKey, req.ServiceAccountName)
-	return f.remote(cacheKey, secret.ResourceVersion, func() (*rest.Config, string, error) {
+	return f.remote(cacheKey, secret.ResourceVersion, func() (remoteConfig, error) {
 		data := secret.Data[dataKey]
 		if len(data) == 0 {
-			return nil, name, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s has no key '%s'", name, dataKey))
+			return remoteConfig{}, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s has no key '%s'", name, dataKey))
 		}
 		cfg, err := RESTConfigFromKubeconfig(data, f.o.Kubeconfig)
 		if err != nil {
-			return nil, name, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s key '%s': %w", name, dataKey, err))
+			return remoteConfig{}, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s key '%s': %w", name, dataKey, err))
 		}
-		return cfg, name, nil
+		return remoteConfig{cfg: cfg, name: name, credentials: fmt.Sprintf("the credentials of key '%s'", dataKey)}, nil
 	}, req)
 }
