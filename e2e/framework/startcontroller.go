@@ -33,14 +33,7 @@ func (e *Env) StartController(ctx context.Context, c ControllerOptions) (*Proces
 			eventsURL = "http://" + p.EventsAddr + "/"
 		}
 	}
-	p, err := e.newProcess(spec, c, bin, eventsURL)
-	if err != nil {
-		return nil, err
-	}
-	e.opts.Logf("e2e: starting %s (health %s)", c.Instance(), p.HealthAddr)
-	if err := p.start(); err != nil {
-		return nil, err
-	}
-	e.Controllers[c.Instance()] = p
-	return p, p.waitReady(ctx)
+	l := launch{spec: spec, opts: c, bin: bin, eventsURL: eventsURL}
+	err = e.startAndWait(ctx, &l)
+	return l.proc, err
 }

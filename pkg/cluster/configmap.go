@@ -24,8 +24,9 @@ import (
 // server issues with the audiences of `audiences` (default: the address) for a service
 // account: `serviceAccountName` of the object's namespace, else
 // --default-kubeconfig-service-account of the object's namespace, else (as upstream) the
-// service account the controller itself runs as. The remote cluster must trust this
-// cluster's service account issuer.
+// service account the controller itself runs as, unless --default-service-account is set
+// (multi-tenancy lockdown). The remote cluster must trust this cluster's service account
+// issuer.
 func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req Request) (*Target, error) {
 	ref := req.KubeConfig.ConfigMapRef
 	key := types.NamespacedName{Namespace: req.Namespace, Name: ref.Name}
@@ -45,6 +46,15 @@ func (f *Factory) fromConfigMap(ctx context.Context, reader client.Reader, req R
 	saNamespace, sa := req.Namespace, cm.Data[meta.KubeConfigKeyServiceAccountName]
 	if sa == "" {
 		sa = f.o.DefaultKubeconfigServiceAccount
+	}
+	if sa == "" && f.o.DefaultServiceAccount != "" {
+		// Multi-tenancy lockdown: the objects that name no service account run as
+		// --default-service-account, never as the controller. Lending the controller's own
+		// token to a ConfigMap a tenant writes would send it, for audiences the tenant picks,
+		// to an address the tenant picks.
+		return nil, reconcile.Stall(f.o.FailureReason, fmt.Errorf("%s: key '%s' is not set, and with --default-service-account set "+
+			"the controller does not lend its own service account: set '%s' or --default-kubeconfig-service-account",
+			name, meta.KubeConfigKeyServiceAccountName, meta.KubeConfigKeyServiceAccountName))
 	}
 	if sa == "" {
 		var err error

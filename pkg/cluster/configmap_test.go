@@ -70,8 +70,8 @@ func TestConfigMapTokenRefused(t *testing.T) {
 
 // TestConfigMapControllerServiceAccount: a ConfigMap that names no service account reaches
 // the remote cluster as the service account the controller runs as (upstream's default),
-// not one of the object's namespace; a controller that runs as no service account stalls
-// the object, saying what to set.
+// not one of the object's namespace; a controller that runs as no service account, or runs
+// under the multi-tenancy lockdown, stalls the object, saying what to set.
 func TestConfigMapControllerServiceAccount(t *testing.T) {
 	ctx := testCtx(t)
 	h := hub.Get(t)
@@ -122,6 +122,23 @@ func TestConfigMapControllerServiceAccount(t *testing.T) {
 	}
 	if got, want := review.Status.UserInfo.Username, cluster.ServiceAccountUser(controllerNS, "kustomize-controller"); got != want {
 		t.Errorf("the remote cluster sees %q, want the controller's service account %q", got, want)
+	}
+
+	// Under the multi-tenancy lockdown (--default-service-account), the ConfigMap is a
+	// tenant's to write: the controller's own token is not lent to it.
+	locked, err := cluster.NewFactory(cluster.Options{Config: asController, Scheme: h.Scheme, Mapper: mapper,
+		Owner: ssa.Owner{Field: "kustomize-controller", Group: "kustomize.toolkit.fluxcd.io"}, DefaultServiceAccount: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = locked.For(ctx, h.Client, req)
+	if err == nil {
+		t.Fatal("with --default-service-account set, a ConfigMap naming no service account got the controller's own token")
+	}
+	for _, want := range []string{"kubeconfig configmap '" + ns + "/spoke'", "does not lend its own service account", "--default-kubeconfig-service-account"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 
