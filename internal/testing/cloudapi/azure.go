@@ -1,0 +1,116 @@
+package cloudapi
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"gotk.dev/internal/testing/pki"
+)
+
+// EntraIDOptions is the workload identity the token endpoint accepts.
+type EntraIDOptions struct {
+	TenantID, ClientID string
+	// FederatedToken is the client assertion a workload presents (the projected service
+	// account token azidentity reads from AZURE_FEDERATED_TOKEN_FILE).
+	FederatedToken string
+}
+
+// EntraID serves a tenant's OpenID configuration and v2.0 token endpoint over HTTPS.
+type EntraID struct {
+	counter
+	// URL is the authority host (AZURE_AUTHORITY_HOST), with a trailing slash.
+	URL  string
+	opts EntraIDOptions
+	// AccessToken is what it issues.
+	AccessToken string
+	// Scopes records the scope of each token request.
+	Scopes []string
+	// Refuse makes the token endpoint reject every assertion.
+	Refuse atomic.Bool
+	certs  *pki.Certs
+}
+
+// StartEntraID runs the server until the end of the test.
+func StartEntraID(t testing.TB, opts EntraIDOptions) *EntraID {
+	certs, err := pki.New("gotk test Entra ID")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &EntraID{opts: opts, AccessToken: Secret("aad-"), certs: certs}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
+	if srv.TLS, err = certs.ServerConfig(false); err != nil {
+		t.Fatal(err)
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL + "/"
+	return e
+}
+
+// ClientTLS trusts the server's CA.
+func (e *EntraID) ClientTLS() *tls.Config { return e.certs.ClientConfig() }
+
+func (e *EntraID) serve(w http.ResponseWriter, r *http.Request) {
+	tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	base := strings.TrimSuffix(e.URL, "/") + "/" + tenant
+	switch {
+	case tenant != e.opts.TenantID:
+		oauthError(w, http.StatusBadRequest, "invalid_tenant", "AADSTS90002: Tenant not found.")
+	case rest == "v2.0/.well-known/openid-configuration":
+		writeJSON(w, map[string]any{
+			"token_endpoint":                base + "/oauth2/v2.0/token",
+			"authorization_endpoint":        base + "/oauth2/v2.0/authorize",
+			"device_authorization_endpoint": base + "/oauth2/v2.0/devicecode",
+			"issuer":                        base + "/v2.0",
+		})
+	case rest == "oauth2/v2.0/token" && r.Method == http.MethodPost:
+		if err := r.ParseForm(); err != nil {
+			oauthError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
+		f := r.PostForm
+		if e.Refuse.Load() || f.Get("client_id") != e.opts.ClientID || f.Get("client_assertion") != e.opts.FederatedToken ||
+			f.Get("grant_type") != "client_credentials" {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS700213: No matching federated identity record found for presented assertion.")
+			return
+		}
+		e.add(func(c *Counts) { c.EntraID++ })
+		e.mu.Lock()
+		e.Scopes = append(e.Scopes, f.Get("scope"))
+		e.mu.Unlock()
+		writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": e.AccessToken})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// ACRRefreshToken makes the refresh token an ACR exchange hands out: a JWT (as ACR's) that
+// expires in ttl.
+func ACRRefreshToken(ttl time.Duration) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl)), Subject: "gotk", ID: Secret(""),
+	}).SignedString([]byte(Secret("")))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": code, "error_description": desc, "error_codes": []int{700213}})
+}
