@@ -5,6 +5,7 @@ import (
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 
 	"gotk.dev/source-controller/internal/controller"
@@ -19,8 +20,9 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 	}
 	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
 	verification := controller.NewVerification("")
+	logins := &cloud.Logins{Cache: tokens}
 	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName,
-		Verification: verification}
+		Verification: verification, CloudLogins: logins}
 	type setup interface{ SetupWithManager(*manager.Runtime) error }
 	build := []struct {
 		kind string
@@ -35,7 +37,7 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		{"OCIRepository", func() (setup, error) {
 			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
 				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName,
-				Verification: verification})
+				Verification: verification, CloudLogins: logins})
 		}},
 		{"HelmRepository", func() (setup, error) { return controller.NewHelmRepositoryReconciler(rt, helmCfg) }},
 		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},

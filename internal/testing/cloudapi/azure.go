@@ -1,11 +1,11 @@
 package cloudapi
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,7 +40,7 @@ type EntraID struct {
 
 // StartEntraID runs the server until the end of the test.
 func StartEntraID(t testing.TB, opts EntraIDOptions) *EntraID {
-	certs, err := pki.New("gotk test Entra ID")
+	certs, err := entraCerts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +55,19 @@ func StartEntraID(t testing.TB, opts EntraIDOptions) *EntraID {
 	return e
 }
 
-// ClientTLS trusts the server's CA.
-func (e *EntraID) ClientTLS() *tls.Config { return e.certs.ClientConfig() }
+// entraCerts is one CA for every Entra ID server of the process, so a client made before
+// a server starts (a controller's) trusts it: see HTTPClient.
+var entraCerts = sync.OnceValues(func() (*pki.Certs, error) { return pki.New("gotk test Entra ID") })
+
+// HTTPClient trusts the Entra ID servers' CA: the client a controller under test makes its
+// cloud identity calls with (cloud.Logins.HTTPClient).
+func HTTPClient() *http.Client {
+	certs, err := entraCerts()
+	if err != nil {
+		panic(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: certs.ClientConfig(), Proxy: http.ProxyFromEnvironment}}
+}
 
 func (e *EntraID) serve(w http.ResponseWriter, r *http.Request) {
 	tenant, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -92,12 +103,13 @@ func (e *EntraID) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ACRRefreshToken makes the refresh token an ACR exchange hands out: a JWT (as ACR's) that
-// expires in ttl.
+// ACRRefreshToken makes the refresh token an ACR exchange hands out: a JWT (as ACR's)
+// that expires in ttl. It is unsigned and kept under 72 bytes, the most a bcrypt htpasswd
+// entry of the real registry standing in for ACR can hold (ACR's own are longer).
 func ACRRefreshToken(ttl time.Duration) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl)), Subject: "gotk", ID: Secret(""),
-	}).SignedString([]byte(Secret("")))
+	tok := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl))})
+	delete(tok.Header, "typ")
+	s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
 	if err != nil {
 		panic(err)
 	}

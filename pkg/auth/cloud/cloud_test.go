@@ -27,28 +27,7 @@ const (
 	garHostName = "europe-west1-docker.pkg.dev"
 )
 
-// isolateCloudEnv clears every variable the SDKs' default chains read, so a developer's own
-// credentials never take part, and sends the SDKs to nothing by default.
-func isolateCloudEnv(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
-		"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-		"AZURE_AUTHORITY_HOST", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT",
-		"GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "GCE_METADATA_IP"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-	t.Setenv("HOME", dir)
-	t.Setenv("CLOUDSDK_CONFIG", dir)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "aws-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "aws-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	// No Azure CLI, developer CLI or PowerShell on the path.
-	t.Setenv("PATH", dir)
-}
+func isolateCloudEnv(t *testing.T) { cloudapi.IsolateEnv(t) }
 
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
@@ -171,7 +150,7 @@ func TestACRLoginWithWorkloadIdentity(t *testing.T) {
 
 	l := &Logins{
 		Cache:                         auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour}),
-		HTTPClient:                    &http.Client{Transport: &http.Transport{TLSClientConfig: e.ClientTLS()}},
+		HTTPClient:                    cloudapi.HTTPClient(),
 		AzureDisableInstanceDiscovery: true,
 	}
 	pool := x509.NewCertPool()
