@@ -19,7 +19,15 @@ type AWSOptions struct {
 	RoleARN, WebIdentityToken string
 	// ECRPassword is the registry password GetAuthorizationToken hands out (user "AWS").
 	ECRPassword string
+	// Verify, with RoleSubjects, also accepts web identity tokens it verifies (a Kubernetes
+	// TokenReview): RoleSubjects maps each role to the one token subject allowed to assume
+	// it (system:serviceaccount:<namespace>:<name>), as a role's trust policy does.
+	Verify       VerifyFunc
+	RoleSubjects map[string]string
 }
+
+// VerifyFunc checks a service account token for audience and returns its subject.
+type VerifyFunc func(token, audience string) (subject string, err error)
 
 // AWS serves STS (query protocol) and ECR (JSON 1.1 protocol) on one endpoint.
 type AWS struct {
@@ -52,7 +60,7 @@ func (a *AWS) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	if f.Get("RoleArn") != a.opts.RoleARN || f.Get("WebIdentityToken") != a.opts.WebIdentityToken {
+	if !a.trusted(f.Get("RoleArn"), f.Get("WebIdentityToken")) {
 		stsError(w, http.StatusForbidden, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 		return
 	}
@@ -76,6 +84,19 @@ func (a *AWS) serve(w http.ResponseWriter, r *http.Request) {
 	resp.RequestID = "req-1"
 	w.Header().Set("Content-Type", "text/xml")
 	_ = xml.NewEncoder(w).Encode(resp)
+}
+
+// trusted reports whether token may assume role.
+func (a *AWS) trusted(role, token string) bool {
+	if role == a.opts.RoleARN && token == a.opts.WebIdentityToken {
+		return true
+	}
+	want, ok := a.opts.RoleSubjects[role]
+	if !ok || a.opts.Verify == nil {
+		return false
+	}
+	sub, err := a.opts.Verify(token, "sts.amazonaws.com")
+	return err == nil && sub == want
 }
 
 // ecr serves GetAuthorizationToken to requests signed with the credentials STS issued.

@@ -21,6 +21,11 @@ type EntraIDOptions struct {
 	// FederatedToken is the client assertion a workload presents (the projected service
 	// account token azidentity reads from AZURE_FEDERATED_TOKEN_FILE).
 	FederatedToken string
+	// Verify, with FederatedSubjects, also accepts service account tokens as assertions of
+	// other clients: FederatedSubjects maps a client ID to the one token subject its
+	// federated identity credential trusts.
+	Verify            VerifyFunc
+	FederatedSubjects map[string]string
 }
 
 // EntraID serves a tenant's OpenID configuration and v2.0 token endpoint over HTTPS.
@@ -88,8 +93,7 @@ func (e *EntraID) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f := r.PostForm
-		if e.Refuse.Load() || f.Get("client_id") != e.opts.ClientID || f.Get("client_assertion") != e.opts.FederatedToken ||
-			f.Get("grant_type") != "client_credentials" {
+		if e.Refuse.Load() || !e.trusted(f.Get("client_id"), f.Get("client_assertion")) || f.Get("grant_type") != "client_credentials" {
 			oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS700213: No matching federated identity record found for presented assertion.")
 			return
 		}
@@ -101,6 +105,19 @@ func (e *EntraID) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// trusted reports whether assertion authenticates client.
+func (e *EntraID) trusted(client, assertion string) bool {
+	if client == e.opts.ClientID && assertion == e.opts.FederatedToken {
+		return true
+	}
+	want, ok := e.opts.FederatedSubjects[client]
+	if !ok || e.opts.Verify == nil {
+		return false
+	}
+	sub, err := e.opts.Verify(assertion, "api://AzureADTokenExchange")
+	return err == nil && sub == want
 }
 
 // ACRRefreshToken makes the refresh token an ACR exchange hands out: a JWT (as ACR's)

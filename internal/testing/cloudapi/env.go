@@ -42,13 +42,20 @@ func (c *Clouds) Secrets() []string {
 // AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST) and GKE's metadata
 // server (GCE_METADATA_HOST). Everything else the chains read is cleared, so a developer's
 // own credentials never take part. Not for parallel tests (it uses t.Setenv).
-func UseClouds(t *testing.T) *Clouds {
+func UseClouds(t *testing.T) *Clouds { return UseCloudsWith(t, nil) }
+
+// UseCloudsWith is UseClouds with the identities adjusted by configure before the servers
+// start (object-level identities: Verify, RoleSubjects, FederatedSubjects).
+func UseCloudsWith(t *testing.T, configure func(*Clouds)) *Clouds {
 	t.Helper()
 	IsolateEnv(t)
 	c := &Clouds{
 		AWSOptions:      AWSOptions{RoleARN: "arn:aws:iam::123456789012:role/flux", WebIdentityToken: Secret("irsa-jwt-"), ECRPassword: Secret("ecr-")},
 		EntraIDOptions:  EntraIDOptions{TenantID: "tenant-" + Secret("")[:8], ClientID: "client-" + Secret("")[:8], FederatedToken: Secret("azwi-jwt-")},
 		ACRRefreshToken: ACRRefreshToken(3 * time.Hour),
+	}
+	if configure != nil {
+		configure(c)
 	}
 	c.AWS = StartAWS(t, c.AWSOptions)
 	c.EntraID = StartEntraID(t, c.EntraIDOptions)

@@ -35,25 +35,32 @@ func parseECRHost(host string) (ecrRegistry, bool) {
 // account, with the AWS default credential chain.
 func (l *Logins) ecrLogin(ctx context.Context, host string) (auth.Token, error) {
 	reg, _ := parseECRHost(host)
-	fail := func(endpoint string, err error) (auth.Token, error) {
-		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: controllerIdentity + " (AWS default credential chain)", Endpoint: endpoint, Err: err}
-	}
+	identity := controllerIdentity + " (AWS default credential chain)"
 	cfg, err := l.awsConfig(ctx, reg.region)
 	if err != nil {
-		return fail("", err)
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Err: oneLine(err)}
+	}
+	return ecrToken(ctx, cfg, reg.region, identity)
+}
+
+// ecrToken calls GetAuthorizationToken with cfg's credentials and decodes the answer.
+func ecrToken(ctx context.Context, cfg aws.Config, region, identity string) (auth.Token, error) {
+	endpoint := "ECR GetAuthorizationToken in " + region
+	fail := func(endpoint string, err error) (auth.Token, error) {
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Endpoint: endpoint, Err: err}
 	}
 	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return fail(awsEndpoint(err, "ECR GetAuthorizationToken in "+reg.region), oneLine(err))
+		return fail(awsEndpoint(err, endpoint), oneLine(err))
 	}
 	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
-		return fail("ECR GetAuthorizationToken in "+reg.region, errors.New("the answer holds no authorization data"))
+		return fail(endpoint, errors.New("the answer holds no authorization data"))
 	}
 	data := out.AuthorizationData[0]
 	raw, err := base64.StdEncoding.DecodeString(aws.ToString(data.AuthorizationToken))
 	user, pass, ok := strings.Cut(string(raw), ":")
 	if err != nil || !ok || user == "" || pass == "" {
-		return fail("ECR GetAuthorizationToken in "+reg.region, errors.New("the authorization token is not base64 'user:password'"))
+		return fail(endpoint, errors.New("the authorization token is not base64 'user:password'"))
 	}
 	tok := auth.Token{Username: user, Value: pass}
 	if data.ExpiresAt != nil {

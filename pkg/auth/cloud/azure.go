@@ -48,16 +48,29 @@ func acrCloud(host string) (cloud.Configuration, bool) {
 const acrMaxAnswer = 1 << 20
 
 // acrLogin gets an Entra ID access token with DefaultAzureCredential (workload identity,
-// managed identity, environment) and exchanges it at the registry's /oauth2/exchange for
-// an ACR refresh token, the password ACR takes.
+// managed identity, environment) and exchanges it at the registry for an ACR refresh token.
 func (l *Logins) acrLogin(ctx context.Context, host string, transport http.RoundTripper) (auth.Token, error) {
+	opts := &azidentity.DefaultAzureCredentialOptions{DisableInstanceDiscovery: l.AzureDisableInstanceDiscovery}
+	if l.HTTPClient != nil {
+		opts.ClientOptions.Transport = l.HTTPClient
+	}
 	identity := controllerIdentity + " (Azure DefaultAzureCredential)"
-	cc, _ := acrCloud(hostname(host))
-	scope := cc.Services[cloud.ResourceManager].Audience
-	scope = strings.TrimSuffix(scope, "/") + "/.default"
-	aad, err := l.azureToken(ctx, scope)
+	cred, err := azidentity.NewDefaultAzureCredential(opts)
 	if err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Endpoint: "Microsoft Entra ID (" + azureAuthority() + ")", Err: err}
+		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Err: oneLine(err)}
+	}
+	return acrToken(ctx, cred, identity, host, transport)
+}
+
+// acrToken asks cred for an Entra ID token for the registry's cloud's Resource Manager and
+// exchanges it at the registry's /oauth2/exchange for an ACR refresh token, the password
+// ACR takes.
+func acrToken(ctx context.Context, cred azcore.TokenCredential, identity, host string, transport http.RoundTripper) (auth.Token, error) {
+	cc, _ := acrCloud(hostname(host))
+	scope := strings.TrimSuffix(cc.Services[cloud.ResourceManager].Audience, "/") + "/.default"
+	aad, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Endpoint: "Microsoft Entra ID (" + azureAuthority() + ")", Err: oneLine(err)}
 	}
 	refresh, err := acrExchange(ctx, host, aad.Token, transport)
 	if err != nil {
@@ -70,23 +83,6 @@ func (l *Logins) acrLogin(ctx context.Context, host string, transport http.Round
 		tok.ExpiresAt = claims.ExpiresAt.Time
 	}
 	return tok, nil
-}
-
-// azureToken asks DefaultAzureCredential for a token for scope.
-func (l *Logins) azureToken(ctx context.Context, scope string) (azcore.AccessToken, error) {
-	opts := &azidentity.DefaultAzureCredentialOptions{DisableInstanceDiscovery: l.AzureDisableInstanceDiscovery}
-	if l.HTTPClient != nil {
-		opts.ClientOptions.Transport = l.HTTPClient
-	}
-	cred, err := azidentity.NewDefaultAzureCredential(opts)
-	if err != nil {
-		return azcore.AccessToken{}, oneLine(err)
-	}
-	t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
-	if err != nil {
-		return azcore.AccessToken{}, oneLine(err)
-	}
-	return t, nil
 }
 
 // azureAuthority is the Entra ID host azidentity uses: AZURE_AUTHORITY_HOST or the public

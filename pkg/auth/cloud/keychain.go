@@ -17,13 +17,23 @@ var ErrObjectLevelDisabled = errors.New("to use spec.serviceAccountName for prov
 
 // RegistryKeychain logs in to the registry host of an object whose spec.provider is a cloud
 // and returns a keychain with those credentials for that host only (other hosts are
-// anonymous). serviceAccount is the object's spec.serviceAccountName: without the
-// ObjectLevelWorkloadIdentity gate it must be empty.
+// anonymous). serviceAccount is the object's spec.serviceAccountName: with the
+// ObjectLevelWorkloadIdentity gate (Logins.ObjectLevel) it, or --default-service-account,
+// is the identity logged in as; without the gate it must be empty.
 func (l *Logins) RegistryKeychain(ctx context.Context, provider, host, namespace, serviceAccount string, transport http.RoundTripper) (authn.Keychain, error) {
-	if serviceAccount != "" {
-		return nil, ErrObjectLevelDisabled
+	if serviceAccount == "" && l.ObjectLevel {
+		serviceAccount = l.DefaultServiceAccount
 	}
-	tok, err := l.RegistryLogin(ctx, provider, host, transport)
+	var tok auth.Token
+	var err error
+	switch {
+	case serviceAccount != "" && !l.ObjectLevel:
+		return nil, ErrObjectLevelDisabled
+	case serviceAccount != "":
+		tok, err = l.registryLoginAs(ctx, provider, host, namespace, serviceAccount, transport)
+	default:
+		tok, err = l.RegistryLogin(ctx, provider, host, transport)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"gotk.dev/pkg/auth"
 )
 
@@ -34,6 +36,15 @@ type Logins struct {
 	// HTTPClient makes the calls to the clouds' identity and registry-auth APIs (STS, ECR,
 	// Microsoft Entra ID, the metadata server). Nil uses each SDK's default client.
 	HTTPClient *http.Client
+	// ObjectLevel is the ObjectLevelWorkloadIdentity feature gate: spec.serviceAccountName
+	// on an object with a cloud provider then names the identity to log in as.
+	ObjectLevel bool
+	// DefaultServiceAccount is --default-service-account: with ObjectLevel, the identity of
+	// objects that name none, instead of the controller's own (multi-tenant lockdown).
+	DefaultServiceAccount string
+	// Kube reads service accounts and creates their tokens (TokenRequest); needed with
+	// ObjectLevel.
+	Kube client.Client
 	// AzureDisableInstanceDiscovery skips Microsoft Entra ID's authority validation: needed
 	// for a private authority host (Azure Stack, a test server), as azidentity documents.
 	AzureDisableInstanceDiscovery bool
