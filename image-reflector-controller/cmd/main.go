@@ -57,7 +57,9 @@ func run(args []string) error {
 	}
 	defer store.Close()
 	cfg := controller.Config{Store: store, NoCrossNamespaceRefs: f.noCrossNamespaceRefs, UserAgent: controllerName,
-		CloudLogins: &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})}}
+		CloudLogins: &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration}),
+			ObjectLevel: f.runtime.Enabled(featureGates, "ObjectLevelWorkloadIdentity"), DefaultServiceAccount: f.defaultServiceAccount,
+			Kube: rt.Manager.GetClient()}}
 	repos, err := controller.NewImageRepositoryReconciler(rt, cfg)
 	if err != nil {
 		return err

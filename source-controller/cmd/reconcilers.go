@@ -20,7 +20,8 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 	}
 	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
 	verification := controller.NewVerification("")
-	logins := &cloud.Logins{Cache: tokens}
+	logins := &cloud.Logins{Cache: tokens, ObjectLevel: f.runtime.Enabled(controller.FeatureGates(), "ObjectLevelWorkloadIdentity"),
+		DefaultServiceAccount: f.defaultServiceAccount, Kube: rt.Manager.GetClient()}
 	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName,
 		Verification: verification, CloudLogins: logins}
 	type setup interface{ SetupWithManager(*manager.Runtime) error }

@@ -81,8 +81,11 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	cfg := Config{Store: store, UserAgent: "image-reflector-controller-test",
 		// The controller's cloud identity: the SDKs' default chains, pointed by each test at
 		// the cloudapi servers, trusting their CA.
+		// The ObjectLevelWorkloadIdentity gate is on: spec.serviceAccountName names the
+		// identity (source-controller's suite covers the gate off).
 		CloudLogins: &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
-			HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}}
+			HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true,
+			ObjectLevel: true, Kube: rt.Manager.GetClient()}}
 	repos, err := NewImageRepositoryReconciler(rt, cfg)
 	if err != nil {
 		return err

@@ -144,5 +144,7 @@ func FeatureGates() options.Gates {
 	return options.Gates{
 		"OptimizedGitClones":       {Default: true},
 		"ForceGoGitImplementation": {Default: true, NoEffect: "go-git is the only Git implementation"},
+		// spec.serviceAccountName of an OCIRepository with a cloud provider names its identity.
+		"ObjectLevelWorkloadIdentity": {},
 	}
 }
