@@ -43,7 +43,8 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		{"HelmRepository", func() (setup, error) { return controller.NewHelmRepositoryReconciler(rt, helmCfg) }},
 		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},
 		{"Bucket", func() (setup, error) {
-			return controller.NewBucketReconciler(rt, controller.BucketConfig{Storage: storage, MaxArtifactSize: f.git.maxArtifactSize})
+			return controller.NewBucketReconciler(rt, controller.BucketConfig{Storage: storage, MaxArtifactSize: f.git.maxArtifactSize,
+				ObjectLevelWorkloadIdentity: logins.ObjectLevel})
 		}},
 	}
 	for _, b := range build {

@@ -24,6 +24,11 @@ type AWSOptions struct {
 	// it (system:serviceaccount:<namespace>:<name>), as a role's trust policy does.
 	Verify       VerifyFunc
 	RoleSubjects map[string]string
+	// AccessKeyID and SecretAccessKey, when set, are the credentials STS issues (an S3
+	// server's own keys, so a Bucket can be read with them); random otherwise. STS then
+	// issues no session token: the S3 server standing in for Amazon S3 (versitygw) refuses
+	// requests carrying one it does not know.
+	AccessKeyID, SecretAccessKey string
 }
 
 // VerifyFunc checks a service account token for audience and returns its subject.
@@ -44,6 +49,9 @@ type AWS struct {
 func StartAWS(t testing.TB, opts AWSOptions) *AWS {
 	a := &AWS{opts: opts, AccessKeyID: "ASIA" + strings.ToUpper(Secret("")[:16]),
 		SecretAccessKey: Secret("sk-"), SessionToken: Secret("session-")}
+	if opts.AccessKeyID != "" {
+		a.AccessKeyID, a.SecretAccessKey, a.SessionToken = opts.AccessKeyID, opts.SecretAccessKey, ""
+	}
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(srv.Close)
 	a.URL = srv.URL

@@ -32,8 +32,14 @@ func (c *Clouds) RegistryUsers() map[string]string {
 
 // Secrets are every credential the clouds know, for asserting none leaks.
 func (c *Clouds) Secrets() []string {
-	return []string{c.AWSOptions.WebIdentityToken, c.AWSOptions.ECRPassword, c.AWS.SecretAccessKey, c.AWS.SessionToken,
-		c.EntraIDOptions.FederatedToken, c.EntraID.AccessToken, c.ACRRefreshToken, c.Metadata.Token}
+	var out []string
+	for _, s := range []string{c.AWSOptions.WebIdentityToken, c.AWSOptions.ECRPassword, c.AWS.SecretAccessKey, c.AWS.SessionToken,
+		c.EntraIDOptions.FederatedToken, c.EntraID.AccessToken, c.ACRRefreshToken, c.Metadata.Token} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // UseClouds starts the three clouds and sets the environment each SDK's default chain reads,

@@ -68,12 +68,24 @@ func NewAWS(opts provider.Options) (*Client, error) {
 	if opts.STS != nil {
 		iamEndpoint = opts.STS.Endpoint
 	}
-	creds := credentials.NewChainCredentials([]credentials.Provider{
-		&credentials.EnvAWS{},
-		&credentials.FileAWSCredentials{},
-		&credentials.IAM{Endpoint: iamEndpoint},
-	})
-	return newClient(opts, creds)
+	for _, p := range []credentials.Provider{&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}} {
+		if v, err := p.Retrieve(); err == nil && v.AccessKeyID != "" {
+			return newClient(opts, credentials.New(p))
+		}
+	}
+	// The workload identity (IRSA web identity, EKS Pod Identity/ECS, EC2 metadata): asked
+	// now, so that a refusal names the identity and the STS endpoint instead of showing up
+	// later as an anonymous request's "Access Denied".
+	iam := &credentials.IAM{Endpoint: iamEndpoint}
+	if _, err := iam.Retrieve(); err != nil {
+		where := "the default STS endpoint"
+		if iamEndpoint != "" {
+			where = "STS at " + iamEndpoint + " (spec.sts.endpoint)"
+		}
+		return nil, fmt.Errorf("provider 'aws': failed to get credentials with the controller's workload identity (IRSA web identity, container or instance metadata) from %s: %s",
+			where, strings.Join(strings.Fields(err.Error()), " "))
+	}
+	return newClient(opts, credentials.New(iam))
 }
 
 func genericCredentials(opts provider.Options) (*credentials.Credentials, error) {
