@@ -33,7 +33,7 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 			return controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
 				Storage: storage, Git: f.git.client(), MaxArtifactSize: f.git.maxArtifactSize, MaxFileSize: f.git.maxGitFileSize,
 				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones"),
-				TokenCache:  tokens})
+				TokenCache:  tokens, CloudLogins: logins})
 		}},
 		{"OCIRepository", func() (setup, error) {
 			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{

@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"crypto/x509"
 	"net/http"
 	"os"
@@ -216,4 +217,31 @@ func TestCheckRegistryHost(t *testing.T) {
 			t.Errorf("%s %s: %v", tc.provider, tc.host, err)
 		}
 	}
+}
+
+func TestAzureDevOpsToken(t *testing.T) {
+	isolateCloudEnv(t)
+	opts := cloudapi.EntraIDOptions{TenantID: "tenant-2", ClientID: "client-2", FederatedToken: cloudapi.Secret("projected-")}
+	e := cloudapi.StartEntraID(t, opts)
+	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
+	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
+	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", writeFile(t, opts.FederatedToken))
+	l := &Logins{HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}
+	tok, err := l.AzureDevOpsToken(context.Background(), "ns", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Value != e.AccessToken || len(e.Scopes) != 1 || strings.Fields(e.Scopes[0])[0] != AzureDevOpsScope {
+		t.Fatalf("unexpected token request: scopes %v", e.Scopes)
+	}
+	if _, err := l.AzureDevOpsToken(context.Background(), "ns", "tenant"); !errors.Is(err, ErrObjectLevelDisabled) {
+		t.Fatalf("a service account without the gate must be refused, got %v", err)
+	}
+	e.Refuse.Store(true)
+	_, err = l.AzureDevOpsToken(context.Background(), "ns", "")
+	if err == nil || !strings.Contains(err.Error(), "Microsoft Entra ID ("+e.URL+")") || !strings.Contains(err.Error(), "controller's workload identity") {
+		t.Fatalf("error must name the identity and Entra ID: %v", err)
+	}
+	assertNoSecret(t, err.Error(), opts.FederatedToken, e.AccessToken)
 }

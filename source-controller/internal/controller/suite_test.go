@@ -146,7 +146,12 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	cc := newCountingClient(rt.Manager.GetClient())
+	// The controller's cloud identity: the SDKs' default chains, pointed by each test at
+	// the cloudapi servers, trusting their CA.
+	cloudLogins := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
+		HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}
 	gitRepos, err := NewGitRepositoryReconciler(rt, GitConfig{
+		CloudLogins:     cloudLogins,
 		Client:          cc,
 		Storage:         storage,
 		Git:             git.NewClient(git.ClientOptions{SSHTimeout: 10 * time.Second}),
@@ -161,10 +166,6 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := gitRepos.SetupWithManager(rt); err != nil {
 		return err
 	}
-	// The controller's cloud identity: the SDKs' default chains, pointed by each test at
-	// the cloudapi servers, trusting their CA.
-	cloudLogins := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
-		HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}
 	ociRepos, err := NewOCIRepositoryReconciler(rt, OCIConfig{
 		CloudLogins:     cloudLogins,
 		Client:          cc,
