@@ -2,8 +2,8 @@ package cloud
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
