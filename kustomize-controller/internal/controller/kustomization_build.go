@@ -86,6 +86,9 @@ func (r *KustomizationReconciler) decrypt(ctx context.Context, s *scope, all []*
 		}
 		return nil
 	}
+	if err := r.checkDecryptionIdentity(d); err != nil {
+		return err
+	}
 	if d.Provider != kustomizev1.DecryptionProviderSOPS {
 		return reconcile.Stall(decryptionFailedReason, fmt.Errorf("decryption provider '%s' is not supported", d.Provider))
 	}
