@@ -16,6 +16,8 @@ import (
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
 	"gotk.dev/image-reflector-controller/internal/controller"
 	"gotk.dev/image-reflector-controller/internal/tagstore"
+	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 )
 
@@ -54,7 +56,10 @@ func run(args []string) error {
 		return err
 	}
 	defer store.Close()
-	cfg := controller.Config{Store: store, NoCrossNamespaceRefs: f.noCrossNamespaceRefs, UserAgent: controllerName}
+	cfg := controller.Config{Store: store, NoCrossNamespaceRefs: f.noCrossNamespaceRefs, UserAgent: controllerName,
+		CloudLogins: &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration}),
+			ObjectLevel: f.runtime.Enabled(featureGates, "ObjectLevelWorkloadIdentity"), DefaultServiceAccount: f.defaultServiceAccount,
+			Kube: rt.Manager.GetClient()}}
 	repos, err := controller.NewImageRepositoryReconciler(rt, cfg)
 	if err != nil {
 		return err

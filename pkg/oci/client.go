@@ -156,3 +156,8 @@ func (c *Client) RemoteOptions() []remote.Option { return append([]remote.Option
 // Repository parses an oci:// repository URL the way c's other calls do (spec.insecure allows
 // plain HTTP).
 func (c *Client) Repository(repoURL string) (name.Repository, error) { return c.repository(repoURL) }
+
+// HTTPTransport is the transport a Client built from opts reaches registries through (its
+// TLS and proxy settings), for requests made beside the client (a cloud registry's token
+// exchange).
+func (opts ClientOptions) HTTPTransport() (http.RoundTripper, error) { return buildTransport(opts) }

@@ -78,3 +78,16 @@ func splitScheme(u string) (prefix, rest string) {
 	}
 	return u[:j], u[j:]
 }
+
+// RegistryHost returns the registry host[:port] of an oci:// repository URL.
+func RegistryHost(repoURL string) (string, error) {
+	s, err := ParseURL(repoURL)
+	if err != nil {
+		return "", err
+	}
+	repo, err := name.NewRepository(s)
+	if err != nil {
+		return "", err
+	}
+	return repo.RegistryStr(), nil
+}

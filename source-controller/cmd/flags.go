@@ -18,6 +18,9 @@ type flags struct {
 	helmLimits helm.Limits
 	helmCache  indexcache.Options
 	tokenCache options.TokenCache
+	// defaultServiceAccount is the cloud identity of objects naming none, with the
+	// ObjectLevelWorkloadIdentity gate.
+	defaultServiceAccount string
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -29,6 +32,7 @@ func parseFlags(args []string) (*flags, error) {
 	f.helmLimits.BindFlags(fs)
 	f.helmCache.BindFlags(fs)
 	f.tokenCache.BindFlags(fs)
+	fs.StringVar(&f.defaultServiceAccount, "default-service-account", "", "Default service account to use for workload identity when not specified in resources (with the ObjectLevelWorkloadIdentity feature gate).")
 	return f, fs.Parse(args)
 }
 

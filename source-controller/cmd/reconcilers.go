@@ -5,6 +5,7 @@ import (
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 
 	"gotk.dev/source-controller/internal/controller"
@@ -19,8 +20,10 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 	}
 	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
 	verification := controller.NewVerification("")
+	logins := &cloud.Logins{Cache: tokens, ObjectLevel: f.runtime.Enabled(controller.FeatureGates(), "ObjectLevelWorkloadIdentity"),
+		DefaultServiceAccount: f.defaultServiceAccount, Kube: rt.Manager.GetClient()}
 	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName,
-		Verification: verification}
+		Verification: verification, CloudLogins: logins}
 	type setup interface{ SetupWithManager(*manager.Runtime) error }
 	build := []struct {
 		kind string
@@ -30,17 +33,18 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 			return controller.NewGitRepositoryReconciler(rt, controller.GitConfig{
 				Storage: storage, Git: f.git.client(), MaxArtifactSize: f.git.maxArtifactSize, MaxFileSize: f.git.maxGitFileSize,
 				AlwaysClone: !f.runtime.Enabled(controller.FeatureGates(), "OptimizedGitClones"),
-				TokenCache:  tokens})
+				TokenCache:  tokens, CloudLogins: logins})
 		}},
 		{"OCIRepository", func() (setup, error) {
 			return controller.NewOCIRepositoryReconciler(rt, controller.OCIConfig{
 				Storage: storage, MaxArtifactSize: f.git.maxArtifactSize, UserAgent: controllerName,
-				Verification: verification})
+				Verification: verification, CloudLogins: logins})
 		}},
 		{"HelmRepository", func() (setup, error) { return controller.NewHelmRepositoryReconciler(rt, helmCfg) }},
 		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},
 		{"Bucket", func() (setup, error) {
-			return controller.NewBucketReconciler(rt, controller.BucketConfig{Storage: storage, MaxArtifactSize: f.git.maxArtifactSize})
+			return controller.NewBucketReconciler(rt, controller.BucketConfig{Storage: storage, MaxArtifactSize: f.git.maxArtifactSize,
+				ObjectLevelWorkloadIdentity: logins.ObjectLevel})
 		}},
 	}
 	for _, b := range build {

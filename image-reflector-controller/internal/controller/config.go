@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/image-reflector-controller/internal/tagstore"
+	"gotk.dev/pkg/auth/cloud"
 )
 
 // Config is what the ImageRepository and ImagePolicy reconcilers are built from.
@@ -30,6 +31,9 @@ type Config struct {
 	Transport *http.Transport
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// CloudLogins logs in to registries for spec.provider aws, azure and gcp (nil: one
+	// without a token cache).
+	CloudLogins *cloud.Logins
 }
 
 // storeKey is the tag database key of an ImageRepository: its namespace and name, so that

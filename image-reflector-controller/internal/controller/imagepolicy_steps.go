@@ -94,12 +94,12 @@ func (r *ImagePolicyReconciler) selectTag(_ context.Context, s *policyScope) (re
 func (r *ImagePolicyReconciler) resolve(ctx context.Context, s *policyScope) (reconcile.Result, error) {
 	obj, repo := s.obj, s.repo
 	lookup := func(ctx context.Context, tag string) (string, error) {
-		if err := checkProvider(repo); err != nil {
-			return "", err
-		}
 		img, err := registry.ParseImage(repo.Spec.Image, repo.Spec.Insecure)
 		if err != nil {
 			return "", reconcile.Stall(imagev1.ImageURLInvalidReason, err)
+		}
+		if err := checkProvider(repo, img); err != nil {
+			return "", err
 		}
 		c, err := r.cfg.newRegistryClient(ctx, r.Client, repo)
 		if err != nil {

@@ -98,7 +98,7 @@ func (r *ImageRepositoryReconciler) parseImage(_ context.Context, s *repoScope) 
 		return reconcile.Result{}, reconcile.Stall(imagev1.ReadOperationFailedReason, err)
 	}
 	s.image = img
-	return reconcile.Result{}, checkProvider(s.obj)
+	return reconcile.Result{}, checkProvider(s.obj, img)
 }
 
 // credentials builds the registry client from the repository's Secrets.

@@ -216,7 +216,7 @@ func TestImageRepositoryStalls(t *testing.T) {
 	}{
 		{name: "tag", image: "ghcr.io/org/app:1.0", reason: imagev1.ImageURLInvalidReason, message: "give the repository only"},
 		{name: "scheme", image: "https://ghcr.io/org/app", reason: imagev1.ImageURLInvalidReason, message: "remove the scheme"},
-		{name: "provider", image: "ghcr.io/org/app", reason: ProviderNotSupportedReason, message: "provider 'aws'",
+		{name: "provider", image: "ghcr.io/org/app", reason: InvalidProviderConfigurationReason, message: "provider 'aws' cannot log in to registry 'ghcr.io'",
 			opt: func(r *imagev1.ImageRepository) { r.Spec.Provider = imagev1.AWSProvider }},
 		{name: "exclusion", image: "ghcr.io/org/app", reason: imagev1.ReadOperationFailedReason, message: ".spec.exclusionList[0]",
 			opt: func(r *imagev1.ImageRepository) { r.Spec.ExclusionList = []string{"(["} }},

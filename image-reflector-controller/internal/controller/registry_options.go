@@ -2,7 +2,11 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -10,24 +14,57 @@ import (
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
 	"gotk.dev/image-reflector-controller/internal/registry"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/reconcile"
 )
 
-// ProviderNotSupportedReason means spec.provider names a cloud identity this controller
-// does not implement yet; the user has to switch to generic credentials.
-const ProviderNotSupportedReason = "ProviderNotSupported"
+// InvalidProviderConfigurationReason means spec.provider cannot serve spec.image (an aws
+// provider for a registry that is not ECR): the user has to change one of them.
+const InvalidProviderConfigurationReason = "InvalidProviderConfiguration"
 
-// checkProvider stalls repositories that ask for a cloud workload identity.
-func checkProvider(repo *imagev1.ImageRepository) error {
-	if p := repo.GetProvider(); p != imagev1.GenericProvider {
-		return reconcile.Stall(ProviderNotSupportedReason, fmt.Errorf(
-			"provider '%s' (cloud workload identity) is not supported yet: use provider 'generic' with spec.secretRef or spec.serviceAccountName", p))
+// checkProvider stalls repositories whose cloud spec.provider cannot log in to the
+// registry of spec.image. It makes no request.
+func checkProvider(repo *imagev1.ImageRepository, img registry.Image) error {
+	p := repo.GetProvider()
+	if !cloud.IsCloudProvider(p) {
+		return nil
+	}
+	if err := cloud.CheckRegistryHost(p, img.Repository.RegistryStr()); err != nil {
+		return reconcile.Stall(InvalidProviderConfigurationReason, err)
 	}
 	return nil
 }
 
+// cloudKeychain logs in to the registry of spec.image with the cloud identity of
+// spec.provider, through the repository's TLS and proxy settings.
+func (c Config) cloudKeychain(ctx context.Context, repo *imagev1.ImageRepository, opts registry.Options) (authn.Keychain, error) {
+	img, err := registry.ParseImage(repo.Spec.Image, repo.Spec.Insecure)
+	if err != nil {
+		return nil, reconcile.Stall(imagev1.ImageURLInvalidReason, err)
+	}
+	tr, err := opts.HTTPTransport()
+	if err != nil {
+		return nil, reconcile.Stall(imagev1.AuthenticationFailedReason, fmt.Errorf("ImageRepository '%s/%s': %w", repo.Namespace, repo.Name, err))
+	}
+	logins := c.CloudLogins
+	if logins == nil {
+		logins = &cloud.Logins{}
+	}
+	kc, err := logins.RegistryKeychain(ctx, repo.GetProvider(), img.Repository.RegistryStr(), repo.Namespace, repo.Spec.ServiceAccountName, tr)
+	switch {
+	case err == nil:
+		return kc, nil
+	case errors.Is(err, cloud.ErrObjectLevelDisabled):
+		return nil, reconcile.Stall(meta.FeatureGateDisabledReason, err)
+	case cloud.IsHostError(err):
+		return nil, reconcile.Stall(InvalidProviderConfigurationReason, err)
+	}
+	return nil, reconcile.Fail(imagev1.AuthenticationFailedReason, fmt.Errorf("ImageRepository '%s/%s': %w", repo.Namespace, repo.Name, err))
+}
+
 // newRegistryClient builds the registry client of repo from its Secrets: spec.secretRef's
-// docker config first, then those of the service account's imagePullSecrets,
+// docker config first; else, for a cloud spec.provider, a login with the cloud identity;
+// else the docker configs of the service account's imagePullSecrets; then
 // spec.certSecretRef and spec.proxySecretRef. A Secret that cannot be read is a transient
 // failure; one whose content cannot be used stalls until it or the spec changes. Errors name
 // the Secret and key, never a value.
@@ -53,7 +90,8 @@ func (c Config) newRegistryClient(ctx context.Context, r client.Reader, repo *im
 		}
 		opts.DockerConfigs = append(opts.DockerConfigs, cfg)
 	}
-	if sa := repo.Spec.ServiceAccountName; sa != "" {
+	cloudLogin := repo.Spec.SecretRef == nil && cloud.IsCloudProvider(repo.GetProvider())
+	if sa := repo.Spec.ServiceAccountName; sa != "" && !cloudLogin {
 		var account corev1.ServiceAccount
 		if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: sa}, &account); err != nil {
 			return nil, reconcile.Fail(imagev1.AuthenticationFailedReason, fmt.Errorf("failed to get service account '%s/%s': %w", ns, sa, err))
@@ -81,6 +119,13 @@ func (c Config) newRegistryClient(ctx context.Context, r client.Reader, repo *im
 			return nil, err
 		}
 		opts.ProxySecretData = data
+	}
+	if cloudLogin {
+		kc, err := c.cloudKeychain(ctx, repo, opts)
+		if err != nil {
+			return nil, err
+		}
+		opts.Keychain = kc
 	}
 	rc, err := registry.NewClient(opts)
 	if err != nil {

@@ -13,9 +13,12 @@ import (
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
 	"gotk.dev/image-reflector-controller/internal/tagstore"
+	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/registry"
 	"gotk.dev/internal/testing/testenv"
+	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
 )
@@ -34,6 +37,8 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
+	// Cloud registry host names (ECR, ACR, Artifact Registry) reach local fronts.
+	cloudapi.InstallHostRouter()
 	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{imagev1.AddToScheme}}, startSuite)
 }
 
@@ -73,7 +78,14 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	cleanup(func() { _ = store.Close() })
-	cfg := Config{Store: store, UserAgent: "image-reflector-controller-test"}
+	cfg := Config{Store: store, UserAgent: "image-reflector-controller-test",
+		// The controller's cloud identity: the SDKs' default chains, pointed by each test at
+		// the cloudapi servers, trusting their CA.
+		// The ObjectLevelWorkloadIdentity gate is on: spec.serviceAccountName names the
+		// identity (source-controller's suite covers the gate off).
+		CloudLogins: &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
+			HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true,
+			ObjectLevel: true, Kube: rt.Manager.GetClient()}}
 	repos, err := NewImageRepositoryReconciler(rt, cfg)
 	if err != nil {
 		return err

@@ -36,25 +36,13 @@ type Options struct {
 	// Transport is the base HTTP transport (default: go-containerregistry's). TLS and proxy
 	// settings are applied to a copy.
 	Transport *http.Transport
+	// Keychain gives credentials when DockerConfigs is empty (a cloud provider's login).
+	Keychain authn.Keychain
 }
 
-// Client reaches one registry configuration. It is safe for concurrent use.
-type Client struct {
-	puller *remote.Puller
-}
-
-// NewClient validates opts and builds a Client. Errors name the Secret key at fault, never a
-// secret value.
-func NewClient(opts Options) (*Client, error) {
-	// No Secret means anonymous access, never the controller's own docker config.
-	var keychain authn.Keychain = authn.NewMultiKeychain()
-	if len(opts.DockerConfigs) > 0 {
-		kc, err := oci.KeychainFromDockerConfigs(opts.DockerConfigs...)
-		if err != nil {
-			return nil, fmt.Errorf("invalid registry credentials: %w", err)
-		}
-		keychain = kc
-	}
+// HTTPTransport is the transport registries are reached through: Transport (or
+// go-containerregistry's default) with the certSecretRef and proxySecretRef settings.
+func (opts Options) HTTPTransport() (*http.Transport, error) {
 	base := opts.Transport
 	if base == nil {
 		base = remote.DefaultTransport.(*http.Transport)
@@ -75,6 +63,33 @@ func NewClient(opts Options) (*Client, error) {
 			return nil, err
 		}
 		rt.Proxy = http.ProxyURL(proxy)
+	}
+	return rt, nil
+}
+
+// Client reaches one registry configuration. It is safe for concurrent use.
+type Client struct {
+	puller *remote.Puller
+}
+
+// NewClient validates opts and builds a Client. Errors name the Secret key at fault, never a
+// secret value.
+func NewClient(opts Options) (*Client, error) {
+	// No Secret means anonymous access, never the controller's own docker config.
+	var keychain authn.Keychain = authn.NewMultiKeychain()
+	if len(opts.DockerConfigs) > 0 {
+		kc, err := oci.KeychainFromDockerConfigs(opts.DockerConfigs...)
+		if err != nil {
+			return nil, fmt.Errorf("invalid registry credentials: %w", err)
+		}
+		keychain = kc
+	}
+	rt, err := opts.HTTPTransport()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Keychain != nil && len(opts.DockerConfigs) == 0 {
+		keychain = opts.Keychain
 	}
 	pageSize := opts.PageSize
 	if pageSize <= 0 {

@@ -38,7 +38,11 @@ type Certs struct {
 
 // New generates a CA named name (its subject common name, which shows in TLS errors) and the
 // certificates it signs.
-func New(name string) (*Certs, error) {
+func New(name string) (*Certs, error) { return NewForHosts(name) }
+
+// NewForHosts is New with a server certificate also valid for dnsNames: a test server that
+// stands in for a named host (a cloud registry, an identity endpoint).
+func NewForHosts(name string, dnsNames ...string) (*Certs, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -80,7 +84,7 @@ func New(name string) (*Certs, error) {
 		}
 		if server {
 			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-			tmpl.DNSNames = []string{"localhost"}
+			tmpl.DNSNames = append([]string{"localhost"}, dnsNames...)
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 		if err != nil {

@@ -33,6 +33,9 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 	if d == nil {
 		return decryption{}, nil
 	}
+	if err := r.checkDecryptionIdentity(d); err != nil {
+		return decryption{}, err
+	}
 	if d.Provider != kustomizev1.DecryptionProviderSOPS {
 		return decryption{}, reconcile.Stall(decryptionFailedReason, fmt.Errorf("decryption provider '%s' is not supported", d.Provider))
 	}

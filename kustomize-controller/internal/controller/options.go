@@ -48,6 +48,9 @@ type Options struct {
 	// AdditiveDependencyCheck makes a dependsOn readyExpr hold in addition to the built-in
 	// readiness check (--feature-gates=AdditiveCELDependencyCheck=true).
 	AdditiveDependencyCheck bool
+	// ObjectLevelWorkloadIdentity is the gate: without it spec.decryption.serviceAccountName
+	// stalls, as upstream.
+	ObjectLevelWorkloadIdentity bool
 }
 
 // BindFlags registers the flags.
@@ -132,4 +135,5 @@ func (o *Options) ApplyGates(rt *options.Runtime) {
 	o.StrictSubstitutions = rt.Enabled(gates, "StrictPostBuildSubstitutions")
 	o.DisableFailFast = rt.Enabled(gates, "DisableFailFastBehavior")
 	o.AdditiveDependencyCheck = rt.Enabled(gates, "AdditiveCELDependencyCheck")
+	o.ObjectLevelWorkloadIdentity = rt.Enabled(options.CommonGates(), "ObjectLevelWorkloadIdentity")
 }

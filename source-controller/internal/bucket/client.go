@@ -6,7 +6,7 @@
 //
 // A reconciler step calls, in order:
 //
-//	cfg, err := bucket.ConfigFor(ctx, obj, getSecret)
+//	cfg, err := bucket.ConfigFor(ctx, obj, getSecret, false)
 //	c, err := bucket.Open(ctx, cfg)
 //	defer c.Close()
 //	idx, err := c.Index(ctx)

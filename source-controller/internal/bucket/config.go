@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/fluxcd/pkg/apis/meta"
+
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -33,8 +36,8 @@ type SecretGetter func(ctx context.Context, name string) (map[string][]byte, err
 // ConfigFor resolves a Bucket's spec into a Config, reading the Secrets it references through
 // getSecret. Errors are *Error: a spec that cannot work is Stalled; a missing or malformed
 // Secret is AuthenticationFailed and retried, as the Secret can be fixed without touching
-// the Bucket.
-func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter) (Config, error) {
+// the Bucket. objectLevel is the ObjectLevelWorkloadIdentity feature gate.
+func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter, objectLevel bool) (Config, error) {
 	spec := &obj.Spec
 	cfg := Config{
 		Provider: obj.GetProvider(),
@@ -69,10 +72,13 @@ func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter
 			"spec.certSecretRef is only supported with the 'generic' provider, not %q", cfg.Provider)
 	}
 	if spec.ServiceAccountName != "" {
-		// Object-level workload identity needs the controller's ObjectLevelWorkloadIdentity
-		// feature gate and token exchange, which this controller does not offer.
+		// Object-level workload identity: refused as upstream does while the gate is off;
+		// with it on, token exchange for buckets is not implemented yet.
+		if !objectLevel {
+			return stall(meta.FeatureGateDisabledReason, "%s", cloud.ErrObjectLevelDisabled)
+		}
 		return stall(sourcev1.InvalidProviderConfigurationReason,
-			"spec.serviceAccountName (object-level workload identity) is not supported by this controller")
+			"spec.serviceAccountName (object-level workload identity) is not supported for Buckets yet: remove it to use the controller's identity")
 	}
 	if err := validateSTS(cfg.Provider, spec.STS); err != nil {
 		return stall(sourcev1.InvalidSTSConfigurationReason, "%s", err)

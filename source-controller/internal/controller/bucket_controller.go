@@ -28,6 +28,9 @@ type BucketConfig struct {
 	TmpDir string
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// ObjectLevelWorkloadIdentity is the feature gate: without it spec.serviceAccountName
+	// stalls with upstream's FeatureGateDisabled.
+	ObjectLevelWorkloadIdentity bool
 }
 
 // BucketReconciler produces artifacts from object storage buckets (S3-compatible, AWS, GCS,

@@ -14,6 +14,7 @@ import (
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
@@ -40,6 +41,9 @@ type GitConfig struct {
 	// TokenCache keeps provider tokens (GitHub App installation tokens) between reconciles;
 	// nil asks for a token every time.
 	TokenCache *auth.TokenCache
+	// CloudLogins gets Entra ID tokens for spec.provider azure (nil: one over TokenCache
+	// without object-level identity).
+	CloudLogins *cloud.Logins
 }
 
 // GitRepositoryReconciler produces artifacts from Git repositories.
@@ -144,5 +148,7 @@ func FeatureGates() options.Gates {
 	return options.Gates{
 		"OptimizedGitClones":       {Default: true},
 		"ForceGoGitImplementation": {Default: true, NoEffect: "go-git is the only Git implementation"},
+		// spec.serviceAccountName of an OCIRepository with a cloud provider names its identity.
+		"ObjectLevelWorkloadIdentity": {},
 	}
 }

@@ -2,11 +2,15 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/fluxcd/pkg/apis/meta"
+
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -24,6 +28,8 @@ func (r *GitRepositoryReconciler) providerCredentials(ctx context.Context, s *gi
 	switch obj.Spec.Provider {
 	case sourcev1.GitProviderGitHub:
 		return r.githubAppCredentials(ctx, s, u)
+	case sourcev1.GitProviderAzure:
+		return r.azureDevOpsCredentials(ctx, s, u)
 	default:
 		return failFetch(obj, reconcile.Stall(sourcev1.AuthenticationFailedReason,
 			fmt.Errorf("provider '%s' is not supported by this source-controller yet", obj.Spec.Provider)))
@@ -61,5 +67,25 @@ func (r *GitRepositoryReconciler) githubAppCredentials(ctx context.Context, s *g
 	}
 	s.auth = &git.AuthOptions{Transport: git.Transport(strings.ToLower(u.Scheme)), Host: u.Host,
 		Username: tok.Username, Password: tok.Value, CACert: app.CACert, TLSCert: app.TLSCert, TLSKey: app.TLSKey}
+	return nil
+}
+
+// azureDevOpsCredentials authenticates to Azure Repos with an Entra ID token of the
+// controller's workload identity (or, with the ObjectLevelWorkloadIdentity gate, of
+// spec.serviceAccountName), sent as a bearer token.
+func (r *GitRepositoryReconciler) azureDevOpsCredentials(ctx context.Context, s *gitScope, u *url.URL) error {
+	obj := s.obj
+	logins := r.CloudLogins
+	if logins == nil {
+		logins = &cloud.Logins{Cache: r.TokenCache}
+	}
+	tok, err := logins.AzureDevOpsToken(ctx, obj.Namespace, obj.Spec.ServiceAccountName)
+	switch {
+	case errors.Is(err, cloud.ErrObjectLevelDisabled):
+		return failFetch(obj, reconcile.Stall(meta.FeatureGateDisabledReason, err))
+	case err != nil:
+		return failFetch(obj, reconcile.Fail(sourcev1.AuthenticationFailedReason, err))
+	}
+	s.auth = &git.AuthOptions{Transport: git.Transport(strings.ToLower(u.Scheme)), Host: u.Host, BearerToken: tok.Value}
 	return nil
 }

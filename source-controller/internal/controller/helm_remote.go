@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
@@ -28,6 +30,8 @@ type helmRemotes struct {
 	cache     *indexcache.Cache
 	limits    helm.Limits
 	userAgent string
+	// logins logs in to registries for a cloud spec.provider.
+	logins *cloud.Logins
 }
 
 // errNoIndex says an HTTP HelmRepository has no stored index yet.
@@ -98,6 +102,18 @@ func (h *helmRemotes) ociClient(ctx context.Context, obj *sourcev1.HelmRepositor
 	opts, err := ocirepo.OptionsFromSpec(&obj.Spec, auth, cert, h.limits)
 	if err != nil {
 		return nil, optionsError(err)
+	}
+	// spec.secretRef wins; without it a cloud provider logs in with the cloud identity.
+	if auth == nil && cloud.IsCloudProvider(obj.Spec.Provider) {
+		host, err := oci.RegistryHost(obj.Spec.URL)
+		if err != nil {
+			return nil, reconcile.Stall(sourcev1.URLInvalidReason, err)
+		}
+		kc, err := h.logins.RegistryKeychain(ctx, obj.Spec.Provider, host, obj.Namespace, "", opts.Transport())
+		if err != nil {
+			return nil, cloudLoginError(fmt.Errorf("HelmRepository '%s/%s': %w", obj.Namespace, obj.Name, err))
+		}
+		opts.Keychain = kc
 	}
 	opts.UserAgent = h.userAgent
 	c, err := ocirepo.NewClient(*opts)

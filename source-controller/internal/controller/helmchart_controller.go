@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -51,7 +52,11 @@ func NewHelmChartReconciler(rt *manager.Runtime, c HelmConfig) (*HelmChartReconc
 	if r.Verification == nil {
 		r.Verification = NewVerification(c.TmpDir)
 	}
-	r.remotes = &helmRemotes{client: r.Client, storage: c.Storage, cache: c.IndexCache, limits: c.Limits, userAgent: c.UserAgent}
+	r.remotes = &helmRemotes{client: r.Client, storage: c.Storage, cache: c.IndexCache, limits: c.Limits, userAgent: c.UserAgent,
+		logins: c.CloudLogins}
+	if r.remotes.logins == nil {
+		r.remotes.logins = &cloud.Logins{}
+	}
 	var err error
 	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.HelmChart, *helmChartScope]{
 		Shared:    rt.Shared(),

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -37,6 +38,9 @@ type HelmConfig struct {
 	Client client.Client
 	// Verification is HelmChart spec.verify's shared state; nil gets one of its own.
 	Verification *Verification
+	// CloudLogins logs in to OCI registries for spec.provider aws, azure and gcp; nil gets
+	// one without a token cache.
+	CloudLogins *cloud.Logins
 }
 
 // HelmRepositoryReconciler stores the index of HTTP Helm repositories as artifacts. OCI Helm
@@ -56,7 +60,11 @@ func NewHelmRepositoryReconciler(rt *manager.Runtime, c HelmConfig) (*HelmReposi
 	if r.Client == nil {
 		r.Client = rt.Manager.GetClient()
 	}
-	r.remotes = &helmRemotes{client: r.Client, storage: c.Storage, cache: c.IndexCache, limits: c.Limits, userAgent: c.UserAgent}
+	r.remotes = &helmRemotes{client: r.Client, storage: c.Storage, cache: c.IndexCache, limits: c.Limits, userAgent: c.UserAgent,
+		logins: c.CloudLogins}
+	if r.remotes.logins == nil {
+		r.remotes.logins = &cloud.Logins{}
+	}
 	var err error
 	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.HelmRepository, *helmRepoScope]{
 		Shared:    rt.Shared(),

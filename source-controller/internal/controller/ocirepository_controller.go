@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
@@ -29,6 +30,9 @@ type OCIConfig struct {
 	TmpDir          string
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// CloudLogins logs in to registries for spec.provider aws, azure and gcp; nil gets one
+	// without a token cache.
+	CloudLogins *cloud.Logins
 	// Verification is spec.verify's shared state (verified digests, Sigstore's public root);
 	// nil gets one of its own.
 	Verification *Verification
@@ -58,6 +62,9 @@ func NewOCIRepositoryReconciler(rt *manager.Runtime, c OCIConfig) (*OCIRepositor
 	}
 	if r.Verification == nil {
 		r.Verification = NewVerification(c.TmpDir)
+	}
+	if r.CloudLogins == nil {
+		r.CloudLogins = &cloud.Logins{}
 	}
 	var err error
 	r.engine, err = reconcile.New(reconcile.Options[*sourcev1.OCIRepository, *ociScope]{

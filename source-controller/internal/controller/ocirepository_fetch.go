@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
@@ -29,10 +30,6 @@ func (r *OCIRepositoryReconciler) resolve(ctx context.Context, s *ociScope) erro
 	}
 	// The client's calls take the oci:// URL itself, not ParseURL's scheme-less form.
 	s.repoURL = obj.Spec.URL
-	if p := obj.Spec.Provider; p != "" && p != sourcev1.GenericOCIProvider {
-		err := fmt.Errorf("provider '%s' (cloud workload identity) is not supported yet: use provider 'generic' with spec.secretRef or spec.serviceAccountName", p)
-		return failOCIFetch(obj, reconcile.Stall("ProviderNotSupported", err))
-	}
 	opts, err := r.clientOptions(ctx, obj)
 	if err != nil {
 		return failOCIFetch(obj, err)
@@ -60,7 +57,8 @@ func (r *OCIRepositoryReconciler) resolve(ctx context.Context, s *ociScope) erro
 	return nil
 }
 
-// clientOptions builds registry credentials (spec.secretRef, the service account's
+// clientOptions builds registry credentials (spec.secretRef; else, for a cloud
+// spec.provider, a login with the cloud identity; else the service account's
 // imagePullSecrets), TLS (spec.certSecretRef), proxy and plain-HTTP settings.
 func (r *OCIRepositoryReconciler) clientOptions(ctx context.Context, obj *sourcev1.OCIRepository) (oci.ClientOptions, error) {
 	opts := oci.ClientOptions{Insecure: obj.Spec.Insecure, UserAgent: r.UserAgent}
@@ -77,7 +75,8 @@ func (r *OCIRepositoryReconciler) clientOptions(ctx context.Context, obj *source
 		}
 		configs = append(configs, cfg)
 	}
-	if sa := obj.Spec.ServiceAccountName; sa != "" {
+	cloudLogin := obj.Spec.SecretRef == nil && cloud.IsCloudProvider(obj.Spec.Provider)
+	if sa := obj.Spec.ServiceAccountName; sa != "" && !cloudLogin {
 		var account corev1.ServiceAccount
 		if err := r.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: sa}, &account); err != nil {
 			return opts, reconcile.Fail(sourcev1.AuthenticationFailedReason, fmt.Errorf("failed to get service account '%s/%s': %w", obj.Namespace, sa, err))
@@ -125,7 +124,29 @@ func (r *OCIRepositoryReconciler) clientOptions(ctx context.Context, obj *source
 		}
 		opts.Proxy = u
 	}
+	if cloudLogin {
+		kc, err := r.cloudKeychain(ctx, obj, opts)
+		if err != nil {
+			return opts, err
+		}
+		opts.Keychain = kc
+	}
 	return opts, nil
+}
+
+// cloudKeychain logs in to the registry of spec.url with the cloud identity spec.provider
+// names, through the registry's own TLS and proxy settings.
+func (r *OCIRepositoryReconciler) cloudKeychain(ctx context.Context, obj *sourcev1.OCIRepository, opts oci.ClientOptions) (authn.Keychain, error) {
+	host, err := oci.RegistryHost(obj.Spec.URL)
+	if err != nil {
+		return nil, reconcile.Stall(sourcev1.URLInvalidReason, err)
+	}
+	tr, err := opts.HTTPTransport()
+	if err != nil {
+		return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, err)
+	}
+	kc, err := r.CloudLogins.RegistryKeychain(ctx, obj.Spec.Provider, host, obj.Namespace, obj.Spec.ServiceAccountName, tr)
+	return kc, cloudLoginError(err)
 }
 
 func ociRef(ref *sourcev1.OCIRepositoryRef) oci.Ref {

@@ -15,10 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/oci"
@@ -80,6 +82,8 @@ var testHelmLimits = helm.Limits{MaxIndexSize: 256 << 10, MaxChartSize: 512 << 1
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
+	// Cloud registry host names (ECR, ACR, Artifact Registry) reach local fronts.
+	cloudapi.InstallHostRouter()
 	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{sourcev1.AddToScheme}}, startSuite)
 }
 
@@ -142,7 +146,12 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	cc := newCountingClient(rt.Manager.GetClient())
+	// The controller's cloud identity: the SDKs' default chains, pointed by each test at
+	// the cloudapi servers, trusting their CA.
+	cloudLogins := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
+		HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}
 	gitRepos, err := NewGitRepositoryReconciler(rt, GitConfig{
+		CloudLogins:     cloudLogins,
 		Client:          cc,
 		Storage:         storage,
 		Git:             git.NewClient(git.ClientOptions{SSHTimeout: 10 * time.Second}),
@@ -158,6 +167,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	ociRepos, err := NewOCIRepositoryReconciler(rt, OCIConfig{
+		CloudLogins:     cloudLogins,
 		Client:          cc,
 		Storage:         storage,
 		MaxArtifactSize: testMaxArtifactSize,
@@ -179,7 +189,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		}
 	}})
 	helmCfg := HelmConfig{Client: cc, Storage: storage, IndexCache: cache, Limits: testHelmLimits,
-		UserAgent: "source-controller", TmpDir: workDir}
+		UserAgent: "source-controller", TmpDir: workDir, CloudLogins: cloudLogins}
 	helmRepos, err := NewHelmRepositoryReconciler(rt, helmCfg)
 	if err != nil {
 		return err

@@ -54,13 +54,7 @@ func NewClient(opts Options) (*Client, error) {
 		opts.Timeout = DefaultTimeout
 	}
 	opts.Limits = opts.Limits.WithDefaults()
-	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	if opts.TLSConfig != nil {
-		tr.TLSClientConfig = opts.TLSConfig.Clone()
-	}
-	if opts.ProxyURL != nil {
-		tr.Proxy = http.ProxyURL(opts.ProxyURL)
-	}
+	tr := opts.Transport()
 	var rt http.RoundTripper = tr
 	if !opts.Insecure {
 		// go-containerregistry falls back to plain HTTP for loopback and private-network

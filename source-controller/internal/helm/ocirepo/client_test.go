@@ -290,7 +290,9 @@ func TestOptionsFromSpec(t *testing.T) {
 			err:  "invalid secret 'c': key 'password': is missing"},
 		{name: "no repository path", spec: sourcev1.HelmRepositorySpec{URL: "oci://ghcr.io"}, err: "want oci://<host>/<repository>"},
 		{name: "http URL", spec: sourcev1.HelmRepositorySpec{URL: "https://ghcr.io/org/charts"}, err: "must start with oci://"},
-		{name: "cloud provider", spec: sourcev1.HelmRepositorySpec{URL: "oci://ghcr.io/org/charts", Provider: "aws"}, err: "spec.provider 'aws' is not supported yet"},
+		{name: "cloud provider left to the caller", spec: sourcev1.HelmRepositorySpec{URL: "oci://ghcr.io/org/charts", Provider: "aws"},
+			check: func(o *ocirepo.Options) bool { return o.Keychain == nil && o.Username == "" }},
+		{name: "unknown provider", spec: sourcev1.HelmRepositorySpec{URL: "oci://ghcr.io/org/charts", Provider: "oracle"}, err: "unknown spec.provider 'oracle'"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

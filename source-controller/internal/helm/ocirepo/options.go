@@ -11,10 +11,12 @@ package ocirepo
 import (
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -54,14 +56,16 @@ type Options struct {
 
 // OptionsFromSpec builds the options of a HelmRepository of type "oci" from its spec and
 // Secrets: auth (spec.secretRef) holds 'username'/'password' or a '.dockerconfigjson'; cert
-// (spec.certSecretRef) holds TLS material. Cloud providers (spec.provider aws, azure, gcp)
-// are not supported yet and give an error.
+// (spec.certSecretRef) holds TLS material. A cloud spec.provider (aws, azure, gcp) without
+// spec.secretRef is left to the caller, which logs in and sets Keychain.
 func OptionsFromSpec(spec *sourcev1.HelmRepositorySpec, auth, cert *repository.SecretData, limits helm.Limits) (*Options, error) {
 	if _, err := oci.ParseURL(spec.URL); err != nil {
 		return nil, &repository.URLError{URL: spec.URL, Reason: err.Error()}
 	}
-	if p := spec.Provider; p != "" && p != "generic" {
-		return nil, fmt.Errorf("spec.provider '%s' is not supported yet: use 'generic' with spec.secretRef", p)
+	switch spec.Provider {
+	case "", sourcev1.GenericOCIProvider, sourcev1.AmazonOCIProvider, sourcev1.AzureOCIProvider, sourcev1.GoogleOCIProvider:
+	default:
+		return nil, fmt.Errorf("unknown spec.provider '%s': want generic, aws, azure or gcp", spec.Provider)
 	}
 	opts := &Options{URL: spec.URL, Insecure: spec.Insecure, Timeout: DefaultTimeout, Limits: limits}
 	if spec.Timeout != nil && spec.Timeout.Duration > 0 {
@@ -92,4 +96,17 @@ func OptionsFromSpec(spec *sourcev1.HelmRepositorySpec, auth, cert *repository.S
 		opts.TLSConfig = cfg
 	}
 	return opts, nil
+}
+
+// Transport is the HTTP transport the registry is reached through: go-containerregistry's
+// default with the TLS and proxy settings applied.
+func (o *Options) Transport() *http.Transport {
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	if o.TLSConfig != nil {
+		tr.TLSClientConfig = o.TLSConfig.Clone()
+	}
+	if o.ProxyURL != nil {
+		tr.Proxy = http.ProxyURL(o.ProxyURL)
+	}
+	return tr
 }

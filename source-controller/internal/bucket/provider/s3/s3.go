@@ -68,12 +68,43 @@ func NewAWS(opts provider.Options) (*Client, error) {
 	if opts.STS != nil {
 		iamEndpoint = opts.STS.Endpoint
 	}
-	creds := credentials.NewChainCredentials([]credentials.Provider{
-		&credentials.EnvAWS{},
-		&credentials.FileAWSCredentials{},
-		&credentials.IAM{Endpoint: iamEndpoint},
-	})
-	return newClient(opts, creds)
+	for _, p := range []credentials.Provider{&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}} {
+		if v, err := p.Retrieve(); err == nil && v.AccessKeyID != "" {
+			return newClient(opts, credentials.New(p))
+		}
+	}
+	// The workload identity (IRSA web identity, EKS Pod Identity/ECS, EC2 metadata); a
+	// refusal names the identity and the STS endpoint instead of showing up as an anonymous
+	// request's "Access Denied".
+	where := "the default STS endpoint"
+	if iamEndpoint != "" {
+		where = "STS at " + iamEndpoint + " (spec.sts.endpoint)"
+	}
+	return newClient(opts, credentials.New(describedIAM{IAM: &credentials.IAM{Endpoint: iamEndpoint}, where: where}))
+}
+
+// describedIAM is minio's IAM provider with errors that say whose credentials failed where.
+type describedIAM struct {
+	*credentials.IAM
+	where string
+}
+
+func (d describedIAM) Retrieve() (credentials.Value, error) {
+	v, err := d.IAM.Retrieve()
+	return v, d.describe(err)
+}
+
+func (d describedIAM) RetrieveWithCredContext(cc *credentials.CredContext) (credentials.Value, error) {
+	v, err := d.IAM.RetrieveWithCredContext(cc)
+	return v, d.describe(err)
+}
+
+func (d describedIAM) describe(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("provider 'aws': failed to get credentials with the controller's workload identity (IRSA web identity, container or instance metadata) from %s: %s",
+		d.where, strings.Join(strings.Fields(err.Error()), " "))
 }
 
 func genericCredentials(opts provider.Options) (*credentials.Credentials, error) {

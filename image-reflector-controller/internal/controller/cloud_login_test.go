@@ -1,0 +1,218 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/google/go-containerregistry/pkg/authn"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	imagev1 "gotk.dev/image-reflector-controller/api/v1"
+	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/registry"
+	"gotk.dev/pkg/auth/cloud"
+)
+
+// TestImageRepositoryCloudProviders scans with spec.provider aws, azure and gcp through the
+// controller's workload identity (IRSA -> STS -> ECR, Azure workload identity -> Entra ID ->
+// ACR exchange, the GKE metadata server) a real registry that accepts only the credentials
+// those logins produce, reached under cloud registry host names. A host the provider cannot
+// serve and a refusing cloud each get a clear condition without any credential.
+func TestImageRepositoryCloudProviders(t *testing.T) {
+	const ecr, acr, gar = "444444444444.dkr.ecr.eu-central-1.amazonaws.com", "gotkimages.azurecr.io", "asia-docker.pkg.dev"
+	clouds := cloudapi.UseClouds(t)
+	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, acr, gar)
+	front.ACRAccessToken, front.ACRRefreshToken = clouds.EntraID.AccessToken, clouds.ACRRefreshToken
+	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, "1.0.0", "1.1.0", "2.0.0")
+
+	ns := newNamespace(t, nil)
+	ca := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-ca"}, Data: map[string][]byte{"ca.crt": front.CAPEM}}
+	if err := k8s().Create(testCtx(t), ca); err != nil {
+		t.Fatal(err)
+	}
+	withProvider := func(p string) func(*imagev1.ImageRepository) {
+		return func(r *imagev1.ImageRepository) {
+			r.Spec.Provider = p
+			r.Spec.CertSecretRef = &meta.LocalObjectReference{Name: "cloud-ca"}
+		}
+	}
+	scanned := func(r *imagev1.ImageRepository) error {
+		if err := readyIs[*imagev1.ImageRepository](metav1.ConditionTrue, meta.SucceededReason)(r); err != nil {
+			return err
+		}
+		if res := r.Status.LastScanResult; res == nil || res.TagCount != 3 {
+			return fmt.Errorf("last scan result = %+v, want 3 tags", res)
+		}
+		return nil
+	}
+	for _, tc := range []struct{ provider, host string }{{"aws", ecr}, {"azure", acr}, {"gcp", gar}} {
+		r := newRepository(t, ns, tc.provider, tc.host+"/team/app", withProvider(tc.provider))
+		waitFor(t, r, time.Minute, scanned)
+	}
+	if c := clouds.AWS.Counts(); c.ECR != 1 {
+		t.Errorf("ECR logins = %d, want 1 (cached afterwards)", c.ECR)
+	}
+
+	leaks := leakCheck(t, clouds)
+	stalled := func(reason, msg string) func(*imagev1.ImageRepository) error {
+		return func(r *imagev1.ImageRepository) error {
+			if c := conditionOf(r, meta.StalledCondition); c == nil || c.Reason != reason || !strings.Contains(c.Message, msg) {
+				return fmt.Errorf("Stalled = %+v, want %s with %q", c, reason, msg)
+			}
+			return nil
+		}
+	}
+	wrongHost := newRepository(t, ns, "gcp-on-ecr", ecr+"/team/app", withProvider("gcp"))
+	leaks(waitFor(t, wrongHost, time.Minute, stalled(InvalidProviderConfigurationReason, "provider 'gcp' cannot log in to registry '"+ecr+"'")))
+
+	clouds.EntraID.Refuse.Store(true)
+	refused := newRepository(t, ns, "azure-refused", "other.azurecr.io/team/app", withProvider("azure"))
+	deleteAtEnd(t, wrongHost, refused)
+	leaks(waitFor(t, refused, time.Minute, authFailed("provider 'azure'", "controller's workload identity",
+		"Microsoft Entra ID ("+clouds.EntraID.URL+")", "AADSTS700213")))
+}
+
+// deleteAtEnd deletes objects that keep retrying against a test's clouds once the test is
+// over: they would otherwise call the next test's clouds (the environment points there).
+func deleteAtEnd(t *testing.T, objs ...*imagev1.ImageRepository) {
+	t.Cleanup(func() {
+		for _, o := range objs {
+			_ = k8s().Delete(context.Background(), o)
+		}
+	})
+}
+
+// authFailed waits for a retried (not stalled) AuthenticationFailed whose message says each
+// of want.
+func authFailed(want ...string) func(*imagev1.ImageRepository) error {
+	return func(r *imagev1.ImageRepository) error {
+		c := conditionOf(r, meta.ReadyCondition)
+		if c == nil || c.Reason != imagev1.AuthenticationFailedReason || conditionOf(r, meta.StalledCondition) != nil {
+			return fmt.Errorf("Ready = %+v, want a retried AuthenticationFailed", c)
+		}
+		for _, w := range want {
+			if !strings.Contains(c.Message, w) {
+				return fmt.Errorf("Ready message %q does not say %q", c.Message, w)
+			}
+		}
+		return nil
+	}
+}
+
+// leakCheck returns a check that no condition or event of an ImageRepository shows one of
+// the clouds' credentials.
+func leakCheck(t *testing.T, clouds *cloudapi.Clouds) func(*imagev1.ImageRepository) {
+	return func(r *imagev1.ImageRepository) {
+		t.Helper()
+		for _, c := range r.Status.Conditions {
+			for _, s := range clouds.Secrets() {
+				if strings.Contains(c.Message, s) {
+					t.Errorf("condition %s leaks a credential: %q", c.Type, c.Message)
+				}
+			}
+		}
+		for _, ev := range suiteEnv.events.Of(imagev1.ImageRepositoryKind, r.Namespace, r.Name, "") {
+			for _, s := range clouds.Secrets() {
+				if strings.Contains(ev.Message, s) {
+					t.Errorf("event %s leaks a credential: %q", ev.Reason, ev.Message)
+				}
+			}
+		}
+	}
+}
+
+// TestImageRepositoryObjectLevelIdentity scans as the cloud identity of the object's
+// spec.serviceAccountName (the suite runs with the ObjectLevelWorkloadIdentity gate on): the
+// controller creates a token for the service account (TokenRequest, the cloud's audience)
+// and exchanges it, at STS for the role its eks.amazonaws.com/role-arn annotation names and
+// at Entra ID as a federated assertion of its azure.workload.identity/client-id. The fake
+// clouds verify the token with the API server (TokenReview) and trust one service account
+// per role or client, as a trust policy or federated credential does: another service
+// account naming the same role is refused, and one without annotations is told which.
+func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
+	const ecr, acr = "555555555555.dkr.ecr.eu-west-3.amazonaws.com", "gotktenant.azurecr.io"
+	ns := newNamespace(t, nil)
+	const roleA, clientB = "arn:aws:iam::555555555555:role/team-a", "client-team-b"
+	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
+	verify := func(token, audience string) (string, error) {
+		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
+		if err := k8s().Create(testCtx(t), tr); err != nil {
+			return "", err
+		}
+		if !tr.Status.Authenticated {
+			return "", errors.New(tr.Status.Error)
+		}
+		return tr.Status.User.Username, nil
+	}
+	clouds := cloudapi.UseCloudsWith(t, func(c *cloudapi.Clouds) {
+		c.AWSOptions.Verify, c.AWSOptions.RoleSubjects = verify, map[string]string{roleA: subject("team-a")}
+		c.EntraIDOptions.Verify, c.EntraIDOptions.FederatedSubjects = verify, map[string]string{clientB: subject("team-b")}
+	})
+	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, acr)
+	front.ACRAccessToken, front.ACRRefreshToken = clouds.EntraID.AccessToken, clouds.ACRRefreshToken
+	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, "1.0.0", "2.0.0")
+
+	for name, ann := range map[string]map[string]string{
+		"team-a":   {cloud.AnnotationAWSRoleARN: roleA},
+		"team-b":   {cloud.AnnotationAzureClientID: clientB, cloud.AnnotationAzureTenantID: clouds.EntraIDOptions.TenantID},
+		"intruder": {cloud.AnnotationAWSRoleARN: roleA},
+		"plain":    nil,
+	} {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann}}
+		if err := k8s().Create(testCtx(t), sa); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-ca"}, Data: map[string][]byte{"ca.crt": front.CAPEM}}
+	if err := k8s().Create(testCtx(t), ca); err != nil {
+		t.Fatal(err)
+	}
+	as := func(provider, sa string) func(*imagev1.ImageRepository) {
+		return func(r *imagev1.ImageRepository) {
+			r.Spec.Provider, r.Spec.ServiceAccountName = provider, sa
+			r.Spec.CertSecretRef = &meta.LocalObjectReference{Name: "cloud-ca"}
+		}
+	}
+	scanned := func(r *imagev1.ImageRepository) error {
+		if err := readyIs[*imagev1.ImageRepository](metav1.ConditionTrue, meta.SucceededReason)(r); err != nil {
+			return err
+		}
+		if res := r.Status.LastScanResult; res == nil || res.TagCount != 2 {
+			return fmt.Errorf("last scan result = %+v, want 2 tags", res)
+		}
+		return nil
+	}
+	waitFor(t, newRepository(t, ns, "team-a", ecr+"/team/app", as("aws", "team-a")), time.Minute, scanned)
+	waitFor(t, newRepository(t, ns, "team-b", acr+"/team/app", as("azure", "team-b")), time.Minute, scanned)
+	if c := clouds.AWS.Counts(); c.STS != 1 || c.ECR != 1 {
+		t.Errorf("team-a's role must be assumed once: %+v", c)
+	}
+	if c := clouds.EntraID.Counts(); c.EntraID != 1 {
+		t.Errorf("team-b's client must get one Entra ID token: %+v", c)
+	}
+
+	leaks := leakCheck(t, clouds)
+	intruder := newRepository(t, ns, "intruder", ecr+"/team/app", as("aws", "intruder"))
+	leaks(waitFor(t, intruder, time.Minute, authFailed("provider 'aws'", "service account '"+ns+"/intruder' (role "+roleA+")",
+		"AssumeRoleWithWebIdentity", "AccessDenied")))
+	plain := newRepository(t, ns, "plain", acr+"/team/app", as("azure", "plain"))
+	deleteAtEnd(t, intruder, plain)
+	leaks(waitFor(t, plain, time.Minute, authFailed("service account '"+ns+"/plain'", cloud.AnnotationAzureClientID)))
+}

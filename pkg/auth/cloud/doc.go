@@ -1,0 +1,18 @@
+// Package cloud logs in to the container registries of AWS (ECR), Azure (ACR) and Google
+// Cloud (Artifact Registry, Container Registry) with a cloud workload identity: what
+// OCIRepository, HelmRepository (type oci) and ImageRepository mean by spec.provider aws,
+// azure or gcp.
+//
+// The identity is the controller's own, found by each cloud's official SDK the way any
+// workload on that cloud finds it: the AWS default credential chain (IRSA web identity, EKS
+// Pod Identity, environment, IMDS), Azure's DefaultAzureCredential (workload identity,
+// managed identity, environment) and Google's Application Default Credentials (GKE workload
+// identity through the metadata server, a credentials file). The SDKs honour their
+// documented endpoint overrides (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR,
+// AZURE_AUTHORITY_HOST, GCE_METADATA_HOST), which is how the tests point them at local
+// servers.
+//
+// Registry credentials are cached in an auth.TokenCache (--token-cache-max-size,
+// --token-cache-max-duration) until shortly before they expire. Errors name the provider,
+// the identity and the endpoint that failed, never a token.
+package cloud

@@ -1,0 +1,183 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"gotk.dev/pkg/auth"
+)
+
+// The service account annotations that name a cloud identity, as the clouds' workload
+// identity webhooks (and upstream Flux) read them.
+const (
+	AnnotationAWSRoleARN     = "eks.amazonaws.com/role-arn"
+	AnnotationAzureClientID  = "azure.workload.identity/client-id"
+	AnnotationAzureTenantID  = "azure.workload.identity/tenant-id"
+	AnnotationGCPServiceAcct = "iam.gke.io/gcp-service-account"
+)
+
+// The audiences of the service account tokens each cloud's token exchange accepts.
+const (
+	AudienceAWS   = "sts.amazonaws.com"
+	AudienceAzure = "api://AzureADTokenExchange"
+)
+
+// saTokenSeconds is the lifetime asked for a service account token: it is used at once.
+const saTokenSeconds = 600
+
+// objectIdentity is a service account and the cloud identity its annotations name.
+type objectIdentity struct {
+	namespace, name string
+	// roleARN (aws), tenantID and clientID (azure).
+	roleARN, tenantID, clientID string
+}
+
+func (o objectIdentity) String() string {
+	s := fmt.Sprintf("service account '%s/%s'", o.namespace, o.name)
+	switch {
+	case o.roleARN != "":
+		s += " (role " + o.roleARN + ")"
+	case o.clientID != "":
+		s += " (client ID " + o.clientID + ", tenant " + o.tenantID + ")"
+	}
+	return s
+}
+
+// objectIdentityFor reads the service account and the annotations provider needs. Errors
+// name the service account and the missing annotation.
+func (l *Logins) objectIdentityFor(ctx context.Context, provider, namespace, name string) (objectIdentity, corev1.ServiceAccount, error) {
+	id := objectIdentity{namespace: namespace, name: name}
+	var sa corev1.ServiceAccount
+	if l.Kube == nil {
+		return id, sa, fmt.Errorf("object-level workload identity needs an API client")
+	}
+	if err := l.Kube.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &sa); err != nil {
+		return id, sa, fmt.Errorf("failed to get %s: %w", id, err)
+	}
+	ann := func(k string) string { return strings.TrimSpace(sa.Annotations[k]) }
+	switch provider {
+	case ProviderAWS:
+		if id.roleARN = ann(AnnotationAWSRoleARN); id.roleARN == "" {
+			return id, sa, fmt.Errorf("%s has no '%s' annotation naming the IAM role to assume", id, AnnotationAWSRoleARN)
+		}
+	case ProviderAzure:
+		if id.clientID = ann(AnnotationAzureClientID); id.clientID == "" {
+			return id, sa, fmt.Errorf("%s has no '%s' annotation naming the managed identity or application", id, AnnotationAzureClientID)
+		}
+		if id.tenantID = ann(AnnotationAzureTenantID); id.tenantID == "" {
+			id.tenantID = os.Getenv("AZURE_TENANT_ID")
+		}
+		if id.tenantID == "" {
+			return id, sa, fmt.Errorf("%s has no '%s' annotation and the controller has no AZURE_TENANT_ID", id, AnnotationAzureTenantID)
+		}
+	default:
+		return id, sa, fmt.Errorf("object-level workload identity for provider '%s' is not supported yet: remove spec.serviceAccountName to use the controller's identity", provider)
+	}
+	return id, sa, nil
+}
+
+// serviceAccountToken asks the API server for a token of sa with audience (TokenRequest).
+func (l *Logins) serviceAccountToken(ctx context.Context, id objectIdentity, sa *corev1.ServiceAccount, audience string) (string, error) {
+	secs := int64(saTokenSeconds)
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{audience}, ExpirationSeconds: &secs}}
+	if err := l.Kube.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return "", fmt.Errorf("failed to create a token for %s (audience %s): %w", id, audience, err)
+	}
+	return tr.Status.Token, nil
+}
+
+// registryLoginAs logs in to host as the cloud identity of a service account: its token
+// (TokenRequest) exchanged at the cloud (STS AssumeRoleWithWebIdentity, an Entra ID
+// federated client assertion). Credentials are cached per service account and identity.
+func (l *Logins) registryLoginAs(ctx context.Context, provider, host, namespace, name string, transport http.RoundTripper) (auth.Token, error) {
+	if err := CheckRegistryHost(provider, host); err != nil {
+		return auth.Token{}, err
+	}
+	id, sa, err := l.objectIdentityFor(ctx, provider, namespace, name)
+	if err != nil {
+		return auth.Token{}, &LoginError{Provider: provider, Identity: id.String(), Err: err}
+	}
+	key := strings.Join([]string{"registry", provider, strings.ToLower(host), namespace, name, id.roleARN, id.tenantID, id.clientID}, "\x00")
+	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
+		switch provider {
+		case ProviderAWS:
+			return l.ecrLoginAs(ctx, hostname(host), id, &sa)
+		default:
+			return l.acrLoginAs(ctx, host, id, &sa, transport)
+		}
+	})
+	return tok, err
+}
+
+// ecrLoginAs assumes the service account's role with its token, then asks ECR.
+func (l *Logins) ecrLoginAs(ctx context.Context, host string, id objectIdentity, sa *corev1.ServiceAccount) (auth.Token, error) {
+	reg, _ := parseECRHost(host)
+	fail := func(endpoint string, err error) (auth.Token, error) {
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: id.String(), Endpoint: endpoint, Err: err}
+	}
+	token, err := l.serviceAccountToken(ctx, id, sa, AudienceAWS)
+	if err != nil {
+		return fail("", err)
+	}
+	cfg, err := l.awsConfig(ctx, reg.region)
+	if err != nil {
+		return fail("", oneLine(err))
+	}
+	roles := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), id.roleARN, staticIdentityToken(token),
+		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = sessionName(id) })
+	creds, err := roles.Retrieve(ctx)
+	if err != nil {
+		return fail(awsEndpoint(err, "STS AssumeRoleWithWebIdentity in "+reg.region), oneLine(err))
+	}
+	cfg.Credentials = aws.NewCredentialsCache(staticCredentials{creds})
+	return ecrToken(ctx, cfg, reg.region, id.String())
+}
+
+// acrLoginAs presents the service account's token to Entra ID as a federated client
+// assertion of the annotated client, then exchanges the access token at the registry.
+func (l *Logins) acrLoginAs(ctx context.Context, host string, id objectIdentity, sa *corev1.ServiceAccount, transport http.RoundTripper) (auth.Token, error) {
+	opts := &azidentity.ClientAssertionCredentialOptions{DisableInstanceDiscovery: l.AzureDisableInstanceDiscovery}
+	if l.HTTPClient != nil {
+		opts.ClientOptions.Transport = l.HTTPClient
+	}
+	assertion := func(ctx context.Context) (string, error) { return l.serviceAccountToken(ctx, id, sa, AudienceAzure) }
+	cred, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
+	if err != nil {
+		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: id.String(), Err: oneLine(err)}
+	}
+	return acrToken(ctx, cred, id.String(), host, transport)
+}
+
+// staticIdentityToken is a web identity token already in hand.
+type staticIdentityToken string
+
+func (t staticIdentityToken) GetIdentityToken() ([]byte, error) { return []byte(t), nil }
+
+// staticCredentials hands out credentials already retrieved.
+type staticCredentials struct{ creds aws.Credentials }
+
+func (s staticCredentials) Retrieve(context.Context) (aws.Credentials, error) { return s.creds, nil }
+
+var sessionNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// sessionName names the role session after the service account, so CloudTrail shows which
+// object's identity was used (STS allows 64 characters of [\w+=,.@-]).
+func sessionName(id objectIdentity) string {
+	s := sessionNameUnsafe.ReplaceAllString(id.name+"."+id.namespace+".gotk", "-")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
+}

@@ -1,0 +1,146 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/auth"
+)
+
+// The spec.provider values that name a cloud identity.
+const (
+	ProviderAWS   = "aws"
+	ProviderAzure = "azure"
+	ProviderGCP   = "gcp"
+)
+
+// IsCloudProvider reports whether provider names a cloud identity ("generic" and "" do not).
+func IsCloudProvider(provider string) bool {
+	switch provider {
+	case ProviderAWS, ProviderAzure, ProviderGCP:
+		return true
+	}
+	return false
+}
+
+// Logins gets registry credentials with cloud identities. One is shared by every reconciler
+// of a controller; it is safe for concurrent use.
+type Logins struct {
+	// Cache keeps registry credentials; nil caches nothing.
+	Cache *auth.TokenCache
+	// HTTPClient makes the calls to the clouds' identity and registry-auth APIs (STS, ECR,
+	// Microsoft Entra ID, the metadata server). Nil uses each SDK's default client.
+	HTTPClient *http.Client
+	// ObjectLevel is the ObjectLevelWorkloadIdentity feature gate: spec.serviceAccountName
+	// on an object with a cloud provider then names the identity to log in as.
+	ObjectLevel bool
+	// DefaultServiceAccount is --default-service-account: with ObjectLevel, the identity of
+	// objects that name none, instead of the controller's own (multi-tenant lockdown).
+	DefaultServiceAccount string
+	// Kube reads service accounts and creates their tokens (TokenRequest); needed with
+	// ObjectLevel.
+	Kube client.Client
+	// AzureDisableInstanceDiscovery skips Microsoft Entra ID's authority validation: needed
+	// for a private authority host (Azure Stack, a test server), as azidentity documents.
+	AzureDisableInstanceDiscovery bool
+}
+
+// HostError says a registry host is not one the provider can log in to: a spec change is
+// needed, retrying does not help.
+type HostError struct {
+	Provider, Host, Want string
+}
+
+func (e *HostError) Error() string {
+	return fmt.Sprintf("provider '%s' cannot log in to registry '%s': the host must be %s", e.Provider, e.Host, e.Want)
+}
+
+// LoginError says the provider could not get credentials: which identity, which endpoint
+// and why (never a token). It may succeed on retry.
+type LoginError struct {
+	Provider string
+	// Identity names who asked (the controller's identity, a service account).
+	Identity string
+	// Endpoint is the API that failed, as far as it is known.
+	Endpoint string
+	Err      error
+}
+
+func (e *LoginError) Error() string {
+	msg := fmt.Sprintf("provider '%s': failed to get registry credentials with %s", e.Provider, e.Identity)
+	if e.Endpoint != "" {
+		msg += " from " + e.Endpoint
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+func (e *LoginError) Unwrap() error { return e.Err }
+
+// IsHostError reports whether err says the host does not fit the provider.
+func IsHostError(err error) bool {
+	var he *HostError
+	return errors.As(err, &he)
+}
+
+// controllerIdentity is how errors name the controller's own identity.
+const controllerIdentity = "the controller's workload identity"
+
+// CheckRegistryHost returns a *HostError when host (with an optional port) is not a
+// registry of provider. It makes no request.
+func CheckRegistryHost(provider, host string) error {
+	h := hostname(host)
+	var ok bool
+	var want string
+	switch provider {
+	case ProviderAWS:
+		_, ok = parseECRHost(h)
+		want = "an Amazon ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)"
+	case ProviderAzure:
+		_, ok = acrCloud(h)
+		want = "an Azure Container Registry (<name>.azurecr.io)"
+	case ProviderGCP:
+		ok = isGoogleRegistry(h)
+		want = "a Google registry (gcr.io, <region>.gcr.io or <region>-docker.pkg.dev)"
+	default:
+		return fmt.Errorf("unknown provider '%s'", provider)
+	}
+	if !ok {
+		return &HostError{Provider: provider, Host: host, Want: want}
+	}
+	return nil
+}
+
+// RegistryLogin returns the user name and password (auth.Token) for the registry host
+// under provider's identity, from the cache when a live one is held. transport is the one
+// the registry is reached through (its TLS and proxy settings): ACR exchanges the Entra ID
+// token on the registry host itself. Nil means http.DefaultTransport.
+func (l *Logins) RegistryLogin(ctx context.Context, provider, host string, transport http.RoundTripper) (auth.Token, error) {
+	if err := CheckRegistryHost(provider, host); err != nil {
+		return auth.Token{}, err
+	}
+	key := "registry\x00" + provider + "\x00" + strings.ToLower(host) + "\x00controller"
+	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
+		switch provider {
+		case ProviderAWS:
+			return l.ecrLogin(ctx, hostname(host))
+		case ProviderAzure:
+			return l.acrLogin(ctx, host, transport)
+		default:
+			return l.gcpLogin(ctx)
+		}
+	})
+	return tok, err
+}
+
+// hostname drops a port.
+func hostname(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		return strings.ToLower(host[:i])
+	}
+	return strings.ToLower(host)
+}
