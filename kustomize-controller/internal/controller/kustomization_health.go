@@ -25,8 +25,12 @@ const (
 	healthRecheck = 30 * time.Second
 	// observationWait bounds how long a Kustomization waits, right after an apply and with
 	// its status unwritten, for the applied objects' controllers to observe it and bring them
-	// to their desired state (see deferUntilSettled).
-	observationWait = 5 * time.Second
+	// to their desired state (see deferUntilSettled). Past it, the Kustomization writes
+	// Progressing and waits on: a status patch more, which a loaded kube-controller-manager
+	// made common at 5s (N=300 on a busy 2-core machine: 129 of 300 upgrades, each holding
+	// a worker for the patch, against 79 at 10s with observation itself taking 9s at p50).
+	// Meanwhile observedGeneration stays behind generation, which kstatus reads as InProgress.
+	observationWait = 10 * time.Second
 )
 
 // pendingCheck is what a Kustomization waiting on health checks remembers of the apply
