@@ -127,3 +127,61 @@ func testUpgradeInOneApply(t *testing.T, replicas string, controller func(t *tes
 		t.Errorf("Deployment generation %d, want 2", d.GetGeneration())
 	}
 }
+
+// TestHealthFailedAfterTheApplyReconcile: the deferred wait also ends on the watch event that
+// makes an object Failed (fail-fast): a Deployment whose rollout exceeds its progress deadline
+// fails the Kustomization at once, not when the deferral's bound runs out.
+func TestHealthFailedAfterTheApplyReconcile(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	deploy := strings.Replace(deployYAML, "        app: web\n    spec:", "        app: web\n      annotations:\n        version: \"${VERSION}\"\n    spec:", 1)
+	src, _ := gitRepo(t, ns, "repo", map[string]string{"deploy.yaml": deploy})
+	ks := newKustomization(t, ns, "app", src, "", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Wait = true
+		ks.Spec.Timeout = &metav1.Duration{Duration: time.Minute}
+		ks.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"VERSION": "v1"}}
+	})
+	eventually(t, 30*time.Second, func() error {
+		if getObj(t, "apps/v1", "Deployment", ns, "web") == nil {
+			return fmt.Errorf("Deployment not applied yet")
+		}
+		return nil
+	})
+	patchStatus(t, "apps/v1", "Deployment", ns, "web", rolledOut())
+	waitReadyReason(t, ns, "app", metav1.ConditionTrue, meta.ReconciliationSucceededReason, 30*time.Second)
+
+	// The upgrade; the "Deployment controller" reports the rollout stuck a second after it.
+	eventually(t, 10*time.Second, func() error {
+		live := &kustomizev1.Kustomization{}
+		if err := k8s().Get(testCtx(t), client.ObjectKeyFromObject(ks), live); err != nil {
+			return err
+		}
+		base := live.DeepCopy()
+		live.Spec.PostBuild.Substitute["VERSION"] = "v2"
+		return k8s().Patch(testCtx(t), live, client.MergeFrom(base))
+	})
+	eventually(t, 30*time.Second, func() error {
+		if d := getObj(t, "apps/v1", "Deployment", ns, "web"); d == nil || d.GetGeneration() < 2 {
+			return fmt.Errorf("generation 2 not applied yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	stuck := time.Now()
+	patchStatus(t, "apps/v1", "Deployment", ns, "web", map[string]any{
+		"updatedReplicas": int64(0),
+		"conditions": []any{
+			map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "ok", "lastUpdateTime": "2024-01-01T00:00:00Z", "lastTransitionTime": "2024-01-01T00:00:00Z"},
+			map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"web-2\" has timed out progressing.", "lastUpdateTime": "2024-01-01T00:00:00Z", "lastTransitionTime": "2024-01-01T00:00:00Z"},
+		},
+	})
+	// The deferral began about a second before the status write: its bound would run out
+	// about observationWait-1s after it.
+	got := waitReadyReason(t, ns, "app", metav1.ConditionFalse, healthCheckFailedReason, observationWait)
+	if d := time.Since(stuck); d >= observationWait/2 {
+		t.Errorf("the failure took %s to be reported: the deferral waited for its bound (%s)", d, observationWait)
+	}
+	if c := condition(got, meta.ReadyCondition); c == nil || !strings.Contains(c.Message, "Deployment/"+ns+"/web") {
+		t.Errorf("Ready = %v, want the failed Deployment named", c)
+	}
+}
