@@ -14,8 +14,13 @@ import (
 func (d *Decryptor) decryptGCPKMS(k masterKey) ([]byte, error) {
 	mk := gcpkms.NewMasterKeyFromResourceID(k.values["resource_id"])
 	mk.EncryptedKey = k.enc
-	if d.gcpCredentials != nil {
+	switch {
+	case d.gcpCredentials != nil:
 		gcpkms.CredentialJSON(d.gcpCredentials).ApplyToMasterKey(mk)
+	case d.identity != nil:
+		// Object-level GCP identity is not implemented: refuse rather than use the
+		// controller's.
+		return nil, d.identity.noIdentity("GCP")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
