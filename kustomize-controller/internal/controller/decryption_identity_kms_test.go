@@ -17,8 +17,10 @@ import (
 	"github.com/getsops/sops/v3/kms"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/internal/testing/azurekvapi"
@@ -177,6 +179,32 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 	})
 	t.Run("azure: an AWS-only service account is not replaced by the controller's identity", func(t *testing.T) {
 		refused(t, decryptAs(t, true, "", "team-aws", azDoc), "service account '"+ns+"/team-aws'", cloud.AnnotationAzureClientID)
+	})
+	t.Run("reconcile: applies with the identity, refuses another without leaking", func(t *testing.T) {
+		d := newDirect(t, Options{ObjectLevelWorkloadIdentity: true})
+		src, _ := gitRepo(t, ns, "repo", map[string]string{"secret.yaml": string(awsDoc)})
+		for name, sa := range map[string]string{"good": "team-aws", "bad": "intruder"} {
+			newKustomization(t, ns, name, src, "", directLabelled, func(ks *kustomizev1.Kustomization) {
+				ks.Spec.Decryption = &kustomizev1.Decryption{Provider: kustomizev1.DecryptionProviderSOPS, ServiceAccountName: sa}
+				ks.Spec.TargetNamespace = ns + "-" + name
+			})
+			if err := k8s().Create(testCtx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		assertReady(t, d.reconcile(t, ns, "bad"), metav1.ConditionFalse, decryptionFailedReason,
+			"Secret/"+ns+"-bad/db", "service account '"+ns+"/intruder'", "AccessDenied")
+		if err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns + "-bad", Name: "db"}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the Secret was applied although STS refused the service account: %v", err)
+		}
+		assertReady(t, d.reconcile(t, ns, "good"), metav1.ConditionTrue, meta.ReconciliationSucceededReason)
+		var got corev1.Secret
+		if err := k8s().Get(testCtx(t), client.ObjectKey{Namespace: ns + "-good", Name: "db"}, &got); err != nil || string(got.Data["password"]) != plainPassword {
+			t.Errorf("decrypted Secret: %v, %v", got.Data, err)
+		}
+		for _, name := range []string{"good", "bad"} {
+			assertNothingLeaks(t, ns, name, append([]string{plainToken}, secrets...)...)
+		}
 	})
 	t.Run("gate off", func(t *testing.T) {
 		err := decryptAs(t, false, "", "team-aws", awsDoc)
