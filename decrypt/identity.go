@@ -5,6 +5,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/oauth2"
 )
 
 // CloudIdentity is an object's own cloud identity (a Kustomization's
@@ -19,6 +20,8 @@ type CloudIdentity struct {
 	AWS aws.CredentialsProvider
 	// Azure decrypts azure_kv keys; nil refuses them.
 	Azure azcore.TokenCredential
+	// GCP decrypts gcp_kms keys; nil refuses them.
+	GCP oauth2.TokenSource
 }
 
 // WithIdentity returns a decryptor with d's keys that uses id where d has no credentials of

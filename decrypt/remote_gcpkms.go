@@ -17,10 +17,10 @@ func (d *Decryptor) decryptGCPKMS(k masterKey) ([]byte, error) {
 	switch {
 	case d.gcpCredentials != nil:
 		gcpkms.CredentialJSON(d.gcpCredentials).ApplyToMasterKey(mk)
-	case d.identity != nil:
-		// Object-level GCP identity is not implemented: refuse rather than use the
-		// controller's.
+	case d.identity != nil && d.identity.GCP == nil:
 		return nil, d.identity.noIdentity("GCP")
+	case d.identity != nil:
+		gcpkms.NewTokenSource(d.identity.GCP).ApplyToMasterKey(mk)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()

@@ -55,5 +55,6 @@ func (r *KustomizationReconciler) decryptionIdentity(obj *kustomizev1.Kustomizat
 		Name:  fmt.Sprintf("service account '%s/%s'", obj.Namespace, name),
 		AWS:   r.logins.AWSCredentialsAs(obj.Namespace, name),
 		Azure: r.logins.AzureCredentialAs(obj.Namespace, name),
+		GCP:   r.logins.GCPTokenSourceAs(obj.Namespace, name),
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/getsops/sops/v3/azkv"
+	"github.com/getsops/sops/v3/gcpkms"
 	"github.com/getsops/sops/v3/kms"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +26,7 @@ import (
 
 	"gotk.dev/internal/testing/azurekvapi"
 	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/gcpkmsapi"
 	"gotk.dev/internal/testing/kmsserver"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/auth/cloud"
@@ -94,12 +96,34 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 	azkv.NewTokenCredential(adminCred).ApplyToMasterKey(azKey)
 	azDoc := sopsEncryptFor(t, []byte(plainSecret), azKey)
 
+	// A Google Cloud KMS key; GKE workload identity: the service account's token exchanged at
+	// Google's STS for the cluster's pool (read from the metadata server), then team-gcp's
+	// Google service account impersonated; KMS accepts that account's token.
+	gcpSrv := gcpkmsapi.Start(t)
+	t.Setenv(gcpkms.SopsGCPKMSEndpointEnv, gcpSrv.Endpoint())
+	t.Setenv(gcpkms.SopsGCPKMSClientTypeEnv, "rest")
+	t.Setenv(gcpkms.SopsGoogleCredentialsEnv, "")
+	t.Setenv(gcpkms.SopsGoogleCredentialsOAuthTokenEnv, "")
+	gkeMetadata := cloudapi.StartMetadata(t)
+	t.Setenv("GCE_METADATA_HOST", gkeMetadata.Host)
+	const gsa = "team-gcp@gotk-test.iam.gserviceaccount.com"
+	googleToken := cloudapi.Secret("ya29.team-gcp-")
+	google := cloudapi.StartGoogleIAM(t, cloudapi.GoogleIAMOptions{Verify: reviewed, Pool: "gotk-test.svc.id.goog",
+		ServiceAccountSubjects: map[string]string{gsa: subject("team-gcp")}, AccessToken: googleToken})
+	gcpSrv.AcceptToken(googleToken)
+	gcpKey := gcpkms.NewMasterKeyFromResourceID("projects/gotk-test/locations/global/keyRings/flux/cryptoKeys/tenant")
+	gcpkms.CredentialJSON(gcpSrv.ServiceAccountJSON()).ApplyToMasterKey(gcpKey)
+	gcpDoc := sopsEncryptFor(t, []byte(plainSecret), gcpKey)
+	googleClient := func(l *cloud.Logins) { l.HTTPClient = cloudapi.HTTPClient() }
+
 	for name, ann := range map[string]map[string]string{
 		"team-aws":  {cloud.AnnotationAWSRoleARN: roleARN},
 		"intruder":  {cloud.AnnotationAWSRoleARN: roleARN},
 		"team-az":   {cloud.AnnotationAzureClientID: clientID, cloud.AnnotationAzureTenantID: azurekvapi.Tenant},
 		"other-az":  {cloud.AnnotationAzureClientID: clientID, cloud.AnnotationAzureTenantID: azurekvapi.Tenant},
 		"no-clouds": nil,
+		"team-gcp":  {cloud.AnnotationGCPServiceAcct: gsa},
+		"gcp-mole":  {cloud.AnnotationGCPServiceAcct: gsa},
 	} {
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann}}
 		if err := k8s().Create(testCtx(t), sa); err != nil {
@@ -109,10 +133,13 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 
 	// decryptAs decrypts doc for a Kustomization of ns naming serviceAccount, with the gate
 	// and --default-decryption-service-account given, as the reconciler's decryption does.
-	decryptAs := func(t *testing.T, gate bool, defaultSA, serviceAccount string, doc []byte) error {
+	decryptWith := func(t *testing.T, gate bool, defaultSA, serviceAccount string, doc []byte, configure func(*cloud.Logins)) error {
 		t.Helper()
 		opts := Options{ObjectLevelWorkloadIdentity: gate, DefaultDecryptionServiceAccount: defaultSA}
 		r := &KustomizationReconciler{Client: k8s(), opts: opts, logins: newDecryptionLogins(opts, k8s())}
+		if configure != nil {
+			configure(r.logins)
+		}
 		obj := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Spec: kustomizev1.KustomizationSpec{Decryption: &kustomizev1.Decryption{Provider: kustomizev1.DecryptionProviderSOPS, ServiceAccountName: serviceAccount}}}
 		d, err := r.decryptor(context.Background(), obj)
@@ -131,7 +158,11 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 		}
 		return nil
 	}
-	secrets := []string{"eyJ", sts.SecretAccessKey, sts.SessionToken, controllerSecret, adminSecret, plainPassword}
+	decryptAs := func(t *testing.T, gate bool, defaultSA, serviceAccount string, doc []byte) error {
+		t.Helper()
+		return decryptWith(t, gate, defaultSA, serviceAccount, doc, nil)
+	}
+	secrets := []string{"eyJ", "ya29.", sts.SecretAccessKey, sts.SessionToken, controllerSecret, adminSecret, plainPassword}
 	refused := func(t *testing.T, err error, want ...string) {
 		t.Helper()
 		if err == nil {
@@ -179,6 +210,21 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 	})
 	t.Run("azure: an AWS-only service account is not replaced by the controller's identity", func(t *testing.T) {
 		refused(t, decryptAs(t, true, "", "team-aws", azDoc), "service account '"+ns+"/team-aws'", cloud.AnnotationAzureClientID)
+	})
+	t.Run("gcp: the service account's Google service account", func(t *testing.T) {
+		if err := decryptWith(t, true, "", "team-gcp", gcpDoc, googleClient); err != nil {
+			t.Fatal(err)
+		}
+		if c := google.Counts(); c.GoogleSTS != 1 || c.GoogleIAM != 1 {
+			t.Errorf("one token exchange and one impersonation expected: %+v", c)
+		}
+		if c := gkeMetadata.Counts(); c.Metadata != 0 {
+			t.Errorf("the controller's own Google token was asked for %d times", c.Metadata)
+		}
+	})
+	t.Run("gcp: another service account naming it is refused", func(t *testing.T) {
+		refused(t, decryptWith(t, true, "", "gcp-mole", gcpDoc, googleClient), "Secret/db",
+			"service account '"+ns+"/gcp-mole' (Google service account "+gsa+")", "generateAccessToken", "PERMISSION_DENIED")
 	})
 	t.Run("reconcile: applies with the identity, refuses another without leaking", func(t *testing.T) {
 		d := newDirect(t, Options{ObjectLevelWorkloadIdentity: true})
