@@ -123,9 +123,11 @@ func (o *Options) customStageKinds() ([]schema.GroupKind, error) {
 // do here.
 func FeatureGates() options.Gates {
 	return options.Gates{
-		"StrictPostBuildSubstitutions":   {},
-		"DisableFailFastBehavior":        {},
-		"AdditiveCELDependencyCheck":     {},
+		"StrictPostBuildSubstitutions": {},
+		"DisableFailFastBehavior":      {},
+		"AdditiveCELDependencyCheck":   {},
+		// spec.decryption.serviceAccountName and --default-decryption-service-account.
+		"ObjectLevelWorkloadIdentity":    {},
 		"DisableStatusPollerCache":       {Default: true, NoEffect: "health checks read a watch cache holding only the objects waited on"},
 		"GroupChangeLog":                 {NoEffect: "change sets are logged as one line per reconcile"},
 		"CancelHealthCheckOnNewRevision": {NoEffect: "a new revision always supersedes the health checks of the previous one"},
@@ -139,5 +141,5 @@ func (o *Options) ApplyGates(rt *options.Runtime) {
 	o.StrictSubstitutions = rt.Enabled(gates, "StrictPostBuildSubstitutions")
 	o.DisableFailFast = rt.Enabled(gates, "DisableFailFastBehavior")
 	o.AdditiveDependencyCheck = rt.Enabled(gates, "AdditiveCELDependencyCheck")
-	o.ObjectLevelWorkloadIdentity = rt.Enabled(options.CommonGates(), "ObjectLevelWorkloadIdentity")
+	o.ObjectLevelWorkloadIdentity = rt.Enabled(gates, "ObjectLevelWorkloadIdentity")
 }
