@@ -133,6 +133,8 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 
 	// decryptAs decrypts doc for a Kustomization of ns naming serviceAccount, with the gate
 	// and --default-decryption-service-account given, as the reconciler's decryption does.
+	// secretRef, when set, is the decryption Secret of decryptAs' Kustomizations.
+	secretRef := ""
 	decryptWith := func(t *testing.T, gate bool, defaultSA, serviceAccount string, doc []byte, configure func(*cloud.Logins)) error {
 		t.Helper()
 		opts := Options{ObjectLevelWorkloadIdentity: gate, DefaultDecryptionServiceAccount: defaultSA}
@@ -142,6 +144,9 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 		}
 		obj := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Spec: kustomizev1.KustomizationSpec{Decryption: &kustomizev1.Decryption{Provider: kustomizev1.DecryptionProviderSOPS, ServiceAccountName: serviceAccount}}}
+		if secretRef != "" {
+			obj.Spec.Decryption.SecretRef = &meta.LocalObjectReference{Name: secretRef}
+		}
 		d, err := r.decryptor(context.Background(), obj)
 		if err != nil {
 			return err
@@ -199,6 +204,18 @@ func TestDecryptionObjectLevelIdentity(t *testing.T) {
 		refused(t, decryptAs(t, true, "intruder", "", awsDoc), "service account '"+ns+"/intruder'", "AccessDenied")
 		// The object's own wins over the default.
 		refused(t, decryptAs(t, true, "team-aws", "no-clouds", awsDoc), "service account '"+ns+"/no-clouds'")
+	})
+	t.Run("the Secret's static credentials win over the service account", func(t *testing.T) {
+		if err := k8s().Create(testCtx(t), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "static-aws"},
+			StringData: map[string]string{"sops.aws-kms": "aws_access_key_id: AKIASTATIC\naws_secret_access_key: static-s3cret\n"}}); err != nil {
+			t.Fatal(err)
+		}
+		secretRef = "static-aws"
+		defer func() { secretRef = "" }()
+		// no-clouds has no role: only the Secret's credentials can decrypt.
+		if err := decryptAs(t, true, "", "no-clouds", awsDoc); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("azure: the service account's federated client", func(t *testing.T) {
 		if err := decryptAs(t, true, "", "team-az", azDoc); err != nil {
