@@ -14,7 +14,9 @@
 //     client ID), through sops' own per-provider packages (hcvault, kms,
 //     gcpkms, azkv), which do not pull sops' root package. Without
 //     credentials, AWS, GCP and Azure keys use the controller's own identity
-//     (the SDKs' default chains: workload identity); Vault keys need the
+//     (the SDKs' default chains: workload identity), or, when the caller
+//     gives one (Decryptor.WithIdentity), the object's own CloudIdentity and
+//     never the controller's; Vault keys need the
 //     Secret's token, so the controller's own token is never sent to an
 //     address a tenant's document names. Credential forms that name files,
 //     URLs or commands on the controller are refused. Each provider lives in

@@ -35,6 +35,9 @@ type Decryptor struct {
 	gcpCredentials []byte
 	// azure is the sops.azure-kv identity; nil uses the controller's identity.
 	azure *azureAuth
+	// identity is the object's own cloud identity (WithIdentity): when set, it replaces the
+	// controller's identity for remote keys the Secret has no entry for.
+	identity *CloudIdentity
 }
 
 // NewDecryptor builds a decryptor from the decryption.secretRef Secret's

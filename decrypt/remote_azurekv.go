@@ -134,9 +134,14 @@ func (d *Decryptor) decryptAzureKV(k masterKey) ([]byte, error) {
 	mk := azkv.NewMasterKey(k.values["vault_url"], k.values["name"], k.values["version"])
 	mk.EncryptedKey = k.enc
 	cred := azcore.TokenCredential(nil)
-	if d.azure != nil {
+	switch {
+	case d.azure != nil:
 		cred = d.azure.cred
-	} else {
+	case d.identity != nil && d.identity.Azure == nil:
+		return nil, d.identity.noIdentity("Azure")
+	case d.identity != nil:
+		cred = d.identity.Azure
+	default:
 		c, err := controllerAzureCredential()
 		if err != nil {
 			return nil, fmt.Errorf("no '%s' entry and no Azure identity for the controller: %s", AzureKVKey, oneLine(err.Error()))
@@ -150,6 +155,10 @@ func (d *Decryptor) decryptAzureKV(k masterKey) ([]byte, error) {
 	if err != nil {
 		// The key is named already, by its URL: drop sops' own naming of it.
 		msg := strings.TrimPrefix(azureErrorLine(err), fmt.Sprintf("failed to decrypt sops data key with Azure Key Vault key '%s': ", mk.ToString()))
+		if d.azure == nil && d.identity != nil && !strings.Contains(msg, d.identity.Name) {
+			// Key Vault refused the identity's token (its own failures name it already).
+			return nil, fmt.Errorf("with %s: %s", d.identity.Name, msg)
+		}
 		if d.azure == nil {
 			return nil, fmt.Errorf("with the controller's identity (no '%s' entry): %s", AzureKVKey, msg)
 		}

@@ -14,8 +14,13 @@ import (
 func (d *Decryptor) decryptGCPKMS(k masterKey) ([]byte, error) {
 	mk := gcpkms.NewMasterKeyFromResourceID(k.values["resource_id"])
 	mk.EncryptedKey = k.enc
-	if d.gcpCredentials != nil {
+	switch {
+	case d.gcpCredentials != nil:
 		gcpkms.CredentialJSON(d.gcpCredentials).ApplyToMasterKey(mk)
+	case d.identity != nil && d.identity.GCP == nil:
+		return nil, d.identity.noIdentity("GCP")
+	case d.identity != nil:
+		gcpkms.NewTokenSource(d.identity.GCP).ApplyToMasterKey(mk)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()

@@ -142,7 +142,7 @@ func leakCheck(t *testing.T, clouds *cloudapi.Clouds) func(*imagev1.ImageReposit
 // per role or client, as a trust policy or federated credential does: another service
 // account naming the same role is refused, and one without annotations is told which.
 func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
-	const ecr, acr = "555555555555.dkr.ecr.eu-west-3.amazonaws.com", "gotktenant.azurecr.io"
+	const ecr, acr, gar = "555555555555.dkr.ecr.eu-west-3.amazonaws.com", "gotktenant.azurecr.io", "europe-west1-docker.pkg.dev"
 	ns := newNamespace(t, nil)
 	const roleA, clientB = "arn:aws:iam::555555555555:role/team-a", "client-team-b"
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
@@ -165,7 +165,13 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = reg.Close() })
-	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, acr)
+	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, acr, gar)
+	// GKE workload identity: team-c's token is exchanged at Google's STS for the cluster's
+	// pool, then impersonates team-c's Google service account; the token it gets is the
+	// registry's oauth2accesstoken password.
+	const gsaC = "team-c@gotk-test.iam.gserviceaccount.com"
+	google := cloudapi.StartGoogleIAM(t, cloudapi.GoogleIAMOptions{Verify: verify, Pool: "gotk-test.svc.id.goog",
+		ServiceAccountSubjects: map[string]string{gsaC: subject("team-c")}, AccessToken: clouds.Metadata.Token})
 	front.ACRAccessToken, front.ACRRefreshToken = clouds.EntraID.AccessToken, clouds.ACRRefreshToken
 	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, "1.0.0", "2.0.0")
 
@@ -174,6 +180,8 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 		"team-b":   {cloud.AnnotationAzureClientID: clientB, cloud.AnnotationAzureTenantID: clouds.EntraIDOptions.TenantID},
 		"intruder": {cloud.AnnotationAWSRoleARN: roleA},
 		"plain":    nil,
+		"team-c":   {cloud.AnnotationGCPServiceAcct: gsaC},
+		"gcp-mole": {cloud.AnnotationGCPServiceAcct: gsaC},
 	} {
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann}}
 		if err := k8s().Create(testCtx(t), sa); err != nil {
@@ -201,6 +209,13 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 	}
 	waitFor(t, newRepository(t, ns, "team-a", ecr+"/team/app", as("aws", "team-a")), time.Minute, scanned)
 	waitFor(t, newRepository(t, ns, "team-b", acr+"/team/app", as("azure", "team-b")), time.Minute, scanned)
+	waitFor(t, newRepository(t, ns, "team-c", gar+"/team/app", as("gcp", "team-c")), time.Minute, scanned)
+	if c := google.Counts(); c.GoogleSTS != 1 || c.GoogleIAM != 1 {
+		t.Errorf("team-c's token must be exchanged once and its Google service account impersonated once: %+v", c)
+	}
+	if c := clouds.Metadata.Counts(); c.Metadata != 0 {
+		t.Errorf("the controller's own Google token was asked for %d times", c.Metadata)
+	}
 	if c := clouds.AWS.Counts(); c.STS != 1 || c.ECR != 1 {
 		t.Errorf("team-a's role must be assumed once: %+v", c)
 	}
@@ -215,4 +230,8 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 	plain := newRepository(t, ns, "plain", acr+"/team/app", as("azure", "plain"))
 	deleteAtEnd(t, intruder, plain)
 	leaks(waitFor(t, plain, time.Minute, authFailed("service account '"+ns+"/plain'", cloud.AnnotationAzureClientID)))
+	mole := newRepository(t, ns, "gcp-mole", gar+"/team/app", as("gcp", "gcp-mole"))
+	deleteAtEnd(t, mole)
+	leaks(waitFor(t, mole, time.Minute, authFailed("provider 'gcp'", "service account '"+ns+"/gcp-mole' (Google service account "+gsaC+")",
+		"generateAccessToken", "PERMISSION_DENIED")))
 }

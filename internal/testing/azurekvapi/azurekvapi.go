@@ -90,6 +90,8 @@ type Server struct {
 	certs map[string]*x509.Certificate
 	// federated are the accepted federated (workload identity) tokens by client ID.
 	federated map[string]string
+	// federatedVerifiers check federated tokens by client ID (a Kubernetes TokenReview).
+	federatedVerifiers map[string]func(token string) bool
 	// managed are the user-assigned managed identities' client IDs; identityHeader is the
 	// secret their endpoint requires.
 	managed        map[string]bool
@@ -161,6 +163,18 @@ func (s *Server) AddFederatedToken(clientID, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.federated[clientID] = token
+}
+
+// AddFederatedVerifier registers an application whose federated identity credential trusts
+// the tokens verify accepts: a service account's tokens, checked with the API server
+// (TokenReview), as Entra ID checks them with the cluster's OIDC issuer.
+func (s *Server) AddFederatedVerifier(clientID string, verify func(token string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.federatedVerifiers == nil {
+		s.federatedVerifiers = map[string]func(string) bool{}
+	}
+	s.federatedVerifiers[clientID] = verify
 }
 
 // AddManagedIdentity registers a user-assigned managed identity and returns the App Service
@@ -248,6 +262,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	secret, hasSecret := s.secrets[clientID]
 	cert := s.certs[clientID]
 	federated, hasFederated := s.federated[clientID]
+	verify := s.federatedVerifiers[clientID]
 	s.mu.Unlock()
 	var ok bool
 	switch {
@@ -255,7 +270,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		ok = hasSecret && f.Get("client_secret") == secret
 	case f.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
 		assertion := f.Get("client_assertion")
-		ok = (hasFederated && assertion == federated) || (cert != nil && validAssertion(assertion, cert, clientID))
+		ok = (hasFederated && assertion == federated) || (cert != nil && validAssertion(assertion, cert, clientID)) ||
+			(verify != nil && verify(assertion))
 	}
 	if !ok {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret or assertion provided for application '"+clientID+"'.")

@@ -2,6 +2,7 @@ package cloudapi
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -62,7 +63,9 @@ func StartEntraID(t testing.TB, opts EntraIDOptions) *EntraID {
 
 // entraCerts is one CA for every Entra ID server of the process, so a client made before
 // a server starts (a controller's) trusts it: see HTTPClient.
-var entraCerts = sync.OnceValues(func() (*pki.Certs, error) { return pki.New("gotk test Entra ID") })
+var entraCerts = sync.OnceValues(func() (*pki.Certs, error) {
+	return pki.NewForHosts("gotk test cloud identity", googleSTSHost, googleIAMCredentialsHost)
+})
 
 // HTTPClient trusts the Entra ID servers' CA: the client a controller under test makes its
 // cloud identity calls with (cloud.Logins.HTTPClient).
@@ -71,7 +74,10 @@ func HTTPClient() *http.Client {
 	if err != nil {
 		panic(err)
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: certs.ClientConfig(), Proxy: http.ProxyFromEnvironment}}
+	// Google's identity endpoints have fixed names (no SDK override): RouteHost sends them
+	// to the test server.
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: certs.ClientConfig(), Proxy: http.ProxyFromEnvironment,
+		DialContext: routedDial((&net.Dialer{}).DialContext)}}
 }
 
 func (e *EntraID) serve(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,9 @@
 //     endpoint taking a federated client assertion (workload identity), reached through
 //     AZURE_AUTHORITY_HOST;
 //   - the GCE metadata server's service account token, reached through GCE_METADATA_HOST;
+//   - Google's STS token exchange and IAM Credentials generateAccessToken (HTTPS), for GKE
+//     workload identity of a service account, reached under their real names through
+//     RouteHost and HTTPClient;
 //   - a registry front (HTTPS, a certificate for cloud registry host names) that serves
 //     ACR's POST /oauth2/exchange and passes everything else to a real registry, reached
 //     through a host router installed in go-containerregistry's default transport.
@@ -25,7 +28,7 @@ import (
 
 // Counts is how many credentials each endpoint issued.
 type Counts struct {
-	STS, ECR, EntraID, ACRExchange, Metadata int
+	STS, ECR, EntraID, ACRExchange, Metadata, GoogleSTS, GoogleIAM int
 }
 
 // counter is embedded by the servers.

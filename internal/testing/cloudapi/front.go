@@ -91,16 +91,21 @@ func InstallHostRouter() {
 		if dial == nil {
 			dial = (&net.Dialer{}).DialContext
 		}
-		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			routeMu.Lock()
-			to, ok := routes[addr]
-			routeMu.Unlock()
-			if ok {
-				addr = to
-			}
-			return dial(ctx, network, addr)
-		}
+		tr.DialContext = routedDial(dial)
 	})
+}
+
+// routedDial dials the address RouteHost registered for addr's host, else addr.
+func routedDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		routeMu.Lock()
+		to, ok := routes[addr]
+		routeMu.Unlock()
+		if ok {
+			addr = to
+		}
+		return dial(ctx, network, addr)
+	}
 }
 
 // RouteHost sends connections for host:443 to addr (after InstallHostRouter).

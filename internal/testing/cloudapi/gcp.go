@@ -46,6 +46,10 @@ func (m *Metadata) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": m.Token, "expires_in": 3599, "token_type": "Bearer"})
 	case "/computeMetadata/v1/universe/universe-domain":
 		_, _ = w.Write([]byte("googleapis.com"))
+	case "/computeMetadata/v1/instance/attributes/cluster-name":
+		_, _ = w.Write([]byte("gotk-cluster"))
+	case "/computeMetadata/v1/instance/attributes/cluster-location":
+		_, _ = w.Write([]byte("europe-west1"))
 	case "/computeMetadata/v1/project/project-id":
 		_, _ = w.Write([]byte("gotk-test"))
 	case "/computeMetadata/v1/instance/service-accounts/default/email":

@@ -49,6 +49,14 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// AcceptToken makes the server accept an access token Google issued elsewhere (a
+// workload identity's impersonated service account token, from cloudapi.GoogleIAM).
+func (s *Server) AcceptToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = true
+}
+
 // Endpoint is the base URL (SOPS_GCP_KMS_ENDPOINT, with the REST client).
 func (s *Server) Endpoint() string { return s.srv.URL }
 

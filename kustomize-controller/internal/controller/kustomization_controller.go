@@ -18,6 +18,7 @@ import (
 
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/cluster"
 	"gotk.dev/pkg/dependency"
 	"gotk.dev/pkg/events"
@@ -37,6 +38,9 @@ type Config struct {
 	Builder   *kustomize.Builder
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
+	// CloudLogins exchanges service account tokens for cloud KMS credentials
+	// (spec.decryption.serviceAccountName); nil builds them from Options.
+	CloudLogins *cloud.Logins
 }
 
 // KustomizationReconciler reconciles Kustomization objects.
@@ -57,6 +61,8 @@ type KustomizationReconciler struct {
 	cleanupManagers []string
 	// customStageKinds are --custom-apply-stage-kinds.
 	customStageKinds []schema.GroupKind
+	// logins get the cloud KMS credentials of decryption service accounts.
+	logins *cloud.Logins
 }
 
 // scope carries one reconcile's state from step to step.
@@ -104,6 +110,9 @@ func NewKustomizationReconciler(rt *manager.Runtime, c Config) (*KustomizationRe
 	}
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
+	}
+	if r.logins = c.CloudLogins; r.logins == nil {
+		r.logins = newDecryptionLogins(c.Options, r.Client)
 	}
 	var err error
 	if err = c.Options.Validate(); err != nil {

@@ -33,7 +33,8 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 	if d == nil {
 		return decryption{}, nil
 	}
-	if err := r.checkDecryptionIdentity(d); err != nil {
+	identity, err := r.decryptionIdentity(obj)
+	if err != nil {
 		return decryption{}, err
 	}
 	if d.Provider != kustomizev1.DecryptionProviderSOPS {
@@ -63,7 +64,12 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 	if err != nil {
 		return decryption{}, reconcile.FailAfter(decryptionFailedReason, fmt.Errorf("%s: %w", strings.Join(names, ", "), err), retryAfter(obj))
 	}
-	return decryption{dec: dec, id: keysDigest(data)}, nil
+	id := keysDigest(data)
+	if identity != nil {
+		// Builds decrypted with another identity are not this one's to reuse.
+		dec, id = dec.WithIdentity(identity), id+" "+identity.Name
+	}
+	return decryption{dec: dec, id: id}, nil
 }
 
 // keysDigest identifies a set of decryption keys (by a digest: the cache key never holds

@@ -51,6 +51,15 @@ type Options struct {
 	// ObjectLevelWorkloadIdentity is the gate: without it spec.decryption.serviceAccountName
 	// stalls, as upstream.
 	ObjectLevelWorkloadIdentity bool
+	// DefaultDecryptionServiceAccount is the service account whose cloud identity decrypts
+	// the SOPS keys of Kustomizations naming none in spec.decryption.serviceAccountName,
+	// with the gate (--default-decryption-service-account): the controller's own identity
+	// is then never used for them.
+	DefaultDecryptionServiceAccount string
+	// TokenCacheMaxSize and TokenCacheMaxDuration bound the cache of cloud credentials
+	// obtained for service accounts (--token-cache-max-size, --token-cache-max-duration).
+	TokenCacheMaxSize     int
+	TokenCacheMaxDuration time.Duration
 }
 
 // BindFlags registers the flags.
@@ -63,14 +72,9 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.CustomStageKinds, "custom-apply-stage-kinds", nil, "A comma-separated list of GroupKind (e.g. 'rbac.authorization.k8s.io/Role,some.group.io/SomeResource') resources to be applied in a custom stage during server-side apply running after CRDs and before all namespaced resources not in this list.")
 	fs.StringVar(&o.SOPSAgeSecret, "sops-age-secret", "", "The name of a Kubernetes secret in the RUNTIME_NAMESPACE containing a SOPS age decryption key for fallback usage.")
 	fs.StringVar(&o.WatchConfigsSelector, "watch-configs-label-selector", "reconcile.fluxcd.io/watch=Enabled", "Watch for ConfigMaps and Secrets with matching labels.")
-	// Accepted so install patches written for upstream keep working; cloud KMS identities
-	// and token exchange come with workload identity support.
-	var ignoredString string
-	var ignoredInt int
-	var ignoredDuration time.Duration
-	fs.StringVar(&ignoredString, "default-decryption-service-account", "", "Default service account used for decryption (accepted; per-object workload identity is not supported yet: cloud KMS keys are decrypted with the sops.* entries of spec.decryption.secretRef or the controller's own identity).")
-	fs.IntVar(&ignoredInt, "token-cache-max-size", 100, "The maximum number of cached tokens (accepted; tokens are not used yet).")
-	fs.DurationVar(&ignoredDuration, "token-cache-max-duration", time.Hour, "The maximum duration a token is cached (accepted; tokens are not used yet).")
+	fs.StringVar(&o.DefaultDecryptionServiceAccount, "default-decryption-service-account", "", "Default service account used for decryption. This is used when no service account is specified in the object and the ObjectLevelWorkloadIdentity feature gate is enabled.")
+	fs.IntVar(&o.TokenCacheMaxSize, "token-cache-max-size", 100, "The maximum size of the cache in number of tokens.")
+	fs.DurationVar(&o.TokenCacheMaxDuration, "token-cache-max-duration", time.Hour, "The maximum duration for which a token is considered valid in the cache.")
 }
 
 // Validate checks what flag parsing cannot.
@@ -119,9 +123,11 @@ func (o *Options) customStageKinds() ([]schema.GroupKind, error) {
 // do here.
 func FeatureGates() options.Gates {
 	return options.Gates{
-		"StrictPostBuildSubstitutions":   {},
-		"DisableFailFastBehavior":        {},
-		"AdditiveCELDependencyCheck":     {},
+		"StrictPostBuildSubstitutions": {},
+		"DisableFailFastBehavior":      {},
+		"AdditiveCELDependencyCheck":   {},
+		// spec.decryption.serviceAccountName and --default-decryption-service-account.
+		"ObjectLevelWorkloadIdentity":    {},
 		"DisableStatusPollerCache":       {Default: true, NoEffect: "health checks read a watch cache holding only the objects waited on"},
 		"GroupChangeLog":                 {NoEffect: "change sets are logged as one line per reconcile"},
 		"CancelHealthCheckOnNewRevision": {NoEffect: "a new revision always supersedes the health checks of the previous one"},
@@ -135,5 +141,5 @@ func (o *Options) ApplyGates(rt *options.Runtime) {
 	o.StrictSubstitutions = rt.Enabled(gates, "StrictPostBuildSubstitutions")
 	o.DisableFailFast = rt.Enabled(gates, "DisableFailFastBehavior")
 	o.AdditiveDependencyCheck = rt.Enabled(gates, "AdditiveCELDependencyCheck")
-	o.ObjectLevelWorkloadIdentity = rt.Enabled(options.CommonGates(), "ObjectLevelWorkloadIdentity")
+	o.ObjectLevelWorkloadIdentity = rt.Enabled(gates, "ObjectLevelWorkloadIdentity")
 }

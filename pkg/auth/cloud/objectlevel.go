@@ -40,8 +40,8 @@ const saTokenSeconds = 600
 // objectIdentity is a service account and the cloud identity its annotations name.
 type objectIdentity struct {
 	namespace, name string
-	// roleARN (aws), tenantID and clientID (azure).
-	roleARN, tenantID, clientID string
+	// roleARN (aws), tenantID and clientID (azure), gcpServiceAccount (gcp, optional).
+	roleARN, tenantID, clientID, gcpServiceAccount string
 }
 
 func (o objectIdentity) String() string {
@@ -51,6 +51,8 @@ func (o objectIdentity) String() string {
 		s += " (role " + o.roleARN + ")"
 	case o.clientID != "":
 		s += " (client ID " + o.clientID + ", tenant " + o.tenantID + ")"
+	case o.gcpServiceAccount != "":
+		s += " (Google service account " + o.gcpServiceAccount + ")"
 	}
 	return s
 }
@@ -82,6 +84,8 @@ func (l *Logins) objectIdentityFor(ctx context.Context, provider, namespace, nam
 		if id.tenantID == "" {
 			return id, sa, fmt.Errorf("%s has no '%s' annotation and the controller has no AZURE_TENANT_ID", id, AnnotationAzureTenantID)
 		}
+	case ProviderGCP:
+		id.gcpServiceAccount = ann(AnnotationGCPServiceAcct)
 	default:
 		return id, sa, fmt.Errorf("object-level workload identity for provider '%s' is not supported yet: remove spec.serviceAccountName to use the controller's identity", provider)
 	}
@@ -109,11 +113,13 @@ func (l *Logins) registryLoginAs(ctx context.Context, provider, host, namespace,
 	if err != nil {
 		return auth.Token{}, &LoginError{Provider: provider, Identity: id.String(), Err: err}
 	}
-	key := strings.Join([]string{"registry", provider, strings.ToLower(host), namespace, name, id.roleARN, id.tenantID, id.clientID}, "\x00")
+	key := strings.Join([]string{"registry", provider, strings.ToLower(host), namespace, name, id.roleARN, id.tenantID, id.clientID, id.gcpServiceAccount}, "\x00")
 	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
 		switch provider {
 		case ProviderAWS:
 			return l.ecrLoginAs(ctx, hostname(host), id, &sa)
+		case ProviderGCP:
+			return l.gcpTokenAs(ctx, id, &sa)
 		default:
 			return l.acrLoginAs(ctx, host, id, &sa, transport)
 		}

@@ -1,0 +1,174 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/oauth2"
+
+	"gotk.dev/pkg/auth"
+)
+
+// KMSError says which identity could not get cloud credentials for a KMS, and from where.
+type KMSError struct {
+	Provider, Identity, Endpoint string
+	Err                          error
+}
+
+func (e *KMSError) Error() string {
+	msg := fmt.Sprintf("provider '%s': failed to get KMS credentials with %s", e.Provider, e.Identity)
+	if e.Endpoint != "" {
+		msg += " from " + e.Endpoint
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+func (e *KMSError) Unwrap() error { return e.Err }
+
+// AWSCredentialsAs returns AWS credentials of the IAM role a service account's
+// eks.amazonaws.com/role-arn annotation names: its token (TokenRequest, audience
+// sts.amazonaws.com) exchanged with STS AssumeRoleWithWebIdentity, when first needed.
+// Credentials are cached per service account and role (Cache). Failures name the service
+// account and the endpoint, never a token.
+func (l *Logins) AWSCredentialsAs(namespace, name string) aws.CredentialsProvider {
+	return aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+		id, sa, err := l.objectIdentityFor(ctx, ProviderAWS, namespace, name)
+		if err != nil {
+			return aws.Credentials{}, &KMSError{Provider: ProviderAWS, Identity: id.String(), Err: err}
+		}
+		key := strings.Join([]string{"kms", ProviderAWS, namespace, name, id.roleARN}, "\x00")
+		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
+			region := stsRegion()
+			fail := func(endpoint string, err error) (auth.Token, error) {
+				return auth.Token{}, &KMSError{Provider: ProviderAWS, Identity: id.String(), Endpoint: endpoint, Err: err}
+			}
+			token, err := l.serviceAccountToken(ctx, id, &sa, AudienceAWS)
+			if err != nil {
+				return fail("", err)
+			}
+			cfg, err := l.awsConfig(ctx, region)
+			if err != nil {
+				return fail("", oneLine(err))
+			}
+			roles := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), id.roleARN, staticIdentityToken(token),
+				func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = sessionName(id) })
+			creds, err := roles.Retrieve(ctx)
+			if err != nil {
+				return fail(awsEndpoint(err, "STS AssumeRoleWithWebIdentity in "+region), oneLine(err))
+			}
+			// The session token rides with the secret key: the cache holds one value.
+			return auth.Token{Username: creds.AccessKeyID, Value: creds.SecretAccessKey + "\n" + creds.SessionToken, ExpiresAt: creds.Expires}, nil
+		})
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		secret, session, _ := strings.Cut(tok.Value, "\n")
+		return aws.Credentials{AccessKeyID: tok.Username, SecretAccessKey: secret, SessionToken: session,
+			Source: "ServiceAccount", CanExpire: !tok.ExpiresAt.IsZero(), Expires: tok.ExpiresAt}, nil
+	}))
+}
+
+// stsRegion is the region whose STS endpoint AssumeRoleWithWebIdentity is sent to: the
+// controller's (AWS_REGION, as the EKS webhook sets it), else us-east-1.
+func stsRegion() string {
+	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if r := os.Getenv(v); r != "" {
+			return r
+		}
+	}
+	return "us-east-1"
+}
+
+// AzureCredentialAs returns an Entra ID credential of the application or managed identity a
+// service account's azure.workload.identity/client-id annotation names (tenant from
+// azure.workload.identity/tenant-id or AZURE_TENANT_ID): its token (TokenRequest, audience
+// api://AzureADTokenExchange) presented as a federated client assertion, when first needed.
+func (l *Logins) AzureCredentialAs(namespace, name string) azcore.TokenCredential {
+	return &serviceAccountAzure{l: l, namespace: namespace, name: name}
+}
+
+// serviceAccountAzure resolves the service account on first use and keeps the credential,
+// whose tokens azidentity caches.
+type serviceAccountAzure struct {
+	l               *Logins
+	namespace, name string
+	mu              sync.Mutex
+	cred            azcore.TokenCredential
+	id              objectIdentity
+}
+
+func (s *serviceAccountAzure) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	cred, id, err := s.credential(ctx)
+	if err != nil {
+		return azcore.AccessToken{}, err
+	}
+	tok, err := cred.GetToken(ctx, opts)
+	if err != nil {
+		return azcore.AccessToken{}, &KMSError{Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID", Err: oneLine(err)}
+	}
+	return tok, nil
+}
+
+func (s *serviceAccountAzure) credential(ctx context.Context) (azcore.TokenCredential, objectIdentity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cred != nil {
+		return s.cred, s.id, nil
+	}
+	id, sa, err := s.l.objectIdentityFor(ctx, ProviderAzure, s.namespace, s.name)
+	if err != nil {
+		return nil, id, &KMSError{Provider: ProviderAzure, Identity: id.String(), Err: err}
+	}
+	opts := &azidentity.ClientAssertionCredentialOptions{DisableInstanceDiscovery: s.l.AzureDisableInstanceDiscovery}
+	if s.l.HTTPClient != nil {
+		opts.ClientOptions.Transport = s.l.HTTPClient
+	}
+	assertion := func(ctx context.Context) (string, error) { return s.l.serviceAccountToken(ctx, id, &sa, AudienceAzure) }
+	cred, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
+	if err != nil {
+		return nil, id, &KMSError{Provider: ProviderAzure, Identity: id.String(), Err: oneLine(err)}
+	}
+	s.cred, s.id = cred, id
+	return cred, id, nil
+}
+
+// GCPTokenSourceAs returns Google access tokens of a service account's GKE workload
+// identity (see gcpTokenAs: the cluster's pool, then the iam.gke.io/gcp-service-account it
+// may impersonate), cached per service account and Google service account.
+func (l *Logins) GCPTokenSourceAs(namespace, name string) oauth2.TokenSource {
+	return oauth2.ReuseTokenSource(nil, gcpTokenSource(func() (*oauth2.Token, error) {
+		// oauth2.TokenSource has no context: bound the exchange here.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		id, sa, err := l.objectIdentityFor(ctx, ProviderGCP, namespace, name)
+		if err != nil {
+			return nil, &KMSError{Provider: ProviderGCP, Identity: id.String(), Err: err}
+		}
+		key := strings.Join([]string{"kms", ProviderGCP, namespace, name, id.gcpServiceAccount}, "\x00")
+		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) { return l.gcpTokenAs(ctx, id, &sa) })
+		var le *LoginError
+		if errors.As(err, &le) {
+			return nil, &KMSError{Provider: le.Provider, Identity: le.Identity, Endpoint: le.Endpoint, Err: le.Err}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &oauth2.Token{AccessToken: tok.Value, TokenType: "Bearer", Expiry: tok.ExpiresAt}, nil
+	}))
+}
+
+// gcpTokenSource adapts a function to oauth2.TokenSource.
+type gcpTokenSource func() (*oauth2.Token, error)
+
+func (f gcpTokenSource) Token() (*oauth2.Token, error) { return f() }
