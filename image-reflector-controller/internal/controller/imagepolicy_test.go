@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	aclapi "github.com/fluxcd/pkg/apis/acl"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -182,15 +184,19 @@ func TestImagePolicyCrossNamespace(t *testing.T) {
 		t.Errorf("message = %q", msg)
 	}
 	// accessFrom selecting another label still denies; selecting the tenant's label allows.
+	// Patched, not updated: the controller writes the repository's status meanwhile, and an
+	// update of the object read before would conflict.
+	base := repo.DeepCopy()
 	repo.Spec.AccessFrom = &aclapi.AccessFrom{NamespaceSelectors: []aclapi.NamespaceSelector{{MatchLabels: map[string]string{"team": "other"}}}}
-	if err := k8s().Update(testCtx(t), repo); err != nil {
+	if err := k8s().Patch(testCtx(t), repo, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
 	if err := checkAccess(testCtx(t), k8s(), false, tenant, repo); reconcile.ReasonOf(err) != aclapi.AccessDeniedReason {
 		t.Fatalf("mismatching selector: %v", err)
 	}
+	base = repo.DeepCopy()
 	repo.Spec.AccessFrom.NamespaceSelectors = append(repo.Spec.AccessFrom.NamespaceSelectors, aclapi.NamespaceSelector{MatchLabels: map[string]string{"team": "apps"}})
-	if err := k8s().Update(testCtx(t), repo); err != nil {
+	if err := k8s().Patch(testCtx(t), repo, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, p, time.Minute, ready)
