@@ -15,7 +15,15 @@
 //     podinfo chart fixture, chart packaging and `helm push` to a registry.
 //   - s3server, azurite: S3 (versitygw) and Azure Blob (Azurite) servers for Bucket sources.
 //   - gitea, gitlabapi, bitbucketapi: a real Gitea, and GitLab- and Bitbucket-Server-API
-//     servers in front of the Git server, for bootstrap.
+//     servers in front of the Git server, for bootstrap; hostingapi is the HTTPS front the
+//     three API servers share.
+//   - cloudapi, azurekvapi, gcpkmsapi, vaultapi, kmsserver: the cloud identity and KMS
+//     endpoints no cloud serves here (AWS STS and ECR, Entra ID and ACR, the GCE metadata
+//     server, Google STS and IAM, Azure Key Vault, GCP KMS, Vault transit), written to their
+//     public API references, and the real local-kms (AWS KMS).
+//   - dex: a real OpenID Connect provider (Dex) for the web UI's sign-in.
+//   - alertsink: a central alerting endpoint with per-tenant HMAC keys (generic-hmac).
+//   - kubelet: a stand-in kubelet that finishes Pods and rolls Deployments out.
 //   - peer: finding, starting, waiting for and stopping the peers that run as processes.
 //   - pki: the throwaway certificate authority every TLS peer above uses.
 //   - eventsink: a stand-in notification-controller endpoint that records posted events.
