@@ -1,7 +1,9 @@
 package decrypt
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -37,6 +39,18 @@ const (
 
 // remoteTimeout bounds one call to a key service: a data key decryption is one request.
 const remoteTimeout = 30 * time.Second
+
+// callKeyService runs one data key decryption (a sops master key's DecryptContext) within
+// remoteTimeout, folding the key service's error into one line.
+func callKeyService(decrypt func(context.Context) ([]byte, error)) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	plain, err := decrypt(ctx)
+	if err != nil {
+		return nil, errors.New(oneLine(err.Error()))
+	}
+	return plain, nil
+}
 
 func init() {
 	// sops' key sources log every decryption at info level on their own loggers; the

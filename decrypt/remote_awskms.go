@@ -3,9 +3,6 @@
 package decrypt
 
 import (
-	"context"
-	"errors"
-
 	"github.com/getsops/sops/v3/kms"
 )
 
@@ -23,11 +20,5 @@ func (d *Decryptor) decryptAWSKMS(k masterKey) ([]byte, error) {
 	case d.identity != nil:
 		kms.NewCredentialsProvider(d.identity.AWS).ApplyToMasterKey(mk)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	plain, err := mk.DecryptContext(ctx)
-	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
-	}
-	return plain, nil
+	return callKeyService(mk.DecryptContext)
 }

@@ -3,9 +3,6 @@
 package decrypt
 
 import (
-	"context"
-	"errors"
-
 	"github.com/getsops/sops/v3/gcpkms"
 )
 
@@ -22,11 +19,5 @@ func (d *Decryptor) decryptGCPKMS(k masterKey) ([]byte, error) {
 	case d.identity != nil:
 		gcpkms.NewTokenSource(d.identity.GCP).ApplyToMasterKey(mk)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	plain, err := mk.DecryptContext(ctx)
-	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
-	}
-	return plain, nil
+	return callKeyService(mk.DecryptContext)
 }

@@ -3,8 +3,6 @@
 package decrypt
 
 import (
-	"context"
-	"errors"
 	"fmt"
 
 	"github.com/getsops/sops/v3/hcvault"
@@ -20,11 +18,5 @@ func (d *Decryptor) decryptVault(k masterKey) ([]byte, error) {
 	mk := hcvault.NewMasterKey(k.values["vault_address"], k.values["engine_path"], k.values["key_name"])
 	mk.EncryptedKey = k.enc
 	hcvault.Token(d.vaultToken).ApplyToMasterKey(mk)
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	plain, err := mk.DecryptContext(ctx)
-	if err != nil {
-		return nil, errors.New(oneLine(err.Error()))
-	}
-	return plain, nil
+	return callKeyService(mk.DecryptContext)
 }

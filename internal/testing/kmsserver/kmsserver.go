@@ -7,22 +7,18 @@
 package kmsserver
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/peer"
 	"gotk.dev/internal/testing/ports"
-	"gotk.dev/internal/testing/workspace"
 )
 
 // BuildHint is the command that builds the local-kms binary.
@@ -43,93 +39,45 @@ func (s *Server) Endpoint() string { return s.endpoint }
 // test, naming the command that builds it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := findBinary()
+	bin, err := peer.Find("", "local-kms", BuildHint+" (hack/build-peer.sh local-kms)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lastErr error
-	for range 3 { // a port taken between picking and binding it is retried
-		s, stop, err := start(bin, t.TempDir())
-		if err == nil {
-			t.Cleanup(stop)
-			return s
-		}
-		lastErr = err
+	s, err := peer.StartWithRetry(func() (*Server, error) { return start(t, bin) })
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal(lastErr)
-	return nil
+	return s
 }
 
-func start(bin, dir string) (*Server, func(), error) {
+func start(t testing.TB, bin string) (*Server, error) {
 	port, err := ports.Free()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var out syncBuffer
 	cmd := exec.Command(bin)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "KMS_DATA_PATH="+filepath.Join(dir, "kms"), "KMS_REGION="+Region)
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "KMS_DATA_PATH="+filepath.Join(t.TempDir(), "kms"), "KMS_REGION="+Region)
+	p, err := peer.Start(cmd, peer.Options{})
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		// Any answer means it serves: an unsigned GET gets 405.
-		if resp, err := http.Get(s.endpoint + "/"); err == nil {
-			_ = resp.Body.Close()
-			return s, stop, nil
+	// Any answer means it serves: an unsigned GET gets 405.
+	err = p.WaitReady(30*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint+"/", nil)
+		if err != nil {
+			return err
 		}
-		select {
-		case <-exited:
-			return nil, nil, fmt.Errorf("local-kms exited before serving; output:\n%s", out.String())
-		case <-ctx.Done():
-			stop()
-			return nil, nil, fmt.Errorf("local-kms did not answer within 30s; output:\n%s", out.String())
-		case <-time.After(50 * time.Millisecond):
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
 		}
+		return resp.Body.Close()
+	})
+	if err != nil {
+		p.Stop(0)
+		return nil, fmt.Errorf("local-kms: %w; output:\n%s", err, p.Output())
 	}
-}
-
-func findBinary() (string, error) {
-	dirs := []string{os.Getenv("KUBEBUILDER_ASSETS")}
-	if root, err := workspace.Root(); err == nil {
-		dirs = append(dirs, filepath.Join(root, "bin"))
-	}
-	var looked []string
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		p := filepath.Join(d, "local-kms")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-		looked = append(looked, d)
-	}
-	return "", errors.New("local-kms binary not found in " + strings.Join(looked, ", ") + ": run `" + BuildHint + "` (hack/build-peer.sh local-kms)")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	t.Cleanup(func() { p.Stop(0) })
+	return s, nil
 }
