@@ -10,6 +10,8 @@
 package alertsink
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -126,13 +128,39 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 // signer is the sender whose key signed body, or "".
 func (s *Sink) signer(body []byte, signature string) string {
 	for sender, key := range s.keys {
-		mac := hmac.New(sha256.New, []byte(key))
-		mac.Write(body)
-		if hmac.Equal([]byte(signature), []byte("sha256="+hex.EncodeToString(mac.Sum(nil)))) {
+		if hmac.Equal([]byte(signature), []byte(Signature(key, body))) {
 			return sender
 		}
 	}
 	return ""
+}
+
+// Signature is the X-Signature a generic-hmac Provider sends with body:
+// "sha256=<hex HMAC-SHA256 of body under key>".
+func Signature(key string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Post sends ev to url signed with key, as a generic-hmac Provider does, and returns the
+// status code (for tests posing as a sender).
+func Post(ctx context.Context, url, key string, ev eventv1.Event) (int, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("X-Signature", Signature(key, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 func (s *Sink) refuse(w http.ResponseWriter, code int, msg string) {
