@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"cloud.google.com/go/auth/credentials/externalaccount"
 	"cloud.google.com/go/compute/metadata"
@@ -39,25 +41,68 @@ func gkeWorkloadPool(ctx context.Context) (pool, audience string, err error) {
 	return pool, audience, nil
 }
 
+// gcpProviderName is the documented form of a workload identity pool provider's resource
+// name (pool and provider IDs: 4 to 32 lowercase letters, digits and hyphens).
+var gcpProviderName = regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32}$`)
+
+// gcpServiceAccountEmail is a Google service account's email: it becomes part of the
+// impersonation URL's path, so nothing but its documented characters is let through.
+var gcpServiceAccountEmail = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$`)
+
+// checkGCPAnnotations refuses annotation values Google would not accept, saying which
+// annotation and the form it needs.
+func checkGCPAnnotations(id objectIdentity) error {
+	if p := id.gcpProvider; p != "" && !gcpProviderName.MatchString(p) {
+		hint := ""
+		if strings.HasPrefix(p, "//") || strings.HasPrefix(p, "https:") {
+			hint = " (the resource name without the //iam.googleapis.com/ prefix)"
+		}
+		return fmt.Errorf("invalid '%s' annotation %q: want projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>%s",
+			AnnotationGCPWorkloadIdentityProvider, p, hint)
+	}
+	if e := id.gcpServiceAccount; e != "" && !gcpServiceAccountEmail.MatchString(e) {
+		return fmt.Errorf("invalid '%s' annotation %q: want a Google service account email (<name>@<project>.iam.gserviceaccount.com)",
+			AnnotationGCPServiceAcct, e)
+	}
+	return nil
+}
+
+// gcpPool returns the audience of the service account's tokens and the audience of the
+// exchange at Google's STS: the workload identity provider the annotation names (clusters
+// outside GKE; both are its full resource name) or else the GKE cluster's pool, read from
+// the metadata server.
+func gcpPool(ctx context.Context, id objectIdentity) (tokenAudience, stsAudience, endpoint string, err error) {
+	if id.gcpProvider != "" {
+		full := "//iam.googleapis.com/" + id.gcpProvider
+		return full, full, "", nil
+	}
+	pool, audience, err := gkeWorkloadPool(ctx)
+	if err != nil {
+		return "", "", "the GKE metadata server (" + gcpEndpoint() + ") for the cluster's workload identity pool (outside GKE, annotate the service account with " +
+			AnnotationGCPWorkloadIdentityProvider + ")", err
+	}
+	return pool, audience, "", nil
+}
+
 // gcpTokenAs exchanges the service account's token at Google's STS for a federated token of
-// the cluster's workload identity pool and, when the iam.gke.io/gcp-service-account
+// its workload identity pool (see gcpPool) and, when the iam.gke.io/gcp-service-account
 // annotation names a Google service account, impersonates it (generateAccessToken); without
 // it the federated token itself is the identity (direct resource access).
 func (l *Logins) gcpTokenAs(ctx context.Context, id objectIdentity, sa *corev1.ServiceAccount) (auth.Token, error) {
 	fail := func(endpoint string, err error) (auth.Token, error) {
 		return auth.Token{}, &LoginError{Provider: ProviderGCP, Identity: id.String(), Endpoint: endpoint, Err: err}
 	}
-	pool, audience, err := gkeWorkloadPool(ctx)
+	tokenAudience, stsAudience, where, err := gcpPool(ctx, id)
 	if err != nil {
-		return fail("the GKE metadata server ("+gcpEndpoint()+")", oneLine(err))
+		return fail(where, oneLine(err))
 	}
 	opts := &externalaccount.Options{
-		Audience:         audience,
+		Audience:         stsAudience,
 		SubjectTokenType: "urn:ietf:params:oauth:token-type:jwt",
 		TokenURL:         gcpSTSURL,
 		Scopes:           []string{gcpScope},
 		SubjectTokenProvider: subjectToken(func(ctx context.Context) (string, error) {
-			return l.serviceAccountToken(ctx, id, sa, pool)
+			return l.serviceAccountToken(ctx, id, sa, tokenAudience)
 		}),
 		Client: l.HTTPClient,
 	}

@@ -20,21 +20,31 @@ import (
 	"gotk.dev/pkg/auth"
 )
 
-// KMSError says which identity could not get cloud credentials for a KMS, and from where.
-type KMSError struct {
-	Provider, Identity, Endpoint string
-	Err                          error
+// CredentialsError says which identity could not get cloud credentials for a service
+// (Purpose: "KMS", "storage"), and from where. Never a token.
+type CredentialsError struct {
+	Purpose, Provider, Identity, Endpoint string
+	Err                                   error
 }
 
-func (e *KMSError) Error() string {
-	msg := fmt.Sprintf("provider '%s': failed to get KMS credentials with %s", e.Provider, e.Identity)
+func (e *CredentialsError) Error() string {
+	msg := fmt.Sprintf("provider '%s': failed to get %s credentials with %s", e.Provider, e.Purpose, e.Identity)
 	if e.Endpoint != "" {
 		msg += " from " + e.Endpoint
 	}
 	return msg + ": " + e.Err.Error()
 }
 
-func (e *KMSError) Unwrap() error { return e.Err }
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// KMSError is the CredentialsError of a KMS key's identity.
+type KMSError = CredentialsError
+
+// Purposes of the credentials a service account's identity is asked for.
+const (
+	purposeKMS     = "KMS"
+	purposeStorage = "storage"
+)
 
 // AWSCredentialsAs returns AWS credentials of the IAM role a service account's
 // eks.amazonaws.com/role-arn annotation names: its token (TokenRequest, audience
@@ -42,16 +52,21 @@ func (e *KMSError) Unwrap() error { return e.Err }
 // Credentials are cached per service account and role (Cache). Failures name the service
 // account and the endpoint, never a token.
 func (l *Logins) AWSCredentialsAs(namespace, name string) aws.CredentialsProvider {
+	return l.awsCredentialsAs(purposeKMS, namespace, name, stsRegion(), "")
+}
+
+// awsCredentialsAs is AWSCredentialsAs for purpose, asking STS in region (at stsEndpoint
+// when not empty, else the SDK's endpoint for the region).
+func (l *Logins) awsCredentialsAs(purpose, namespace, name, region, stsEndpoint string) aws.CredentialsProvider {
 	return aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
 		id, sa, err := l.objectIdentityFor(ctx, ProviderAWS, namespace, name)
 		if err != nil {
-			return aws.Credentials{}, &KMSError{Provider: ProviderAWS, Identity: id.String(), Err: err}
+			return aws.Credentials{}, &CredentialsError{Purpose: purpose, Provider: ProviderAWS, Identity: id.String(), Err: err}
 		}
-		key := strings.Join([]string{"kms", ProviderAWS, namespace, name, id.roleARN}, "\x00")
+		key := strings.Join([]string{"object-credentials", ProviderAWS, namespace, name, id.roleARN, region, stsEndpoint}, "\x00")
 		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
-			region := stsRegion()
 			fail := func(endpoint string, err error) (auth.Token, error) {
-				return auth.Token{}, &KMSError{Provider: ProviderAWS, Identity: id.String(), Endpoint: endpoint, Err: err}
+				return auth.Token{}, &CredentialsError{Purpose: purpose, Provider: ProviderAWS, Identity: id.String(), Endpoint: endpoint, Err: err}
 			}
 			token, err := l.serviceAccountToken(ctx, id, &sa, AudienceAWS)
 			if err != nil {
@@ -61,7 +76,12 @@ func (l *Logins) AWSCredentialsAs(namespace, name string) aws.CredentialsProvide
 			if err != nil {
 				return fail("", oneLine(err))
 			}
-			roles := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), id.roleARN, staticIdentityToken(token),
+			client := sts.NewFromConfig(cfg, func(o *sts.Options) {
+				if stsEndpoint != "" {
+					o.BaseEndpoint = aws.String(stsEndpoint)
+				}
+			})
+			roles := stscreds.NewWebIdentityRoleProvider(client, id.roleARN, staticIdentityToken(token),
 				func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = sessionName(id) })
 			creds, err := roles.Retrieve(ctx)
 			if err != nil {
@@ -95,14 +115,14 @@ func stsRegion() string {
 // azure.workload.identity/tenant-id or AZURE_TENANT_ID): its token (TokenRequest, audience
 // api://AzureADTokenExchange) presented as a federated client assertion, when first needed.
 func (l *Logins) AzureCredentialAs(namespace, name string) azcore.TokenCredential {
-	return &serviceAccountAzure{l: l, namespace: namespace, name: name}
+	return &serviceAccountAzure{l: l, purpose: purposeKMS, namespace: namespace, name: name}
 }
 
 // serviceAccountAzure resolves the service account on first use and keeps the credential,
 // whose tokens azidentity caches.
 type serviceAccountAzure struct {
-	l               *Logins
-	namespace, name string
+	l                        *Logins
+	purpose, namespace, name string
 	mu              sync.Mutex
 	cred            azcore.TokenCredential
 	id              objectIdentity
@@ -115,7 +135,7 @@ func (s *serviceAccountAzure) GetToken(ctx context.Context, opts policy.TokenReq
 	}
 	tok, err := cred.GetToken(ctx, opts)
 	if err != nil {
-		return azcore.AccessToken{}, &KMSError{Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID", Err: oneLine(err)}
+		return azcore.AccessToken{}, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID", Err: oneLine(err)}
 	}
 	return tok, nil
 }
@@ -128,7 +148,7 @@ func (s *serviceAccountAzure) credential(ctx context.Context) (azcore.TokenCrede
 	}
 	id, sa, err := s.l.objectIdentityFor(ctx, ProviderAzure, s.namespace, s.name)
 	if err != nil {
-		return nil, id, &KMSError{Provider: ProviderAzure, Identity: id.String(), Err: err}
+		return nil, id, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Err: err}
 	}
 	opts := &azidentity.ClientAssertionCredentialOptions{DisableInstanceDiscovery: s.l.AzureDisableInstanceDiscovery}
 	if s.l.HTTPClient != nil {
@@ -137,29 +157,34 @@ func (s *serviceAccountAzure) credential(ctx context.Context) (azcore.TokenCrede
 	assertion := func(ctx context.Context) (string, error) { return s.l.serviceAccountToken(ctx, id, &sa, AudienceAzure) }
 	cred, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
 	if err != nil {
-		return nil, id, &KMSError{Provider: ProviderAzure, Identity: id.String(), Err: oneLine(err)}
+		return nil, id, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Err: oneLine(err)}
 	}
 	s.cred, s.id = cred, id
 	return cred, id, nil
 }
 
-// GCPTokenSourceAs returns Google access tokens of a service account's GKE workload
-// identity (see gcpTokenAs: the cluster's pool, then the iam.gke.io/gcp-service-account it
-// may impersonate), cached per service account and Google service account.
+// GCPTokenSourceAs returns Google access tokens of a service account's workload identity
+// (see gcpTokenAs: the pool the gcp.auth.fluxcd.io/workload-identity-provider annotation
+// names or, without it, the GKE cluster's; then the iam.gke.io/gcp-service-account it may
+// impersonate), cached per service account and identity.
 func (l *Logins) GCPTokenSourceAs(namespace, name string) oauth2.TokenSource {
+	return l.gcpTokenSourceAs(purposeKMS, namespace, name)
+}
+
+func (l *Logins) gcpTokenSourceAs(purpose, namespace, name string) oauth2.TokenSource {
 	return oauth2.ReuseTokenSource(nil, gcpTokenSource(func() (*oauth2.Token, error) {
 		// oauth2.TokenSource has no context: bound the exchange here.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		id, sa, err := l.objectIdentityFor(ctx, ProviderGCP, namespace, name)
 		if err != nil {
-			return nil, &KMSError{Provider: ProviderGCP, Identity: id.String(), Err: err}
+			return nil, &CredentialsError{Purpose: purpose, Provider: ProviderGCP, Identity: id.String(), Err: err}
 		}
-		key := strings.Join([]string{"kms", ProviderGCP, namespace, name, id.gcpServiceAccount}, "\x00")
+		key := strings.Join([]string{"object-credentials", ProviderGCP, namespace, name, id.gcpProvider, id.gcpServiceAccount}, "\x00")
 		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) { return l.gcpTokenAs(ctx, id, &sa) })
 		var le *LoginError
 		if errors.As(err, &le) {
-			return nil, &KMSError{Provider: le.Provider, Identity: le.Identity, Endpoint: le.Endpoint, Err: le.Err}
+			return nil, &CredentialsError{Purpose: purpose, Provider: le.Provider, Identity: le.Identity, Endpoint: le.Endpoint, Err: le.Err}
 		}
 		if err != nil {
 			return nil, err

@@ -26,6 +26,10 @@ const (
 	AnnotationAzureClientID  = "azure.workload.identity/client-id"
 	AnnotationAzureTenantID  = "azure.workload.identity/tenant-id"
 	AnnotationGCPServiceAcct = "iam.gke.io/gcp-service-account"
+	// AnnotationGCPWorkloadIdentityProvider names the workload identity pool provider
+	// (projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>)
+	// that trusts the cluster's service account tokens, for clusters outside GKE.
+	AnnotationGCPWorkloadIdentityProvider = "gcp.auth.fluxcd.io/workload-identity-provider"
 )
 
 // The audiences of the service account tokens each cloud's token exchange accepts.
@@ -40,8 +44,9 @@ const saTokenSeconds = 600
 // objectIdentity is a service account and the cloud identity its annotations name.
 type objectIdentity struct {
 	namespace, name string
-	// roleARN (aws), tenantID and clientID (azure), gcpServiceAccount (gcp, optional).
-	roleARN, tenantID, clientID, gcpServiceAccount string
+	// roleARN (aws), tenantID and clientID (azure), gcpServiceAccount and gcpProvider (gcp,
+	// both optional: without a provider, the GKE cluster's pool).
+	roleARN, tenantID, clientID, gcpServiceAccount, gcpProvider string
 }
 
 func (o objectIdentity) String() string {
@@ -51,8 +56,12 @@ func (o objectIdentity) String() string {
 		s += " (role " + o.roleARN + ")"
 	case o.clientID != "":
 		s += " (client ID " + o.clientID + ", tenant " + o.tenantID + ")"
+	case o.gcpServiceAccount != "" && o.gcpProvider != "":
+		s += " (Google service account " + o.gcpServiceAccount + ", workload identity provider " + o.gcpProvider + ")"
 	case o.gcpServiceAccount != "":
 		s += " (Google service account " + o.gcpServiceAccount + ")"
+	case o.gcpProvider != "":
+		s += " (workload identity provider " + o.gcpProvider + ")"
 	}
 	return s
 }
@@ -85,7 +94,12 @@ func (l *Logins) objectIdentityFor(ctx context.Context, provider, namespace, nam
 			return id, sa, fmt.Errorf("%s has no '%s' annotation and the controller has no AZURE_TENANT_ID", id, AnnotationAzureTenantID)
 		}
 	case ProviderGCP:
-		id.gcpServiceAccount = ann(AnnotationGCPServiceAcct)
+		id.gcpServiceAccount, id.gcpProvider = ann(AnnotationGCPServiceAcct), ann(AnnotationGCPWorkloadIdentityProvider)
+		if err := checkGCPAnnotations(id); err != nil {
+			// The identity as read would quote the bad value twice.
+			bad := objectIdentity{namespace: namespace, name: name}
+			return bad, sa, fmt.Errorf("%s: %w", bad, err)
+		}
 	default:
 		return id, sa, fmt.Errorf("object-level workload identity for provider '%s' is not supported yet: remove spec.serviceAccountName to use the controller's identity", provider)
 	}
@@ -113,7 +127,7 @@ func (l *Logins) registryLoginAs(ctx context.Context, provider, host, namespace,
 	if err != nil {
 		return auth.Token{}, &LoginError{Provider: provider, Identity: id.String(), Err: err}
 	}
-	key := strings.Join([]string{"registry", provider, strings.ToLower(host), namespace, name, id.roleARN, id.tenantID, id.clientID, id.gcpServiceAccount}, "\x00")
+	key := strings.Join([]string{"registry", provider, strings.ToLower(host), namespace, name, id.roleARN, id.tenantID, id.clientID, id.gcpServiceAccount, id.gcpProvider}, "\x00")
 	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
 		switch provider {
 		case ProviderAWS:

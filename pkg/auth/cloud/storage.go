@@ -1,0 +1,64 @@
+package cloud
+
+import (
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/oauth2"
+)
+
+// ServiceAccountFor returns the service account whose cloud identity an object with a
+// cloud provider authenticates as: its own spec.serviceAccountName or, when it names none,
+// --default-service-account; "" for the controller's own identity. Naming one while the
+// ObjectLevelWorkloadIdentity gate is off (or l is nil) is ErrObjectLevelDisabled; the
+// default only applies with the gate on. A nil Logins is the gate off.
+func (l *Logins) ServiceAccountFor(name string) (string, error) {
+	objectLevel := l != nil && l.ObjectLevel
+	switch {
+	case name != "" && !objectLevel:
+		return "", ErrObjectLevelDisabled
+	case name != "":
+		return name, nil
+	case objectLevel:
+		return l.DefaultServiceAccount, nil
+	}
+	return "", nil
+}
+
+// StorageOptions say where an object storage identity's AWS credentials are asked for.
+type StorageOptions struct {
+	// Region is the AWS region whose STS is asked (a Bucket's spec.region); empty for the
+	// controller's (AWS_REGION, else us-east-1).
+	Region string
+	// STSEndpoint replaces the regional STS endpoint (a Bucket's spec.sts.endpoint).
+	STSEndpoint string
+}
+
+// StorageAWSCredentials returns the credentials of the IAM role a service account's
+// eks.amazonaws.com/role-arn annotation names, for S3: the service account's token
+// (TokenRequest, audience sts.amazonaws.com) exchanged with STS AssumeRoleWithWebIdentity
+// when first needed, cached per service account, role and STS. The controller's own
+// credentials are never used; failures are *CredentialsError naming the service account
+// and the endpoint.
+func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions) aws.CredentialsProvider {
+	region := o.Region
+	if region == "" {
+		region = stsRegion()
+	}
+	return l.awsCredentialsAs(purposeStorage, namespace, name, region, o.STSEndpoint)
+}
+
+// StorageAzureCredential returns an Entra ID credential of the application or managed
+// identity a service account's azure.workload.identity/client-id annotation names (tenant
+// from azure.workload.identity/tenant-id or AZURE_TENANT_ID), for Blob Storage: the service
+// account's token presented as a federated client assertion.
+func (l *Logins) StorageAzureCredential(namespace, name string) azcore.TokenCredential {
+	return &serviceAccountAzure{l: l, purpose: purposeStorage, namespace: namespace, name: name}
+}
+
+// StorageGCPTokenSource returns Google access tokens of a service account's workload
+// identity for Cloud Storage: its token exchanged at Google's STS for the pool the
+// gcp.auth.fluxcd.io/workload-identity-provider annotation names (or the GKE cluster's),
+// then, with iam.gke.io/gcp-service-account, that Google service account's token.
+func (l *Logins) StorageGCPTokenSource(namespace, name string) oauth2.TokenSource {
+	return l.gcpTokenSourceAs(purposeStorage, namespace, name)
+}
