@@ -44,7 +44,7 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 		{"HelmChart", func() (setup, error) { return controller.NewHelmChartReconciler(rt, helmCfg) }},
 		{"Bucket", func() (setup, error) {
 			return controller.NewBucketReconciler(rt, controller.BucketConfig{Storage: storage, MaxArtifactSize: f.git.maxArtifactSize,
-				ObjectLevelWorkloadIdentity: logins.ObjectLevel})
+				CloudLogins: logins})
 		}},
 	}
 	for _, b := range build {

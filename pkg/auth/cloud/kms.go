@@ -123,9 +123,9 @@ func (l *Logins) AzureCredentialAs(namespace, name string) azcore.TokenCredentia
 type serviceAccountAzure struct {
 	l                        *Logins
 	purpose, namespace, name string
-	mu              sync.Mutex
-	cred            azcore.TokenCredential
-	id              objectIdentity
+	mu                       sync.Mutex
+	cred                     azcore.TokenCredential
+	id                       objectIdentity
 }
 
 func (s *serviceAccountAzure) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {

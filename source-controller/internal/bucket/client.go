@@ -6,7 +6,7 @@
 //
 // A reconciler step calls, in order:
 //
-//	cfg, err := bucket.ConfigFor(ctx, obj, getSecret, false)
+//	cfg, err := bucket.ConfigFor(ctx, obj, getSecret, nil)
 //	c, err := bucket.Open(ctx, cfg)
 //	defer c.Close()
 //	idx, err := c.Index(ctx)
@@ -20,8 +20,10 @@ package bucket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"gotk.dev/pkg/auth/cloud"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
@@ -82,10 +84,16 @@ func (c *Client) Close() { c.p.Close() }
 
 func (cfg *Config) where() string { return where(cfg.Options.Bucket, cfg.Options.Endpoint) }
 
-// fail wraps a service error as a BucketOperationFailed *Error naming the bucket and endpoint.
+// fail wraps a service error as a BucketOperationFailed *Error naming the bucket and
+// endpoint; a service account's identity that could not get credentials is
+// AuthenticationFailed.
 func (c *Client) fail(op string, err error) error {
-	return &Error{Reason: sourcev1.BucketOperationFailedReason,
-		Err: fmt.Errorf("%s: %s: %w", c.cfg.where(), op, scrub(err, c.secrets))}
+	reason := sourcev1.BucketOperationFailedReason
+	var ce *cloud.CredentialsError
+	if errors.As(err, &ce) {
+		reason = sourcev1.AuthenticationFailedReason
+	}
+	return &Error{Reason: reason, Err: fmt.Errorf("%s: %s: %w", c.cfg.where(), op, scrub(err, c.secrets))}
 }
 
 // withTimeout bounds one operation by spec.timeout.

@@ -36,8 +36,10 @@ type SecretGetter func(ctx context.Context, name string) (map[string][]byte, err
 // ConfigFor resolves a Bucket's spec into a Config, reading the Secrets it references through
 // getSecret. Errors are *Error: a spec that cannot work is Stalled; a missing or malformed
 // Secret is AuthenticationFailed and retried, as the Secret can be fixed without touching
-// the Bucket. objectLevel is the ObjectLevelWorkloadIdentity feature gate.
-func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter, objectLevel bool) (Config, error) {
+// the Bucket. ids gives the cloud identities of service accounts (spec.serviceAccountName,
+// --default-service-account); nil, or one without ObjectLevel, is the
+// ObjectLevelWorkloadIdentity feature gate off.
+func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter, ids *cloud.Logins) (Config, error) {
 	spec := &obj.Spec
 	cfg := Config{
 		Provider: obj.GetProvider(),
@@ -72,16 +74,27 @@ func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter
 			"spec.certSecretRef is only supported with the 'generic' provider, not %q", cfg.Provider)
 	}
 	if spec.ServiceAccountName != "" {
-		// Object-level workload identity: refused as upstream does while the gate is off;
-		// with it on, token exchange for buckets is not implemented yet.
-		if !objectLevel {
-			return stall(meta.FeatureGateDisabledReason, "%s", cloud.ErrObjectLevelDisabled)
+		// The CRD refuses both; objects admitted before its rules existed are told the same.
+		if cfg.Provider == sourcev1.BucketProviderGeneric {
+			return stall(sourcev1.InvalidProviderConfigurationReason, "spec.serviceAccountName is not supported for the 'generic' provider")
 		}
-		return stall(sourcev1.InvalidProviderConfigurationReason,
-			"spec.serviceAccountName (object-level workload identity) is not supported for Buckets yet: remove it to use the controller's identity")
+		if spec.SecretRef != nil {
+			return stall(sourcev1.InvalidProviderConfigurationReason, "cannot set both spec.secretRef and spec.serviceAccountName")
+		}
 	}
 	if err := validateSTS(cfg.Provider, spec.STS); err != nil {
 		return stall(sourcev1.InvalidSTSConfigurationReason, "%s", err)
+	}
+	if cfg.Provider != sourcev1.BucketProviderGeneric && spec.SecretRef == nil {
+		// Object-level workload identity: refused as upstream does while the gate is off;
+		// with it, the object's service account (or the default one) is the only identity.
+		sa, err := ids.ServiceAccountFor(spec.ServiceAccountName)
+		if err != nil {
+			return stall(meta.FeatureGateDisabledReason, "%s", err)
+		}
+		if sa != "" {
+			cfg.Options.Identity = identityOf(ids, cfg.Provider, obj.Namespace, sa, spec)
+		}
 	}
 
 	read := func(field, name string) (map[string][]byte, error) {
@@ -136,6 +149,24 @@ func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter
 		}
 	}
 	return cfg, nil
+}
+
+// identityOf is the cloud identity of service account sa for provider: S3 credentials of
+// its role (STS in spec.region, at spec.sts.endpoint when set), an Entra ID credential of its
+// client, or Google tokens of its workload identity.
+func identityOf(ids *cloud.Logins, providerName, namespace, sa string, spec *sourcev1.BucketSpec) *provider.Identity {
+	switch providerName {
+	case sourcev1.BucketProviderAmazon:
+		o := cloud.StorageOptions{Region: spec.Region}
+		if spec.STS != nil {
+			o.STSEndpoint = spec.STS.Endpoint
+		}
+		return &provider.Identity{AWS: ids.StorageAWSCredentials(namespace, sa, o)}
+	case sourcev1.BucketProviderAzure:
+		return &provider.Identity{Azure: ids.StorageAzureCredential(namespace, sa)}
+	default:
+		return &provider.Identity{GCP: ids.StorageGCPTokenSource(namespace, sa)}
+	}
 }
 
 // validateSTS repeats the CRD's rules for spec.sts, for objects admitted before they existed.

@@ -130,7 +130,7 @@ func TestConfigFor(t *testing.T) {
 				tt.mutate(&spec)
 			}
 			obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "ns"}, Spec: spec}
-			cfg, err := ConfigFor(context.Background(), obj, secrets(data), false)
+			cfg, err := ConfigFor(context.Background(), obj, secrets(data), nil)
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -187,7 +187,7 @@ func TestEndpointCredentialsNeverInMessages(t *testing.T) {
 	for _, provider := range []string{"generic", "aws", "gcp", "azure"} {
 		spec := sourcev1.BucketSpec{Provider: provider, BucketName: "b", Endpoint: "https://user:hunter2@storage.example:9000/x"}
 		obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: spec}
-		cfg, err := ConfigFor(context.Background(), obj, secrets(nil), false)
+		cfg, err := ConfigFor(context.Background(), obj, secrets(nil), nil)
 		if err == nil {
 			_, err = Open(context.Background(), cfg)
 		}

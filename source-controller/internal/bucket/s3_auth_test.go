@@ -90,7 +90,7 @@ func TestGenericS3TLS(t *testing.T) {
 
 // indexOf runs the reconciler's sequence ConfigFor, Open, Index.
 func indexOf(obj *sourcev1.Bucket, get SecretGetter) (*Index, error) {
-	cfg, err := ConfigFor(context.Background(), obj, get, false)
+	cfg, err := ConfigFor(context.Background(), obj, get, nil)
 	if err != nil {
 		return nil, err
 	}

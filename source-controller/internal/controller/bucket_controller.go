@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -28,9 +29,11 @@ type BucketConfig struct {
 	TmpDir string
 	// Client overrides the manager's client (tests count its requests).
 	Client client.Client
-	// ObjectLevelWorkloadIdentity is the feature gate: without it spec.serviceAccountName
-	// stalls with upstream's FeatureGateDisabled.
-	ObjectLevelWorkloadIdentity bool
+	// CloudLogins gives the cloud identities of service accounts (spec.serviceAccountName,
+	// --default-service-account) when its ObjectLevel (the ObjectLevelWorkloadIdentity
+	// gate) is on; nil, or the gate off, stalls spec.serviceAccountName with upstream's
+	// FeatureGateDisabled.
+	CloudLogins *cloud.Logins
 }
 
 // BucketReconciler produces artifacts from object storage buckets (S3-compatible, AWS, GCS,

@@ -18,7 +18,7 @@ func (r *BucketReconciler) reconcileSource(ctx context.Context, s *bucketScope) 
 	obj := s.obj
 	cfg, err := bucket.ConfigFor(ctx, obj, func(ctx context.Context, name string) (map[string][]byte, error) {
 		return secretData(ctx, r.Client, obj.Namespace, name)
-	}, r.ObjectLevelWorkloadIdentity)
+	}, r.CloudLogins)
 	if err != nil {
 		return reconcile.Result{}, failBucketFetch(obj, err)
 	}

@@ -11,6 +11,10 @@ import (
 	"io"
 	"net/url"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/oauth2"
 )
 
 // Object is one entry of a bucket listing.
@@ -63,6 +67,22 @@ type Options struct {
 	STS *STS
 	// Timeout bounds each request to the service (spec.timeout); zero for none.
 	Timeout time.Duration
+	// Identity is the cloud identity of a Kubernetes service account (spec.serviceAccountName
+	// or --default-service-account, object-level workload identity); nil otherwise. When set,
+	// it alone authenticates: the controller's own identity is never tried.
+	Identity *Identity
+}
+
+// Identity is a service account's cloud identity as each provider's SDK takes it; the field
+// of the Bucket's provider is set. Failures to get credentials name the service account and
+// the endpoint that refused, never a token.
+type Identity struct {
+	// AWS gives S3 credentials (STS AssumeRoleWithWebIdentity of the annotated role).
+	AWS aws.CredentialsProvider
+	// Azure gives Entra ID tokens (federated assertion of the annotated client).
+	Azure azcore.TokenCredential
+	// GCP gives Google access tokens (STS token exchange, impersonation).
+	GCP oauth2.TokenSource
 }
 
 // STS is a resolved spec.sts.

@@ -50,9 +50,16 @@ func New(opts provider.Options) (*Client, error) {
 		// user's explicit choice (emulators, private networks).
 		InsecureAllowCredentialWithHTTP: opts.Insecure,
 	}
-	cred, err := credentialFor(opts.Secret, account, clientOpts)
-	if err != nil {
-		return nil, err
+	var cred credential
+	switch id := opts.Identity; {
+	case id != nil && id.Azure == nil:
+		return nil, errors.New("the service account's identity has no Azure credential")
+	case id != nil:
+		cred = credential{token: id.Azure}
+	default:
+		if cred, err = credentialFor(opts.Secret, account, clientOpts); err != nil {
+			return nil, err
+		}
 	}
 	blobOpts := &azblob.ClientOptions{ClientOptions: clientOpts}
 	var svc *azblob.Client

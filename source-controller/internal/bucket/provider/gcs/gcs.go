@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/auth/credentials"
 	"cloud.google.com/go/auth/httptransport"
+	"cloud.google.com/go/auth/oauth2adapt"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
@@ -79,6 +80,12 @@ func findCredentials(opts provider.Options, hc *http.Client) (*auth.Credentials,
 	detect := &credentials.DetectOptions{
 		Scopes: []string{storage.ScopeReadOnly},
 		Client: hc,
+	}
+	if id := opts.Identity; id != nil {
+		if id.GCP == nil {
+			return nil, errors.New("the service account's identity has no Google credentials")
+		}
+		return auth.NewCredentials(&auth.CredentialsOptions{TokenProvider: oauth2adapt.TokenProviderFromTokenSource(id.GCP)}), nil
 	}
 	if opts.Secret == nil {
 		creds, err := credentials.DetectDefault(detect)

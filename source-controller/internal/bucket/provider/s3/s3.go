@@ -64,6 +64,12 @@ func NewAWS(opts provider.Options) (*Client, error) {
 		}
 		return newClient(opts, creds)
 	}
+	if id := opts.Identity; id != nil {
+		if id.AWS == nil {
+			return nil, errors.New("the service account's identity has no AWS credentials")
+		}
+		return newClient(opts, credentials.New(&serviceAccountCredentials{p: id.AWS}))
+	}
 	iamEndpoint := ""
 	if opts.STS != nil {
 		iamEndpoint = opts.STS.Endpoint
