@@ -20,9 +20,14 @@ const (
 type GoogleIAMOptions struct {
 	// Verify checks the Kubernetes service account tokens STS is given (TokenReview).
 	Verify VerifyFunc
-	// Pool is the workload identity pool ("<project>.svc.id.goog"), the audience the
-	// service account tokens must have.
+	// Pool is the GKE cluster's workload identity pool ("<project>.svc.id.goog"), the
+	// audience the service account tokens must have; "" accepts none through it.
 	Pool string
+	// Providers are workload identity pool providers trusting the cluster's service account
+	// tokens (projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>,
+	// clusters outside GKE): the exchange's audience and the tokens' audience are then
+	// "//iam.googleapis.com/" + the provider.
+	Providers []string
 	// ServiceAccountSubjects maps a Google service account's email to the one Kubernetes
 	// service account (system:serviceaccount:<ns>:<name>) allowed to impersonate it
 	// (roles/iam.workloadIdentityUser).
@@ -90,15 +95,16 @@ func (g *GoogleIAM) exchange(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "unsupported grant or subject token type")
 		return
 	}
-	want := "identitynamespace:" + g.opts.Pool + ":"
+	audience := f.Get("audience")
 	g.mu.Lock()
-	g.Audiences = append(g.Audiences, f.Get("audience"))
+	g.Audiences = append(g.Audiences, audience)
 	g.mu.Unlock()
-	if !strings.HasPrefix(f.Get("audience"), want) {
+	tokenAudience := g.tokenAudience(audience)
+	if tokenAudience == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_target", "The target service indicated by the \"audience\" parameters is invalid.")
 		return
 	}
-	sub, err := g.opts.Verify(f.Get("subject_token"), g.opts.Pool)
+	sub, err := g.opts.Verify(f.Get("subject_token"), tokenAudience)
 	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The audience or signature of the subject token is invalid.")
 		return
@@ -109,6 +115,30 @@ func (g *GoogleIAM) exchange(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 	g.add(func(c *Counts) { c.GoogleSTS++ })
 	writeJSON(w, map[string]any{"access_token": token, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": 3600})
+}
+
+// tokenAudience is the audience the subject tokens of an exchange for audience must have:
+// the GKE pool for its identity namespace, the provider's full name for a configured
+// workload identity provider; "" for an audience STS does not know.
+func (g *GoogleIAM) tokenAudience(audience string) string {
+	if g.opts.Pool != "" && strings.HasPrefix(audience, "identitynamespace:"+g.opts.Pool+":") {
+		return g.opts.Pool
+	}
+	for _, p := range g.opts.Providers {
+		if audience == "//iam.googleapis.com/"+p {
+			return audience
+		}
+	}
+	return ""
+}
+
+// FederatedSubject returns the Kubernetes subject a federated token STS issued stands for
+// (direct resource access, without impersonation).
+func (g *GoogleIAM) FederatedSubject(token string) (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sub, ok := g.federated[token]
+	return sub, ok
 }
 
 // generateAccessToken issues the Google service account's token to a federated token whose

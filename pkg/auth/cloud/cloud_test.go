@@ -14,12 +14,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/auth"
 )
 
+// kube is the API server of the object-level identity tests (service accounts, their
+// tokens, TokenReview), started by the first test that needs one.
+var kube testenv.Lazy
+
 func TestMain(m *testing.M) {
 	cloudapi.InstallHostRouter()
-	os.Exit(m.Run())
+	testenv.MainLazy(m, &kube)
 }
 
 const (
