@@ -96,9 +96,8 @@ func (l *Logins) objectIdentityFor(ctx context.Context, provider, namespace, nam
 	case ProviderGCP:
 		id.gcpServiceAccount, id.gcpProvider = ann(AnnotationGCPServiceAcct), ann(AnnotationGCPWorkloadIdentityProvider)
 		if err := checkGCPAnnotations(id); err != nil {
-			// The identity as read would quote the bad value twice.
-			bad := objectIdentity{namespace: namespace, name: name}
-			return bad, sa, fmt.Errorf("%s: %w", bad, err)
+			// Callers name the identity: without the bad value, which the error quotes.
+			return objectIdentity{namespace: namespace, name: name}, sa, err
 		}
 	default:
 		return id, sa, fmt.Errorf("object-level workload identity for provider '%s' is not supported yet: remove spec.serviceAccountName to use the controller's identity", provider)

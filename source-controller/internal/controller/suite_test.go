@@ -204,7 +204,12 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := helmCharts.SetupWithManager(rt); err != nil {
 		return err
 	}
-	buckets, err := NewBucketReconciler(rt, BucketConfig{Client: cc, Storage: storage, MaxArtifactSize: testMaxArtifactSize, TmpDir: workDir})
+	// Buckets run with the ObjectLevelWorkloadIdentity gate on: spec.serviceAccountName is
+	// the identity (bucket_identity_test.go); the other kinds keep it off.
+	bucketLogins := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
+		HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true, ObjectLevel: true, Kube: rt.Manager.GetClient()}
+	buckets, err := NewBucketReconciler(rt, BucketConfig{Client: cc, Storage: storage, MaxArtifactSize: testMaxArtifactSize, TmpDir: workDir,
+		CloudLogins: bucketLogins})
 	if err != nil {
 		return err
 	}
