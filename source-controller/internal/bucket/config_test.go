@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"gotk.dev/pkg/auth/cloud"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 
 	"gotk.dev/source-controller/internal/bucket/provider"
@@ -86,7 +87,19 @@ func TestConfigFor(t *testing.T) {
 		mutate:  func(s *sourcev1.BucketSpec) { s.Provider, s.ServiceAccountName = "gcp", "sa" },
 		reason:  meta.FeatureGateDisabledReason,
 		stalled: true,
-		errText: "spec.serviceAccountName",
+		errText: "enable the ObjectLevelWorkloadIdentity feature gate",
+	}, {
+		name:    "serviceAccountName with generic",
+		mutate:  func(s *sourcev1.BucketSpec) { s.ServiceAccountName = "sa" },
+		reason:  sourcev1.InvalidProviderConfigurationReason,
+		stalled: true,
+		errText: "spec.serviceAccountName is not supported for the 'generic' provider",
+	}, {
+		name:    "serviceAccountName with secretRef",
+		mutate:  func(s *sourcev1.BucketSpec) { s.Provider, s.ServiceAccountName, s.SecretRef = "aws", "sa", ref("creds") },
+		reason:  sourcev1.InvalidProviderConfigurationReason,
+		stalled: true,
+		errText: "cannot set both spec.secretRef and spec.serviceAccountName",
 	}, {
 		name: "aws STS with generic",
 		mutate: func(s *sourcev1.BucketSpec) {
@@ -198,5 +211,54 @@ func TestEndpointCredentialsNeverInMessages(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "***@storage.example:9000") {
 			t.Errorf("%s: %v", provider, err)
 		}
+	}
+}
+
+// TestConfigForServiceAccount: which identity a Bucket with a cloud provider gets. With the
+// ObjectLevelWorkloadIdentity gate, spec.serviceAccountName or else --default-service-account
+// (never over a spec.secretRef, never for 'generic'); without it the default is ignored and
+// the controller's own identity (no Identity) is used.
+func TestConfigForServiceAccount(t *testing.T) {
+	gateOn := &cloud.Logins{ObjectLevel: true, DefaultServiceAccount: "tenant-default"}
+	gateOff := &cloud.Logins{DefaultServiceAccount: "tenant-default"}
+	for _, tc := range []struct {
+		name         string
+		provider, sa string
+		secret       bool
+		ids          *cloud.Logins
+		identity     bool
+	}{
+		{name: "object's own, aws", provider: "aws", sa: "team", ids: gateOn, identity: true},
+		{name: "object's own, azure", provider: "azure", sa: "team", ids: gateOn, identity: true},
+		{name: "default, gcp", provider: "gcp", ids: gateOn, identity: true},
+		{name: "default not over a Secret", provider: "aws", secret: true, ids: gateOn},
+		{name: "default not for generic", provider: "generic", ids: gateOn},
+		{name: "default ignored with the gate off", provider: "gcp", ids: gateOff},
+		{name: "nil Logins is the gate off", provider: "azure", ids: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := sourcev1.BucketSpec{Provider: tc.provider, BucketName: "b", Endpoint: "storage.example", ServiceAccountName: tc.sa}
+			data := map[string]map[string][]byte{}
+			if tc.secret {
+				spec.SecretRef = &meta.LocalObjectReference{Name: "creds"}
+				data["creds"] = map[string][]byte{"accesskey": []byte("a"), "secretkey": []byte("b")}
+			}
+			obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b"}, Spec: spec}
+			cfg, err := ConfigFor(context.Background(), obj, secrets(data), tc.ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Options.Identity != nil; got != tc.identity {
+				t.Fatalf("service account identity = %v, want %v", got, tc.identity)
+			}
+			if id := cfg.Options.Identity; id != nil {
+				set := map[string]bool{"aws": id.AWS != nil, "azure": id.Azure != nil, "gcp": id.GCP != nil}
+				for p, ok := range set {
+					if ok != (p == tc.provider) {
+						t.Errorf("identity for %s set = %v with provider %s", p, ok, tc.provider)
+					}
+				}
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"gotk.dev/internal/testing/azurite"
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
 
@@ -212,3 +213,23 @@ func startGCSBehindBearer(t *testing.T, bucket string, files map[string]string, 
 	return cloudapi.StartBearerFront(t, srv.URL(), func(got string) bool { return got == token })
 }
 
+// TestBucketServiceAccountNeedsGate: without the ObjectLevelWorkloadIdentity gate (no cloud
+// logins, or logins with the gate off and a default service account) a Bucket naming a
+// service account stalls FeatureGateDisabled with upstream's message before anything is
+// asked of a cloud, and FetchFailed says the same.
+func TestBucketServiceAccountNeedsGate(t *testing.T) {
+	for name, logins := range map[string]*cloud.Logins{"no logins": nil, "gate off": {DefaultServiceAccount: "default"}} {
+		t.Run(name, func(t *testing.T) {
+			r := &BucketReconciler{BucketConfig: BucketConfig{CloudLogins: logins}}
+			obj := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b", Generation: 1}, Spec: sourcev1.BucketSpec{
+				Provider: sourcev1.BucketProviderAmazon, BucketName: "b", Endpoint: "s3.amazonaws.com", ServiceAccountName: "team"}}
+			_, err := r.reconcileSource(context.Background(), &bucketScope{obj: obj})
+			var stall *reconcile.Stalling
+			if !errors.As(err, &stall) || stall.Reason != meta.FeatureGateDisabledReason {
+				t.Fatalf("want a FeatureGateDisabled stall, got %v", err)
+			}
+			wantCondition(t, obj, sourcev1.FetchFailedCondition, metav1.ConditionTrue, meta.FeatureGateDisabledReason,
+				"to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller")
+		})
+	}
+}
