@@ -95,8 +95,10 @@ func TestConfigFor(t *testing.T) {
 		stalled: true,
 		errText: "spec.serviceAccountName is not supported for the 'generic' provider",
 	}, {
-		name:    "serviceAccountName with secretRef",
-		mutate:  func(s *sourcev1.BucketSpec) { s.Provider, s.ServiceAccountName, s.SecretRef = "aws", "sa", ref("creds") },
+		name: "serviceAccountName with secretRef",
+		mutate: func(s *sourcev1.BucketSpec) {
+			s.Provider, s.ServiceAccountName, s.SecretRef = "aws", "sa", ref("creds")
+		},
 		reason:  sourcev1.InvalidProviderConfigurationReason,
 		stalled: true,
 		errText: "cannot set both spec.secretRef and spec.serviceAccountName",
