@@ -91,7 +91,9 @@ func (c *Client) fail(op string, err error) error {
 	reason := sourcev1.BucketOperationFailedReason
 	var ce *cloud.CredentialsError
 	if errors.As(err, &ce) {
-		reason = sourcev1.AuthenticationFailedReason
+		// The SDKs wrap it in request details (a URL with its query, "failed to refresh
+		// cached credentials"); it already says who failed where.
+		reason, err = sourcev1.AuthenticationFailedReason, ce
 	}
 	return &Error{Reason: reason, Err: fmt.Errorf("%s: %s: %w", c.cfg.where(), op, scrub(err, c.secrets))}
 }
