@@ -128,16 +128,26 @@ type serviceAccountAzure struct {
 	id                       objectIdentity
 }
 
+// GetToken asks Entra ID once per service account, client and scopes while the token is
+// fresh (Cache): a Bucket or Kustomization builds a credential per reconcile.
 func (s *serviceAccountAzure) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	cred, id, err := s.credential(ctx)
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	tok, err := cred.GetToken(ctx, opts)
+	key := strings.Join(append([]string{"object-credentials", ProviderAzure, s.namespace, s.name, id.tenantID, id.clientID, opts.TenantID, opts.Claims},
+		opts.Scopes...), "\x00")
+	tok, _, err := s.l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
+		t, err := cred.GetToken(ctx, opts)
+		if err != nil {
+			return auth.Token{}, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID", Err: oneLine(err)}
+		}
+		return auth.Token{Value: t.Token, ExpiresAt: t.ExpiresOn}, nil
+	})
 	if err != nil {
-		return azcore.AccessToken{}, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID", Err: oneLine(err)}
+		return azcore.AccessToken{}, err
 	}
-	return tok, nil
+	return azcore.AccessToken{Token: tok.Value, ExpiresOn: tok.ExpiresAt}, nil
 }
 
 func (s *serviceAccountAzure) credential(ctx context.Context) (azcore.TokenCredential, objectIdentity, error) {

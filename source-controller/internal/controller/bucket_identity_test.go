@@ -104,11 +104,18 @@ func TestBucketObjectLevelIdentity(t *testing.T) {
 			t.Errorf("%s: artifact misses %s", obj.Name, want)
 		}
 	}
+	// Another reconcile of each reuses the cached credentials.
+	for _, obj := range []*sourcev1.Bucket{teamA, teamB, teamC} {
+		token := requestReconcile(t, obj)
+		waitFor(t, obj, "reconcile request handled", func(o *sourcev1.Bucket) bool {
+			return o.Status.LastHandledReconcileAt == token && reconcile.IsReady(o)
+		})
+	}
 	if c := clouds.AWS.Counts(); c.STS != 1 {
 		t.Errorf("team-a's role must be assumed once (cached afterwards): %+v", c)
 	}
 	if c := clouds.EntraID.Counts(); c.EntraID != 1 {
-		t.Errorf("team-b's client must get one Entra ID token: %+v", c)
+		t.Errorf("team-b's client must get one Entra ID token (cached afterwards): %+v", c)
 	}
 	if got := clouds.EntraID.Scopes; len(got) != 1 || !strings.HasPrefix(got[0], "https://storage.azure.com/.default") {
 		t.Errorf("Entra ID scopes = %q, want Azure Storage's", got)
