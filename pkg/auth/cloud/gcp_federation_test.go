@@ -109,7 +109,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	}
 
 	// Storage without impersonation: the federated token of the service account itself.
-	tok, err := l.StorageGCPTokenSource(ns, "direct").Token()
+	tok, err := l.StorageGCPTokenSource(ns, "direct", StorageOptions{}).Token()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 
 	// Bad annotations: nothing is sent.
 	before := google.Counts()
-	_, err = l.StorageGCPTokenSource(ns, "full-url").Token()
+	_, err = l.StorageGCPTokenSource(ns, "full-url", StorageOptions{}).Token()
 	wantError(t, err, "storage credentials", "service account '"+ns+"/full-url'", "invalid '"+wip+"' annotation",
 		"projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", "without the //iam.googleapis.com/ prefix")
 	_, err = l.RegistryKeychain(ctx, ProviderGCP, garHostName, ns, "bad-gsa", nil)
@@ -136,7 +136,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 
 	// Without the annotation outside GKE: the error says where the pool was looked for and
 	// which annotation names it.
-	_, err = l.StorageGCPTokenSource(ns, "on-gke").Token()
+	_, err = l.StorageGCPTokenSource(ns, "on-gke", StorageOptions{}).Token()
 	wantError(t, err, "service account '"+ns+"/on-gke'", "GKE metadata server", wip)
 }
 

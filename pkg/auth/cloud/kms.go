@@ -63,7 +63,7 @@ func (l *Logins) awsCredentialsAs(purpose, namespace, name, region, stsEndpoint 
 		if err != nil {
 			return aws.Credentials{}, &CredentialsError{Purpose: purpose, Provider: ProviderAWS, Identity: id.String(), Err: err}
 		}
-		key := strings.Join([]string{"object-credentials", ProviderAWS, namespace, name, id.roleARN, region, stsEndpoint}, "\x00")
+		key := strings.Join([]string{"object-credentials", ProviderAWS, namespace, name, id.roleARN, region, stsEndpoint, l.proxyKey}, "\x00")
 		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
 			fail := func(endpoint string, err error) (auth.Token, error) {
 				return auth.Token{}, &CredentialsError{Purpose: purpose, Provider: ProviderAWS, Identity: id.String(), Endpoint: endpoint, Err: err}
@@ -135,7 +135,7 @@ func (s *serviceAccountAzure) GetToken(ctx context.Context, opts policy.TokenReq
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	key := strings.Join(append([]string{"object-credentials", ProviderAzure, s.namespace, s.name, id.tenantID, id.clientID, opts.TenantID, opts.Claims},
+	key := strings.Join(append([]string{"object-credentials", ProviderAzure, s.namespace, s.name, id.tenantID, id.clientID, opts.TenantID, opts.Claims, s.l.proxyKey},
 		opts.Scopes...), "\x00")
 	tok, _, err := s.l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
 		t, err := cred.GetToken(ctx, opts)
@@ -190,7 +190,7 @@ func (l *Logins) gcpTokenSourceAs(purpose, namespace, name string) oauth2.TokenS
 		if err != nil {
 			return nil, &CredentialsError{Purpose: purpose, Provider: ProviderGCP, Identity: id.String(), Err: err}
 		}
-		key := strings.Join([]string{"object-credentials", ProviderGCP, namespace, name, id.gcpProvider, id.gcpServiceAccount}, "\x00")
+		key := strings.Join([]string{"object-credentials", ProviderGCP, namespace, name, id.gcpProvider, id.gcpServiceAccount, l.proxyKey}, "\x00")
 		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) { return l.gcpTokenAs(ctx, id, &sa) })
 		var le *LoginError
 		if errors.As(err, &le) {

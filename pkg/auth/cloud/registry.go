@@ -48,6 +48,8 @@ type Logins struct {
 	// AzureDisableInstanceDiscovery skips Microsoft Entra ID's authority validation: needed
 	// for a private authority host (Azure Stack, a test server), as azidentity documents.
 	AzureDisableInstanceDiscovery bool
+	// proxyKey is the proxy of a copy made by via, part of its cache keys.
+	proxyKey string
 }
 
 // HostError says a registry host is not one the provider can log in to: a spec change is

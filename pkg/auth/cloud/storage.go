@@ -1,6 +1,9 @@
 package cloud
 
 import (
+	"net/http"
+	"net/url"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/oauth2"
@@ -24,8 +27,11 @@ func (l *Logins) ServiceAccountFor(name string) (string, error) {
 	return "", nil
 }
 
-// StorageOptions say where an object storage identity's AWS credentials are asked for.
+// StorageOptions say how an object storage identity's credentials are asked for.
 type StorageOptions struct {
+	// Proxy, when set, carries the exchanges with the clouds (a Bucket's
+	// spec.proxySecretRef), as it carries the storage requests.
+	Proxy *url.URL
 	// Region is the AWS region whose STS is asked (a Bucket's spec.region); empty for the
 	// controller's (AWS_REGION, else us-east-1).
 	Region string
@@ -44,21 +50,42 @@ func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions)
 	if region == "" {
 		region = stsRegion()
 	}
-	return l.awsCredentialsAs(purposeStorage, namespace, name, region, o.STSEndpoint)
+	return l.via(o.Proxy).awsCredentialsAs(purposeStorage, namespace, name, region, o.STSEndpoint)
 }
 
 // StorageAzureCredential returns an Entra ID credential of the application or managed
 // identity a service account's azure.workload.identity/client-id annotation names (tenant
 // from azure.workload.identity/tenant-id or AZURE_TENANT_ID), for Blob Storage: the service
 // account's token presented as a federated client assertion.
-func (l *Logins) StorageAzureCredential(namespace, name string) azcore.TokenCredential {
-	return &serviceAccountAzure{l: l, purpose: purposeStorage, namespace: namespace, name: name}
+func (l *Logins) StorageAzureCredential(namespace, name string, o StorageOptions) azcore.TokenCredential {
+	return &serviceAccountAzure{l: l.via(o.Proxy), purpose: purposeStorage, namespace: namespace, name: name}
 }
 
 // StorageGCPTokenSource returns Google access tokens of a service account's workload
 // identity for Cloud Storage: its token exchanged at Google's STS for the pool the
 // gcp.auth.fluxcd.io/workload-identity-provider annotation names (or the GKE cluster's),
 // then, with iam.gke.io/gcp-service-account, that Google service account's token.
-func (l *Logins) StorageGCPTokenSource(namespace, name string) oauth2.TokenSource {
-	return l.gcpTokenSourceAs(purposeStorage, namespace, name)
+func (l *Logins) StorageGCPTokenSource(namespace, name string, o StorageOptions) oauth2.TokenSource {
+	return l.via(o.Proxy).gcpTokenSourceAs(purposeStorage, namespace, name)
+}
+
+// via returns l with its calls to the clouds going through proxy (l itself when nil): a
+// copy sharing the cache, whose keys then include the proxy.
+func (l *Logins) via(proxy *url.URL) *Logins {
+	if proxy == nil {
+		return l
+	}
+	var t *http.Transport
+	if l.HTTPClient != nil {
+		if base, ok := l.HTTPClient.Transport.(*http.Transport); ok {
+			t = base.Clone()
+		}
+	}
+	if t == nil {
+		t = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	t.Proxy = http.ProxyURL(proxy)
+	c := *l
+	c.HTTPClient, c.proxyKey = &http.Client{Transport: t}, proxy.String()
+	return &c
 }

@@ -85,6 +85,7 @@ func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter
 	if err := validateSTS(cfg.Provider, spec.STS); err != nil {
 		return stall(sourcev1.InvalidSTSConfigurationReason, "%s", err)
 	}
+	serviceAccount := ""
 	if cfg.Provider != sourcev1.BucketProviderGeneric && spec.SecretRef == nil {
 		// Object-level workload identity: refused as upstream does while the gate is off;
 		// with it, the object's service account (or the default one) is the only identity.
@@ -92,9 +93,7 @@ func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter
 		if err != nil {
 			return stall(meta.FeatureGateDisabledReason, "%s", err)
 		}
-		if sa != "" {
-			cfg.Options.Identity = identityOf(ids, cfg.Provider, obj.Namespace, sa, spec)
-		}
+		serviceAccount = sa
 	}
 
 	read := func(field, name string) (map[string][]byte, error) {
@@ -148,24 +147,29 @@ func ConfigFor(ctx context.Context, obj *sourcev1.Bucket, getSecret SecretGetter
 			}
 		}
 	}
+	if serviceAccount != "" {
+		cfg.Options.Identity = identityOf(ids, cfg.Provider, obj.Namespace, serviceAccount, spec, cfg.Options.Proxy)
+	}
 	return cfg, nil
 }
 
 // identityOf is the cloud identity of service account sa for provider: S3 credentials of
 // its role (STS in spec.region, at spec.sts.endpoint when set), an Entra ID credential of its
-// client, or Google tokens of its workload identity.
-func identityOf(ids *cloud.Logins, providerName, namespace, sa string, spec *sourcev1.BucketSpec) *provider.Identity {
+// client, or Google tokens of its workload identity; the exchanges go through proxy (the
+// Bucket's spec.proxySecretRef) when set.
+func identityOf(ids *cloud.Logins, providerName, namespace, sa string, spec *sourcev1.BucketSpec, proxy *url.URL) *provider.Identity {
+	o := cloud.StorageOptions{Proxy: proxy}
 	switch providerName {
 	case sourcev1.BucketProviderAmazon:
-		o := cloud.StorageOptions{Region: spec.Region}
+		o.Region = spec.Region
 		if spec.STS != nil {
 			o.STSEndpoint = spec.STS.Endpoint
 		}
 		return &provider.Identity{AWS: ids.StorageAWSCredentials(namespace, sa, o)}
 	case sourcev1.BucketProviderAzure:
-		return &provider.Identity{Azure: ids.StorageAzureCredential(namespace, sa)}
+		return &provider.Identity{Azure: ids.StorageAzureCredential(namespace, sa, o)}
 	default:
-		return &provider.Identity{GCP: ids.StorageGCPTokenSource(namespace, sa)}
+		return &provider.Identity{GCP: ids.StorageGCPTokenSource(namespace, sa, o)}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"gotk.dev/internal/testing/azurite"
 	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/pkg/auth/cloud"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -79,7 +80,7 @@ func TestBucketObjectLevelIdentity(t *testing.T) {
 	} {
 		create(t, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann}})
 	}
-	bucket := func(name, provider, bucketName, endpoint, sa string) *sourcev1.Bucket {
+	bucket := func(name, provider, bucketName, endpoint, sa string, mutate ...func(*sourcev1.Bucket)) *sourcev1.Bucket {
 		obj := &sourcev1.Bucket{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: sourcev1.BucketSpec{
@@ -90,6 +91,9 @@ func TestBucketObjectLevelIdentity(t *testing.T) {
 		if provider == sourcev1.BucketProviderAmazon {
 			obj.Spec.Region = s3.Region()
 			obj.Spec.STS = &sourcev1.BucketSTSSpec{Provider: sourcev1.STSProviderAmazon, Endpoint: clouds.AWS.URL}
+		}
+		for _, m := range mutate {
+			m(obj)
 		}
 		create(t, obj)
 		return obj
@@ -130,7 +134,31 @@ func TestBucketObjectLevelIdentity(t *testing.T) {
 		t.Errorf("the storage fronts refused %d (azure) and %d (gcs) requests", azFront.Refused.Load(), gcsFront.Refused.Load())
 	}
 
-	secrets := append(clouds.Secrets(), gcsToken, s3.SecretKey(), "eyJ")
+	// spec.proxySecretRef carries the STS exchange too: through a proxy refusing the
+	// Bucket's proxy credentials STS is never reached; through the right ones it is, once
+	// more (the credentials are cached per proxy).
+	proxy := gitserver.NewProxy(t, gitserver.ProxyOptions{Username: "flux", Password: "proxy-password"})
+	createSecret(t, ns, "proxy", "", map[string][]byte{"address": []byte(proxy.URL()), "username": []byte("flux"), "password": []byte("proxy-password")})
+	createSecret(t, ns, "wrong-proxy", "", map[string][]byte{"address": []byte(proxy.URL()), "username": []byte("flux"), "password": []byte("guess")})
+	viaProxy := func(secret string) func(*sourcev1.Bucket) {
+		return func(o *sourcev1.Bucket) { o.Spec.ProxySecretRef = &metaRef{Name: secret} }
+	}
+	stsBefore := clouds.AWS.Counts().STS
+	refused := bucket("wrong-proxy", sourcev1.BucketProviderAmazon, "team-a", s3.Endpoint(), "team-a", viaProxy("wrong-proxy"))
+	waitFor(t, refused, "Ready=False", func(o *sourcev1.Bucket) bool {
+		c := reconcile.GetCondition(o, meta.ReadyCondition)
+		return c != nil && c.Status == metav1.ConditionFalse && c.ObservedGeneration == o.Generation && c.Reason != meta.ProgressingReason
+	})
+	if c := clouds.AWS.Counts(); c.STS != stsBefore || proxy.Denied() == 0 {
+		t.Errorf("the STS exchange bypassed spec.proxySecretRef's proxy (STS calls %d -> %d, proxy denied %d)", stsBefore, c.STS, proxy.Denied())
+	}
+	proxied := bucket("proxied", sourcev1.BucketProviderAmazon, "team-a", s3.Endpoint(), "team-a", viaProxy("proxy"))
+	waitReady(t, proxied)
+	if c := clouds.AWS.Counts(); c.STS != stsBefore+1 {
+		t.Errorf("STS calls through the proxy = %d, want 1", c.STS-stsBefore)
+	}
+
+	secrets := append(clouds.Secrets(), gcsToken, s3.SecretKey(), "eyJ", "proxy-password")
 	leaks := func(obj *sourcev1.Bucket) {
 		t.Helper()
 		wantNoSecret(t, obj, secrets...)
@@ -143,6 +171,7 @@ func TestBucketObjectLevelIdentity(t *testing.T) {
 		}
 	}
 	leaks(teamA)
+	leaks(refused)
 
 	// Another service account naming team-a's role: STS refuses it, the controller's own
 	// IRSA identity (trusted for the same keys) is not tried.
