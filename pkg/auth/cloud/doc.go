@@ -12,6 +12,14 @@
 // AZURE_AUTHORITY_HOST, GCE_METADATA_HOST), which is how the tests point them at local
 // servers.
 //
+// With the ObjectLevelWorkloadIdentity gate, a Kubernetes service account's identity is used
+// instead (objectlevel.go): its token (TokenRequest) exchanged at AWS STS for the role of
+// eks.amazonaws.com/role-arn, at Microsoft Entra ID for the client of
+// azure.workload.identity/client-id, or at Google's STS for the pool of
+// gcp.auth.fluxcd.io/workload-identity-provider (outside GKE) or the GKE cluster's, then
+// impersonating iam.gke.io/gcp-service-account. Registries, KMS keys (kms.go) and object
+// storage (storage.go) share these exchanges.
+//
 // Registry credentials are cached in an auth.TokenCache (--token-cache-max-size,
 // --token-cache-max-duration) until shortly before they expire. Errors name the provider,
 // the identity and the endpoint that failed, never a token.
