@@ -67,7 +67,7 @@ func (o objectIdentity) String() string {
 }
 
 // objectIdentityFor reads the service account and the annotations provider needs. Errors
-// name the service account and the missing annotation.
+// name the missing or invalid annotation; callers wrap them with the identity (id.String()).
 func (l *Logins) objectIdentityFor(ctx context.Context, provider, namespace, name string) (objectIdentity, corev1.ServiceAccount, error) {
 	id := objectIdentity{namespace: namespace, name: name}
 	var sa corev1.ServiceAccount
@@ -75,23 +75,23 @@ func (l *Logins) objectIdentityFor(ctx context.Context, provider, namespace, nam
 		return id, sa, fmt.Errorf("object-level workload identity needs an API client")
 	}
 	if err := l.Kube.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &sa); err != nil {
-		return id, sa, fmt.Errorf("failed to get %s: %w", id, err)
+		return id, sa, fmt.Errorf("failed to read it: %w", err)
 	}
 	ann := func(k string) string { return strings.TrimSpace(sa.Annotations[k]) }
 	switch provider {
 	case ProviderAWS:
 		if id.roleARN = ann(AnnotationAWSRoleARN); id.roleARN == "" {
-			return id, sa, fmt.Errorf("%s has no '%s' annotation naming the IAM role to assume", id, AnnotationAWSRoleARN)
+			return id, sa, fmt.Errorf("it has no '%s' annotation naming the IAM role to assume", AnnotationAWSRoleARN)
 		}
 	case ProviderAzure:
 		if id.clientID = ann(AnnotationAzureClientID); id.clientID == "" {
-			return id, sa, fmt.Errorf("%s has no '%s' annotation naming the managed identity or application", id, AnnotationAzureClientID)
+			return id, sa, fmt.Errorf("it has no '%s' annotation naming the managed identity or application", AnnotationAzureClientID)
 		}
 		if id.tenantID = ann(AnnotationAzureTenantID); id.tenantID == "" {
 			id.tenantID = os.Getenv("AZURE_TENANT_ID")
 		}
 		if id.tenantID == "" {
-			return id, sa, fmt.Errorf("%s has no '%s' annotation and the controller has no AZURE_TENANT_ID", id, AnnotationAzureTenantID)
+			return id, sa, fmt.Errorf("it has no '%s' annotation and the controller has no AZURE_TENANT_ID", AnnotationAzureTenantID)
 		}
 	case ProviderGCP:
 		id.gcpServiceAccount, id.gcpProvider = ann(AnnotationGCPServiceAcct), ann(AnnotationGCPWorkloadIdentityProvider)
