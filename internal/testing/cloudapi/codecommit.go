@@ -93,7 +93,7 @@ func (c *CodeCommit) serveGit(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	denied := c.denied[name]
-	if !denied && r.Method == http.MethodPost && gitserver.IsPush(rest, "") {
+	if !denied && r.Method == http.MethodPost && gitserver.IsPush("/"+rest, "") {
 		c.pushes++
 	}
 	c.mu.Unlock()
