@@ -18,6 +18,7 @@ import (
 
 	imagev1 "gotk.dev/image-automation-controller/api/v1"
 	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/codecommitapi"
 	"gotk.dev/internal/testing/githubapi"
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/pkg/auth"
@@ -238,7 +239,7 @@ func TestAutomationCodeCommit(t *testing.T) {
 	g := gitserver.New(t, gitserver.Options{})
 	ns := newNamespace(t)
 	seed(t, g.Repos, "fleet", ns)
-	cc := cloudapi.StartCodeCommit(t, clouds.AWS, g, "us-west-2")
+	cc := codecommitapi.Start(t, clouds.AWS, g, "us-west-2")
 	newSecret(t, ns, "codecommit-ca", map[string][]byte{"ca.crt": cc.CACert()})
 	newGitRepository(t, ns, "fleet", cc.RepoURL("fleet"), "codecommit-ca", func(o *sourcev1.GitRepository) { o.Spec.Provider = sourcev1.GitProviderAWS })
 	setPolicy(t, ns, "podinfo", podinfoImage, "6.5.0", nil)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/codecommitapi"
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/git"
@@ -23,7 +23,7 @@ func TestCodeCommitCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.Commit("fleet").Branch("main").File("a.txt", "a").MustDo(t)
-	cc := cloudapi.StartCodeCommit(t, a, g, "eu-west-3")
+	cc := codecommitapi.Start(t, a, g, "eu-west-3")
 	u, _ := url.Parse(cc.RepoURL("fleet"))
 	l := &Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10})}
 	client := git.NewClient(git.ClientOptions{})

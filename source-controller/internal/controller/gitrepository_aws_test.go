@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/codecommitapi"
 	"gotk.dev/internal/testing/gitserver"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -31,8 +32,8 @@ func TestGitRepositoryAWSProvider(t *testing.T) {
 		g.Commit(name).Branch("main").Files(map[string]string{"app.yaml": "from codecommit"}).MustDo(t)
 	}
 	// One region per case: the controller caches its AWS credentials per region.
-	codeCommit := cloudapi.StartCodeCommit(t, clouds.AWS, g, "eu-west-1")
-	refusing := cloudapi.StartCodeCommit(t, clouds.AWS, g, "eu-central-1")
+	codeCommit := codecommitapi.Start(t, clouds.AWS, g, "eu-west-1")
+	refusing := codecommitapi.Start(t, clouds.AWS, g, "eu-central-1")
 	codeCommit.Deny("denied")
 
 	ns := newNamespace(t)

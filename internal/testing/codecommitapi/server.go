@@ -1,4 +1,9 @@
-package cloudapi
+// Package codecommitapi stands in for AWS CodeCommit's Git HTTPS endpoint of one region
+// (git-codecommit.<region>.amazonaws.com, reached through cloudapi.RouteHost): it takes the
+// Git credentials git-remote-codecommit and `aws codecommit credential-helper` derive from AWS
+// credentials, checks them against the credentials cloudapi's STS issued, and hands
+// authorized requests to the real Git server.
+package codecommitapi
 
 import (
 	"crypto/hmac"
@@ -10,25 +15,22 @@ import (
 	"testing"
 	"time"
 
+	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/hostingapi"
 )
 
-// CodeCommit stands in for AWS CodeCommit's Git HTTPS endpoint of one region
-// (git-codecommit.<region>.amazonaws.com, reached through RouteHost): it takes the Git
-// credentials git-remote-codecommit and `aws codecommit credential-helper` derive from AWS
-// credentials, checks them against the credentials the AWS server's STS issued, and hands
-// authorized requests to the real Git server. The check is written from AWS's Signature
-// Version 4 documentation, independently of the code under test: user name
+// Server is one region's endpoint. Its check of the Git credentials is written from AWS's
+// Signature Version 4 documentation, independently of the code under test: user name
 // "<access key id>[%<session token>]", password "<YYYYMMDDTHHMMSS>Z<signature>", the
 // signature over the canonical request "GIT\n<repository path>\n\nhost:<host>\n\nhost\n"
 // with scope <date>/<region>/codecommit/aws4_request.
-type CodeCommit struct {
+type Server struct {
 	*hostingapi.Front
 	// Host is the endpoint's name, Region its region.
 	Host, Region string
 
-	aws *AWS
+	aws *cloudapi.AWS
 	git *gitserver.Server
 
 	mu     sync.Mutex
@@ -39,12 +41,12 @@ type CodeCommit struct {
 // codeCommitSkew is how far a password's timestamp may be from the server's clock.
 const codeCommitSkew = 15 * time.Minute
 
-// StartCodeCommit runs the endpoint of region for the repositories of git (a repository
-// "<name>" of git is /v1/repos/<name>) until the end of the test, accepting the credentials
-// aws's STS issues. Call InstallHostRouter first (TestMain).
-func StartCodeCommit(t testing.TB, aws *AWS, git *gitserver.Server, region string) *CodeCommit {
+// Start runs the endpoint of region for the repositories of git (a repository "<name>" of
+// git is /v1/repos/<name>) until the end of the test, accepting the credentials aws's STS
+// issues. Call cloudapi.InstallHostRouter first (TestMain).
+func Start(t testing.TB, aws *cloudapi.AWS, git *gitserver.Server, region string) *Server {
 	t.Helper()
-	c := &CodeCommit{Host: "git-codecommit." + region + ".amazonaws.com", Region: region, aws: aws, git: git, denied: map[string]bool{}}
+	c := &Server{Host: "git-codecommit." + region + ".amazonaws.com", Region: region, aws: aws, git: git, denied: map[string]bool{}}
 	front, err := hostingapi.ServeHosts("codecommit", []string{c.Host}, nil, hostingapi.Routes{Git: c.serveGit, API: func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 	}})
@@ -53,29 +55,29 @@ func StartCodeCommit(t testing.TB, aws *AWS, git *gitserver.Server, region strin
 	}
 	t.Cleanup(func() { _ = front.Close() })
 	c.Front = front
-	RouteHost(c.Host, front.Host())
+	cloudapi.RouteHost(c.Host, front.Host())
 	return c
 }
 
 // RepoURL is the HTTPS clone URL of repository name.
-func (c *CodeCommit) RepoURL(name string) string { return "https://" + c.Host + "/v1/repos/" + name }
+func (c *Server) RepoURL(name string) string { return "https://" + c.Host + "/v1/repos/" + name }
 
 // Deny makes the identity's permissions exclude repository name (no codecommit:GitPull or
 // GitPush): valid credentials get 403.
-func (c *CodeCommit) Deny(name string) {
+func (c *Server) Deny(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.denied[name] = true
 }
 
 // Pushes counts the accepted git-receive-pack requests.
-func (c *CodeCommit) Pushes() int {
+func (c *Server) Pushes() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pushes
 }
 
-func (c *CodeCommit) serveGit(w http.ResponseWriter, r *http.Request) {
+func (c *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	name, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/repos/"), "/")
 	if !ok || !strings.HasPrefix(r.URL.Path, "/v1/repos/") {
 		http.Error(w, "Repository not found", http.StatusNotFound)
@@ -105,7 +107,7 @@ func (c *CodeCommit) serveGit(w http.ResponseWriter, r *http.Request) {
 }
 
 // valid checks user and pass for the repository path on host.
-func (c *CodeCommit) valid(user, pass, path, host string) bool {
+func (c *Server) valid(user, pass, path, host string) bool {
 	keyID, token, _ := strings.Cut(user, "%")
 	if keyID != c.aws.AccessKeyID || token != c.aws.SessionToken {
 		return false
