@@ -74,6 +74,9 @@ type scope struct {
 	source *sourcev1.GitRepository
 	auth   *git.AuthOptions
 	proxy  *git.ProxyOptions
+	// identity names who the GitRepository's spec.provider authenticates as (empty for
+	// generic), for Git errors.
+	identity string
 	// checkout is what is cloned: spec.git.checkout.ref, else the GitRepository's spec.ref.
 	checkout git.CheckoutRef
 	// policies are the latest images of the selected ImagePolicies; observed is the same as

@@ -233,21 +233,35 @@ func TestAutomationAzureDevOpsObjectLevel(t *testing.T) {
 
 // TestAutomationCodeCommit pushes to AWS CodeCommit with the controller's AWS identity
 // (GitRepository provider aws): the CodeCommit endpoint checks the SigV4 Git password against
-// the credentials STS issued, then hands clone and push to the real Git server.
+// the credentials STS issued, then hands clone and push to the real Git server. A repository
+// the identity may read but not push to fails naming the identity, and nothing lands.
 func TestAutomationCodeCommit(t *testing.T) {
 	clouds := cloudapi.UseClouds(t)
 	g := gitserver.New(t, gitserver.Options{})
 	ns := newNamespace(t)
-	seed(t, g.Repos, "fleet", ns)
 	cc := codecommitapi.Start(t, clouds.AWS, g, "us-west-2")
+	cc.DenyPush("read-only")
 	newSecret(t, ns, "codecommit-ca", map[string][]byte{"ca.crt": cc.CACert()})
-	newGitRepository(t, ns, "fleet", cc.RepoURL("fleet"), "codecommit-ca", func(o *sourcev1.GitRepository) { o.Spec.Provider = sourcev1.GitProviderAWS })
+	initial := map[string]string{}
+	for _, name := range []string{"fleet", "read-only"} {
+		initial[name] = seed(t, g.Repos, name, ns)
+		newGitRepository(t, ns, name, cc.RepoURL(name), "codecommit-ca", func(o *sourcev1.GitRepository) { o.Spec.Provider = sourcev1.GitProviderAWS })
+	}
 	setPolicy(t, ns, "podinfo", podinfoImage, "6.5.0", nil)
 
 	a := waitFor(t, newAutomation(t, ns, "fleet", "fleet"), time.Minute, pushed(""))
 	wantUpdated(t, g.Repos, "fleet", a, "6.5.0")
-	if cc.Pushes() == 0 {
-		t.Error("the push did not go through the CodeCommit endpoint")
+	if cc.Pushes() != 1 {
+		t.Errorf("%d pushes through the CodeCommit endpoint, want 1", cc.Pushes())
 	}
 	wantNoLeak(t, a, clouds.Secrets()...)
+
+	ro := waitFor(t, newAutomation(t, ns, "read-only", "read-only"), time.Minute, readyIs(metav1.ConditionFalse, imagev1.GitOperationFailedReason, ""))
+	if msg := conditionMessage(ro, meta.ReadyCondition); !strings.Contains(msg, "(as the controller's AWS identity (role "+clouds.AWSOptions.RoleARN+"))") {
+		t.Errorf("the refused push does not name the identity: %q", msg)
+	}
+	if head, _ := g.Resolve("read-only", "main"); head != initial["read-only"] {
+		t.Errorf("main moved to %s although the push was refused", head)
+	}
+	wantNoLeak(t, ro, clouds.Secrets()...)
 }

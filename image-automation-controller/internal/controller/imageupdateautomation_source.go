@@ -81,7 +81,7 @@ func (r *ImageUpdateAutomationReconciler) getSource(ctx context.Context, s *scop
 		}
 	}
 	if p := src.GetProvider(); p != sourcev1.GitProviderGeneric {
-		if s.auth, err = r.providerCredentials(ctx, &src, u, data, s.proxy); err != nil {
+		if s.auth, s.identity, err = r.providerCredentials(ctx, &src, u, data, s.proxy); err != nil {
 			return reconcile.Result{}, err
 		}
 	} else if s.auth, err = git.NewAuthOptions(u, data); err != nil {
@@ -97,7 +97,7 @@ func (r *ImageUpdateAutomationReconciler) getSource(ctx context.Context, s *scop
 // App, Azure DevOps or CodeCommit identity) the way source-controller does
 // (gotk.dev/pkg/auth/gitprovider): the automation clones and pushes as that identity.
 func (r *ImageUpdateAutomationReconciler) providerCredentials(ctx context.Context, src *sourcev1.GitRepository, u *url.URL,
-	data map[string][]byte, proxy *git.ProxyOptions) (*git.AuthOptions, error) {
+	data map[string][]byte, proxy *git.ProxyOptions) (auth *git.AuthOptions, identity string, err error) {
 	req := gitprovider.Source{Provider: src.Spec.Provider, URL: u, Namespace: src.Namespace,
 		ServiceAccountName: src.Spec.ServiceAccountName, Secret: data, Proxy: proxy}
 	if ref := src.Spec.SecretRef; ref != nil {
@@ -107,19 +107,19 @@ func (r *ImageUpdateAutomationReconciler) providerCredentials(ctx context.Contex
 	if providers == nil {
 		providers = &gitprovider.Resolver{}
 	}
-	auth, err := providers.Credentials(ctx, req)
+	auth, err = providers.Credentials(ctx, req)
 	if err == nil {
-		return auth, nil
+		return auth, providers.Identity(req), nil
 	}
 	err = fmt.Errorf("GitRepository '%s/%s': %w", src.Namespace, src.Name, err)
 	var perr *gitprovider.Error
 	switch {
 	case errors.As(err, &perr) && perr.Stalled:
-		return nil, reconcile.Stall(perr.Reason, err)
+		return nil, "", reconcile.Stall(perr.Reason, err)
 	case errors.As(err, &perr):
-		return nil, reconcile.Fail(perr.Reason, err)
+		return nil, "", reconcile.Fail(perr.Reason, err)
 	}
-	return nil, reconcile.Fail(gitprovider.ReasonAuthenticationFailed, err)
+	return nil, "", reconcile.Fail(gitprovider.ReasonAuthenticationFailed, err)
 }
 
 // secretData reads a Secret the automation needs; a missing one is retried.

@@ -33,9 +33,10 @@ type Server struct {
 	aws *cloudapi.AWS
 	git *gitserver.Server
 
-	mu     sync.Mutex
-	denied map[string]bool
-	pushes int
+	mu       sync.Mutex
+	denied   map[string]bool
+	readOnly map[string]bool
+	pushes   int
 }
 
 // codeCommitSkew is how far a password's timestamp may be from the server's clock.
@@ -46,7 +47,7 @@ const codeCommitSkew = 15 * time.Minute
 // issues. Call cloudapi.InstallHostRouter first (TestMain).
 func Start(t testing.TB, aws *cloudapi.AWS, git *gitserver.Server, region string) *Server {
 	t.Helper()
-	c := &Server{Host: "git-codecommit." + region + ".amazonaws.com", Region: region, aws: aws, git: git, denied: map[string]bool{}}
+	c := &Server{Host: "git-codecommit." + region + ".amazonaws.com", Region: region, aws: aws, git: git, denied: map[string]bool{}, readOnly: map[string]bool{}}
 	front, err := hostingapi.ServeHosts("codecommit", []string{c.Host}, nil, hostingapi.Routes{Git: c.serveGit, API: func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 	}})
@@ -68,6 +69,14 @@ func (c *Server) Deny(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.denied[name] = true
+}
+
+// DenyPush makes the identity's permissions allow codecommit:GitPull but not GitPush on
+// repository name: valid credentials may clone, a push gets 403.
+func (c *Server) DenyPush(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readOnly[name] = true
 }
 
 // Pushes counts the accepted git-receive-pack requests.
@@ -93,9 +102,10 @@ func (c *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Forbidden", http.StatusForbidden)
 		return
 	}
+	push := gitserver.IsPush("/"+rest, r.URL.Query().Get("service"))
 	c.mu.Lock()
-	denied := c.denied[name]
-	if !denied && r.Method == http.MethodPost && gitserver.IsPush("/"+rest, "") {
+	denied := c.denied[name] || (push && c.readOnly[name])
+	if !denied && r.Method == http.MethodPost && push {
 		c.pushes++
 	}
 	c.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -164,6 +165,34 @@ func (r *Resolver) codeCommit(ctx context.Context, src Source) (*git.AuthOptions
 	o := tlsOnly(src)
 	o.Username, o.Password = tok.Username, tok.Value
 	return o, nil
+}
+
+// Identity names who src's provider authenticates as, for the message of a Git server that
+// refused the credentials. It makes no request and names no secret.
+func (r *Resolver) Identity(src Source) string {
+	switch src.Provider {
+	case GitHub:
+		if app, err := auth.GitHubAppFromSecret(src.Secret); err == nil {
+			return app.String()
+		}
+		return fmt.Sprintf("the GitHub App of secret '%s/%s'", src.Namespace, src.SecretName)
+	case Azure:
+		sa, logins := src.ServiceAccountName, r.logins()
+		if sa == "" && logins.ObjectLevel {
+			sa = logins.DefaultServiceAccount
+		}
+		if sa != "" {
+			return fmt.Sprintf("the Azure workload identity of service account '%s/%s'", src.Namespace, sa)
+		}
+		return "the controller's Azure workload identity"
+	case AWS:
+		// IRSA's role, when that is how the default chain finds the identity.
+		if role := os.Getenv("AWS_ROLE_ARN"); role != "" {
+			return "the controller's AWS identity (role " + role + ")"
+		}
+		return "the controller's AWS identity"
+	}
+	return fmt.Sprintf("the identity of provider '%s'", src.Provider)
 }
 
 // tlsOnly is the Secret's TLS settings for the URL, without its credentials: a cloud

@@ -76,7 +76,8 @@ func TestGitRepositoryAWSProvider(t *testing.T) {
 		obj := aws("denied", codeCommit.RepoURL("denied"), "codecommit-ca")
 		create(t, obj)
 		waitNotReady(t, obj, sourcev1.GitOperationFailedReason)
-		wantCondition(t, obj, sourcev1.FetchFailedCondition, metav1.ConditionTrue, sourcev1.GitOperationFailedReason, codeCommit.RepoURL("denied"))
+		wantCondition(t, obj, sourcev1.FetchFailedCondition, metav1.ConditionTrue, sourcev1.GitOperationFailedReason, codeCommit.RepoURL("denied"),
+			"authorization failed", "(as the controller's AWS identity (role "+clouds.AWSOptions.RoleARN+"))")
 		if obj.Status.Artifact != nil {
 			t.Error("artifact stored for a repository the identity may not read")
 		}

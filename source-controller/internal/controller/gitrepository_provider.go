@@ -26,7 +26,8 @@ func (r *GitRepositoryReconciler) providerCredentials(ctx context.Context, s *gi
 		}
 		src.SecretName, src.Secret = ref.Name, data
 	}
-	auth, err := r.providers().Credentials(ctx, src)
+	providers := r.providers()
+	auth, err := providers.Credentials(ctx, src)
 	var perr *gitprovider.Error
 	switch {
 	case errors.As(err, &perr) && perr.Stalled:
@@ -36,7 +37,7 @@ func (r *GitRepositoryReconciler) providerCredentials(ctx context.Context, s *gi
 	case err != nil:
 		return failFetch(obj, reconcile.Fail(gitprovider.ReasonAuthenticationFailed, err))
 	}
-	s.auth = auth
+	s.auth, s.identity = auth, providers.Identity(src)
 	return nil
 }
 
