@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,6 +43,11 @@ func CodeCommitRegion(u *url.URL) (string, error) {
 	return m[1], nil
 }
 
+// ErrControllerIdentityLocked says the multi-tenancy lockdown (--default-service-account with
+// the ObjectLevelWorkloadIdentity gate) forbids lending the controller's own identity to an
+// object that cannot name another: a configuration error, retrying does not help.
+var ErrControllerIdentityLocked = errors.New("the controller's identity is not lent to objects under --default-service-account, and provider 'aws' for Git repositories takes no service account")
+
 // CodeCommitCredentials returns the Git user name and password (an auth.Token) for the
 // CodeCommit repository at u, derived from the controller's AWS identity (the SDK's default
 // credential chain) as git-remote-codecommit derives them: the user is the access key ID
@@ -58,8 +64,7 @@ func (l *Logins) CodeCommitCredentials(ctx context.Context, u *url.URL) (auth.To
 	if l.ObjectLevel && l.DefaultServiceAccount != "" {
 		// Lockdown: objects may not use the controller's identity, and CodeCommit Git
 		// repositories take no spec.serviceAccountName.
-		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Purpose: "Git credentials",
-			Err: fmt.Errorf("the controller's identity may not be used with --default-service-account set, and provider 'aws' takes no service account")}
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Purpose: "Git credentials", Err: ErrControllerIdentityLocked}
 	}
 	provider, err := l.codeCommitProvider(ctx, region)
 	if err != nil {
@@ -76,20 +81,21 @@ func (l *Logins) CodeCommitCredentials(ctx context.Context, u *url.URL) (auth.To
 // codeCommitProvider is the controller's AWS credentials for region (the default chain's
 // STS endpoint is regional), cached in the Logins until shortly before they expire.
 func (l *Logins) codeCommitProvider(ctx context.Context, region string) (aws.CredentialsProvider, error) {
-	if l.Cache == nil {
-		// No caching configured (--token-cache-max-size=0): ask every time.
-		cfg, err := l.awsConfig(ctx, region)
-		return cfg.Credentials, err
-	}
-	if p, ok := l.codeCommitCreds.Load(region); ok {
-		return p.(*aws.CredentialsCache), nil
+	if l.Cache != nil {
+		if p, ok := l.codeCommitCreds.Load(region); ok {
+			return p.(*aws.CredentialsCache), nil
+		}
 	}
 	cfg, err := l.awsConfig(ctx, region)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Credentials == nil {
-		return nil, fmt.Errorf("the AWS default credential chain found no credentials")
+		return nil, errors.New("the AWS default credential chain found no credentials")
+	}
+	if l.Cache == nil {
+		// No caching configured (--token-cache-max-size=0): ask every time.
+		return cfg.Credentials, nil
 	}
 	p, _ := l.codeCommitCreds.LoadOrStore(region, aws.NewCredentialsCache(cfg.Credentials))
 	return p.(*aws.CredentialsCache), nil

@@ -157,7 +157,7 @@ func (r *Resolver) codeCommit(ctx context.Context, src Source) (*git.AuthOptions
 	}
 	tok, err := r.logins().CodeCommitCredentials(ctx, src.URL)
 	switch {
-	case cloud.IsHostError(err):
+	case cloud.IsHostError(err), errors.Is(err, cloud.ErrControllerIdentityLocked):
 		return nil, stall(ReasonInvalidProviderConfiguration, err)
 	case err != nil:
 		return nil, retry(ReasonAuthenticationFailed, err)

@@ -72,8 +72,8 @@ func TestLockdownRefusesControllerIdentity(t *testing.T) {
 	r := &Resolver{Logins: &cloud.Logins{ObjectLevel: true, DefaultServiceAccount: "tenant"}}
 	_, err := r.Credentials(context.Background(), Source{Provider: AWS, URL: u, Namespace: "ns"})
 	var perr *Error
-	if !errors.As(err, &perr) || perr.Reason != ReasonAuthenticationFailed || !strings.Contains(err.Error(), "--default-service-account") {
-		t.Fatalf("error %v, want a refusal naming --default-service-account", err)
+	if !errors.As(err, &perr) || !perr.Stalled || perr.Reason != ReasonInvalidProviderConfiguration || !strings.Contains(err.Error(), "--default-service-account") {
+		t.Fatalf("error %v, want a stalled refusal naming --default-service-account", err)
 	}
 }
 
