@@ -9,6 +9,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -98,7 +99,12 @@ func (c *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
 	}
-	if !c.valid(user, pass, "/v1/repos/"+name, r.Host) {
+	// The signature covers the host name without a port.
+	host := r.Host
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		host = h
+	}
+	if !c.valid(user, pass, "/v1/repos/"+name, host) {
 		http.Error(w, "Forbidden", http.StatusForbidden)
 		return
 	}

@@ -122,6 +122,8 @@ func signCodeCommit(creds aws.Credentials, u *url.URL, region string, now time.T
 	if err != nil {
 		return auth.Token{}, err
 	}
+	// CodeCommit signs the host name without a port, as the AWS CLI's credential helper does.
+	req.Host = u.Hostname()
 	now = now.UTC()
 	if err := codeCommitSigner.SignRequest(&sigv4.SignRequestInput{Request: req, Service: codeCommitService, Region: region, Time: now,
 		Credentials: credentials.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}}); err != nil {

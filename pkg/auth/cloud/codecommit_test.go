@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"gotk.dev/internal/testing/codecommitapi"
 	"gotk.dev/internal/testing/gitserver"
@@ -93,4 +96,23 @@ func TestCodeCommitSTSRefuses(t *testing.T) {
 		}
 	}
 	assertNoSecret(t, err.Error(), "a-token-of-another-cluster")
+}
+
+// TestCodeCommitSignsHostWithoutPort: a URL naming port 443 gets the same password as one
+// that does not (the AWS CLI's helper signs the host name alone).
+func TestCodeCommitSignsHostWithoutPort(t *testing.T) {
+	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	sign := func(raw string) auth.Token {
+		u, _ := url.Parse(raw)
+		tok, err := signCodeCommit(creds, u, "eu-west-1", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	plain, port := sign("https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/app"), sign("https://git-codecommit.eu-west-1.amazonaws.com:443/v1/repos/app")
+	if plain != port || plain.Username != "AKIDEXAMPLE" || !strings.HasPrefix(plain.Value, "20260102T030405Z") {
+		t.Fatalf("passwords differ or malformed: %q %q", plain.Value, port.Value)
+	}
 }
