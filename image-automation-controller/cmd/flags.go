@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/spf13/pflag"
 
 	"gotk.dev/image-automation-controller/internal/controller"
@@ -13,6 +11,13 @@ import (
 type flags struct {
 	runtime    options.Runtime
 	controller controller.Options
+	// tokenCache bounds the cache of GitHub App and cloud Git tokens (--token-cache-*).
+	tokenCache options.TokenCache
+	// defaultServiceAccount is the identity of GitRepositories with a cloud provider and no
+	// spec.serviceAccountName, with the ObjectLevelWorkloadIdentity gate.
+	defaultServiceAccount string
+	// objectLevelIdentity is the ObjectLevelWorkloadIdentity gate, after parsing.
+	objectLevelIdentity bool
 }
 
 // Feature gates upstream's image-automation-controller knows, with its defaults (beyond
@@ -21,6 +26,9 @@ type flags struct {
 const (
 	gateForcePushBranch = "GitForcePushBranch"
 	gateShallowClone    = "GitShallowClone"
+	// gateObjectLevelIdentity lets a GitRepository's spec.serviceAccountName (provider
+	// azure) name the identity the automation clones and pushes as.
+	gateObjectLevelIdentity = "ObjectLevelWorkloadIdentity"
 )
 
 var featureGates = options.Gates{
@@ -28,28 +36,25 @@ var featureGates = options.Gates{
 	gateShallowClone:         {Default: true},
 	"GitAllBranchReferences": {Default: true, NoEffect: "the push branch is always read with every branch reference"},
 	"GitSparseCheckout":      {NoEffect: "the whole repository is checked out"},
+	gateObjectLevelIdentity:  {},
 }
 
 func (f *flags) bind(fs *pflag.FlagSet) {
 	f.runtime.BindFlags(fs, 4)
 	fs.BoolVar(&f.controller.NoCrossNamespaceRefs, "no-cross-namespace-refs", false, "When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
 
+	f.tokenCache.BindFlags(fs)
+	fs.StringVar(&f.defaultServiceAccount, "default-service-account", "", "Default service account to use for workload identity when not specified in resources (with the ObjectLevelWorkloadIdentity feature gate).")
+
 	// Accepted so that upstream's manifests and patches keep working.
-	var (
-		ignoredStrings []string
-		ignoredString  string
-		ignoredInt     int
-		ignoredDur     time.Duration
-	)
+	var ignoredStrings []string
 	fs.StringSliceVar(&ignoredStrings, "ssh-kex-algos", nil, "Accepted for compatibility; the SSH client negotiates Go's default key exchange algorithms.")
 	fs.StringSliceVar(&ignoredStrings, "ssh-hostkey-algos", nil, "Accepted for compatibility; host key algorithms follow the known_hosts entries of the Secret.")
-	fs.StringVar(&ignoredString, "default-service-account", "", "Default service account to use for workload identity when not specified in resources (workload identity is not supported yet).")
-	fs.IntVar(&ignoredInt, "token-cache-max-size", 100, "Accepted for compatibility; cloud Git tokens are not used yet.")
-	fs.DurationVar(&ignoredDur, "token-cache-max-duration", time.Hour, "Accepted for compatibility; cloud Git tokens are not used yet.")
 }
 
 // gates copies the Git feature gates into the controller options (after parsing).
 func (f *flags) gates() {
 	f.controller.ForcePushBranch = f.runtime.Enabled(featureGates, gateForcePushBranch)
 	f.controller.ShallowClone = f.runtime.Enabled(featureGates, gateShallowClone)
+	f.objectLevelIdentity = f.runtime.Enabled(featureGates, gateObjectLevelIdentity)
 }

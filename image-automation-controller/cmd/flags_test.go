@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"testing"
+	"time"
 
 	"gotk.dev/pkg/options"
 
@@ -34,9 +35,16 @@ func TestUpstreamFlags(t *testing.T) {
 	if !f.controller.NoCrossNamespaceRefs || !f.controller.ForcePushBranch || !f.controller.ShallowClone || f.runtime.Concurrent != 6 {
 		t.Fatalf("defaults: %+v", f.controller)
 	}
-	f = parse("--feature-gates=GitForcePushBranch=false,GitShallowClone=false,GitAllBranchReferences=true,CacheSecretsAndConfigMaps=true")
+	if f.objectLevelIdentity || f.defaultServiceAccount != "default" || f.tokenCache.MaxSize != 100 || f.tokenCache.MaxDuration != time.Hour {
+		t.Fatalf("identity defaults: gate %v, default SA %q, token cache %+v", f.objectLevelIdentity, f.defaultServiceAccount, f.tokenCache)
+	}
+	f = parse("--feature-gates=GitForcePushBranch=false,GitShallowClone=false,GitAllBranchReferences=true,CacheSecretsAndConfigMaps=true,ObjectLevelWorkloadIdentity=true",
+		"--token-cache-max-size=7", "--token-cache-max-duration=10m")
 	if f.controller.ForcePushBranch || f.controller.ShallowClone {
 		t.Fatalf("gates off: %+v", f.controller)
+	}
+	if !f.objectLevelIdentity || f.tokenCache.MaxSize != 7 || f.tokenCache.MaxDuration != 10*time.Minute {
+		t.Fatalf("identity flags: gate %v, token cache %+v", f.objectLevelIdentity, f.tokenCache)
 	}
 	f.runtime.FeatureGates["NoSuchGate"] = true
 	if err := f.runtime.Validate(options.CommonGates().With(featureGates).Defaults()); err == nil {

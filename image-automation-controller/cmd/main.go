@@ -14,6 +14,9 @@ import (
 	imagev1 "gotk.dev/image-automation-controller/api/v1"
 	"gotk.dev/image-automation-controller/internal/controller"
 	reflectorv1 "gotk.dev/image-reflector-controller/api/v1"
+	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/auth/gitprovider"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -49,9 +52,12 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
 	r, err := controller.NewImageUpdateAutomationReconciler(rt, controller.Config{
 		Options: f.controller,
 		Git:     git.NewClient(git.ClientOptions{}),
+		Providers: &gitprovider.Resolver{Tokens: tokens, Logins: &cloud.Logins{Cache: tokens, ObjectLevel: f.objectLevelIdentity,
+			DefaultServiceAccount: f.defaultServiceAccount, Kube: rt.Manager.GetClient()}},
 	})
 	if err != nil {
 		return err

@@ -20,7 +20,8 @@
 //   - cloudapi, azurekvapi, gcpkmsapi, vaultapi, kmsserver: the cloud identity and KMS
 //     endpoints no cloud serves here (AWS STS and ECR, Entra ID and ACR, the GCE metadata
 //     server, Google STS and IAM, Azure Key Vault, GCP KMS, Vault transit), written to their
-//     public API references, and the real local-kms (AWS KMS).
+//     public API references, and the real local-kms (AWS KMS); codecommitapi, AWS CodeCommit's
+//     Git HTTPS endpoint checking SigV4 Git credentials in front of the Git server.
 //   - dex: a real OpenID Connect provider (Dex) for the web UI's sign-in.
 //   - alertsink: a central alerting endpoint with per-tenant HMAC keys (generic-hmac).
 //   - kubelet: a stand-in kubelet that finishes Pods and rolls Deployments out.

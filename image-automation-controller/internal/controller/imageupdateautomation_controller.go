@@ -22,6 +22,7 @@ import (
 	imagev1 "gotk.dev/image-automation-controller/api/v1"
 	"gotk.dev/image-automation-controller/internal/setters"
 	reflectorv1 "gotk.dev/image-reflector-controller/api/v1"
+	"gotk.dev/pkg/auth/gitprovider"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/reconcile"
@@ -45,6 +46,11 @@ type Config struct {
 	Options
 	// Git is the client for GitRepositories without a proxy.
 	Git *git.Client
+	// Providers gets the Git credentials of a GitRepository's spec.provider (github, azure,
+	// aws), with the token cache and cloud identities of --token-cache-* and the
+	// ObjectLevelWorkloadIdentity gate; nil asks for tokens every time with the controller's
+	// identity.
+	Providers *gitprovider.Resolver
 	// WorkDir holds the temporary clones (default: the system temporary directory).
 	WorkDir string
 	// Client overrides the manager's client (tests count its requests).
@@ -68,6 +74,9 @@ type scope struct {
 	source *sourcev1.GitRepository
 	auth   *git.AuthOptions
 	proxy  *git.ProxyOptions
+	// identity names who the GitRepository's spec.provider authenticates as (empty for
+	// generic), for Git errors.
+	identity string
 	// checkout is what is cloned: spec.git.checkout.ref, else the GitRepository's spec.ref.
 	checkout git.CheckoutRef
 	// policies are the latest images of the selected ImagePolicies; observed is the same as

@@ -15,15 +15,12 @@ import (
 
 	imagev1 "gotk.dev/image-automation-controller/api/v1"
 	"gotk.dev/image-automation-controller/internal/update"
+	"gotk.dev/pkg/auth/gitprovider"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/reconcile"
 	"gotk.dev/pkg/redact"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
-
-// ProviderNotSupportedReason means the GitRepository asks for a cloud or GitHub App identity
-// this controller does not implement yet.
-const ProviderNotSupportedReason = "ProviderNotSupported"
 
 // validate checks what only the user can fix in the automation's own spec.
 func (r *ImageUpdateAutomationReconciler) validate(_ context.Context, s *scope) (reconcile.Result, error) {
@@ -63,10 +60,6 @@ func (r *ImageUpdateAutomationReconciler) getSource(ctx context.Context, s *scop
 		}
 		return reconcile.Result{}, reconcile.Fail(imagev1.SourceManagerFailedReason, fmt.Errorf("failed to get GitRepository '%s': %w", key, err))
 	}
-	if p := src.GetProvider(); p != "" && p != sourcev1.GitProviderGeneric {
-		return reconcile.Result{}, reconcile.Stall(ProviderNotSupportedReason, fmt.Errorf(
-			"GitRepository '%s' uses provider '%s', which is not supported yet: use provider 'generic' with spec.secretRef", key, p))
-	}
 	u, err := url.Parse(src.Spec.URL)
 	if err != nil || u.Host == "" {
 		return reconcile.Result{}, reconcile.Stall(imagev1.InvalidSourceConfigReason,
@@ -78,10 +71,6 @@ func (r *ImageUpdateAutomationReconciler) getSource(ctx context.Context, s *scop
 			return reconcile.Result{}, err
 		}
 	}
-	// Credentials embedded in the URL count too, as for source-controller.
-	if s.auth, err = git.NewAuthOptions(u, data); err != nil {
-		return reconcile.Result{}, reconcile.Stall(imagev1.SourceManagerFailedReason, fmt.Errorf("GitRepository '%s': %w", key, err))
-	}
 	if ref := src.Spec.ProxySecretRef; ref != nil {
 		pdata, err := r.secretData(ctx, src.Namespace, ref.Name)
 		if err != nil {
@@ -91,9 +80,46 @@ func (r *ImageUpdateAutomationReconciler) getSource(ctx context.Context, s *scop
 			return reconcile.Result{}, reconcile.Stall(imagev1.SourceManagerFailedReason, fmt.Errorf("GitRepository '%s': %w", key, err))
 		}
 	}
+	if p := src.GetProvider(); p != sourcev1.GitProviderGeneric {
+		if s.auth, s.identity, err = r.providerCredentials(ctx, &src, u, data, s.proxy); err != nil {
+			return reconcile.Result{}, err
+		}
+	} else if s.auth, err = git.NewAuthOptions(u, data); err != nil {
+		// Credentials embedded in the URL count too, as for source-controller.
+		return reconcile.Result{}, reconcile.Stall(imagev1.SourceManagerFailedReason, fmt.Errorf("GitRepository '%s': %w", key, err))
+	}
 	s.source = &src
 	s.checkout = checkoutRef(obj, &src)
 	return reconcile.Result{}, nil
+}
+
+// providerCredentials gets the Git credentials of the GitRepository's spec.provider (GitHub
+// App, Azure DevOps or CodeCommit identity) the way source-controller does
+// (gotk.dev/pkg/auth/gitprovider): the automation clones and pushes as that identity.
+func (r *ImageUpdateAutomationReconciler) providerCredentials(ctx context.Context, src *sourcev1.GitRepository, u *url.URL,
+	data map[string][]byte, proxy *git.ProxyOptions) (auth *git.AuthOptions, identity string, err error) {
+	req := gitprovider.Source{Provider: src.Spec.Provider, URL: u, Namespace: src.Namespace,
+		ServiceAccountName: src.Spec.ServiceAccountName, Secret: data, Proxy: proxy}
+	if ref := src.Spec.SecretRef; ref != nil {
+		req.SecretName = ref.Name
+	}
+	providers := r.cfg.Providers
+	if providers == nil {
+		providers = &gitprovider.Resolver{}
+	}
+	auth, err = providers.Credentials(ctx, req)
+	if err == nil {
+		return auth, providers.Identity(req), nil
+	}
+	err = fmt.Errorf("GitRepository '%s/%s': %w", src.Namespace, src.Name, err)
+	var perr *gitprovider.Error
+	switch {
+	case errors.As(err, &perr) && perr.Stalled:
+		return nil, "", reconcile.Stall(perr.Reason, err)
+	case errors.As(err, &perr):
+		return nil, "", reconcile.Fail(perr.Reason, err)
+	}
+	return nil, "", reconcile.Fail(gitprovider.ReasonAuthenticationFailed, err)
 }
 
 // secretData reads a Secret the automation needs; a missing one is retried.

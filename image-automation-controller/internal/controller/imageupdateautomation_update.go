@@ -40,7 +40,7 @@ func (r *ImageUpdateAutomationReconciler) skipUnchanged(ctx context.Context, s *
 	defer cancel()
 	resolved, err := r.gitClient(s).ResolveRef(ctx, s.source.Spec.URL, s.auth, s.checkout)
 	if err != nil {
-		return reconcile.Result{}, reconcile.Fail(imagev1.GitOperationFailedReason, fmt.Errorf("failed to resolve the checkout ref: %w", err))
+		return reconcile.Result{}, reconcile.Fail(imagev1.GitOperationFailedReason, asIdentity(s, fmt.Errorf("failed to resolve the checkout ref: %w", err)))
 	}
 	if resolved.String() != st.ObservedSourceRevision {
 		return reconcile.Result{}, nil
@@ -80,7 +80,7 @@ func (r *ImageUpdateAutomationReconciler) update(ctx context.Context, s *scope) 
 	defer cancel()
 	res, err := update.Run(ctx, r.gitClient(s), opts)
 	if err != nil {
-		return reconcile.Result{}, updateError(err)
+		return reconcile.Result{}, updateError(s, err)
 	}
 	for _, sk := range res.Skipped {
 		ctrl.LoggerFrom(ctx).Info("skipped a file the setters cannot read", "file", sk.Path, "reason", sk.Reason)
@@ -104,7 +104,7 @@ func (r *ImageUpdateAutomationReconciler) update(ctx context.Context, s *scope) 
 
 // updateError maps the update package's errors: a spec, template or key the user must fix
 // stalls; anything else is a Git failure to retry.
-func updateError(err error) error {
+func updateError(s *scope, err error) error {
 	var (
 		cfgErr  *update.ConfigError
 		tmplErr *update.TemplateError
@@ -121,9 +121,18 @@ func updateError(err error) error {
 	case errors.As(err, &signErr):
 		return reconcile.Stall(imagev1.SourceManagerFailedReason, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return reconcile.Fail(imagev1.GitOperationFailedReason, fmt.Errorf("timed out: %w", err))
+		return reconcile.Fail(imagev1.GitOperationFailedReason, asIdentity(s, fmt.Errorf("timed out: %w", err)))
 	}
-	return reconcile.Fail(imagev1.GitOperationFailedReason, err)
+	return reconcile.Fail(imagev1.GitOperationFailedReason, asIdentity(s, err))
+}
+
+// asIdentity adds who the Git server was asked as, when the GitRepository's spec.provider
+// named an identity: a refusal then says whose permissions to fix.
+func asIdentity(s *scope, err error) error {
+	if s.identity == "" {
+		return err
+	}
+	return fmt.Errorf("%w (as %s)", err, s.identity)
 }
 
 // skippedNote names the files the setters could not read, for the Ready message.

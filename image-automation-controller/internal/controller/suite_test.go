@@ -3,6 +3,7 @@ package controller
 import (
 	"os"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -10,8 +11,12 @@ import (
 
 	imagev1 "gotk.dev/image-automation-controller/api/v1"
 	reflectorv1 "gotk.dev/image-reflector-controller/api/v1"
+	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/eventsink"
 	"gotk.dev/internal/testing/testenv"
+	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/auth/gitprovider"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/manager"
 	"gotk.dev/pkg/options"
@@ -36,6 +41,8 @@ type suite struct {
 var suiteEnv *suite
 
 func TestMain(m *testing.M) {
+	// CodeCommit's host name reaches its local front.
+	cloudapi.InstallHostRouter()
 	testenv.MainFunc(m, testenv.Options{AddToScheme: []func(*runtime.Scheme) error{imagev1.AddToScheme, reflectorv1.AddToScheme, sourcev1.AddToScheme}}, startSuite)
 }
 
@@ -66,10 +73,15 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err != nil {
 		return err
 	}
+	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour})
 	r, err := NewImageUpdateAutomationReconciler(rt, Config{
 		Options: Options{ForcePushBranch: true, ShallowClone: true},
 		Git:     git.NewClient(git.ClientOptions{}),
 		WorkDir: root,
+		// As cmd/main.go wires it (ObjectLevelWorkloadIdentity off), with the cloud
+		// identity calls trusting the test clouds' CA.
+		Providers: &gitprovider.Resolver{Tokens: tokens, Logins: &cloud.Logins{Cache: tokens, HTTPClient: cloudapi.HTTPClient(),
+			AzureDisableInstanceDiscovery: true, Kube: rt.Manager.GetClient()}},
 	})
 	if err != nil {
 		return err

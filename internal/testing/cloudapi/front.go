@@ -81,17 +81,18 @@ var (
 )
 
 // InstallHostRouter makes go-containerregistry's default transport (which every registry
-// client clones) dial the addresses RouteHost registered for a host name instead of
-// resolving it. Call it once, before any client is built (TestMain); names not routed dial
-// as before.
+// client clones) and net/http's (which go-git's HTTP transport clones) dial the addresses
+// RouteHost registered for a host name instead of resolving it. Call it once, before any
+// client is built (TestMain); names not routed dial as before.
 func InstallHostRouter() {
 	installOnce.Do(func() {
-		tr := remote.DefaultTransport.(*http.Transport)
-		dial := tr.DialContext
-		if dial == nil {
-			dial = (&net.Dialer{}).DialContext
+		for _, tr := range []*http.Transport{remote.DefaultTransport.(*http.Transport), http.DefaultTransport.(*http.Transport)} {
+			dial := tr.DialContext
+			if dial == nil {
+				dial = (&net.Dialer{}).DialContext
+			}
+			tr.DialContext = routedDial(dial)
 		}
-		tr.DialContext = routedDial(dial)
 	})
 }
 

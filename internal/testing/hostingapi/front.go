@@ -56,12 +56,18 @@ type Front struct {
 
 // Serve starts serving HTTPS on a free port of 127.0.0.1. name names the CA and errors.
 func Serve(name string, ssh *gitserver.SSHServer, routes Routes) (*Front, error) {
+	return ServeHosts(name, nil, ssh, routes)
+}
+
+// ServeHosts is Serve with a certificate valid for hosts too (a hosted service's real names,
+// which clients reach through a dial hook such as cloudapi.RouteHost).
+func ServeHosts(name string, hosts []string, ssh *gitserver.SSHServer, routes Routes) (*Front, error) {
 	if routes.IsGit == nil {
 		routes.IsGit = gitserver.IsGitRequest
 	}
 	f := &Front{routes: routes}
 	var err error
-	if f.certs, err = pki.New(name + " test CA"); err != nil {
+	if f.certs, err = pki.NewForHosts(name+" test CA", hosts...); err != nil {
 		return nil, err
 	}
 	cfg, err := f.certs.ServerConfig(false)

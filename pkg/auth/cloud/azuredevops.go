@@ -15,6 +15,9 @@ import (
 // application ID), which Azure Repos take as a bearer token over Git HTTPS.
 const AzureDevOpsScope = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 
+// azureDevOpsPurpose is how errors name what was asked for.
+const azureDevOpsPurpose = "an Azure DevOps token"
+
 // AzureDevOpsToken returns an Entra ID access token for Azure DevOps (GitRepository
 // spec.provider azure): the controller's identity, or with the ObjectLevelWorkloadIdentity
 // gate the one of serviceAccount (or --default-service-account) in namespace. Cached.
@@ -31,7 +34,7 @@ func (l *Logins) AzureDevOpsToken(ctx context.Context, namespace, serviceAccount
 	if serviceAccount != "" {
 		id, sa, err := l.objectIdentityFor(ctx, ProviderAzure, namespace, serviceAccount)
 		if err != nil {
-			return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: id.String(), Err: err}
+			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: id.String(), Err: err}
 		}
 		identity = id.String()
 		key = strings.Join([]string{"azuredevops", namespace, serviceAccount, id.tenantID, id.clientID}, "\x00")
@@ -42,7 +45,7 @@ func (l *Logins) AzureDevOpsToken(ctx context.Context, namespace, serviceAccount
 		assertion := func(ctx context.Context) (string, error) { return l.serviceAccountToken(ctx, id, &sa, AudienceAzure) }
 		c, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
 		if err != nil {
-			return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Err: oneLine(err)}
+			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Err: oneLine(err)}
 		}
 		cred = c
 	}
@@ -54,13 +57,13 @@ func (l *Logins) AzureDevOpsToken(ctx context.Context, namespace, serviceAccount
 			}
 			c, err := azidentity.NewDefaultAzureCredential(opts)
 			if err != nil {
-				return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Err: oneLine(err)}
+				return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Err: oneLine(err)}
 			}
 			cred = c
 		}
 		t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{AzureDevOpsScope}})
 		if err != nil {
-			return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Endpoint: "Microsoft Entra ID (" + azureAuthority() + ")", Err: oneLine(err)}
+			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Endpoint: "Microsoft Entra ID (" + azureAuthority() + ")", Err: oneLine(err)}
 		}
 		return auth.Token{Value: t.Token, ExpiresAt: t.ExpiresOn}, nil
 	})

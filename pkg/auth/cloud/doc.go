@@ -1,7 +1,9 @@
 // Package cloud logs in to the container registries of AWS (ECR), Azure (ACR) and Google
 // Cloud (Artifact Registry, Container Registry) with a cloud workload identity: what
 // OCIRepository, HelmRepository (type oci) and ImageRepository mean by spec.provider aws,
-// azure or gcp.
+// azure or gcp. It also gets the Git credentials of Azure Repos (an Entra ID token) and AWS
+// CodeCommit (SigV4-signed, as git-remote-codecommit derives them) for a GitRepository's
+// spec.provider azure or aws (see gotk.dev/pkg/auth/gitprovider).
 //
 // The identity is the controller's own, found by each cloud's official SDK the way any
 // workload on that cloud finds it: the AWS default credential chain (IRSA web identity, EKS

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -50,15 +51,24 @@ type Logins struct {
 	AzureDisableInstanceDiscovery bool
 	// proxyKey is the proxy of a copy made by via, part of its cache keys.
 	proxyKey string
+
+	// codeCommitCreds keeps the controller's AWS credentials per region for CodeCommit
+	// (region -> *aws.CredentialsCache).
+	codeCommitCreds sync.Map
 }
 
 // HostError says a registry host is not one the provider can log in to: a spec change is
 // needed, retrying does not help.
 type HostError struct {
 	Provider, Host, Want string
+	// What the host is for ("Git repository"); empty means a registry.
+	What string
 }
 
 func (e *HostError) Error() string {
+	if e.What != "" {
+		return fmt.Sprintf("provider '%s' cannot authenticate to %s '%s': the URL must be %s", e.Provider, e.What, e.Host, e.Want)
+	}
 	return fmt.Sprintf("provider '%s' cannot log in to registry '%s': the host must be %s", e.Provider, e.Host, e.Want)
 }
 
@@ -70,11 +80,17 @@ type LoginError struct {
 	Identity string
 	// Endpoint is the API that failed, as far as it is known.
 	Endpoint string
-	Err      error
+	// Purpose is what the credentials are for: "registry credentials" when empty.
+	Purpose string
+	Err     error
 }
 
 func (e *LoginError) Error() string {
-	msg := fmt.Sprintf("provider '%s': failed to get registry credentials with %s", e.Provider, e.Identity)
+	purpose := e.Purpose
+	if purpose == "" {
+		purpose = "registry credentials"
+	}
+	msg := fmt.Sprintf("provider '%s': failed to get %s with %s", e.Provider, purpose, e.Identity)
 	if e.Endpoint != "" {
 		msg += " from " + e.Endpoint
 	}

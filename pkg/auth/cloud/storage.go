@@ -85,7 +85,15 @@ func (l *Logins) via(proxy *url.URL) *Logins {
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	t.Proxy = http.ProxyURL(proxy)
-	c := *l
-	c.HTTPClient, c.proxyKey = &http.Client{Transport: t}, proxy.String()
-	return &c
+	// Field by field: the per-region CodeCommit credentials are not for a proxied copy (and
+	// a sync.Map must not be copied).
+	return &Logins{
+		Cache:                         l.Cache,
+		HTTPClient:                    &http.Client{Transport: t},
+		ObjectLevel:                   l.ObjectLevel,
+		DefaultServiceAccount:         l.DefaultServiceAccount,
+		Kube:                          l.Kube,
+		AzureDisableInstanceDiscovery: l.AzureDisableInstanceDiscovery,
+		proxyKey:                      proxy.String(),
+	}
 }

@@ -89,6 +89,8 @@ type gitScope struct {
 	// auth and proxy come from spec.secretRef and spec.proxySecretRef.
 	auth  *git.AuthOptions
 	proxy *git.ProxyOptions
+	// identity names who spec.provider authenticates as (empty for generic), for Git errors.
+	identity string
 	// commit is the checked-out commit, nil when the fast path found nothing changed.
 	commit *git.Commit
 	// revision is the resolved revision string (main@sha1:...).

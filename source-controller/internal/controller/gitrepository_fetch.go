@@ -39,7 +39,7 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 		resolved, err := r.gitClient(s).ResolveRef(ctx, obj.Spec.URL, s.auth, ref)
 		if err != nil {
 			return failFetch(obj, reconcile.Fail(sourcev1.GitOperationFailedReason,
-				fmt.Errorf("failed to resolve %s of %s: %w", describeRef(ref), redact.URL(obj.Spec.URL), err)))
+				s.asIdentity(fmt.Errorf("failed to resolve %s of %s: %w", describeRef(ref), redact.URL(obj.Spec.URL), err))))
 		}
 		if sameRevision(resolved, a.Revision) && s.verificationCurrent() {
 			s.upToDate, s.revision = true, a.Revision
@@ -70,7 +70,7 @@ func (r *GitRepositoryReconciler) fetch(ctx context.Context, s *gitScope) error 
 	}
 	if err != nil {
 		return failFetch(obj, reconcile.Fail(sourcev1.GitOperationFailedReason,
-			fmt.Errorf("failed to checkout and determine revision: %w", err)))
+			s.asIdentity(fmt.Errorf("failed to checkout and determine revision: %w", err))))
 	}
 	s.commit, s.revision = commit, commit.String()
 	reconcile.DeleteCondition(obj, sourcev1.FetchFailedCondition)
@@ -113,6 +113,15 @@ func (r *GitRepositoryReconciler) loadCredentials(ctx context.Context, s *gitSco
 		s.auth = auth
 	}
 	return nil
+}
+
+// asIdentity adds who the Git server was asked as, when spec.provider named an identity: a
+// refusal then says whose permissions to fix.
+func (s *gitScope) asIdentity(err error) error {
+	if s.identity == "" {
+		return err
+	}
+	return fmt.Errorf("%w (as %s)", err, s.identity)
 }
 
 // inputsChanged reports whether anything besides the remote revision that shapes the artifact
