@@ -23,6 +23,9 @@ CONTROLLERS := source-controller kustomize-controller helm-controller notificati
 MODULES := pkg apis decrypt helmrender examples internal/testing $(API_MODULES) $(CONTROLLERS) cli e2e terraform-provider-flux
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 
+# Build tags of every binary (workspace.BuildTags; its comment says why; a test keeps them equal).
+GO_TAGS := kustomize_disable_go_plugin_support
+
 CONTROLLER_GEN := $(BIN)/controller-gen
 TESTBIN_STAMP := $(BIN)/.testbin-version
 
@@ -83,11 +86,11 @@ testbin: check-go registry peers test-deps ## Build the control plane (etcd, kub
 .PHONY: build
 build: check-go ## Build the controllers, the flux CLI and the Terraform provider into bin/.
 	@for c in $(CONTROLLERS); do \
-	  if [ -d $$c/cmd ]; then go build -o $(BIN)/$$c ./$$c/cmd || exit 1; \
+	  if [ -d $$c/cmd ]; then go build -tags $(GO_TAGS) -o $(BIN)/$$c ./$$c/cmd || exit 1; \
 	  else echo "build: $$c has no cmd/ yet"; fi; \
 	done
-	go build -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
-	go build -ldflags "-X main.version=$(VERSION:v%=%)" -o $(BIN)/terraform-provider-flux ./terraform-provider-flux
+	go build -tags $(GO_TAGS) -ldflags "-X gotk.dev/cli/internal/app.Version=$(VERSION:v%=%)" -o $(BIN)/flux ./cli/cmd/flux
+	go build -tags $(GO_TAGS) -ldflags "-X main.version=$(VERSION:v%=%)" -o $(BIN)/terraform-provider-flux ./terraform-provider-flux
 
 .PHONY: ui-assets
 ui-assets: ## Rebuild the flux ui front end (cli/internal/ui/web/dist, committed) from web/src with npm and esbuild.
@@ -124,7 +127,7 @@ fuzz: testbin ## Run every fuzz target for FUZZTIME each (default 20s); make tes
 
 .PHONY: dev-up
 dev-up: testbin build ## The GitOps demo: local cluster, Git server with an example repository, controllers, flux bootstrap.
-	go build -o $(BIN)/devcluster ./e2e/cmd/devcluster
+	go build -tags $(GO_TAGS) -o $(BIN)/devcluster ./e2e/cmd/devcluster
 	$(BIN)/devcluster up --dir $(ROOT)/.dev --bin $(BIN) --example $(ROOT)/e2e/journeys/testdata/platform
 
 .PHONY: dev-down

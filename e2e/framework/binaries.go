@@ -137,7 +137,8 @@ func (b *Binaries) goBuild(ctx context.Context, spec ControllerSpec, dir string)
 		return "", err
 	}
 	out := filepath.Join(dir, spec.Name)
-	args := []string{"build", "-o", out}
+	// The tags of `make build` and the release images: measure what is deployed.
+	args := []string{"build", "-tags", workspace.BuildTags, "-o", out}
 	if spec.ldflags != "" {
 		args = append(args, "-ldflags", spec.ldflags)
 	}

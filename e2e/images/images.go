@@ -22,6 +22,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"gotk.dev/internal/testing/workspace"
 )
 
 // DefaultCACerts is where Debian (and the build host) keep the CA bundle; the images carry
@@ -164,9 +166,10 @@ func Build(ctx context.Context, opts Options) ([]Result, error) {
 	return results, nil
 }
 
-// goBuild compiles name's main package into a static, stripped, reproducible Linux binary.
+// goBuild compiles name's main package into a static, stripped, reproducible Linux binary,
+// with the build tags of every binary of the repository (workspace.BuildTags).
 func goBuild(ctx context.Context, root, name, arch, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./"+mainPackage(name))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", workspace.BuildTags, "-ldflags=-s -w -buildid=", "-o", out, "./"+mainPackage(name))
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if b, err := cmd.CombinedOutput(); err != nil {
