@@ -29,6 +29,8 @@ import (
 
 	"gotk.dev/source-controller/internal/helm"
 	"gotk.dev/source-controller/internal/helm/indexcache"
+	"gotk.dev/source-controller/internal/ociverify"
+	"gotk.dev/source-controller/internal/testsign"
 )
 
 // testMaxArtifactSize is the reconcilers' MaxArtifactSize (--artifact-max-size) in this suite:
@@ -56,6 +58,10 @@ type suite struct {
 	// indexLoads counts its loads (index parses) per repository ("<namespace>/<name>").
 	indexCache *indexcache.Cache
 	indexLoads *counter
+	// sigstore is the controller-wide private Sigstore: the reconcilers verify keyless
+	// signatures of objects naming no trusted root against it, configured through cosign's
+	// SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY as an air-gapped deployment does.
+	sigstore *testsign.Sigstore
 }
 
 // counter counts by key, safely for concurrent use.
@@ -146,6 +152,18 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	cc := newCountingClient(rt.Manager.GetClient())
+	sigstore, err := testsign.StartSigstore()
+	if err != nil {
+		return err
+	}
+	cosignEnv, err := sigstore.WriteCosignEnv(root)
+	if err != nil {
+		return err
+	}
+	verification := NewVerification(workDir)
+	if verification.LocalRoot, err = ociverify.NewLocalRoot("", func(k string) string { return cosignEnv[k] }); err != nil {
+		return err
+	}
 	// The controller's cloud identity: the SDKs' default chains, pointed by each test at
 	// the cloudapi servers, trusting their CA.
 	cloudLogins := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
@@ -174,6 +192,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		UserAgent:       "source-controller",
 		NewClient:       oci.NewClient,
 		TmpDir:          workDir,
+		Verification:    verification,
 	})
 	if err != nil {
 		return err
@@ -189,7 +208,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		}
 	}})
 	helmCfg := HelmConfig{Client: cc, Storage: storage, IndexCache: cache, Limits: testHelmLimits,
-		UserAgent: "source-controller", TmpDir: workDir, CloudLogins: cloudLogins}
+		UserAgent: "source-controller", TmpDir: workDir, CloudLogins: cloudLogins, Verification: verification}
 	helmRepos, err := NewHelmRepositoryReconciler(rt, helmCfg)
 	if err != nil {
 		return err
@@ -213,7 +232,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	}
 
 	testenv.RunManager(rt.Manager, cleanup)
-	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads}
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads, sigstore: sigstore}
 	return nil
 }
 
