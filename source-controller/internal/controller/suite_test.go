@@ -17,6 +17,7 @@ import (
 
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/logcapture"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
@@ -62,6 +63,8 @@ type suite struct {
 	// signatures of objects naming no trusted root against it, configured through cosign's
 	// SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY as an air-gapped deployment does.
 	sigstore *testsign.Sigstore
+	// logs is everything the controllers log, at trace level: the credential tests check it.
+	logs *logcapture.Buffer
 }
 
 // counter counts by key, safely for concurrent use.
@@ -109,7 +112,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	var opts options.Runtime
 	opts.BindFlags(fs, 2)
 	if err := fs.Parse([]string{
-		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+		"--metrics-addr=0", "--health-addr=0", "--log-level=trace",
 		"--events-addr=" + sink.URL,
 		"--concurrent=4",
 		"--min-retry-delay=200ms", "--max-retry-delay=2s", "--requeue-dependency=1s",
@@ -119,10 +122,12 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := opts.Validate(nil); err != nil {
 		return err
 	}
+	logs := &logcapture.Buffer{}
 	rt, err := manager.New(manager.Setup{
-		Name:    "source-controller",
-		Scheme:  env.Scheme,
-		Options: &opts,
+		Name:      "source-controller",
+		Scheme:    env.Scheme,
+		Options:   &opts,
+		LogOutput: logs,
 		Watched: []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{},
 			&sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.Bucket{}},
 		RESTConfig: env.Config,
@@ -232,7 +237,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	}
 
 	testenv.RunManager(rt.Manager, cleanup)
-	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads, sigstore: sigstore}
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads, sigstore: sigstore, logs: logs}
 	return nil
 }
 
