@@ -25,8 +25,8 @@ type cloudRegistry struct {
 	// logMark is where the controllers' log stood when the clouds started.
 	logMark logcapture.Mark
 	clouds  *cloudapi.Clouds
-	reg    *registry.Registry
-	front  *cloudapi.Front
+	reg     *registry.Registry
+	front   *cloudapi.Front
 }
 
 func startCloudRegistry(t *testing.T, hosts ...string) *cloudRegistry {
