@@ -27,6 +27,7 @@
 //   - kubelet: a stand-in kubelet that finishes Pods and rolls Deployments out.
 //   - peer: finding, starting, waiting for and stopping the peers that run as processes.
 //   - pki: the throwaway certificate authority every TLS peer above uses.
+//   - logcapture: a controller's log kept in memory, to prove no token or secret is logged.
 //   - eventsink: a stand-in notification-controller endpoint that records posted events.
 //   - golden: golden-file assertions.
 //   - ports: free loopback ports.

@@ -6,6 +6,7 @@ package manager
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -70,6 +71,9 @@ type Setup struct {
 	// whole): controllers that watch many objects they do not own (health checks) drop what
 	// they never read.
 	CacheTransform toolscache.TransformFunc
+	// LogOutput receives the process' log lines (nil: stderr). Tests capture them to prove
+	// that nothing secret is logged.
+	LogOutput io.Writer
 }
 
 // Runtime is a built controller process, ready for reconcilers to be added.
@@ -85,7 +89,10 @@ type Runtime struct {
 }
 
 // NewLogger builds the process logger from --log-level and --log-encoding.
-func NewLogger(o *options.Runtime) logr.Logger {
+func NewLogger(o *options.Runtime) logr.Logger { return newLogger(o, nil) }
+
+// newLogger is NewLogger writing to w (stderr when nil).
+func newLogger(o *options.Runtime, w io.Writer) logr.Logger {
 	level := map[string]zapcore.Level{"trace": -2, "debug": -1, "info": 0, "error": zapcore.ErrorLevel}[o.LogLevel]
 	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel),
 		// ISO-8601 timestamps, as upstream controllers log them (log tooling parses them).
@@ -94,6 +101,9 @@ func NewLogger(o *options.Runtime) logr.Logger {
 		zo = append(zo, zap.ConsoleEncoder())
 	} else {
 		zo = append(zo, zap.JSONEncoder())
+	}
+	if w != nil {
+		zo = append(zo, zap.WriteTo(w))
 	}
 	return zap.New(zo...)
 }
@@ -129,7 +139,7 @@ func New(s Setup) (*Runtime, error) {
 			}
 		}
 	}
-	log := NewLogger(s.Options)
+	log := newLogger(s.Options, s.LogOutput)
 	ctrl.SetLogger(log)
 	for name, value := range s.Options.FeatureGates {
 		if why := gates[name].NoEffect; why != "" {

@@ -21,6 +21,9 @@ type flags struct {
 	// defaultServiceAccount is the cloud identity of objects naming none, with the
 	// ObjectLevelWorkloadIdentity gate.
 	defaultServiceAccount string
+	// sigstoreTrustedRoot is a private Sigstore's trusted_root.json for keyless verification
+	// of objects naming none (gotk's extension; upstream reads cosign's SIGSTORE_* variables).
+	sigstoreTrustedRoot string
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -33,6 +36,7 @@ func parseFlags(args []string) (*flags, error) {
 	f.helmCache.BindFlags(fs)
 	f.tokenCache.BindFlags(fs)
 	fs.StringVar(&f.defaultServiceAccount, "default-service-account", "", "Default service account to use for workload identity when not specified in resources (with the ObjectLevelWorkloadIdentity feature gate).")
+	fs.StringVar(&f.sigstoreTrustedRoot, "sigstore-trusted-root", "", "Path to the trusted_root.json of a private Sigstore (e.g. made with 'cosign trusted-root create') for keyless verification of HelmCharts and of OCIRepositories without spec.verify.trustedRootSecretRef, instead of Sigstore's public root (gotk extension; without it cosign's SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY are honoured).")
 	return f, fs.Parse(args)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
@@ -9,6 +10,7 @@ import (
 	"gotk.dev/pkg/manager"
 
 	"gotk.dev/source-controller/internal/controller"
+	"gotk.dev/source-controller/internal/ociverify"
 )
 
 // setupReconcilers builds the reconciler of every source kind and registers it with the
@@ -20,6 +22,12 @@ func setupReconcilers(rt *manager.Runtime, storage *artifact.Storage, f *flags) 
 	}
 	tokens := auth.NewTokenCache(auth.CacheOptions{MaxSize: f.tokenCache.MaxSize, MaxDuration: f.tokenCache.MaxDuration})
 	verification := controller.NewVerification("")
+	if verification.LocalRoot, err = ociverify.NewLocalRoot(f.sigstoreTrustedRoot, os.Getenv); err != nil {
+		return err
+	}
+	if verification.LocalRoot != nil {
+		rt.Log.Info("keyless verification without spec.verify.trustedRootSecretRef uses a private Sigstore", "root", verification.LocalRoot.String())
+	}
 	logins := &cloud.Logins{Cache: tokens, ObjectLevel: f.runtime.Enabled(controller.FeatureGates(), "ObjectLevelWorkloadIdentity"),
 		DefaultServiceAccount: f.defaultServiceAccount, Kube: rt.Manager.GetClient()}
 	helmCfg := controller.HelmConfig{Storage: storage, IndexCache: cache, Limits: f.helmLimits, UserAgent: controllerName,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
 	"gotk.dev/internal/testing/cloudapi"
+	"gotk.dev/internal/testing/logcapture"
 	"gotk.dev/internal/testing/registry"
 	"gotk.dev/pkg/auth/cloud"
 )
@@ -27,7 +29,9 @@ import (
 // serve and a refusing cloud each get a clear condition without any credential.
 func TestImageRepositoryCloudProviders(t *testing.T) {
 	const ecr, acr, gar = "444444444444.dkr.ecr.eu-central-1.amazonaws.com", "gotkimages.azurecr.io", "asia-docker.pkg.dev"
+	logMark := suiteEnv.logs.Mark()
 	clouds := cloudapi.UseClouds(t)
+	secrets := clouds.Secrets
 	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +69,7 @@ func TestImageRepositoryCloudProviders(t *testing.T) {
 		t.Errorf("ECR logins = %d, want 1 (cached afterwards)", c.ECR)
 	}
 
-	leaks := leakCheck(t, clouds)
+	leaks := leakCheck(t, logMark, secrets)
 	stalled := func(reason, msg string) func(*imagev1.ImageRepository) error {
 		return func(r *imagev1.ImageRepository) error {
 			if c := conditionOf(r, meta.StalledCondition); c == nil || c.Reason != reason || !strings.Contains(c.Message, msg) {
@@ -111,20 +115,22 @@ func authFailed(want ...string) func(*imagev1.ImageRepository) error {
 	}
 }
 
-// leakCheck returns a check that no condition or event of an ImageRepository shows one of
-// the clouds' credentials.
-func leakCheck(t *testing.T, clouds *cloudapi.Clouds) func(*imagev1.ImageRepository) {
+// leakCheck returns a check that no condition or event of an ImageRepository, and no line the
+// controllers logged (at trace level) since logMark, shows one of the credentials secrets
+// returns (the clouds' and any the test saw issued).
+func leakCheck(t *testing.T, logMark logcapture.Mark, secrets func() []string) func(*imagev1.ImageRepository) {
 	return func(r *imagev1.ImageRepository) {
 		t.Helper()
+		suiteEnv.logs.NoSecrets(t, logMark, []string{r.Name}, secrets()...)
 		for _, c := range r.Status.Conditions {
-			for _, s := range clouds.Secrets() {
+			for _, s := range secrets() {
 				if strings.Contains(c.Message, s) {
 					t.Errorf("condition %s leaks a credential: %q", c.Type, c.Message)
 				}
 			}
 		}
 		for _, ev := range suiteEnv.events.Of(imagev1.ImageRepositoryKind, r.Namespace, r.Name, "") {
-			for _, s := range clouds.Secrets() {
+			for _, s := range secrets() {
 				if strings.Contains(ev.Message, s) {
 					t.Errorf("event %s leaks a credential: %q", ev.Reason, ev.Message)
 				}
@@ -143,10 +149,19 @@ func leakCheck(t *testing.T, clouds *cloudapi.Clouds) func(*imagev1.ImageReposit
 // account naming the same role is refused, and one without annotations is told which.
 func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 	const ecr, acr, gar = "555555555555.dkr.ecr.eu-west-3.amazonaws.com", "gotktenant.azurecr.io", "europe-west1-docker.pkg.dev"
+	logMark := suiteEnv.logs.Mark()
 	ns := newNamespace(t, nil)
+	// The service account tokens the fake clouds were shown: credentials too.
+	var saTokens struct {
+		sync.Mutex
+		seen []string
+	}
 	const roleA, clientB = "arn:aws:iam::555555555555:role/team-a", "client-team-b"
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
 	verify := func(token, audience string) (string, error) {
+		saTokens.Lock()
+		saTokens.seen = append(saTokens.seen, token)
+		saTokens.Unlock()
 		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
 		if err := k8s().Create(testCtx(t), tr); err != nil {
 			return "", err
@@ -223,7 +238,14 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 		t.Errorf("team-b's client must get one Entra ID token: %+v", c)
 	}
 
-	leaks := leakCheck(t, clouds)
+	leaks := leakCheck(t, logMark, func() []string {
+		saTokens.Lock()
+		defer saTokens.Unlock()
+		if len(saTokens.seen) == 0 {
+			t.Error("the fake clouds saw no service account token")
+		}
+		return append(clouds.Secrets(), saTokens.seen...)
+	})
 	intruder := newRepository(t, ns, "intruder", ecr+"/team/app", as("aws", "intruder"))
 	leaks(waitFor(t, intruder, time.Minute, authFailed("provider 'aws'", "service account '"+ns+"/intruder' (role "+roleA+")",
 		"AssumeRoleWithWebIdentity", "AccessDenied")))

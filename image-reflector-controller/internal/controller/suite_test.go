@@ -15,6 +15,7 @@ import (
 	"gotk.dev/image-reflector-controller/internal/tagstore"
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/logcapture"
 	"gotk.dev/internal/testing/registry"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/auth"
@@ -32,6 +33,8 @@ type suite struct {
 	events *eventsink.Sink
 	reg    *registry.Registry
 	rt     *manager.Runtime
+	// logs is everything the controllers log, at trace level: the credential tests check it.
+	logs *logcapture.Buffer
 }
 
 var suiteEnv *suite
@@ -60,14 +63,15 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	fs := pflag.NewFlagSet("image-reflector-controller", pflag.ContinueOnError)
 	f.runtime.BindFlags(fs, 4)
 	if err := fs.Parse([]string{
-		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+		"--metrics-addr=0", "--health-addr=0", "--log-level=trace",
 		"--events-addr=" + sink.URL,
 		"--min-retry-delay=200ms", "--max-retry-delay=2s", "--requeue-dependency=1s",
 	}); err != nil {
 		return err
 	}
+	logs := &logcapture.Buffer{}
 	rt, err := manager.New(manager.Setup{
-		Name: "image-reflector-controller", Scheme: env.Scheme, Options: &f.runtime, RESTConfig: env.Config,
+		Name: "image-reflector-controller", Scheme: env.Scheme, Options: &f.runtime, RESTConfig: env.Config, LogOutput: logs,
 		Watched: []client.Object{&imagev1.ImageRepository{}, &imagev1.ImagePolicy{}},
 	})
 	if err != nil {
@@ -98,7 +102,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	testenv.RunManager(rt.Manager, cleanup)
-	suiteEnv = &suite{env: env, store: store, events: sink, reg: reg, rt: rt}
+	suiteEnv = &suite{env: env, store: store, events: sink, reg: reg, rt: rt, logs: logs}
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +63,14 @@ func (s *Server) IssuedTokens() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.installTokens)
+}
+
+// InstallationTokens are the installation tokens the server has issued, for tests proving
+// that none of them is logged or shown.
+func (s *Server) InstallationTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Keys(s.installTokens))
 }
 
 // serveApp answers /app/... requests, which only an app's JWT may make.

@@ -81,9 +81,11 @@ stringData:
 `
 
 // assertNothingLeaks fails when the Kustomization's status, the events received or the
-// Kubernetes Events of ns hold any of secrets.
+// Kubernetes Events of ns, or the controller's log, hold any of secrets.
 func assertNothingLeaks(t *testing.T, ns, name string, secrets ...string) {
 	t.Helper()
+	// Nor anything the controller logged (at trace level) since the suite started.
+	suiteEnv.logs.NoSecrets(t, 0, []string{name}, secrets...)
 	var texts []string
 	status, _ := json.Marshal(getKS(t, ns, name).Status)
 	texts = append(texts, string(status))

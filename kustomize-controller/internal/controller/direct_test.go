@@ -48,7 +48,11 @@ func newDirect(t *testing.T, opts Options) *direct {
 // reconcile runs one reconcile of ns/name and returns the Kustomization afterwards.
 func (d *direct) reconcile(t *testing.T, ns, name string) *kustomizev1.Kustomization {
 	t.Helper()
-	_, _ = d.r.Reconcile(testCtx(t), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
+	// The logger the manager's controller would hand the reconcile, so what it logs is
+	// captured with the object's name, as in production.
+	ctx := ctrl.LoggerInto(testCtx(t), suiteEnv.rt.Log.WithValues("controller", "kustomization", "Kustomization", map[string]string{"name": name, "namespace": ns},
+		"namespace", ns, "name", name))
+	_, _ = d.r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
 	return getKS(t, ns, name)
 }
 

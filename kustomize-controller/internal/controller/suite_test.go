@@ -20,6 +20,7 @@ import (
 
 	"gotk.dev/internal/testing/azurekvapi"
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/logcapture"
 	"gotk.dev/internal/testing/requestlog"
 	"gotk.dev/internal/testing/testenv"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
@@ -49,6 +50,8 @@ type suite struct {
 	builder       *kustomize.Builder
 	events        *eventsink.Sink
 	root          string
+	// logs is everything the controller logs, at trace level: the decryption tests check it.
+	logs *logcapture.Buffer
 }
 
 var suiteEnv *suite
@@ -81,7 +84,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	var opts options.Runtime
 	opts.BindFlags(fs, 4)
 	if err := fs.Parse([]string{
-		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+		"--metrics-addr=0", "--health-addr=0", "--log-level=trace",
 		"--events-addr=" + sink.URL,
 		"--concurrent=8",
 		"--min-retry-delay=200ms", "--max-retry-delay=2s",
@@ -102,7 +105,9 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err != nil {
 		return err
 	}
+	logs := &logcapture.Buffer{}
 	rt, err := manager.New(manager.Setup{
+		LogOutput:      logs,
 		WatchConfigs:   configs,
 		Name:           "kustomize-controller",
 		Scheme:         env.Scheme,
@@ -147,7 +152,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	}
 
 	testenv.RunManager(rt.Manager, cleanup)
-	suiteEnv = &suite{env: env, managerConfig: cfg, requests: reqs, rt: rt, storage: storage,
+	suiteEnv = &suite{logs: logs, env: env, managerConfig: cfg, requests: reqs, rt: rt, storage: storage,
 		artifacts: cache, builder: builder, events: sink, root: root}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/helmrepo"
+	"gotk.dev/internal/testing/logcapture"
 	"gotk.dev/internal/testing/registry"
 	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -21,13 +22,16 @@ import (
 // credentials the fake clouds issue, reached under cloud registry host names through an
 // HTTPS front (which also serves ACR's token exchange).
 type cloudRegistry struct {
-	clouds *cloudapi.Clouds
-	reg    *registry.Registry
-	front  *cloudapi.Front
+	// logMark is where the controllers' log stood when the clouds started.
+	logMark logcapture.Mark
+	clouds  *cloudapi.Clouds
+	reg     *registry.Registry
+	front   *cloudapi.Front
 }
 
 func startCloudRegistry(t *testing.T, hosts ...string) *cloudRegistry {
 	t.Helper()
+	mark := suiteEnv.logs.Mark()
 	clouds := cloudapi.UseClouds(t)
 	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
 	if err != nil {
@@ -36,10 +40,11 @@ func startCloudRegistry(t *testing.T, hosts ...string) *cloudRegistry {
 	t.Cleanup(func() { _ = reg.Close() })
 	front := cloudapi.StartFront(t, "http://"+reg.Host(), hosts...)
 	front.ACRAccessToken, front.ACRRefreshToken = clouds.EntraID.AccessToken, clouds.ACRRefreshToken
-	return &cloudRegistry{clouds: clouds, reg: reg, front: front}
+	return &cloudRegistry{logMark: mark, clouds: clouds, reg: reg, front: front}
 }
 
-// leaks fails the test when a condition or an event of the object shows a credential.
+// leaks fails the test when a condition or an event of the object, or any line the
+// controllers logged (at trace level) since the clouds started, shows a credential.
 func (c *cloudRegistry) leaks(t *testing.T, kind string, obj interface {
 	GetConditions() []metav1.Condition
 	GetNamespace() string
@@ -47,6 +52,7 @@ func (c *cloudRegistry) leaks(t *testing.T, kind string, obj interface {
 }) {
 	t.Helper()
 	wantNoSecret(t, obj, c.clouds.Secrets()...)
+	suiteEnv.logs.NoSecrets(t, c.logMark, []string{obj.GetName()}, c.clouds.Secrets()...)
 	for _, ev := range suiteEnv.events.Of(kind, obj.GetNamespace(), obj.GetName(), "") {
 		for _, s := range c.clouds.Secrets() {
 			if strings.Contains(ev.Message, s) {

@@ -16,6 +16,7 @@ import (
 // in for Azure Repos) takes as a bearer token and nothing else. spec.serviceAccountName
 // without the ObjectLevelWorkloadIdentity gate stalls.
 func TestGitRepositoryAzureProvider(t *testing.T) {
+	logMark := suiteEnv.logs.Mark()
 	clouds := cloudapi.UseClouds(t)
 	srv := gitserver.New(t, gitserver.Options{BearerToken: clouds.EntraID.AccessToken})
 	url, err := srv.InitRepo("app")
@@ -44,4 +45,5 @@ func TestGitRepositoryAzureProvider(t *testing.T) {
 	waitNotReady(t, withSA, meta.FeatureGateDisabledReason)
 	wantCondition(t, withSA, meta.StalledCondition, metav1.ConditionTrue, meta.FeatureGateDisabledReason, "ObjectLevelWorkloadIdentity")
 	wantNoSecret(t, obj, clouds.Secrets()...)
+	suiteEnv.logs.NoSecrets(t, logMark, []string{obj.Name, withSA.Name}, clouds.Secrets()...)
 }

@@ -56,6 +56,12 @@ func TestGitRepositoryGitHubApp(t *testing.T) {
 		return name
 	}
 	secretValues := []string{string(keyPEM), string(wrongPEM), "ghs_", "eyJ"}
+	// Once every case has run: no installation token or line of a private key in the
+	// controllers' log (at trace level) since the test started.
+	logMark := suiteEnv.logs.Mark()
+	t.Cleanup(func() {
+		suiteEnv.logs.NoSecrets(t, logMark, []string{ns}, append(api.InstallationTokens(), pemLines(keyPEM, wrongPEM)...)...)
+	})
 	for _, tc := range []struct {
 		name, repo string
 		secret     map[string][]byte
@@ -135,5 +141,20 @@ func TestGitRepositoryGitHubApp(t *testing.T) {
 		if n := cacheAPI.IssuedTokens(); n != 1 {
 			t.Fatalf("%d installation tokens issued for two reconciles, want 1 (cached)", n)
 		}
+		suiteEnv.logs.NoSecrets(t, logMark, []string{"cached"}, cacheAPI.InstallationTokens()...)
 	})
+}
+
+// pemLines are the base64 lines of PEM documents: what a log line escaping newlines would
+// still show of a private key.
+func pemLines(docs ...[]byte) []string {
+	var out []string
+	for _, d := range docs {
+		for _, line := range strings.Split(string(d), "\n") {
+			if len(line) >= 32 && !strings.HasPrefix(line, "-----") {
+				out = append(out, line)
+			}
+		}
+	}
+	return out
 }

@@ -16,18 +16,29 @@ import (
 )
 
 // Verification is what OCIRepository and HelmChart signature verification share: the cache
-// of verified digests and Sigstore's public trusted root.
+// of verified digests, the controller's private Sigstore root if it has one, and Sigstore's
+// public trusted root.
 type Verification struct {
-	Cache      *ociverify.Cache
+	Cache *ociverify.Cache
+	// LocalRoot, when set, is the trusted root of keyless verification for objects that name
+	// none (every HelmChart; OCIRepositories without spec.verify.trustedRootSecretRef)
+	// instead of Sigstore's public root: --sigstore-trusted-root or cosign's SIGSTORE_*
+	// environment variables.
+	LocalRoot  *ociverify.LocalRoot
 	PublicRoot *ociverify.PublicRoot
 }
 
-// NewVerification returns the shared verification state; tmpDir holds TUF metadata.
+// NewVerification returns the shared verification state; TUF metadata goes to $TUF_ROOT as
+// with cosign, else under tmpDir.
 func NewVerification(tmpDir string) *Verification {
 	if tmpDir == "" {
 		tmpDir = os.TempDir()
 	}
-	return &Verification{Cache: ociverify.NewCache(4096), PublicRoot: &ociverify.PublicRoot{CacheDir: filepath.Join(tmpDir, "sigstore-tuf")}}
+	tufDir := ociverify.TUFCacheDir(os.Getenv)
+	if tufDir == "" {
+		tufDir = filepath.Join(tmpDir, "sigstore-tuf")
+	}
+	return &Verification{Cache: ociverify.NewCache(4096), PublicRoot: &ociverify.PublicRoot{CacheDir: tufDir}}
 }
 
 // verifyOCI checks spec.verify for the artifact t in namespace ns and returns the
@@ -54,6 +65,12 @@ func (v *Verification) verifyOCI(ctx context.Context, c client.Reader, ns string
 			return "", reconcile.Stall(sourcev1.VerificationError, fmt.Errorf("trusted root secret '%s/%s' has no '%s' entry", ns, trustedRootRef.Name, ociverify.TrustedRootKey))
 		}
 		key.TrustedRoot = raw
+	} else if v.LocalRoot != nil && keyless(spec) {
+		raw, err := v.LocalRoot.TrustedRoot()
+		if err != nil {
+			return "", reconcile.Fail(sourcev1.VerificationError, err)
+		}
+		key.TrustedRoot, key.LocalRoot = raw, true
 	}
 	for _, id := range spec.MatchOIDCIdentity {
 		key.Identities = append(key.Identities, ociverify.Identity{Issuer: id.Issuer, Subject: id.Subject})
@@ -100,6 +117,10 @@ func (v *Verification) verifier(ns string, spec *sourcev1.OCIVerification, key o
 		trusted := key.TrustedRoot
 		if trusted != nil {
 			tr, err := ociverify.ParseTrustedRoot(trusted)
+			if key.LocalRoot && err != nil {
+				// The controller's file changed under it: retried, it may be fixed in place.
+				return nil, reconcile.Fail(sourcev1.VerificationError, fmt.Errorf("%s: %w", v.LocalRoot, err))
+			}
 			if err != nil {
 				return nil, stall("%w", err)
 			}
@@ -111,7 +132,7 @@ func (v *Verification) verifier(ns string, spec *sourcev1.OCIVerification, key o
 		}
 		tr, err := v.PublicRoot.Get()
 		if err != nil {
-			return nil, reconcile.Fail(sourcev1.VerificationError, fmt.Errorf("failed to get Sigstore's public trusted root: %w (an air-gapped cluster needs spec.verify.trustedRootSecretRef)", err))
+			return nil, reconcile.Fail(sourcev1.VerificationError, fmt.Errorf("failed to get Sigstore's public trusted root: %w (an air-gapped cluster needs a private Sigstore: spec.verify.trustedRootSecretRef, or for every object the controller's --sigstore-trusted-root or SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY)", err))
 		}
 		vf, err := ociverify.NewCosignKeyless(tr, key.Identities)
 		if err != nil {
@@ -130,4 +151,9 @@ func (v *Verification) verifier(ns string, spec *sourcev1.OCIVerification, key o
 	default:
 		return nil, stall("unsupported verification provider '%s'", spec.Provider)
 	}
+}
+
+// keyless tells whether spec.verify asks for cosign keyless verification.
+func keyless(spec *sourcev1.OCIVerification) bool {
+	return (spec.Provider == sourcev1.VerificationProviderCosign || spec.Provider == "") && spec.SecretRef == nil
 }

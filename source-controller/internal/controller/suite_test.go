@@ -17,6 +17,7 @@ import (
 
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/logcapture"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth"
@@ -29,6 +30,8 @@ import (
 
 	"gotk.dev/source-controller/internal/helm"
 	"gotk.dev/source-controller/internal/helm/indexcache"
+	"gotk.dev/source-controller/internal/ociverify"
+	"gotk.dev/source-controller/internal/testsign"
 )
 
 // testMaxArtifactSize is the reconcilers' MaxArtifactSize (--artifact-max-size) in this suite:
@@ -56,6 +59,12 @@ type suite struct {
 	// indexLoads counts its loads (index parses) per repository ("<namespace>/<name>").
 	indexCache *indexcache.Cache
 	indexLoads *counter
+	// sigstore is the controller-wide private Sigstore: the reconcilers verify keyless
+	// signatures of objects naming no trusted root against it, configured through cosign's
+	// SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY as an air-gapped deployment does.
+	sigstore *testsign.Sigstore
+	// logs is everything the controllers log, at trace level: the credential tests check it.
+	logs *logcapture.Buffer
 }
 
 // counter counts by key, safely for concurrent use.
@@ -103,7 +112,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	var opts options.Runtime
 	opts.BindFlags(fs, 2)
 	if err := fs.Parse([]string{
-		"--metrics-addr=0", "--health-addr=0", "--log-level=error",
+		"--metrics-addr=0", "--health-addr=0", "--log-level=trace",
 		"--events-addr=" + sink.URL,
 		"--concurrent=4",
 		"--min-retry-delay=200ms", "--max-retry-delay=2s", "--requeue-dependency=1s",
@@ -113,10 +122,12 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	if err := opts.Validate(nil); err != nil {
 		return err
 	}
+	logs := &logcapture.Buffer{}
 	rt, err := manager.New(manager.Setup{
-		Name:    "source-controller",
-		Scheme:  env.Scheme,
-		Options: &opts,
+		Name:      "source-controller",
+		Scheme:    env.Scheme,
+		Options:   &opts,
+		LogOutput: logs,
 		Watched: []client.Object{&sourcev1.GitRepository{}, &sourcev1.OCIRepository{},
 			&sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.Bucket{}},
 		RESTConfig: env.Config,
@@ -146,6 +157,18 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		return err
 	}
 	cc := newCountingClient(rt.Manager.GetClient())
+	sigstore, err := testsign.StartSigstore()
+	if err != nil {
+		return err
+	}
+	cosignEnv, err := sigstore.WriteCosignEnv(root)
+	if err != nil {
+		return err
+	}
+	verification := NewVerification(workDir)
+	if verification.LocalRoot, err = ociverify.NewLocalRoot("", func(k string) string { return cosignEnv[k] }); err != nil {
+		return err
+	}
 	// The controller's cloud identity: the SDKs' default chains, pointed by each test at
 	// the cloudapi servers, trusting their CA.
 	cloudLogins := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 100, MaxDuration: time.Hour}),
@@ -174,6 +197,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		UserAgent:       "source-controller",
 		NewClient:       oci.NewClient,
 		TmpDir:          workDir,
+		Verification:    verification,
 	})
 	if err != nil {
 		return err
@@ -189,7 +213,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 		}
 	}})
 	helmCfg := HelmConfig{Client: cc, Storage: storage, IndexCache: cache, Limits: testHelmLimits,
-		UserAgent: "source-controller", TmpDir: workDir, CloudLogins: cloudLogins}
+		UserAgent: "source-controller", TmpDir: workDir, CloudLogins: cloudLogins, Verification: verification}
 	helmRepos, err := NewHelmRepositoryReconciler(rt, helmCfg)
 	if err != nil {
 		return err
@@ -218,7 +242,7 @@ func startSuite(env *testenv.Env, cleanup func(func())) error {
 	}
 
 	testenv.RunManager(rt.Manager, cleanup)
-	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads}
+	suiteEnv = &suite{env: env, client: cc, storage: storage, workDir: workDir, events: sink, indexCache: cache, indexLoads: loads, sigstore: sigstore, logs: logs}
 	return nil
 }
 

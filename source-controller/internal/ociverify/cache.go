@@ -48,8 +48,10 @@ type Key struct {
 	Provider    string
 	Secret      map[string][]byte
 	TrustedRoot []byte
-	Identities  []Identity
-	Target      string
+	// LocalRoot tells that TrustedRoot is the controller's, not the object's.
+	LocalRoot  bool
+	Identities []Identity
+	Target     string
 }
 
 // String hashes the inputs (secrets included) into an opaque key.

@@ -5,7 +5,9 @@
 //   - cosign keyless: a Fulcio certificate whose OIDC issuer and subject match one of
 //     spec.verify.matchOIDCIdentity (Go regular expressions; any identity when the list is
 //     empty, as upstream), checked against Sigstore's public trusted root or the
-//     trusted_root.json of spec.verify.trustedRootSecretRef (a private Sigstore);
+//     trusted_root.json of spec.verify.trustedRootSecretRef, or the controller's private
+//     Sigstore for objects naming none (LocalRoot: --sigstore-trusted-root, or cosign's
+//     SIGSTORE_ROOT_FILE and SIGSTORE_REKOR_PUBLIC_KEY; see docs/verification.md);
 //   - notation with the CA certificates (`*.pem`, `*.crt`) and `trustpolicy.json` of
 //     spec.verify.secretRef.
 //

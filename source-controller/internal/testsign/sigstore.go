@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,9 +31,18 @@ type Sigstore struct {
 // NewSigstore starts a private Sigstore.
 func NewSigstore(t testing.TB) *Sigstore {
 	t.Helper()
-	vs, err := ca.NewVirtualSigstore()
+	s, err := StartSigstore()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return s
+}
+
+// StartSigstore starts a private Sigstore outside a test (a suite's TestMain).
+func StartSigstore() (*Sigstore, error) {
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		return nil, err
 	}
 	// The root lists the log under its real ID (the SHA-256 of its key), as a
 	// trusted_root.json does.
@@ -39,7 +50,7 @@ func NewSigstore(t testing.TB) *Sigstore {
 	for id, l := range vs.RekorLogs() {
 		raw, err := hex.DecodeString(id)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		cp := *l
 		cp.ID = raw
@@ -50,13 +61,38 @@ func NewSigstore(t testing.TB) *Sigstore {
 	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, vs.FulcioCertificateAuthorities(), map[string]*root.TransparencyLog{},
 		vs.TimestampingAuthorities(), logs)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	data, err := tr.MarshalJSON()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return &Sigstore{ca: vs, TrustedRoot: data}
+	return &Sigstore{ca: vs, TrustedRoot: data}, nil
+}
+
+// WriteCosignEnv writes the Fulcio CA certificates and the Rekor log's public key to dir, as
+// an air-gapped cosign user configures a private Sigstore, and returns the environment
+// (SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY) naming them.
+func (s *Sigstore) WriteCosignEnv(dir string) (map[string]string, error) {
+	fulcio := s.ca.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	certs, err := cryptoutils.MarshalCertificatesToPEM(append([]*x509.Certificate{fulcio.Root}, fulcio.Intermediates...))
+	if err != nil {
+		return nil, err
+	}
+	var rekorKey []byte
+	for _, l := range s.ca.RekorLogs() {
+		if rekorKey, err = cryptoutils.MarshalPublicKeyToPEM(l.PublicKey); err != nil {
+			return nil, err
+		}
+	}
+	env := map[string]string{"SIGSTORE_ROOT_FILE": filepath.Join(dir, "fulcio.pem"), "SIGSTORE_REKOR_PUBLIC_KEY": filepath.Join(dir, "rekor.pub")}
+	if err := os.WriteFile(env["SIGSTORE_ROOT_FILE"], certs, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(env["SIGSTORE_REKOR_PUBLIC_KEY"], rekorKey, 0o600); err != nil {
+		return nil, err
+	}
+	return env, nil
 }
 
 // KeylessOptions shape one keyless signature.
