@@ -94,13 +94,14 @@ func NewLogger(o *options.Runtime) logr.Logger { return newLogger(o, nil) }
 // newLogger is NewLogger writing to w (stderr when nil).
 func newLogger(o *options.Runtime, w io.Writer) logr.Logger {
 	level := map[string]zapcore.Level{"trace": -2, "debug": -1, "info": 0, "error": zapcore.ErrorLevel}[o.LogLevel]
-	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel),
-		// ISO-8601 timestamps, as upstream controllers log them (log tooling parses them).
-		func(o *zap.Options) { o.TimeEncoder = zapcore.ISO8601TimeEncoder }}
+	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel)}
+	// ISO-8601 timestamps, as upstream controllers log them (log tooling parses them). Given
+	// to the encoder itself: zap.Options.TimeEncoder only reaches the default encoder.
+	isoTime := func(c *zapcore.EncoderConfig) { c.EncodeTime = zapcore.ISO8601TimeEncoder }
 	if o.LogEncoding == "console" {
-		zo = append(zo, zap.ConsoleEncoder())
+		zo = append(zo, zap.ConsoleEncoder(isoTime))
 	} else {
-		zo = append(zo, zap.JSONEncoder())
+		zo = append(zo, zap.JSONEncoder(isoTime))
 	}
 	if w != nil {
 		zo = append(zo, zap.WriteTo(w))
