@@ -5,13 +5,11 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -161,16 +159,7 @@ func TestAutomationAzureDevOps(t *testing.T) {
 func TestAutomationAzureDevOpsObjectLevel(t *testing.T) {
 	ns := newNamespace(t)
 	const client = "client-team-b"
-	verify := func(token, audience string) (string, error) {
-		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
-		if err := k8s().Create(testCtx(t), tr); err != nil {
-			return "", err
-		}
-		if !tr.Status.Authenticated {
-			return "", errors.New(tr.Status.Error)
-		}
-		return tr.Status.User.Username, nil
-	}
+	verify := cloudapi.TokenReviewer(testCtx(t), k8s())
 	clouds := cloudapi.UseCloudsWith(t, func(c *cloudapi.Clouds) {
 		c.EntraIDOptions.Verify = verify
 		c.EntraIDOptions.FederatedSubjects = map[string]string{client: "system:serviceaccount:" + ns + ":team-b"}

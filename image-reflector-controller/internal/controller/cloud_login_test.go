@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/google/go-containerregistry/pkg/authn"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -158,18 +156,12 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 	}
 	const roleA, clientB = "arn:aws:iam::555555555555:role/team-a", "client-team-b"
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
+	review := cloudapi.TokenReviewer(testCtx(t), k8s())
 	verify := func(token, audience string) (string, error) {
 		saTokens.Lock()
 		saTokens.seen = append(saTokens.seen, token)
 		saTokens.Unlock()
-		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
-		if err := k8s().Create(testCtx(t), tr); err != nil {
-			return "", err
-		}
-		if !tr.Status.Authenticated {
-			return "", errors.New(tr.Status.Error)
-		}
-		return tr.Status.User.Username, nil
+		return review(token, audience)
 	}
 	clouds := cloudapi.UseCloudsWith(t, func(c *cloudapi.Clouds) {
 		c.AWSOptions.Verify, c.AWSOptions.RoleSubjects = verify, map[string]string{roleA: subject("team-a")}

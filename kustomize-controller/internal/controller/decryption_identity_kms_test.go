@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/getsops/sops/v3/azkv"
 	"github.com/getsops/sops/v3/gcpkms"
 	"github.com/getsops/sops/v3/kms"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,16 +43,7 @@ import (
 func TestDecryptionObjectLevelIdentity(t *testing.T) {
 	ns := newNamespace(t)
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
-	reviewed := func(token, audience string) (string, error) {
-		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
-		if err := k8s().Create(testCtx(t), tr); err != nil {
-			return "", err
-		}
-		if !tr.Status.Authenticated {
-			return "", errors.New(tr.Status.Error)
-		}
-		return tr.Status.User.Username, nil
-	}
+	reviewed := cloudapi.TokenReviewer(testCtx(t), k8s())
 	const roleARN, clientID = "arn:aws:iam::111111111111:role/team-kms", "client-team-kms"
 
 	cloudapi.IsolateEnv(t)

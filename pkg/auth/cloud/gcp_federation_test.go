@@ -3,7 +3,6 @@ package cloud
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -29,16 +28,7 @@ const wifProvider = "projects/123456789012/locations/global/workloadIdentityPool
 // tokenReviewer verifies service account tokens with the API server, as Google's STS
 // verifies them with the cluster's OIDC keys.
 func tokenReviewer(t *testing.T, env *testenv.Env) cloudapi.VerifyFunc {
-	return func(token, audience string) (string, error) {
-		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
-		if err := env.Client.Create(context.Background(), tr); err != nil {
-			return "", err
-		}
-		if !tr.Status.Authenticated {
-			return "", errors.New(tr.Status.Error)
-		}
-		return tr.Status.User.Username, nil
-	}
+	return cloudapi.TokenReviewer(context.Background(), env.Client)
 }
 
 func createServiceAccounts(t *testing.T, env *testenv.Env, ns string, annotations map[string]map[string]string) {

@@ -12,7 +12,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -46,16 +45,7 @@ func TestBucketObjectLevelIdentity(t *testing.T) {
 	putObjects(t, s3, "team-a", map[string]string{"deploy/a.yaml": "team: a\n"})
 	const roleA, clientB = "arn:aws:iam::111111111111:role/team-a", "client-team-b"
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
-	verify := func(token, audience string) (string, error) {
-		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
-		if err := suiteEnv.env.Client.Create(context.Background(), tr); err != nil {
-			return "", err
-		}
-		if !tr.Status.Authenticated {
-			return "", errors.New(tr.Status.Error)
-		}
-		return tr.Status.User.Username, nil
-	}
+	verify := cloudapi.TokenReviewer(context.Background(), suiteEnv.env.Client)
 	clouds := cloudapi.UseCloudsWith(t, func(c *cloudapi.Clouds) {
 		c.AWSOptions.Verify, c.AWSOptions.RoleSubjects = verify, map[string]string{roleA: subject("team-a")}
 		c.AWSOptions.AccessKeyID, c.AWSOptions.SecretAccessKey = s3.AccessKey(), s3.SecretKey()
