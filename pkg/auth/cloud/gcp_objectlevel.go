@@ -78,7 +78,7 @@ func gcpPool(ctx context.Context, id objectIdentity) (tokenAudience, stsAudience
 	}
 	pool, audience, err := gkeWorkloadPool(ctx)
 	if err != nil {
-		return "", "", "the GKE metadata server (" + gcpEndpoint() + ") for the cluster's workload identity pool (outside GKE, annotate the service account with " +
+		return "", "", "the GKE metadata server (" + GCPEndpoint() + ") for the cluster's workload identity pool (outside GKE, annotate the service account with " +
 			AnnotationGCPWorkloadIdentityProvider + ")", err
 	}
 	return pool, audience, "", nil
@@ -94,13 +94,13 @@ func (l *Logins) gcpTokenAs(ctx context.Context, id objectIdentity, sa *corev1.S
 	}
 	tokenAudience, stsAudience, where, err := gcpPool(ctx, id)
 	if err != nil {
-		return fail(where, oneLine(err))
+		return fail(where, OneLine(err))
 	}
 	opts := &externalaccount.Options{
 		Audience:         stsAudience,
 		SubjectTokenType: "urn:ietf:params:oauth:token-type:jwt",
 		TokenURL:         gcpSTSURL,
-		Scopes:           []string{gcpScope},
+		Scopes:           []string{GCPScope},
 		SubjectTokenProvider: subjectToken(func(ctx context.Context) (string, error) {
 			return l.serviceAccountToken(ctx, id, sa, tokenAudience)
 		}),
@@ -113,16 +113,16 @@ func (l *Logins) gcpTokenAs(ctx context.Context, id objectIdentity, sa *corev1.S
 	}
 	creds, err := externalaccount.NewCredentials(opts)
 	if err != nil {
-		return fail("", oneLine(err))
+		return fail("", OneLine(err))
 	}
 	t, err := creds.Token(ctx)
 	if err != nil {
-		return fail(endpoint, oneLine(err))
+		return fail(endpoint, OneLine(err))
 	}
 	if t.Value == "" {
 		return fail(endpoint, errors.New("the answer holds no access token"))
 	}
-	return auth.Token{Username: gcpAccessTokenUser, Value: t.Value, ExpiresAt: t.Expiry}, nil
+	return auth.Token{Value: t.Value, ExpiresAt: t.Expiry}, nil
 }
 
 // subjectToken adapts a function to externalaccount.SubjectTokenProvider.

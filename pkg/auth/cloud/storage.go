@@ -3,6 +3,7 @@ package cloud
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +51,7 @@ func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions)
 	if region == "" {
 		region = stsRegion()
 	}
-	return l.via(o.Proxy).awsCredentialsAs(purposeStorage, namespace, name, region, o.STSEndpoint)
+	return l.Via(o.Proxy).ServiceAccountAWS(PurposeStorage, namespace, name, region, o.STSEndpoint)
 }
 
 // StorageAzureCredential returns an Entra ID credential of the application or managed
@@ -58,7 +59,7 @@ func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions)
 // from azure.workload.identity/tenant-id or AZURE_TENANT_ID), for Blob Storage: the service
 // account's token presented as a federated client assertion.
 func (l *Logins) StorageAzureCredential(namespace, name string, o StorageOptions) azcore.TokenCredential {
-	return &serviceAccountAzure{l: l.via(o.Proxy), purpose: purposeStorage, namespace: namespace, name: name}
+	return l.Via(o.Proxy).ServiceAccountAzure(PurposeStorage, namespace, name)
 }
 
 // StorageGCPTokenSource returns Google access tokens of a service account's workload
@@ -66,12 +67,18 @@ func (l *Logins) StorageAzureCredential(namespace, name string, o StorageOptions
 // gcp.auth.fluxcd.io/workload-identity-provider annotation names (or the GKE cluster's),
 // then, with iam.gke.io/gcp-service-account, that Google service account's token.
 func (l *Logins) StorageGCPTokenSource(namespace, name string, o StorageOptions) oauth2.TokenSource {
-	return l.via(o.Proxy).gcpTokenSourceAs(purposeStorage, namespace, name)
+	return l.Via(o.Proxy).ServiceAccountGCP(PurposeStorage, namespace, name)
 }
 
-// via returns l with its calls to the clouds going through proxy (l itself when nil): a
-// copy sharing the cache, whose keys then include the proxy.
-func (l *Logins) via(proxy *url.URL) *Logins {
+// CacheKey joins parts into a key of l.Cache that includes l's proxy (see Via).
+func (l *Logins) CacheKey(parts ...string) string {
+	return strings.Join(append(parts, l.proxyKey), "\x00")
+}
+
+// Via returns l with its calls to the clouds going through proxy (an object's
+// spec.proxySecretRef, with its credentials), or l itself when proxy is nil: a copy sharing
+// the cache, whose keys then include the proxy.
+func (l *Logins) Via(proxy *url.URL) *Logins {
 	if proxy == nil {
 		return l
 	}
