@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -96,11 +97,32 @@ func (l *Logins) Via(proxy *url.URL) *Logins {
 	// a sync.Map must not be copied).
 	return &Logins{
 		Cache:                         l.Cache,
-		HTTPClient:                    &http.Client{Transport: t},
+		HTTPClient:                    &http.Client{Transport: proxyNamed{next: t, proxy: proxy.Host}},
 		ObjectLevel:                   l.ObjectLevel,
 		DefaultServiceAccount:         l.DefaultServiceAccount,
 		Kube:                          l.Kube,
 		AzureDisableInstanceDiscovery: l.AzureDisableInstanceDiscovery,
 		proxyKey:                      proxy.String(),
 	}
+}
+
+// proxyNamed names the proxy (its host, never its credentials) in the errors of requests
+// sent through it, and turns its refusal of a forwarded plain-HTTP request (407, which an
+// SDK would otherwise try to parse as the cloud's answer) into an error: the condition then
+// says the proxy failed, not the cloud.
+type proxyNamed struct {
+	next  http.RoundTripper
+	proxy string
+}
+
+func (p proxyNamed) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(r)
+	if err != nil {
+		return nil, fmt.Errorf("through proxy %s: %w", p.proxy, err)
+	}
+	if resp.StatusCode == http.StatusProxyAuthRequired {
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("through proxy %s: %s", p.proxy, resp.Status)
+	}
+	return resp, nil
 }
