@@ -2,8 +2,10 @@ package cloud
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -92,7 +94,12 @@ func (l *Logins) Via(proxy *url.URL) *Logins {
 	if t == nil {
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	t.Proxy = http.ProxyURL(proxy)
+	t.Proxy = func(r *http.Request) (*url.URL, error) {
+		if isMetadataServer(r.URL) {
+			return nil, nil
+		}
+		return proxy, nil
+	}
 	// Field by field: the per-region CodeCommit credentials are not for a proxied copy (and
 	// a sync.Map must not be copied).
 	return &Logins{
@@ -104,6 +111,20 @@ func (l *Logins) Via(proxy *url.URL) *Logins {
 		AzureDisableInstanceDiscovery: l.AzureDisableInstanceDiscovery,
 		proxyKey:                      proxy.String(),
 	}
+}
+
+// isMetadataServer reports whether u is an instance metadata server (AWS IMDS, Azure IMDS,
+// the GCE/GKE metadata server): link-local and node-local, never behind an object's proxy.
+func isMetadataServer(u *url.URL) bool {
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.Equal(net.ParseIP("fd00:ec2::254"))) {
+		return true
+	}
+	if host == "metadata.google.internal" {
+		return true
+	}
+	h := os.Getenv("GCE_METADATA_HOST")
+	return h != "" && u.Host == h
 }
 
 // proxyNamed names the proxy (its host, never its credentials) in the errors of requests
