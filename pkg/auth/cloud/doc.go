@@ -22,8 +22,9 @@
 // azure.workload.identity/client-id, or at Google's STS for the pool of
 // gcp.auth.fluxcd.io/workload-identity-provider (outside GKE) or the GKE cluster's, then
 // impersonating iam.gke.io/gcp-service-account. Registries, KMS keys (kms.go) and object
-// storage (storage.go) share these exchanges (ServiceAccountAWS, ServiceAccountAzure,
-// ServiceAccountGCP). Via(proxy) sends them through an object's spec.proxySecretRef proxy.
+// storage (storage.go) share these exchanges (ServiceAccountAWS, ServiceAccountAzure, and
+// gotk.dev/pkg/auth/cloud/gcp's TokenSource, apart so that Git consumers do not link
+// Google's SDK). Via(proxy) sends them through an object's spec.proxySecretRef proxy.
 //
 // Credentials are cached in an auth.TokenCache (--token-cache-max-size,
 // --token-cache-max-duration) until shortly before they expire. Errors name the provider,

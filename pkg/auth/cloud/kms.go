@@ -2,12 +2,10 @@ package cloud
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -15,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"golang.org/x/oauth2"
 
 	"gotk.dev/pkg/auth"
 )
@@ -179,39 +176,3 @@ func (s *serviceAccountAzure) credential(ctx context.Context) (azcore.TokenCrede
 	s.cred, s.id = cred, id
 	return cred, id, nil
 }
-
-// GCPTokenSourceAs returns Google access tokens of a service account's workload identity
-// (see gcpTokenAs: the pool the gcp.auth.fluxcd.io/workload-identity-provider annotation
-// names or, without it, the GKE cluster's; then the iam.gke.io/gcp-service-account it may
-// impersonate), cached per service account and identity.
-func (l *Logins) GCPTokenSourceAs(namespace, name string) oauth2.TokenSource {
-	return l.ServiceAccountGCP(PurposeKMS, namespace, name)
-}
-
-// ServiceAccountGCP is GCPTokenSourceAs for purpose.
-func (l *Logins) ServiceAccountGCP(purpose, namespace, name string) oauth2.TokenSource {
-	return oauth2.ReuseTokenSource(nil, gcpTokenSource(func() (*oauth2.Token, error) {
-		// oauth2.TokenSource has no context: bound the exchange here.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		id, sa, err := l.objectIdentityFor(ctx, ProviderGCP, namespace, name)
-		if err != nil {
-			return nil, &CredentialsError{Purpose: purpose, Provider: ProviderGCP, Identity: id.String(), Err: err}
-		}
-		key := strings.Join([]string{"object-credentials", ProviderGCP, namespace, name, id.gcpProvider, id.gcpServiceAccount, l.proxyKey}, "\x00")
-		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) { return l.gcpTokenAs(ctx, id, &sa) })
-		var le *LoginError
-		if errors.As(err, &le) {
-			return nil, &CredentialsError{Purpose: purpose, Provider: le.Provider, Identity: le.Identity, Endpoint: le.Endpoint, Err: le.Err}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &oauth2.Token{AccessToken: tok.Value, TokenType: "Bearer", Expiry: tok.ExpiresAt}, nil
-	}))
-}
-
-// gcpTokenSource adapts a function to oauth2.TokenSource.
-type gcpTokenSource func() (*oauth2.Token, error)
-
-func (f gcpTokenSource) Token() (*oauth2.Token, error) { return f() }

@@ -113,6 +113,37 @@ func (l *Logins) serviceAccountToken(ctx context.Context, id objectIdentity, sa 
 	return tr.Status.Token, nil
 }
 
+// Identity is a service account and the cloud identity its annotations name, read by
+// Identify: what sub-packages exchange the service account's tokens for.
+type Identity struct {
+	id objectIdentity
+	sa corev1.ServiceAccount
+}
+
+// String names the identity as errors do ("service account 'ns/name' (...)").
+func (i *Identity) String() string { return i.id.String() }
+
+// GCPServiceAccount is the iam.gke.io/gcp-service-account annotation ("" for none).
+func (i *Identity) GCPServiceAccount() string { return i.id.gcpServiceAccount }
+
+// GCPWorkloadIdentityProvider is the gcp.auth.fluxcd.io/workload-identity-provider
+// annotation ("" for the GKE cluster's pool).
+func (i *Identity) GCPWorkloadIdentityProvider() string { return i.id.gcpProvider }
+
+// Identify reads the service account and the annotations provider needs, checked. On error
+// the Identity still names the service account; the error says which annotation is missing
+// or invalid.
+func (l *Logins) Identify(ctx context.Context, provider, namespace, name string) (*Identity, error) {
+	id, sa, err := l.objectIdentityFor(ctx, provider, namespace, name)
+	return &Identity{id: id, sa: sa}, err
+}
+
+// ServiceAccountToken asks the API server for a token of the identity's service account
+// with audience (TokenRequest), to present to a cloud's token exchange.
+func (l *Logins) ServiceAccountToken(ctx context.Context, id *Identity, audience string) (string, error) {
+	return l.serviceAccountToken(ctx, id.id, &id.sa, audience)
+}
+
 // IdentityOf names the cloud identity of a service account for provider, as errors name it
 // ("service account 'ns/name' (role ...)"): it changes with the annotations, so callers may
 // key caches by it. An error says which annotation is missing or invalid; the name is

@@ -10,7 +10,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"golang.org/x/oauth2"
 )
 
 // ServiceAccountFor returns the service account whose cloud identity an object with a
@@ -63,14 +62,6 @@ func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions)
 // account's token presented as a federated client assertion.
 func (l *Logins) StorageAzureCredential(namespace, name string, o StorageOptions) azcore.TokenCredential {
 	return l.Via(o.Proxy).ServiceAccountAzure(PurposeStorage, namespace, name)
-}
-
-// StorageGCPTokenSource returns Google access tokens of a service account's workload
-// identity for Cloud Storage: its token exchanged at Google's STS for the pool the
-// gcp.auth.fluxcd.io/workload-identity-provider annotation names (or the GKE cluster's),
-// then, with iam.gke.io/gcp-service-account, that Google service account's token.
-func (l *Logins) StorageGCPTokenSource(namespace, name string, o StorageOptions) oauth2.TokenSource {
-	return l.Via(o.Proxy).ServiceAccountGCP(PurposeStorage, namespace, name)
 }
 
 // CacheKey joins parts into a key of l.Cache that includes l's proxy (see Via).

@@ -9,6 +9,7 @@ import (
 
 	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/auth/cloud/gcp"
 )
 
 // gcpAccessTokenUser is the user name Google's registries take with an OAuth2 access
@@ -26,7 +27,7 @@ func isGoogleRegistry(host string) bool {
 // account, of its workload identity (Google's STS, then impersonation).
 func gcpLogin(ctx context.Context, l *cloud.Logins, namespace, serviceAccount string) (auth.Token, error) {
 	if serviceAccount != "" {
-		t, err := l.ServiceAccountGCP(cloud.PurposeRegistry, namespace, serviceAccount).Token()
+		t, err := gcp.TokenSource(l, cloud.PurposeRegistry, namespace, serviceAccount).Token()
 		if err != nil {
 			return auth.Token{}, err
 		}

@@ -21,6 +21,7 @@ import (
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/auth/cloud/gcp"
 )
 
 // wifProvider is a workload identity pool provider trusting the test cluster's service
@@ -110,7 +111,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	}
 
 	// Storage without impersonation: the federated token of the service account itself.
-	tok, err := l.StorageGCPTokenSource(ns, "direct", cloud.StorageOptions{}).Token()
+	tok, err := gcp.TokenSource(l, cloud.PurposeStorage, ns, "direct").Token()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +120,14 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	}
 
 	// Another service account naming the same Google service account is refused by IAM.
-	_, err = l.GCPTokenSourceAs(ns, "intruder").Token()
+	_, err = gcp.TokenSource(l, cloud.PurposeKMS, ns, "intruder").Token()
 	wantError(t, err, "provider 'gcp'", "KMS credentials", "service account '"+ns+"/intruder' (Google service account "+gsa+", workload identity provider "+wifProvider+")",
 		"generateAccessToken", "PERMISSION_DENIED")
 	assertNoSecret(t, err.Error(), accessToken, "eyJ")
 
 	// Bad annotations: nothing is sent.
 	before := google.Counts()
-	_, err = l.StorageGCPTokenSource(ns, "full-url", cloud.StorageOptions{}).Token()
+	_, err = gcp.TokenSource(l, cloud.PurposeStorage, ns, "full-url").Token()
 	wantError(t, err, "storage credentials", "service account '"+ns+"/full-url'", "invalid '"+wip+"' annotation",
 		"projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", "without the //iam.googleapis.com/ prefix")
 	_, err = Keychain(ctx, l, Request{Provider: cloud.ProviderGCP, Host: garHostName, Namespace: ns, ServiceAccount: "bad-gsa"})
@@ -137,7 +138,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 
 	// Without the annotation outside GKE: the error says where the pool was looked for and
 	// which annotation names it.
-	_, err = l.StorageGCPTokenSource(ns, "on-gke", cloud.StorageOptions{}).Token()
+	_, err = gcp.TokenSource(l, cloud.PurposeStorage, ns, "on-gke").Token()
 	wantError(t, err, "service account '"+ns+"/on-gke'", "GKE metadata server", wip)
 }
 

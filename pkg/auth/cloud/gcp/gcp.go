@@ -1,17 +1,17 @@
-package cloud
+package gcp
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
+	"time"
 
 	"cloud.google.com/go/auth/credentials/externalaccount"
 	"cloud.google.com/go/compute/metadata"
-	corev1 "k8s.io/api/core/v1"
+	"golang.org/x/oauth2"
 
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
 )
 
 // Google's token exchange and service account impersonation endpoints.
@@ -41,83 +41,57 @@ func gkeWorkloadPool(ctx context.Context) (pool, audience string, err error) {
 	return pool, audience, nil
 }
 
-// gcpProviderName is the documented form of a workload identity pool provider's resource
-// name (pool and provider IDs: 4 to 32 lowercase letters, digits and hyphens).
-var gcpProviderName = regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32}$`)
-
-// gcpServiceAccountEmail is a Google service account's email: it becomes part of the
-// impersonation URL's path, so nothing but its documented characters is let through.
-var gcpServiceAccountEmail = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$`)
-
-// checkGCPAnnotations refuses annotation values Google would not accept, saying which
-// annotation and the form it needs.
-func checkGCPAnnotations(id objectIdentity) error {
-	if p := id.gcpProvider; p != "" && !gcpProviderName.MatchString(p) {
-		hint := ""
-		if strings.HasPrefix(p, "//") || strings.HasPrefix(p, "https:") {
-			hint = " (the resource name without the //iam.googleapis.com/ prefix)"
-		}
-		return fmt.Errorf("invalid '%s' annotation %q: want projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>%s",
-			AnnotationGCPWorkloadIdentityProvider, p, hint)
-	}
-	if e := id.gcpServiceAccount; e != "" && !gcpServiceAccountEmail.MatchString(e) {
-		return fmt.Errorf("invalid '%s' annotation %q: want a Google service account email (<name>@<project>.iam.gserviceaccount.com)",
-			AnnotationGCPServiceAcct, e)
-	}
-	return nil
-}
-
 // gcpPool returns the audience of the service account's tokens and the audience of the
 // exchange at Google's STS: the workload identity provider the annotation names (clusters
 // outside GKE; both are its full resource name) or else the GKE cluster's pool, read from
 // the metadata server.
-func gcpPool(ctx context.Context, id objectIdentity) (tokenAudience, stsAudience, endpoint string, err error) {
-	if id.gcpProvider != "" {
-		full := "//iam.googleapis.com/" + id.gcpProvider
+func gcpPool(ctx context.Context, id *cloud.Identity) (tokenAudience, stsAudience, endpoint string, err error) {
+	if id.GCPWorkloadIdentityProvider() != "" {
+		full := "//iam.googleapis.com/" + id.GCPWorkloadIdentityProvider()
 		return full, full, "", nil
 	}
 	pool, audience, err := gkeWorkloadPool(ctx)
 	if err != nil {
-		return "", "", "the GKE metadata server (" + GCPEndpoint() + ") for the cluster's workload identity pool (outside GKE, annotate the service account with " +
-			AnnotationGCPWorkloadIdentityProvider + ")", err
+		return "", "", "the GKE metadata server (" + cloud.GCPEndpoint() + ") for the cluster's workload identity pool (outside GKE, annotate the service account with " +
+			cloud.AnnotationGCPWorkloadIdentityProvider + ")", err
 	}
 	return pool, audience, "", nil
 }
 
-// gcpTokenAs exchanges the service account's token at Google's STS for a federated token of
+// tokenAs exchanges the service account's token at Google's STS for a federated token of
 // its workload identity pool (see gcpPool) and, when the iam.gke.io/gcp-service-account
 // annotation names a Google service account, impersonates it (generateAccessToken); without
 // it the federated token itself is the identity (direct resource access).
-func (l *Logins) gcpTokenAs(ctx context.Context, id objectIdentity, sa *corev1.ServiceAccount) (auth.Token, error) {
+func tokenAs(ctx context.Context, l *cloud.Logins, id *cloud.Identity) (auth.Token, error) {
 	fail := func(endpoint string, err error) (auth.Token, error) {
-		return auth.Token{}, &LoginError{Provider: ProviderGCP, Identity: id.String(), Endpoint: endpoint, Err: err}
+		return auth.Token{}, &cloud.LoginError{Provider: cloud.ProviderGCP, Identity: id.String(), Endpoint: endpoint, Err: err}
 	}
 	tokenAudience, stsAudience, where, err := gcpPool(ctx, id)
 	if err != nil {
-		return fail(where, OneLine(err))
+		return fail(where, cloud.OneLine(err))
 	}
 	opts := &externalaccount.Options{
 		Audience:         stsAudience,
 		SubjectTokenType: "urn:ietf:params:oauth:token-type:jwt",
 		TokenURL:         gcpSTSURL,
-		Scopes:           []string{GCPScope},
+		Scopes:           []string{cloud.GCPScope},
 		SubjectTokenProvider: subjectToken(func(ctx context.Context) (string, error) {
-			return l.serviceAccountToken(ctx, id, sa, tokenAudience)
+			return l.ServiceAccountToken(ctx, id, tokenAudience)
 		}),
 		Client: l.HTTPClient,
 	}
 	endpoint := "Google STS (" + gcpSTSURL + ")"
-	if id.gcpServiceAccount != "" {
-		opts.ServiceAccountImpersonationURL = fmt.Sprintf(gcpImpersonationURL, id.gcpServiceAccount)
+	if id.GCPServiceAccount() != "" {
+		opts.ServiceAccountImpersonationURL = fmt.Sprintf(gcpImpersonationURL, id.GCPServiceAccount())
 		endpoint += " and IAM Credentials generateAccessToken"
 	}
 	creds, err := externalaccount.NewCredentials(opts)
 	if err != nil {
-		return fail("", OneLine(err))
+		return fail("", cloud.OneLine(err))
 	}
 	t, err := creds.Token(ctx)
 	if err != nil {
-		return fail(endpoint, OneLine(err))
+		return fail(endpoint, cloud.OneLine(err))
 	}
 	if t.Value == "" {
 		return fail(endpoint, errors.New("the answer holds no access token"))
@@ -131,3 +105,36 @@ type subjectToken func(ctx context.Context) (string, error)
 func (f subjectToken) SubjectToken(ctx context.Context, _ *externalaccount.RequestOptions) (string, error) {
 	return f(ctx)
 }
+
+// TokenSource returns Google access tokens of a service account's workload identity (see
+// tokenAs: the pool the gcp.auth.fluxcd.io/workload-identity-provider annotation names or,
+// without it, the GKE cluster's; then the iam.gke.io/gcp-service-account it may
+// impersonate), cached per service account, identity and l's proxy (see cloud.Logins.Via).
+// purpose (cloud.PurposeKMS, PurposeStorage, PurposeRegistry) is what errors say the
+// credentials were for; failures are *cloud.CredentialsError.
+func TokenSource(l *cloud.Logins, purpose, namespace, name string) oauth2.TokenSource {
+	return oauth2.ReuseTokenSource(nil, gcpTokenSource(func() (*oauth2.Token, error) {
+		// oauth2.TokenSource has no context: bound the exchange here.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		id, err := l.Identify(ctx, cloud.ProviderGCP, namespace, name)
+		if err != nil {
+			return nil, &cloud.CredentialsError{Purpose: purpose, Provider: cloud.ProviderGCP, Identity: id.String(), Err: err}
+		}
+		key := l.CacheKey("object-credentials", cloud.ProviderGCP, namespace, name, id.GCPWorkloadIdentityProvider(), id.GCPServiceAccount())
+		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) { return tokenAs(ctx, l, id) })
+		var le *cloud.LoginError
+		if errors.As(err, &le) {
+			return nil, &cloud.CredentialsError{Purpose: purpose, Provider: le.Provider, Identity: le.Identity, Endpoint: le.Endpoint, Err: le.Err}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &oauth2.Token{AccessToken: tok.Value, TokenType: "Bearer", Expiry: tok.ExpiresAt}, nil
+	}))
+}
+
+// gcpTokenSource adapts a function to oauth2.TokenSource.
+type gcpTokenSource func() (*oauth2.Token, error)
+
+func (f gcpTokenSource) Token() (*oauth2.Token, error) { return f() }
