@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -14,7 +16,14 @@ import (
 // for region, calling AWS through l.HTTPClient.
 func (l *Logins) AWSConfig(ctx context.Context, region string) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-	if l.HTTPClient != nil {
+	switch {
+	case l.proxy != nil && os.Getenv("AWS_CA_BUNDLE") != "":
+		// The SDK adds AWS_CA_BUNDLE's CAs only to its own buildable client (it refuses any
+		// other): the object's proxy goes there.
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.Proxy = l.proxy
+		})))
+	case l.HTTPClient != nil:
 		opts = append(opts, config.WithHTTPClient(l.HTTPClient))
 	}
 	return config.LoadDefaultConfig(ctx, opts...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,8 +49,10 @@ type Logins struct {
 	// AzureDisableInstanceDiscovery skips Microsoft Entra ID's authority validation: needed
 	// for a private authority host (Azure Stack, a test server), as azidentity documents.
 	AzureDisableInstanceDiscovery bool
-	// proxyKey is the proxy of a copy made by Via, part of its cache keys.
+	// proxyKey is the proxy of a copy made by Via, part of its cache keys; proxy is its
+	// choice of proxy per request.
 	proxyKey string
+	proxy    func(*http.Request) (*url.URL, error)
 
 	// codeCommitCreds keeps the controller's AWS credentials per region for CodeCommit
 	// (region -> *aws.CredentialsCache).

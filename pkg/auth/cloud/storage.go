@@ -85,12 +85,13 @@ func (l *Logins) Via(proxy *url.URL) *Logins {
 	if t == nil {
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	t.Proxy = func(r *http.Request) (*url.URL, error) {
+	proxyFor := func(r *http.Request) (*url.URL, error) {
 		if isMetadataServer(r.URL) {
 			return nil, nil
 		}
 		return proxy, nil
 	}
+	t.Proxy = proxyFor
 	// Field by field: the per-region CodeCommit credentials are not for a proxied copy (and
 	// a sync.Map must not be copied).
 	return &Logins{
@@ -101,6 +102,7 @@ func (l *Logins) Via(proxy *url.URL) *Logins {
 		Kube:                          l.Kube,
 		AzureDisableInstanceDiscovery: l.AzureDisableInstanceDiscovery,
 		proxyKey:                      proxy.String(),
+		proxy:                         proxyFor,
 	}
 }
 
