@@ -10,7 +10,9 @@
 //     them for benchmarks.
 //   - testkind: a small Flux-style kind (TestObject) for tests of the SDK itself.
 //   - gitserver, githubapi, registry: a Git server (HTTP and SSH), a GitHub-API-compatible
-//     server in front of it, an OCI registry.
+//     server in front of it, an OCI registry. gitserver.NewProxy is the forward proxy (CONNECT
+//     and plain HTTP, basic proxy auth) every spec.proxySecretRef test uses: ServedTo counts
+//     per target host, Dial (cloudapi.DialContext) reaches servers under cloud host names.
 //   - helmrepo: a static Helm chart repository (index.yaml and archives, basic auth, TLS), the
 //     podinfo chart fixture, chart packaging and `helm push` to a registry.
 //   - s3server, azurite: S3 (versitygw) and Azure Blob (Azurite) servers for Bucket sources.

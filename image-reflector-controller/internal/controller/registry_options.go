@@ -15,6 +15,7 @@ import (
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
 	"gotk.dev/image-reflector-controller/internal/registry"
 	"gotk.dev/pkg/auth/cloud"
+	cloudregistry "gotk.dev/pkg/auth/cloud/registry"
 	"gotk.dev/pkg/reconcile"
 )
 
@@ -29,14 +30,15 @@ func checkProvider(repo *imagev1.ImageRepository, img registry.Image) error {
 	if !cloud.IsCloudProvider(p) {
 		return nil
 	}
-	if err := cloud.CheckRegistryHost(p, img.Repository.RegistryStr()); err != nil {
+	if err := cloudregistry.CheckHost(p, img.Repository.RegistryStr()); err != nil {
 		return reconcile.Stall(InvalidProviderConfigurationReason, err)
 	}
 	return nil
 }
 
 // cloudKeychain logs in to the registry of spec.image with the cloud identity of
-// spec.provider, through the repository's TLS and proxy settings.
+// spec.provider, through the repository's TLS and proxy settings: spec.proxySecretRef's
+// proxy carries the exchanges with the cloud too.
 func (c Config) cloudKeychain(ctx context.Context, repo *imagev1.ImageRepository, opts registry.Options) (authn.Keychain, error) {
 	img, err := registry.ParseImage(repo.Spec.Image, repo.Spec.Insecure)
 	if err != nil {
@@ -46,11 +48,16 @@ func (c Config) cloudKeychain(ctx context.Context, repo *imagev1.ImageRepository
 	if err != nil {
 		return nil, reconcile.Stall(imagev1.AuthenticationFailedReason, fmt.Errorf("ImageRepository '%s/%s': %w", repo.Namespace, repo.Name, err))
 	}
+	proxy, err := opts.Proxy()
+	if err != nil {
+		return nil, reconcile.Stall(imagev1.AuthenticationFailedReason, fmt.Errorf("ImageRepository '%s/%s': %w", repo.Namespace, repo.Name, err))
+	}
 	logins := c.CloudLogins
 	if logins == nil {
 		logins = &cloud.Logins{}
 	}
-	kc, err := logins.RegistryKeychain(ctx, repo.GetProvider(), img.Repository.RegistryStr(), repo.Namespace, repo.Spec.ServiceAccountName, tr)
+	kc, err := cloudregistry.Keychain(ctx, logins, cloudregistry.Request{Provider: repo.GetProvider(), Host: img.Repository.RegistryStr(),
+		Namespace: repo.Namespace, ServiceAccount: repo.Spec.ServiceAccountName, Transport: tr, Proxy: proxy})
 	switch {
 	case err == nil:
 		return kc, nil

@@ -57,14 +57,22 @@ func (opts Options) HTTPTransport() (*http.Transport, error) {
 	} else if rt.TLSClientConfig == nil {
 		rt.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	if opts.ProxySecretData != nil {
-		proxy, err := proxyURL(opts.ProxySecretData)
-		if err != nil {
-			return nil, err
-		}
+	proxy, err := opts.Proxy()
+	if err != nil {
+		return nil, err
+	}
+	if proxy != nil {
 		rt.Proxy = http.ProxyURL(proxy)
 	}
 	return rt, nil
+}
+
+// Proxy is the proxy of proxySecretRef (with its credentials), nil without one.
+func (opts Options) Proxy() (*url.URL, error) {
+	if opts.ProxySecretData == nil {
+		return nil, nil
+	}
+	return proxyURL(opts.ProxySecretData)
 }
 
 // Client reaches one registry configuration. It is safe for concurrent use.

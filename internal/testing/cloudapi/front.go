@@ -109,6 +109,12 @@ func routedDial(dial func(ctx context.Context, network, addr string) (net.Conn, 
 	}
 }
 
+// DialContext dials like net.Dialer, to the address RouteHost registered for addr's host
+// when there is one: for servers that connect onwards (a forward proxy's Dial).
+func DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return routedDial((&net.Dialer{}).DialContext)(ctx, network, addr)
+}
+
 // RouteHost sends connections for host:443 to addr (after InstallHostRouter).
 func RouteHost(host, addr string) {
 	routeMu.Lock()

@@ -1,6 +1,7 @@
 package gitserver
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -17,6 +18,9 @@ import (
 type ProxyOptions struct {
 	// Username and Password require Proxy-Authorization (basic).
 	Username, Password string
+	// Dial connects to the targets (CONNECT and forwarded requests); nil dials directly.
+	// Tests that give servers real host names pass their name router.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Proxy is a minimal forward proxy on 127.0.0.1: CONNECT tunnels (HTTPS) and
@@ -32,6 +36,7 @@ type Proxy struct {
 	open   map[net.Conn]struct{} // tunnel ends, closed by Close
 	served atomic.Int64
 	denied atomic.Int64
+	hosts  map[string]int64 // served per target host:port, under mu
 }
 
 // StartProxy serves a proxy on a free port of 127.0.0.1.
@@ -40,7 +45,11 @@ func StartProxy(opts ProxyOptions) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy listen: %w", err)
 	}
-	p := &Proxy{opts: opts, ln: ln, fwd: &http.Transport{}, open: map[net.Conn]struct{}{}}
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	p := &Proxy{opts: opts, ln: ln, fwd: &http.Transport{DialContext: dial}, open: map[net.Conn]struct{}{}, hosts: map[string]int64{}}
 	p.srv = &http.Server{Handler: p}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
@@ -63,7 +72,28 @@ func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
 // Served counts forwarded requests and tunnels.
 func (p *Proxy) Served() int64 { return p.served.Load() }
 
-// Denied counts requests refused for missing or wrong credentials.
+// ServedTo counts the CONNECT tunnels and forwarded requests to hostPort (host:port).
+func (p *Proxy) ServedTo(hostPort string) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hosts[hostPort]
+}
+
+// countHost records one tunnel or forwarded request to r's target (host:port).
+func (p *Proxy) countHost(r *http.Request) {
+	host := r.Host
+	if r.Method != http.MethodConnect {
+		host = r.URL.Host
+		if r.URL.Port() == "" {
+			host = net.JoinHostPort(r.URL.Hostname(), map[bool]string{true: "443", false: "80"}[r.URL.Scheme == "https"])
+		}
+	}
+	p.mu.Lock()
+	p.hosts[host]++
+	p.mu.Unlock()
+}
+
+// Denied counts requests refused for missing or wrong proxy credentials.
 func (p *Proxy) Denied() int64 { return p.denied.Load() }
 
 // Close stops the proxy and its tunnels.
@@ -127,6 +157,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.served.Add(1)
+	p.countHost(r)
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.Header.Del("Proxy-Authorization")
@@ -147,7 +178,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
-	upstream, err := net.DialTimeout("tcp", r.Host, 10*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	upstream, err := p.fwd.DialContext(ctx, "tcp", r.Host)
+	cancel()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -164,6 +197,7 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.served.Add(1)
+	p.countHost(r)
 	p.track(client, upstream)
 	_, _ = client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
 	p.conns.Add(2)

@@ -12,6 +12,7 @@ import (
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
 	"gotk.dev/pkg/auth"
 	"gotk.dev/pkg/auth/cloud"
+	cloudgcp "gotk.dev/pkg/auth/cloud/gcp"
 	"gotk.dev/pkg/reconcile"
 )
 
@@ -55,6 +56,6 @@ func (r *KustomizationReconciler) decryptionIdentity(obj *kustomizev1.Kustomizat
 		Name:  fmt.Sprintf("service account '%s/%s'", obj.Namespace, name),
 		AWS:   r.logins.AWSCredentialsAs(obj.Namespace, name),
 		Azure: r.logins.AzureCredentialAs(obj.Namespace, name),
-		GCP:   r.logins.GCPTokenSourceAs(obj.Namespace, name),
+		GCP:   cloudgcp.TokenSource(r.logins, cloud.PurposeKMS, obj.Namespace, name),
 	}, nil
 }

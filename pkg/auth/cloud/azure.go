@@ -1,133 +1,30 @@
 package cloud
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/golang-jwt/jwt/v5"
-
-	"gotk.dev/pkg/auth"
 )
 
-// acrRefreshTokenUser is the user name ACR takes with a refresh token as the password.
-const acrRefreshTokenUser = "00000000-0000-0000-0000-000000000000"
-
-// acrSuffixes maps ACR's domain in each Azure cloud to that cloud: the Entra ID token is
-// asked for its Resource Manager audience.
-var acrSuffixes = []struct {
-	suffix string
-	cloud  cloud.Configuration
-}{
-	{".azurecr.io", cloud.AzurePublic},
-	{".azurecr.cn", cloud.AzureChina},
-	{".azurecr.us", cloud.AzureGovernment},
-}
-
-func acrCloud(host string) (cloud.Configuration, bool) {
-	for _, s := range acrSuffixes {
-		if strings.HasSuffix(host, s.suffix) && len(host) > len(s.suffix) {
-			return s.cloud, true
-		}
-	}
-	return cloud.Configuration{}, false
-}
-
-// acrMaxAnswer bounds the token exchange answer.
-const acrMaxAnswer = 1 << 20
-
-// acrLogin gets an Entra ID access token with DefaultAzureCredential (workload identity,
-// managed identity, environment) and exchanges it at the registry for an ACR refresh token.
-func (l *Logins) acrLogin(ctx context.Context, host string, transport http.RoundTripper) (auth.Token, error) {
+// AzureControllerCredential is the controller's own Entra ID identity: azidentity's
+// DefaultAzureCredential (workload identity, managed identity, environment), calling Entra
+// ID through l.HTTPClient.
+func (l *Logins) AzureControllerCredential() (azcore.TokenCredential, error) {
 	opts := &azidentity.DefaultAzureCredentialOptions{DisableInstanceDiscovery: l.AzureDisableInstanceDiscovery}
 	if l.HTTPClient != nil {
 		opts.ClientOptions.Transport = l.HTTPClient
 	}
-	identity := controllerIdentity + " (Azure DefaultAzureCredential)"
-	cred, err := azidentity.NewDefaultAzureCredential(opts)
-	if err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Err: oneLine(err)}
-	}
-	return acrToken(ctx, cred, identity, host, transport)
+	return azidentity.NewDefaultAzureCredential(opts)
 }
 
-// acrToken asks cred for an Entra ID token for the registry's cloud's Resource Manager and
-// exchanges it at the registry's /oauth2/exchange for an ACR refresh token, the password
-// ACR takes.
-func acrToken(ctx context.Context, cred azcore.TokenCredential, identity, host string, transport http.RoundTripper) (auth.Token, error) {
-	cc, _ := acrCloud(hostname(host))
-	scope := strings.TrimSuffix(cc.Services[cloud.ResourceManager].Audience, "/") + "/.default"
-	aad, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
-	if err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Endpoint: "Microsoft Entra ID (" + azureAuthority() + ")", Err: oneLine(err)}
-	}
-	refresh, err := acrExchange(ctx, host, aad.Token, transport)
-	if err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: identity, Endpoint: "https://" + host + "/oauth2/exchange", Err: err}
-	}
-	tok := auth.Token{Username: acrRefreshTokenUser, Value: refresh, ExpiresAt: aad.ExpiresOn}
-	// The refresh token is a JWT; its own expiry wins when it says one.
-	var claims jwt.RegisteredClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(refresh, &claims); err == nil && claims.ExpiresAt != nil {
-		tok.ExpiresAt = claims.ExpiresAt.Time
-	}
-	return tok, nil
-}
-
-// azureAuthority is the Entra ID host azidentity uses: AZURE_AUTHORITY_HOST or the public
+// AzureAuthority is the Entra ID host azidentity uses: AZURE_AUTHORITY_HOST or the public
 // cloud's.
-func azureAuthority() string {
+func AzureAuthority() string {
 	if h := strings.TrimSpace(os.Getenv("AZURE_AUTHORITY_HOST")); h != "" {
 		return h
 	}
 	return cloud.AzurePublic.ActiveDirectoryAuthorityHost
-}
-
-// acrExchange trades an Entra ID access token for an ACR refresh token (ACR's documented
-// POST /oauth2/exchange, grant_type access_token). The answer body is never quoted in an
-// error: it holds the refresh token on success and may echo the request otherwise.
-func acrExchange(ctx context.Context, host, accessToken string, transport http.RoundTripper) (string, error) {
-	form := url.Values{"grant_type": {"access_token"}, "service": {hostname(host)}, "access_token": {accessToken}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+host+"/oauth2/exchange", strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if transport == nil {
-		transport = http.DefaultTransport
-	}
-	resp, err := (&http.Client{Transport: transport, Timeout: time.Minute}).Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL is named by the caller
-		}
-		return "", oneLine(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, acrMaxAnswer))
-	if err != nil {
-		return "", fmt.Errorf("reading the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("the registry answered %s", resp.Status)
-	}
-	var answer struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := json.Unmarshal(body, &answer); err != nil || answer.RefreshToken == "" {
-		return "", errors.New("the answer holds no refresh_token")
-	}
-	return answer.RefreshToken, nil
 }

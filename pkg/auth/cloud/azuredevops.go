@@ -28,7 +28,7 @@ func (l *Logins) AzureDevOpsToken(ctx context.Context, namespace, serviceAccount
 	if serviceAccount != "" && !l.ObjectLevel {
 		return auth.Token{}, ErrObjectLevelDisabled
 	}
-	identity := controllerIdentity + " (Azure DefaultAzureCredential)"
+	identity := ControllerIdentity + " (Azure DefaultAzureCredential)"
 	key := "azuredevops\x00controller"
 	var cred azcore.TokenCredential
 	if serviceAccount != "" {
@@ -45,25 +45,21 @@ func (l *Logins) AzureDevOpsToken(ctx context.Context, namespace, serviceAccount
 		assertion := func(ctx context.Context) (string, error) { return l.serviceAccountToken(ctx, id, &sa, AudienceAzure) }
 		c, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
 		if err != nil {
-			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Err: oneLine(err)}
+			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Err: OneLine(err)}
 		}
 		cred = c
 	}
 	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
 		if cred == nil {
-			opts := &azidentity.DefaultAzureCredentialOptions{DisableInstanceDiscovery: l.AzureDisableInstanceDiscovery}
-			if l.HTTPClient != nil {
-				opts.ClientOptions.Transport = l.HTTPClient
-			}
-			c, err := azidentity.NewDefaultAzureCredential(opts)
+			c, err := l.AzureControllerCredential()
 			if err != nil {
-				return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Err: oneLine(err)}
+				return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Err: OneLine(err)}
 			}
 			cred = c
 		}
 		t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{AzureDevOpsScope}})
 		if err != nil {
-			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Endpoint: "Microsoft Entra ID (" + azureAuthority() + ")", Err: oneLine(err)}
+			return auth.Token{}, &LoginError{Provider: ProviderAzure, Purpose: azureDevOpsPurpose, Identity: identity, Endpoint: "Microsoft Entra ID (" + AzureAuthority() + ")", Err: OneLine(err)}
 		}
 		return auth.Token{Value: t.Token, ExpiresAt: t.ExpiresOn}, nil
 	})

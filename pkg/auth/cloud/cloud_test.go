@@ -2,20 +2,14 @@ package cloud
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/testenv"
-	"gotk.dev/pkg/auth"
 )
 
 // kube is the API server of the object-level identity tests (service accounts, their
@@ -62,164 +56,6 @@ func assertNoSecret(t *testing.T, msg string, secrets ...string) {
 	for _, s := range secrets {
 		if s != "" && strings.Contains(msg, s) {
 			t.Fatalf("error leaks a credential: %s", msg)
-		}
-	}
-}
-
-func TestECRLoginWithWebIdentity(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
-	l := &Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour})}
-	ctx := context.Background()
-	for range 2 {
-		tok, err := l.RegistryLogin(ctx, ProviderAWS, ecrHostName, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok.Username != "AWS" || tok.Value == "" || tok.ExpiresAt.Before(time.Now().Add(11*time.Hour)) {
-			t.Fatalf("unexpected ECR login: user %q, expires %s", tok.Username, tok.ExpiresAt)
-		}
-	}
-	if c := a.Counts(); c.STS != 1 || c.ECR != 1 {
-		t.Fatalf("the second login must come from the cache: %+v", c)
-	}
-
-	// A refusing ECR: the error names the provider, identity, operation and endpoint.
-	a.RefuseECR.Store(true)
-	l.Cache = nil
-	_, err := l.RegistryLogin(ctx, ProviderAWS, ecrHostName, nil)
-	if err == nil {
-		t.Fatal("expected an error")
-	}
-	for _, want := range []string{"provider 'aws'", "controller's workload identity", "ECR GetAuthorizationToken in eu-west-1",
-		strings.TrimPrefix(a.URL, "http://"), "AccessDeniedException"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
-	assertNoSecret(t, err.Error(), a.SessionToken, a.SecretAccessKey)
-}
-
-func TestECRLoginSTSRefuses(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", writeFile(t, "a-token-of-another-cluster"))
-	_, err := (&Logins{}).RegistryLogin(context.Background(), ProviderAWS, ecrHostName, nil)
-	if err == nil {
-		t.Fatal("expected an error")
-	}
-	for _, want := range []string{"provider 'aws'", "AssumeRoleWithWebIdentity", "AccessDenied"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
-	assertNoSecret(t, err.Error(), "a-token-of-another-cluster")
-	if c := a.Counts(); c.ECR != 0 {
-		t.Fatalf("ECR asked without credentials: %+v", c)
-	}
-}
-
-func TestGCPLoginFromMetadataServer(t *testing.T) {
-	isolateCloudEnv(t)
-	m := cloudapi.StartMetadata(t)
-	t.Setenv("GCE_METADATA_HOST", m.Host)
-	l := &Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour})}
-	for _, host := range []string{garHostName, garHostName, "gcr.io", "eu.gcr.io"} {
-		tok, err := l.RegistryLogin(context.Background(), ProviderGCP, host, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok.Username != "oauth2accesstoken" || tok.Value != m.Token {
-			t.Fatalf("unexpected login for %s: user %q", host, tok.Username)
-		}
-	}
-	if c := m.Counts(); c.Metadata != 3 {
-		t.Fatalf("one token request per registry host expected, got %+v", c)
-	}
-	m.Refuse.Store(true)
-	_, err := (&Logins{}).RegistryLogin(context.Background(), ProviderGCP, garHostName, nil)
-	if err == nil || !strings.Contains(err.Error(), "metadata server ("+m.Host+")") || !strings.Contains(err.Error(), "provider 'gcp'") {
-		t.Fatalf("error must name the provider and the metadata server: %v", err)
-	}
-}
-
-func TestACRLoginWithWorkloadIdentity(t *testing.T) {
-	isolateCloudEnv(t)
-	opts := cloudapi.EntraIDOptions{TenantID: "tenant-1", ClientID: "client-1", FederatedToken: cloudapi.Secret("projected-")}
-	e := cloudapi.StartEntraID(t, opts)
-	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
-	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
-	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", writeFile(t, opts.FederatedToken))
-	front := cloudapi.StartFront(t, "http://127.0.0.1:1", acrHostName)
-	front.ACRAccessToken, front.ACRRefreshToken = e.AccessToken, cloudapi.ACRRefreshToken(3*time.Hour)
-
-	l := &Logins{
-		Cache:                         auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour}),
-		HTTPClient:                    cloudapi.HTTPClient(),
-		AzureDisableInstanceDiscovery: true,
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(front.CAPEM)
-	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig.RootCAs = pool
-	for range 2 {
-		tok, err := l.RegistryLogin(context.Background(), ProviderAzure, acrHostName, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok.Username != acrRefreshTokenUser || tok.Value != front.ACRRefreshToken ||
-			tok.ExpiresAt.Before(time.Now().Add(2*time.Hour)) || tok.ExpiresAt.After(time.Now().Add(3*time.Hour)) {
-			t.Fatalf("unexpected ACR login: user %q, expires %s", tok.Username, tok.ExpiresAt)
-		}
-	}
-	if c, x := e.Counts(), front.Counts(); c.EntraID != 1 || x.ACRExchange != 1 {
-		t.Fatalf("the second login must come from the cache: %+v %+v", c, x)
-	}
-	if len(e.Scopes) != 1 || strings.Fields(e.Scopes[0])[0] != "https://management.core.windows.net/.default" {
-		t.Fatalf("the Entra ID token must be for Resource Manager, got scopes %v", e.Scopes)
-	}
-
-	// An identity without a federated credential: the error names Entra ID and its host.
-	e.Refuse.Store(true)
-	_, err := (&Logins{HTTPClient: l.HTTPClient, AzureDisableInstanceDiscovery: true}).RegistryLogin(context.Background(), ProviderAzure, acrHostName, tr)
-	if err == nil || !strings.Contains(err.Error(), "Microsoft Entra ID ("+e.URL+")") || !strings.Contains(err.Error(), "AADSTS700213") {
-		t.Fatalf("error must name Entra ID and why: %v", err)
-	}
-	assertNoSecret(t, err.Error(), opts.FederatedToken)
-
-	// A registry that refuses the exchange: named with its endpoint, no token quoted.
-	e.Refuse.Store(false)
-	front.ACRAccessToken = "another"
-	_, err = (&Logins{HTTPClient: l.HTTPClient, AzureDisableInstanceDiscovery: true}).RegistryLogin(context.Background(), ProviderAzure, acrHostName, tr)
-	if err == nil || !strings.Contains(err.Error(), "https://"+acrHostName+"/oauth2/exchange") || !strings.Contains(err.Error(), "401") {
-		t.Fatalf("error must name the exchange endpoint: %v", err)
-	}
-	assertNoSecret(t, err.Error(), e.AccessToken, front.ACRRefreshToken)
-}
-
-func TestCheckRegistryHost(t *testing.T) {
-	for _, tc := range []struct {
-		provider, host string
-		ok             bool
-	}{
-		{ProviderAWS, ecrHostName, true},
-		{ProviderAWS, "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", true},
-		{ProviderAWS, "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", true},
-		{ProviderAWS, "ghcr.io", false},
-		{ProviderAWS, "123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example", false},
-		{ProviderAzure, "gotk.azurecr.io", true},
-		{ProviderAzure, "gotk.azurecr.io:443", true},
-		{ProviderAzure, ".azurecr.io", false},
-		{ProviderAzure, "azurecr.io.evil.example", false},
-		{ProviderGCP, "gcr.io", true},
-		{ProviderGCP, "us.gcr.io", true},
-		{ProviderGCP, "europe-west1-docker.pkg.dev", true},
-		{ProviderGCP, "docker.io", false},
-	} {
-		err := CheckRegistryHost(tc.provider, tc.host)
-		if (err == nil) != tc.ok || (err != nil && !IsHostError(err)) {
-			t.Errorf("%s %s: %v", tc.provider, tc.host, err)
 		}
 	}
 }

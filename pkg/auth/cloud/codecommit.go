@@ -60,7 +60,7 @@ func (l *Logins) CodeCommitCredentials(ctx context.Context, u *url.URL) (auth.To
 	if err != nil {
 		return auth.Token{}, err
 	}
-	identity := controllerIdentity + " (AWS default credential chain)"
+	identity := ControllerIdentity + " (AWS default credential chain)"
 	if l.ObjectLevel && l.DefaultServiceAccount != "" {
 		// Lockdown: objects may not use the controller's identity, and CodeCommit Git
 		// repositories take no spec.serviceAccountName.
@@ -68,12 +68,12 @@ func (l *Logins) CodeCommitCredentials(ctx context.Context, u *url.URL) (auth.To
 	}
 	provider, err := l.codeCommitProvider(ctx, region)
 	if err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Purpose: "Git credentials", Err: oneLine(err)}
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Purpose: "Git credentials", Err: OneLine(err)}
 	}
 	creds, err := provider.Retrieve(ctx)
 	if err != nil {
 		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: identity, Purpose: "Git credentials",
-			Endpoint: awsEndpoint(err, "STS in "+region), Err: oneLine(err)}
+			Endpoint: AWSEndpoint(err, "STS in "+region), Err: OneLine(err)}
 	}
 	return signCodeCommit(creds, u, region, time.Now())
 }
@@ -86,7 +86,7 @@ func (l *Logins) codeCommitProvider(ctx context.Context, region string) (aws.Cre
 			return p.(*aws.CredentialsCache), nil
 		}
 	}
-	cfg, err := l.awsConfig(ctx, region)
+	cfg, err := l.AWSConfig(ctx, region)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +127,11 @@ func signCodeCommit(creds aws.Credentials, u *url.URL, region string, now time.T
 	now = now.UTC()
 	if err := codeCommitSigner.SignRequest(&sigv4.SignRequestInput{Request: req, Service: codeCommitService, Region: region, Time: now,
 		Credentials: credentials.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}}); err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: controllerIdentity, Purpose: "Git credentials", Err: err}
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: ControllerIdentity, Purpose: "Git credentials", Err: err}
 	}
 	_, sig, ok := strings.Cut(req.Header.Get("Authorization"), "Signature=")
 	if !ok || sig == "" {
-		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: controllerIdentity, Purpose: "Git credentials",
+		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: ControllerIdentity, Purpose: "Git credentials",
 			Err: fmt.Errorf("the SigV4 signer produced no signature")}
 	}
 	user := creds.AccessKeyID

@@ -2,12 +2,10 @@ package cloud
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -15,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"golang.org/x/oauth2"
 
 	"gotk.dev/pkg/auth"
 )
@@ -40,10 +37,12 @@ func (e *CredentialsError) Unwrap() error { return e.Err }
 // KMSError is the CredentialsError of a KMS key's identity.
 type KMSError = CredentialsError
 
-// Purposes of the credentials a service account's identity is asked for.
+// Purposes of the credentials a service account's identity is asked for, as errors name
+// them ("failed to get <purpose> credentials").
 const (
-	purposeKMS     = "KMS"
-	purposeStorage = "storage"
+	PurposeKMS      = "KMS"
+	PurposeStorage  = "storage"
+	PurposeRegistry = "registry"
 )
 
 // AWSCredentialsAs returns AWS credentials of the IAM role a service account's
@@ -52,12 +51,12 @@ const (
 // Credentials are cached per service account and role (Cache). Failures name the service
 // account and the endpoint, never a token.
 func (l *Logins) AWSCredentialsAs(namespace, name string) aws.CredentialsProvider {
-	return l.awsCredentialsAs(purposeKMS, namespace, name, stsRegion(), "")
+	return l.ServiceAccountAWS(PurposeKMS, namespace, name, stsRegion(), "")
 }
 
-// awsCredentialsAs is AWSCredentialsAs for purpose, asking STS in region (at stsEndpoint
+// ServiceAccountAWS is AWSCredentialsAs for purpose, asking STS in region (at stsEndpoint
 // when not empty, else the SDK's endpoint for the region).
-func (l *Logins) awsCredentialsAs(purpose, namespace, name, region, stsEndpoint string) aws.CredentialsProvider {
+func (l *Logins) ServiceAccountAWS(purpose, namespace, name, region, stsEndpoint string) aws.CredentialsProvider {
 	return aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
 		id, sa, err := l.objectIdentityFor(ctx, ProviderAWS, namespace, name)
 		if err != nil {
@@ -72,9 +71,9 @@ func (l *Logins) awsCredentialsAs(purpose, namespace, name, region, stsEndpoint 
 			if err != nil {
 				return fail("", err)
 			}
-			cfg, err := l.awsConfig(ctx, region)
+			cfg, err := l.AWSConfig(ctx, region)
 			if err != nil {
-				return fail("", oneLine(err))
+				return fail("", OneLine(err))
 			}
 			client := sts.NewFromConfig(cfg, func(o *sts.Options) {
 				if stsEndpoint != "" {
@@ -85,7 +84,7 @@ func (l *Logins) awsCredentialsAs(purpose, namespace, name, region, stsEndpoint 
 				func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = sessionName(id) })
 			creds, err := roles.Retrieve(ctx)
 			if err != nil {
-				return fail(awsEndpoint(err, "STS AssumeRoleWithWebIdentity in "+region), oneLine(err))
+				return fail(AWSEndpoint(err, "STS AssumeRoleWithWebIdentity in "+region), OneLine(err))
 			}
 			// The session token rides with the secret key: the cache holds one value.
 			return auth.Token{Username: creds.AccessKeyID, Value: creds.SecretAccessKey + "\n" + creds.SessionToken, ExpiresAt: creds.Expires}, nil
@@ -115,7 +114,12 @@ func stsRegion() string {
 // azure.workload.identity/tenant-id or AZURE_TENANT_ID): its token (TokenRequest, audience
 // api://AzureADTokenExchange) presented as a federated client assertion, when first needed.
 func (l *Logins) AzureCredentialAs(namespace, name string) azcore.TokenCredential {
-	return &serviceAccountAzure{l: l, purpose: purposeKMS, namespace: namespace, name: name}
+	return l.ServiceAccountAzure(PurposeKMS, namespace, name)
+}
+
+// ServiceAccountAzure is AzureCredentialAs for purpose.
+func (l *Logins) ServiceAccountAzure(purpose, namespace, name string) azcore.TokenCredential {
+	return &serviceAccountAzure{l: l, purpose: purpose, namespace: namespace, name: name}
 }
 
 // serviceAccountAzure resolves the service account on first use and keeps the credential,
@@ -140,7 +144,7 @@ func (s *serviceAccountAzure) GetToken(ctx context.Context, opts policy.TokenReq
 	tok, _, err := s.l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
 		t, err := cred.GetToken(ctx, opts)
 		if err != nil {
-			return auth.Token{}, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID", Err: oneLine(err)}
+			return auth.Token{}, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Endpoint: "Microsoft Entra ID (" + AzureAuthority() + ")", Err: OneLine(err)}
 		}
 		return auth.Token{Value: t.Token, ExpiresAt: t.ExpiresOn}, nil
 	})
@@ -167,43 +171,8 @@ func (s *serviceAccountAzure) credential(ctx context.Context) (azcore.TokenCrede
 	assertion := func(ctx context.Context) (string, error) { return s.l.serviceAccountToken(ctx, id, &sa, AudienceAzure) }
 	cred, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
 	if err != nil {
-		return nil, id, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Err: oneLine(err)}
+		return nil, id, &CredentialsError{Purpose: s.purpose, Provider: ProviderAzure, Identity: id.String(), Err: OneLine(err)}
 	}
 	s.cred, s.id = cred, id
 	return cred, id, nil
 }
-
-// GCPTokenSourceAs returns Google access tokens of a service account's workload identity
-// (see gcpTokenAs: the pool the gcp.auth.fluxcd.io/workload-identity-provider annotation
-// names or, without it, the GKE cluster's; then the iam.gke.io/gcp-service-account it may
-// impersonate), cached per service account and identity.
-func (l *Logins) GCPTokenSourceAs(namespace, name string) oauth2.TokenSource {
-	return l.gcpTokenSourceAs(purposeKMS, namespace, name)
-}
-
-func (l *Logins) gcpTokenSourceAs(purpose, namespace, name string) oauth2.TokenSource {
-	return oauth2.ReuseTokenSource(nil, gcpTokenSource(func() (*oauth2.Token, error) {
-		// oauth2.TokenSource has no context: bound the exchange here.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		id, sa, err := l.objectIdentityFor(ctx, ProviderGCP, namespace, name)
-		if err != nil {
-			return nil, &CredentialsError{Purpose: purpose, Provider: ProviderGCP, Identity: id.String(), Err: err}
-		}
-		key := strings.Join([]string{"object-credentials", ProviderGCP, namespace, name, id.gcpProvider, id.gcpServiceAccount, l.proxyKey}, "\x00")
-		tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) { return l.gcpTokenAs(ctx, id, &sa) })
-		var le *LoginError
-		if errors.As(err, &le) {
-			return nil, &CredentialsError{Purpose: purpose, Provider: le.Provider, Identity: le.Identity, Endpoint: le.Endpoint, Err: le.Err}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &oauth2.Token{AccessToken: tok.Value, TokenType: "Bearer", Expiry: tok.ExpiresAt}, nil
-	}))
-}
-
-// gcpTokenSource adapts a function to oauth2.TokenSource.
-type gcpTokenSource func() (*oauth2.Token, error)
-
-func (f gcpTokenSource) Token() (*oauth2.Token, error) { return f() }

@@ -2,21 +2,15 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
 	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"gotk.dev/pkg/auth"
 )
 
 // The service account annotations that name a cloud identity, as the clouds' workload
@@ -37,6 +31,10 @@ const (
 	AudienceAWS   = "sts.amazonaws.com"
 	AudienceAzure = "api://AzureADTokenExchange"
 )
+
+// ErrObjectLevelDisabled is upstream's answer to spec.serviceAccountName on an object with
+// a cloud provider while the ObjectLevelWorkloadIdentity feature gate is off.
+var ErrObjectLevelDisabled = errors.New("to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller")
 
 // saTokenSeconds is the lifetime asked for a service account token: it is used at once.
 const saTokenSeconds = 600
@@ -115,79 +113,50 @@ func (l *Logins) serviceAccountToken(ctx context.Context, id objectIdentity, sa 
 	return tr.Status.Token, nil
 }
 
-// registryLoginAs logs in to host as the cloud identity of a service account: its token
-// (TokenRequest) exchanged at the cloud (STS AssumeRoleWithWebIdentity, an Entra ID
-// federated client assertion). Credentials are cached per service account and identity.
-func (l *Logins) registryLoginAs(ctx context.Context, provider, host, namespace, name string, transport http.RoundTripper) (auth.Token, error) {
-	if err := CheckRegistryHost(provider, host); err != nil {
-		return auth.Token{}, err
-	}
+// Identity is a service account and the cloud identity its annotations name, read by
+// Identify: what sub-packages exchange the service account's tokens for.
+type Identity struct {
+	id objectIdentity
+	sa corev1.ServiceAccount
+}
+
+// String names the identity as errors do ("service account 'ns/name' (...)").
+func (i *Identity) String() string { return i.id.String() }
+
+// GCPServiceAccount is the iam.gke.io/gcp-service-account annotation ("" for none).
+func (i *Identity) GCPServiceAccount() string { return i.id.gcpServiceAccount }
+
+// GCPWorkloadIdentityProvider is the gcp.auth.fluxcd.io/workload-identity-provider
+// annotation ("" for the GKE cluster's pool).
+func (i *Identity) GCPWorkloadIdentityProvider() string { return i.id.gcpProvider }
+
+// Identify reads the service account and the annotations provider needs, checked. On error
+// the Identity still names the service account; the error says which annotation is missing
+// or invalid.
+func (l *Logins) Identify(ctx context.Context, provider, namespace, name string) (*Identity, error) {
 	id, sa, err := l.objectIdentityFor(ctx, provider, namespace, name)
-	if err != nil {
-		return auth.Token{}, &LoginError{Provider: provider, Identity: id.String(), Err: err}
-	}
-	key := strings.Join([]string{"registry", provider, strings.ToLower(host), namespace, name, id.roleARN, id.tenantID, id.clientID, id.gcpServiceAccount, id.gcpProvider}, "\x00")
-	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
-		switch provider {
-		case ProviderAWS:
-			return l.ecrLoginAs(ctx, hostname(host), id, &sa)
-		case ProviderGCP:
-			return l.gcpTokenAs(ctx, id, &sa)
-		default:
-			return l.acrLoginAs(ctx, host, id, &sa, transport)
-		}
-	})
-	return tok, err
+	return &Identity{id: id, sa: sa}, err
 }
 
-// ecrLoginAs assumes the service account's role with its token, then asks ECR.
-func (l *Logins) ecrLoginAs(ctx context.Context, host string, id objectIdentity, sa *corev1.ServiceAccount) (auth.Token, error) {
-	reg, _ := parseECRHost(host)
-	fail := func(endpoint string, err error) (auth.Token, error) {
-		return auth.Token{}, &LoginError{Provider: ProviderAWS, Identity: id.String(), Endpoint: endpoint, Err: err}
-	}
-	token, err := l.serviceAccountToken(ctx, id, sa, AudienceAWS)
-	if err != nil {
-		return fail("", err)
-	}
-	cfg, err := l.awsConfig(ctx, reg.region)
-	if err != nil {
-		return fail("", oneLine(err))
-	}
-	roles := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), id.roleARN, staticIdentityToken(token),
-		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = sessionName(id) })
-	creds, err := roles.Retrieve(ctx)
-	if err != nil {
-		return fail(awsEndpoint(err, "STS AssumeRoleWithWebIdentity in "+reg.region), oneLine(err))
-	}
-	cfg.Credentials = aws.NewCredentialsCache(staticCredentials{creds})
-	return ecrToken(ctx, cfg, reg.region, id.String())
+// ServiceAccountToken asks the API server for a token of the identity's service account
+// with audience (TokenRequest), to present to a cloud's token exchange.
+func (l *Logins) ServiceAccountToken(ctx context.Context, id *Identity, audience string) (string, error) {
+	return l.serviceAccountToken(ctx, id.id, &id.sa, audience)
 }
 
-// acrLoginAs presents the service account's token to Entra ID as a federated client
-// assertion of the annotated client, then exchanges the access token at the registry.
-func (l *Logins) acrLoginAs(ctx context.Context, host string, id objectIdentity, sa *corev1.ServiceAccount, transport http.RoundTripper) (auth.Token, error) {
-	opts := &azidentity.ClientAssertionCredentialOptions{DisableInstanceDiscovery: l.AzureDisableInstanceDiscovery}
-	if l.HTTPClient != nil {
-		opts.ClientOptions.Transport = l.HTTPClient
-	}
-	assertion := func(ctx context.Context) (string, error) { return l.serviceAccountToken(ctx, id, sa, AudienceAzure) }
-	cred, err := azidentity.NewClientAssertionCredential(id.tenantID, id.clientID, assertion, opts)
-	if err != nil {
-		return auth.Token{}, &LoginError{Provider: ProviderAzure, Identity: id.String(), Err: oneLine(err)}
-	}
-	return acrToken(ctx, cred, id.String(), host, transport)
+// IdentityOf names the cloud identity of a service account for provider, as errors name it
+// ("service account 'ns/name' (role ...)"): it changes with the annotations, so callers may
+// key caches by it. An error says which annotation is missing or invalid; the name is
+// returned with it for the caller's error.
+func (l *Logins) IdentityOf(ctx context.Context, provider, namespace, name string) (string, error) {
+	id, _, err := l.objectIdentityFor(ctx, provider, namespace, name)
+	return id.String(), err
 }
 
 // staticIdentityToken is a web identity token already in hand.
 type staticIdentityToken string
 
 func (t staticIdentityToken) GetIdentityToken() ([]byte, error) { return []byte(t), nil }
-
-// staticCredentials hands out credentials already retrieved.
-type staticCredentials struct{ creds aws.Credentials }
-
-func (s staticCredentials) Retrieve(context.Context) (aws.Credentials, error) { return s.creds, nil }
 
 var sessionNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
 

@@ -1,11 +1,10 @@
 package cloud
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"net/url"
 	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,13 +28,14 @@ func IsCloudProvider(provider string) bool {
 	return false
 }
 
-// Logins gets registry credentials with cloud identities. One is shared by every reconciler
+// Logins gets cloud credentials (for registries, Git, KMS, object storage) with cloud
+// identities. One is shared by every reconciler
 // of a controller; it is safe for concurrent use.
 type Logins struct {
-	// Cache keeps registry credentials; nil caches nothing.
+	// Cache keeps credentials; nil caches nothing.
 	Cache *auth.TokenCache
 	// HTTPClient makes the calls to the clouds' identity and registry-auth APIs (STS, ECR,
-	// Microsoft Entra ID, the metadata server). Nil uses each SDK's default client.
+	// Microsoft Entra ID, Google, the metadata server). Nil uses each SDK's default client.
 	HTTPClient *http.Client
 	// ObjectLevel is the ObjectLevelWorkloadIdentity feature gate: spec.serviceAccountName
 	// on an object with a cloud provider then names the identity to log in as.
@@ -49,8 +49,10 @@ type Logins struct {
 	// AzureDisableInstanceDiscovery skips Microsoft Entra ID's authority validation: needed
 	// for a private authority host (Azure Stack, a test server), as azidentity documents.
 	AzureDisableInstanceDiscovery bool
-	// proxyKey is the proxy of a copy made by via, part of its cache keys.
+	// proxyKey is the proxy of a copy made by Via, part of its cache keys; proxy is its
+	// choice of proxy per request.
 	proxyKey string
+	proxy    func(*http.Request) (*url.URL, error)
 
 	// codeCommitCreds keeps the controller's AWS credentials per region for CodeCommit
 	// (region -> *aws.CredentialsCache).
@@ -105,60 +107,5 @@ func IsHostError(err error) bool {
 	return errors.As(err, &he)
 }
 
-// controllerIdentity is how errors name the controller's own identity.
-const controllerIdentity = "the controller's workload identity"
-
-// CheckRegistryHost returns a *HostError when host (with an optional port) is not a
-// registry of provider. It makes no request.
-func CheckRegistryHost(provider, host string) error {
-	h := hostname(host)
-	var ok bool
-	var want string
-	switch provider {
-	case ProviderAWS:
-		_, ok = parseECRHost(h)
-		want = "an Amazon ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)"
-	case ProviderAzure:
-		_, ok = acrCloud(h)
-		want = "an Azure Container Registry (<name>.azurecr.io)"
-	case ProviderGCP:
-		ok = isGoogleRegistry(h)
-		want = "a Google registry (gcr.io, <region>.gcr.io or <region>-docker.pkg.dev)"
-	default:
-		return fmt.Errorf("unknown provider '%s'", provider)
-	}
-	if !ok {
-		return &HostError{Provider: provider, Host: host, Want: want}
-	}
-	return nil
-}
-
-// RegistryLogin returns the user name and password (auth.Token) for the registry host
-// under provider's identity, from the cache when a live one is held. transport is the one
-// the registry is reached through (its TLS and proxy settings): ACR exchanges the Entra ID
-// token on the registry host itself. Nil means http.DefaultTransport.
-func (l *Logins) RegistryLogin(ctx context.Context, provider, host string, transport http.RoundTripper) (auth.Token, error) {
-	if err := CheckRegistryHost(provider, host); err != nil {
-		return auth.Token{}, err
-	}
-	key := "registry\x00" + provider + "\x00" + strings.ToLower(host) + "\x00controller"
-	tok, _, err := l.Cache.GetOrFetch(ctx, key, func(ctx context.Context) (auth.Token, error) {
-		switch provider {
-		case ProviderAWS:
-			return l.ecrLogin(ctx, hostname(host))
-		case ProviderAzure:
-			return l.acrLogin(ctx, host, transport)
-		default:
-			return l.gcpLogin(ctx)
-		}
-	})
-	return tok, err
-}
-
-// hostname drops a port.
-func hostname(host string) string {
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return strings.ToLower(host[:i])
-	}
-	return strings.ToLower(host)
-}
+// ControllerIdentity is how errors name the controller's own identity.
+const ControllerIdentity = "the controller's workload identity"

@@ -1,12 +1,15 @@
 package cloud
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"golang.org/x/oauth2"
 )
 
 // ServiceAccountFor returns the service account whose cloud identity an object with a
@@ -50,7 +53,7 @@ func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions)
 	if region == "" {
 		region = stsRegion()
 	}
-	return l.via(o.Proxy).awsCredentialsAs(purposeStorage, namespace, name, region, o.STSEndpoint)
+	return l.Via(o.Proxy).ServiceAccountAWS(PurposeStorage, namespace, name, region, o.STSEndpoint)
 }
 
 // StorageAzureCredential returns an Entra ID credential of the application or managed
@@ -58,20 +61,18 @@ func (l *Logins) StorageAWSCredentials(namespace, name string, o StorageOptions)
 // from azure.workload.identity/tenant-id or AZURE_TENANT_ID), for Blob Storage: the service
 // account's token presented as a federated client assertion.
 func (l *Logins) StorageAzureCredential(namespace, name string, o StorageOptions) azcore.TokenCredential {
-	return &serviceAccountAzure{l: l.via(o.Proxy), purpose: purposeStorage, namespace: namespace, name: name}
+	return l.Via(o.Proxy).ServiceAccountAzure(PurposeStorage, namespace, name)
 }
 
-// StorageGCPTokenSource returns Google access tokens of a service account's workload
-// identity for Cloud Storage: its token exchanged at Google's STS for the pool the
-// gcp.auth.fluxcd.io/workload-identity-provider annotation names (or the GKE cluster's),
-// then, with iam.gke.io/gcp-service-account, that Google service account's token.
-func (l *Logins) StorageGCPTokenSource(namespace, name string, o StorageOptions) oauth2.TokenSource {
-	return l.via(o.Proxy).gcpTokenSourceAs(purposeStorage, namespace, name)
+// CacheKey joins parts into a key of l.Cache that includes l's proxy (see Via).
+func (l *Logins) CacheKey(parts ...string) string {
+	return strings.Join(append(parts, l.proxyKey), "\x00")
 }
 
-// via returns l with its calls to the clouds going through proxy (l itself when nil): a
-// copy sharing the cache, whose keys then include the proxy.
-func (l *Logins) via(proxy *url.URL) *Logins {
+// Via returns l with its calls to the clouds going through proxy (an object's
+// spec.proxySecretRef, with its credentials), or l itself when proxy is nil: a copy sharing
+// the cache, whose keys then include the proxy.
+func (l *Logins) Via(proxy *url.URL) *Logins {
 	if proxy == nil {
 		return l
 	}
@@ -84,16 +85,58 @@ func (l *Logins) via(proxy *url.URL) *Logins {
 	if t == nil {
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	t.Proxy = http.ProxyURL(proxy)
+	proxyFor := func(r *http.Request) (*url.URL, error) {
+		if isMetadataServer(r.URL) {
+			return nil, nil
+		}
+		return proxy, nil
+	}
+	t.Proxy = proxyFor
 	// Field by field: the per-region CodeCommit credentials are not for a proxied copy (and
 	// a sync.Map must not be copied).
 	return &Logins{
 		Cache:                         l.Cache,
-		HTTPClient:                    &http.Client{Transport: t},
+		HTTPClient:                    &http.Client{Transport: proxyNamed{next: t, proxy: proxy.Host}},
 		ObjectLevel:                   l.ObjectLevel,
 		DefaultServiceAccount:         l.DefaultServiceAccount,
 		Kube:                          l.Kube,
 		AzureDisableInstanceDiscovery: l.AzureDisableInstanceDiscovery,
 		proxyKey:                      proxy.String(),
+		proxy:                         proxyFor,
 	}
+}
+
+// isMetadataServer reports whether u is an instance metadata server (AWS IMDS, Azure IMDS,
+// the GCE/GKE metadata server): link-local and node-local, never behind an object's proxy.
+func isMetadataServer(u *url.URL) bool {
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.Equal(net.ParseIP("fd00:ec2::254"))) {
+		return true
+	}
+	if host == "metadata.google.internal" {
+		return true
+	}
+	h := os.Getenv("GCE_METADATA_HOST")
+	return h != "" && u.Host == h
+}
+
+// proxyNamed names the proxy (its host, never its credentials) in the errors of requests
+// sent through it, and turns its refusal of a forwarded plain-HTTP request (407, which an
+// SDK would otherwise try to parse as the cloud's answer) into an error: the condition then
+// says the proxy failed, not the cloud.
+type proxyNamed struct {
+	next  http.RoundTripper
+	proxy string
+}
+
+func (p proxyNamed) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.next.RoundTrip(r)
+	if err != nil {
+		return nil, fmt.Errorf("through proxy %s: %w", p.proxy, err)
+	}
+	if resp.StatusCode == http.StatusProxyAuthRequired {
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("through proxy %s: %s", p.proxy, resp.Status)
+	}
+	return resp, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 
 	"gotk.dev/pkg/auth/cloud"
+	cloudgcp "gotk.dev/pkg/auth/cloud/gcp"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -169,7 +170,7 @@ func identityOf(ids *cloud.Logins, providerName, namespace, sa string, spec *sou
 	case sourcev1.BucketProviderAzure:
 		return &provider.Identity{Azure: ids.StorageAzureCredential(namespace, sa, o)}
 	default:
-		return &provider.Identity{GCP: ids.StorageGCPTokenSource(namespace, sa, o)}
+		return &provider.Identity{GCP: cloudgcp.TokenSource(ids.Via(proxy), cloud.PurposeStorage, namespace, sa)}
 	}
 }
 

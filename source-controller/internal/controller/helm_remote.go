@@ -10,6 +10,7 @@ import (
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/auth/cloud"
+	cloudregistry "gotk.dev/pkg/auth/cloud/registry"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
@@ -109,7 +110,8 @@ func (h *helmRemotes) ociClient(ctx context.Context, obj *sourcev1.HelmRepositor
 		if err != nil {
 			return nil, reconcile.Stall(sourcev1.URLInvalidReason, err)
 		}
-		kc, err := h.logins.RegistryKeychain(ctx, obj.Spec.Provider, host, obj.Namespace, "", opts.Transport())
+		kc, err := cloudregistry.Keychain(ctx, h.logins, cloudregistry.Request{Provider: obj.Spec.Provider, Host: host,
+			Namespace: obj.Namespace, Transport: opts.Transport(), Proxy: opts.ProxyURL})
 		if err != nil {
 			return nil, cloudLoginError(fmt.Errorf("HelmRepository '%s/%s': %w", obj.Namespace, obj.Name, err))
 		}

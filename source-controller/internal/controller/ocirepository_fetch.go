@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"gotk.dev/pkg/auth/cloud"
+	cloudregistry "gotk.dev/pkg/auth/cloud/registry"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/reconcile"
@@ -135,7 +136,8 @@ func (r *OCIRepositoryReconciler) clientOptions(ctx context.Context, obj *source
 }
 
 // cloudKeychain logs in to the registry of spec.url with the cloud identity spec.provider
-// names, through the registry's own TLS and proxy settings.
+// names, through the registry's own TLS and proxy settings (the exchanges with the cloud
+// go through spec.proxySecretRef's proxy too).
 func (r *OCIRepositoryReconciler) cloudKeychain(ctx context.Context, obj *sourcev1.OCIRepository, opts oci.ClientOptions) (authn.Keychain, error) {
 	host, err := oci.RegistryHost(obj.Spec.URL)
 	if err != nil {
@@ -145,7 +147,8 @@ func (r *OCIRepositoryReconciler) cloudKeychain(ctx context.Context, obj *source
 	if err != nil {
 		return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, err)
 	}
-	kc, err := r.CloudLogins.RegistryKeychain(ctx, obj.Spec.Provider, host, obj.Namespace, obj.Spec.ServiceAccountName, tr)
+	kc, err := cloudregistry.Keychain(ctx, r.CloudLogins, cloudregistry.Request{Provider: obj.Spec.Provider, Host: host,
+		Namespace: obj.Namespace, ServiceAccount: obj.Spec.ServiceAccountName, Transport: tr, Proxy: opts.Proxy})
 	return kc, cloudLoginError(err)
 }
 

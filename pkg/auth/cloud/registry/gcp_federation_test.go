@@ -1,4 +1,4 @@
-package cloud
+package registry
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/testenv"
 	"gotk.dev/pkg/auth"
+	"gotk.dev/pkg/auth/cloud"
+	"gotk.dev/pkg/auth/cloud/gcp"
 )
 
 // wifProvider is a workload identity pool provider trusting the test cluster's service
@@ -70,21 +72,21 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	accessToken := cloudapi.Secret("ya29.team-a-")
 	google := cloudapi.StartGoogleIAM(t, cloudapi.GoogleIAMOptions{Verify: tokenReviewer(t, env), Providers: []string{wifProvider},
 		ServiceAccountSubjects: map[string]string{gsa: subject("team-a")}, AccessToken: accessToken})
-	wip := AnnotationGCPWorkloadIdentityProvider
+	wip := cloud.AnnotationGCPWorkloadIdentityProvider
 	createServiceAccounts(t, env, ns, map[string]map[string]string{
-		"team-a":   {wip: wifProvider, AnnotationGCPServiceAcct: gsa},
+		"team-a":   {wip: wifProvider, cloud.AnnotationGCPServiceAcct: gsa},
 		"direct":   {wip: wifProvider},
-		"intruder": {wip: wifProvider, AnnotationGCPServiceAcct: gsa},
+		"intruder": {wip: wifProvider, cloud.AnnotationGCPServiceAcct: gsa},
 		"full-url": {wip: "//iam.googleapis.com/" + wifProvider},
-		"bad-gsa":  {wip: wifProvider, AnnotationGCPServiceAcct: "team-a@gotk-test.iam.gserviceaccount.com/../../x"},
-		"on-gke":   {AnnotationGCPServiceAcct: gsa},
+		"bad-gsa":  {wip: wifProvider, cloud.AnnotationGCPServiceAcct: "team-a@gotk-test.iam.gserviceaccount.com/../../x"},
+		"on-gke":   {cloud.AnnotationGCPServiceAcct: gsa},
 	})
-	l := &Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour}), HTTPClient: cloudapi.HTTPClient(),
+	l := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour}), HTTPClient: cloudapi.HTTPClient(),
 		ObjectLevel: true, Kube: env.Client}
 	ctx := context.Background()
 
 	// A registry login impersonates team-a's Google service account.
-	kc, err := l.RegistryKeychain(ctx, ProviderGCP, garHostName, ns, "team-a", nil)
+	kc, err := Keychain(ctx, l, Request{Provider: cloud.ProviderGCP, Host: garHostName, Namespace: ns, ServiceAccount: "team-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	}
 
 	// Storage without impersonation: the federated token of the service account itself.
-	tok, err := l.StorageGCPTokenSource(ns, "direct", StorageOptions{}).Token()
+	tok, err := gcp.TokenSource(l, cloud.PurposeStorage, ns, "direct").Token()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,25 +110,25 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	}
 
 	// Another service account naming the same Google service account is refused by IAM.
-	_, err = l.GCPTokenSourceAs(ns, "intruder").Token()
+	_, err = gcp.TokenSource(l, cloud.PurposeKMS, ns, "intruder").Token()
 	wantError(t, err, "provider 'gcp'", "KMS credentials", "service account '"+ns+"/intruder' (Google service account "+gsa+", workload identity provider "+wifProvider+")",
 		"generateAccessToken", "PERMISSION_DENIED")
 	assertNoSecret(t, err.Error(), accessToken, "eyJ")
 
 	// Bad annotations: nothing is sent.
 	before := google.Counts()
-	_, err = l.StorageGCPTokenSource(ns, "full-url", StorageOptions{}).Token()
+	_, err = gcp.TokenSource(l, cloud.PurposeStorage, ns, "full-url").Token()
 	wantError(t, err, "storage credentials", "service account '"+ns+"/full-url'", "invalid '"+wip+"' annotation",
 		"projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", "without the //iam.googleapis.com/ prefix")
-	_, err = l.RegistryKeychain(ctx, ProviderGCP, garHostName, ns, "bad-gsa", nil)
-	wantError(t, err, "service account '"+ns+"/bad-gsa'", "invalid '"+AnnotationGCPServiceAcct+"' annotation")
+	_, err = Keychain(ctx, l, Request{Provider: cloud.ProviderGCP, Host: garHostName, Namespace: ns, ServiceAccount: "bad-gsa"})
+	wantError(t, err, "service account '"+ns+"/bad-gsa'", "invalid '"+cloud.AnnotationGCPServiceAcct+"' annotation")
 	if after := google.Counts(); after != before {
 		t.Fatalf("a bad annotation reached Google: %+v -> %+v", before, after)
 	}
 
 	// Without the annotation outside GKE: the error says where the pool was looked for and
 	// which annotation names it.
-	_, err = l.StorageGCPTokenSource(ns, "on-gke", StorageOptions{}).Token()
+	_, err = gcp.TokenSource(l, cloud.PurposeStorage, ns, "on-gke").Token()
 	wantError(t, err, "service account '"+ns+"/on-gke'", "GKE metadata server", wip)
 }
 
@@ -179,8 +181,8 @@ func TestGCPControllerExternalAccount(t *testing.T) {
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", configFile)
 
 	writeToken("source-controller")
-	l := &Logins{HTTPClient: cloudapi.HTTPClient()}
-	tok, err := l.RegistryLogin(context.Background(), ProviderGCP, garHostName, nil)
+	l := &cloud.Logins{HTTPClient: cloudapi.HTTPClient()}
+	tok, err := Login(context.Background(), l, cloud.ProviderGCP, garHostName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +194,7 @@ func TestGCPControllerExternalAccount(t *testing.T) {
 	}
 
 	writeToken("other")
-	_, err = l.RegistryLogin(context.Background(), ProviderGCP, garHostName, nil)
+	_, err = Login(context.Background(), l, cloud.ProviderGCP, garHostName, nil)
 	wantError(t, err, "provider 'gcp'", "controller's", "GOOGLE_APPLICATION_CREDENTIALS", "PERMISSION_DENIED")
 	assertNoSecret(t, err.Error(), accessToken, "eyJ")
 }
