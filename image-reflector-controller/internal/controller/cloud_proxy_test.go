@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/google/go-containerregistry/pkg/authn"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -30,16 +28,8 @@ func TestImageRepositoryCloudProxy(t *testing.T) {
 	ns := newNamespace(t, nil)
 	const roleA, gsaC = "arn:aws:iam::666666666666:role/team-a", "team-c@gotk-test.iam.gserviceaccount.com"
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
-	verify := func(token, audience string) (string, error) {
-		tr := &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: []string{audience}}}
-		if err := k8s().Create(testCtx(t), tr); err != nil {
-			return "", err
-		}
-		if !tr.Status.Authenticated {
-			return "", errors.New(tr.Status.Error)
-		}
-		return tr.Status.User.Username, nil
-	}
+	verify := cloudapi.TokenReviewer(testCtx(t), k8s())
+	logMark := suiteEnv.logs.Mark()
 	clouds := cloudapi.UseCloudsWith(t, func(c *cloudapi.Clouds) {
 		c.AWSOptions.Verify, c.AWSOptions.RoleSubjects = verify, map[string]string{roleA: subject("team-a")}
 	})
@@ -81,7 +71,7 @@ func TestImageRepositoryCloudProxy(t *testing.T) {
 			r.Spec.ProxySecretRef = &meta.LocalObjectReference{Name: proxySecret}
 		}
 	}
-	leaks := leakCheck(t, clouds)
+	leaks := leakCheck(t, logMark, func() []string { return append(clouds.Secrets(), proxyPassword, wrongPassword) })
 	noProxyPassword := func(r *imagev1.ImageRepository) {
 		t.Helper()
 		var msgs []string
