@@ -3,6 +3,7 @@ package cloudapi
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -109,4 +110,38 @@ func IsolateEnv(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	// Only workload identity: no Azure CLI, developer CLI or PowerShell credentials.
 	t.Setenv("AZURE_TOKEN_CREDENTIALS", "prod")
+}
+
+// TokenFile writes a projected-token file (a web identity or federated token, as the
+// clouds' webhooks mount them) and returns its path.
+func TokenFile(t testing.TB, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// UseAWSWebIdentity sets up IRSA against a fresh AWS server: the web identity token file
+// and role the EKS webhook would inject, the STS and ECR endpoints pointed at the server.
+func UseAWSWebIdentity(t *testing.T) *AWS {
+	t.Helper()
+	opts := AWSOptions{RoleARN: "arn:aws:iam::123456789012:role/flux", WebIdentityToken: Secret("sa-jwt-"), ECRPassword: Secret("ecr-")}
+	a := StartAWS(t, opts)
+	t.Setenv("AWS_ROLE_ARN", opts.RoleARN)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", TokenFile(t, opts.WebIdentityToken))
+	t.Setenv("AWS_ENDPOINT_URL_STS", a.URL)
+	t.Setenv("AWS_ENDPOINT_URL_ECR", a.URL)
+	return a
+}
+
+// NoSecretIn fails t when msg (an error, a condition) contains any of the non-empty secrets.
+func NoSecretIn(t testing.TB, msg string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			t.Fatalf("error leaks a credential: %s", msg)
+		}
+	}
 }

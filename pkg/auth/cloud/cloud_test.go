@@ -3,8 +3,6 @@ package cloud
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,47 +25,14 @@ const (
 	garHostName = "europe-west1-docker.pkg.dev"
 )
 
-func isolateCloudEnv(t *testing.T) { cloudapi.IsolateEnv(t) }
-
-func writeFile(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// awsIdentity sets up IRSA against a fresh AWS server: the web identity token file and role
-// the EKS webhook would inject, STS and ECR endpoints overridden.
-func awsIdentity(t *testing.T) *cloudapi.AWS {
-	t.Helper()
-	opts := cloudapi.AWSOptions{RoleARN: "arn:aws:iam::123456789012:role/flux", WebIdentityToken: cloudapi.Secret("sa-jwt-"), ECRPassword: cloudapi.Secret("ecr-")}
-	a := cloudapi.StartAWS(t, opts)
-	t.Setenv("AWS_ROLE_ARN", opts.RoleARN)
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", writeFile(t, opts.WebIdentityToken))
-	t.Setenv("AWS_ENDPOINT_URL_STS", a.URL)
-	t.Setenv("AWS_ENDPOINT_URL_ECR", a.URL)
-	return a
-}
-
-func assertNoSecret(t *testing.T, msg string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			t.Fatalf("error leaks a credential: %s", msg)
-		}
-	}
-}
-
 func TestAzureDevOpsToken(t *testing.T) {
-	isolateCloudEnv(t)
+	cloudapi.IsolateEnv(t)
 	opts := cloudapi.EntraIDOptions{TenantID: "tenant-2", ClientID: "client-2", FederatedToken: cloudapi.Secret("projected-")}
 	e := cloudapi.StartEntraID(t, opts)
 	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
 	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
 	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", writeFile(t, opts.FederatedToken))
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", cloudapi.TokenFile(t, opts.FederatedToken))
 	l := &Logins{HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}
 	tok, err := l.AzureDevOpsToken(context.Background(), "ns", "")
 	if err != nil {
@@ -84,5 +49,5 @@ func TestAzureDevOpsToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Microsoft Entra ID ("+e.URL+")") || !strings.Contains(err.Error(), "controller's workload identity") {
 		t.Fatalf("error must name the identity and Entra ID: %v", err)
 	}
-	assertNoSecret(t, err.Error(), opts.FederatedToken, e.AccessToken)
+	cloudapi.NoSecretIn(t, err.Error(), opts.FederatedToken, e.AccessToken)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/codecommitapi"
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/pkg/auth"
@@ -19,8 +20,8 @@ import (
 // SigV4 Git password against the credentials its STS issued to the controller's web
 // identity; the AWS credentials are fetched once and every call signs afresh.
 func TestCodeCommitCredentials(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
+	cloudapi.IsolateEnv(t)
+	a := cloudapi.UseAWSWebIdentity(t)
 	g := gitserver.New(t, gitserver.Options{})
 	if _, err := g.InitRepo("fleet"); err != nil {
 		t.Fatal(err)
@@ -81,9 +82,9 @@ func TestCodeCommitURLs(t *testing.T) {
 }
 
 func TestCodeCommitSTSRefuses(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", writeFile(t, "a-token-of-another-cluster"))
+	cloudapi.IsolateEnv(t)
+	a := cloudapi.UseAWSWebIdentity(t)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", cloudapi.TokenFile(t, "a-token-of-another-cluster"))
 	u, _ := url.Parse("https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/app")
 	_, err := (&Logins{}).CodeCommitCredentials(context.Background(), u)
 	if err == nil {
@@ -95,7 +96,7 @@ func TestCodeCommitSTSRefuses(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	assertNoSecret(t, err.Error(), "a-token-of-another-cluster")
+	cloudapi.NoSecretIn(t, err.Error(), "a-token-of-another-cluster")
 }
 
 // TestCodeCommitSignsHostWithoutPort: a URL naming port 443 gets the same password as one

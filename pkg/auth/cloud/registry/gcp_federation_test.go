@@ -64,7 +64,7 @@ func closedAddress(t *testing.T) string {
 // naming the service account and the annotation before anything is sent.
 func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	env := kube.Get(t)
-	isolateCloudEnv(t)
+	cloudapi.IsolateEnv(t)
 	t.Setenv("GCE_METADATA_HOST", closedAddress(t))
 	ns := env.NewNamespace(t, "gcp-wif")
 	subject := func(sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
@@ -113,7 +113,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 	_, err = gcp.TokenSource(l, cloud.PurposeKMS, ns, "intruder").Token()
 	wantError(t, err, "provider 'gcp'", "KMS credentials", "service account '"+ns+"/intruder' (Google service account "+gsa+", workload identity provider "+wifProvider+")",
 		"generateAccessToken", "PERMISSION_DENIED")
-	assertNoSecret(t, err.Error(), accessToken, "eyJ")
+	cloudapi.NoSecretIn(t, err.Error(), accessToken, "eyJ")
 
 	// Bad annotations: nothing is sent.
 	before := google.Counts()
@@ -139,7 +139,7 @@ func TestGCPWorkloadIdentityProvider(t *testing.T) {
 // token of another service account is refused, and the error names the credentials file.
 func TestGCPControllerExternalAccount(t *testing.T) {
 	env := kube.Get(t)
-	isolateCloudEnv(t)
+	cloudapi.IsolateEnv(t)
 	t.Setenv("GCE_METADATA_HOST", closedAddress(t))
 	ns := env.NewNamespace(t, "gcp-adc")
 	const gsa = "flux@gotk-test.iam.gserviceaccount.com"
@@ -196,7 +196,7 @@ func TestGCPControllerExternalAccount(t *testing.T) {
 	writeToken("other")
 	_, err = Login(context.Background(), l, cloud.ProviderGCP, garHostName, nil)
 	wantError(t, err, "provider 'gcp'", "controller's", "GOOGLE_APPLICATION_CREDENTIALS", "PERMISSION_DENIED")
-	assertNoSecret(t, err.Error(), accessToken, "eyJ")
+	cloudapi.NoSecretIn(t, err.Error(), accessToken, "eyJ")
 }
 
 func wantError(t *testing.T, err error, fragments ...string) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/gitserver"
 	"gotk.dev/internal/testing/pki"
 	"gotk.dev/pkg/auth/cloud"
@@ -15,8 +16,8 @@ import (
 // refusing the credentials keeps STS unreached and the error names the proxy, not its
 // password.
 func TestProxyCarriesSTS(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
+	cloudapi.IsolateEnv(t)
+	a := cloudapi.UseAWSWebIdentity(t)
 	proxy := gitserver.NewProxy(t, gitserver.ProxyOptions{Username: "flux", Password: "right-5f1c"})
 	u, err := url.Parse(proxy.URL())
 	if err != nil {
@@ -29,7 +30,7 @@ func TestProxyCarriesSTS(t *testing.T) {
 		t.Fatalf("STS must go through the refusing proxy: err %v, denied %d, %+v", err, proxy.Denied(), a.Counts())
 	}
 	wantError(t, err, "provider 'aws'", "through proxy "+u.Host+": ", "407 Proxy Authentication Required")
-	assertNoSecret(t, err.Error(), "wrong-9a0e", "right-5f1c")
+	cloudapi.NoSecretIn(t, err.Error(), "wrong-9a0e", "right-5f1c")
 
 	u.User = url.UserPassword("flux", "right-5f1c")
 	kc, err := Keychain(context.Background(), l, Request{Provider: cloud.ProviderAWS, Host: ecrHostName, Proxy: u})
@@ -47,9 +48,9 @@ func TestProxyCarriesSTS(t *testing.T) {
 // TestProxyWithAWSCABundle: with AWS_CA_BUNDLE in the controller's environment the AWS SDK
 // only takes its own buildable HTTP client; an object's proxy must still carry STS and ECR.
 func TestProxyWithAWSCABundle(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
-	t.Setenv("AWS_CA_BUNDLE", writeFile(t, string(pki.NewForTest(t).CAPEM)))
+	cloudapi.IsolateEnv(t)
+	a := cloudapi.UseAWSWebIdentity(t)
+	t.Setenv("AWS_CA_BUNDLE", cloudapi.TokenFile(t, string(pki.NewForTest(t).CAPEM)))
 	proxy := gitserver.NewProxy(t, gitserver.ProxyOptions{Username: "flux", Password: "right-5f1c"})
 	u, err := url.Parse(proxy.URL())
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,42 +31,9 @@ const (
 	garHostName = "europe-west1-docker.pkg.dev"
 )
 
-func isolateCloudEnv(t *testing.T) { cloudapi.IsolateEnv(t) }
-
-func writeFile(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// awsIdentity sets up IRSA against a fresh AWS server: the web identity token file and role
-// the EKS webhook would inject, STS and ECR endpoints overridden.
-func awsIdentity(t *testing.T) *cloudapi.AWS {
-	t.Helper()
-	opts := cloudapi.AWSOptions{RoleARN: "arn:aws:iam::123456789012:role/flux", WebIdentityToken: cloudapi.Secret("sa-jwt-"), ECRPassword: cloudapi.Secret("ecr-")}
-	a := cloudapi.StartAWS(t, opts)
-	t.Setenv("AWS_ROLE_ARN", opts.RoleARN)
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", writeFile(t, opts.WebIdentityToken))
-	t.Setenv("AWS_ENDPOINT_URL_STS", a.URL)
-	t.Setenv("AWS_ENDPOINT_URL_ECR", a.URL)
-	return a
-}
-
-func assertNoSecret(t *testing.T, msg string, secrets ...string) {
-	t.Helper()
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			t.Fatalf("error leaks a credential: %s", msg)
-		}
-	}
-}
-
 func TestECRLoginWithWebIdentity(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
+	cloudapi.IsolateEnv(t)
+	a := cloudapi.UseAWSWebIdentity(t)
 	l := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour})}
 	ctx := context.Background()
 	for range 2 {
@@ -97,13 +62,13 @@ func TestECRLoginWithWebIdentity(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	assertNoSecret(t, err.Error(), a.SessionToken, a.SecretAccessKey)
+	cloudapi.NoSecretIn(t, err.Error(), a.SessionToken, a.SecretAccessKey)
 }
 
 func TestECRLoginSTSRefuses(t *testing.T) {
-	isolateCloudEnv(t)
-	a := awsIdentity(t)
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", writeFile(t, "a-token-of-another-cluster"))
+	cloudapi.IsolateEnv(t)
+	a := cloudapi.UseAWSWebIdentity(t)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", cloudapi.TokenFile(t, "a-token-of-another-cluster"))
 	_, err := Login(context.Background(), &cloud.Logins{}, cloud.ProviderAWS, ecrHostName, nil)
 	if err == nil {
 		t.Fatal("expected an error")
@@ -113,14 +78,14 @@ func TestECRLoginSTSRefuses(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	assertNoSecret(t, err.Error(), "a-token-of-another-cluster")
+	cloudapi.NoSecretIn(t, err.Error(), "a-token-of-another-cluster")
 	if c := a.Counts(); c.ECR != 0 {
 		t.Fatalf("ECR asked without credentials: %+v", c)
 	}
 }
 
 func TestGCPLoginFromMetadataServer(t *testing.T) {
-	isolateCloudEnv(t)
+	cloudapi.IsolateEnv(t)
 	m := cloudapi.StartMetadata(t)
 	t.Setenv("GCE_METADATA_HOST", m.Host)
 	l := &cloud.Logins{Cache: auth.NewTokenCache(auth.CacheOptions{MaxSize: 10, MaxDuration: time.Hour})}
@@ -144,13 +109,13 @@ func TestGCPLoginFromMetadataServer(t *testing.T) {
 }
 
 func TestACRLoginWithWorkloadIdentity(t *testing.T) {
-	isolateCloudEnv(t)
+	cloudapi.IsolateEnv(t)
 	opts := cloudapi.EntraIDOptions{TenantID: "tenant-1", ClientID: "client-1", FederatedToken: cloudapi.Secret("projected-")}
 	e := cloudapi.StartEntraID(t, opts)
 	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
 	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
 	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", writeFile(t, opts.FederatedToken))
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", cloudapi.TokenFile(t, opts.FederatedToken))
 	front := cloudapi.StartFront(t, "http://127.0.0.1:1", acrHostName)
 	front.ACRAccessToken, front.ACRRefreshToken = e.AccessToken, cloudapi.ACRRefreshToken(3*time.Hour)
 
@@ -186,7 +151,7 @@ func TestACRLoginWithWorkloadIdentity(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Microsoft Entra ID ("+e.URL+")") || !strings.Contains(err.Error(), "AADSTS700213") {
 		t.Fatalf("error must name Entra ID and why: %v", err)
 	}
-	assertNoSecret(t, err.Error(), opts.FederatedToken)
+	cloudapi.NoSecretIn(t, err.Error(), opts.FederatedToken)
 
 	// A registry that refuses the exchange: named with its endpoint, no token quoted.
 	e.Refuse.Store(false)
@@ -195,7 +160,7 @@ func TestACRLoginWithWorkloadIdentity(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "https://"+acrHostName+"/oauth2/exchange") || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("error must name the exchange endpoint: %v", err)
 	}
-	assertNoSecret(t, err.Error(), e.AccessToken, front.ACRRefreshToken)
+	cloudapi.NoSecretIn(t, err.Error(), e.AccessToken, front.ACRRefreshToken)
 }
 
 func TestCheckHost(t *testing.T) {
