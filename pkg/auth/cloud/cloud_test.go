@@ -3,27 +3,17 @@ package cloud
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"gotk.dev/internal/testing/cloudapi"
-	"gotk.dev/internal/testing/testenv"
 )
-
-// kube is the API server of the object-level identity tests (service accounts, their
-// tokens, TokenReview), started by the first test that needs one.
-var kube testenv.Lazy
 
 func TestMain(m *testing.M) {
 	cloudapi.InstallHostRouter()
-	testenv.MainLazy(m, &kube)
+	os.Exit(m.Run())
 }
-
-const (
-	ecrHostName = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-	acrHostName = "gotk.azurecr.io"
-	garHostName = "europe-west1-docker.pkg.dev"
-)
 
 func TestAzureDevOpsToken(t *testing.T) {
 	cloudapi.IsolateEnv(t)
