@@ -69,3 +69,4 @@ for pair in $UPSTREAM_VERSIONS; do
 	mv "$out.tmp" "$out"
 	rm -rf "$work"
 done
+rmdir "$BIN/upstream/build" 2>/dev/null || true

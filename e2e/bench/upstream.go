@@ -62,6 +62,7 @@ func addUpstream(ctx context.Context, opts framework.Options, cfg Config, dir, o
 	// Upstream serves no reconcile spans: its timeline would be empty but for the read errors.
 	up.Timeline, up.spans = nil, nil
 	up.Variant = "upstream Flux " + UpstreamVersion
+	up.Deviations = append(up.Deviations, "upstream's controllers have no --kubeconfig flag: they read $KUBECONFIG")
 	paths, err := up.Write(outDir)
 	if err != nil {
 		return nil, err
