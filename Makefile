@@ -111,7 +111,7 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 N ?= 100,1000
 HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N, and N over 2 shards), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository, a hub converging 2 spokes x 100 apps; results in e2e/results/.
+bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N, with upstream Flux beside it when make testbin-upstream builds it, and N over 2 shards), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository, a hub converging 2 spokes x 100 apps; results in e2e/results/.
 	@if $(MAKE) --no-print-directory testbin-upstream; then go run ./e2e/bench --n $(N) --upstream; \
 	else echo "bench: upstream Flux's controllers did not build (above): the main run goes without the upstream column"; go run ./e2e/bench --n $(N); fi
 	go run ./e2e/bench --n $(N) --shards 2
