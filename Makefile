@@ -83,6 +83,10 @@ testbin: check-go registry peers test-deps ## Build the control plane (etcd, kub
 	if [ "$$(cat $(TESTBIN_STAMP) 2>/dev/null)" != "$$want" ]; then hack/build-testbin.sh $(BIN); \
 	else echo "testbin: up to date ($$want)"; fi
 
+.PHONY: testbin-upstream
+testbin-upstream: check-go ## Build upstream Flux's source- and kustomize-controller (pinned, from the Go module proxy) into bin/upstream/ for `go run ./e2e/bench --upstream` (once per version; downloads a lot, so not part of testbin or test).
+	hack/build-upstream.sh $(BIN)
+
 .PHONY: build
 build: check-go ## Build the controllers, the flux CLI and the Terraform provider into bin/.
 	@for c in $(CONTROLLERS); do \
@@ -107,8 +111,9 @@ e2e: testbin ## The end-to-end journeys and framework tests only, with the long 
 N ?= 100,1000
 HELM_N ?= 1000
 .PHONY: bench
-bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N, and N over 2 shards), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository, a hub converging 2 spokes x 100 apps; results in e2e/results/.
-	go run ./e2e/bench --n $(N)
+bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N, with upstream Flux beside it when make testbin-upstream builds it, and N over 2 shards), webhook push-to-applied, HELM_N HelmCharts over an HTTP and an OCI Helm repository, a hub converging 2 spokes x 100 apps; results in e2e/results/.
+	@if $(MAKE) --no-print-directory testbin-upstream; then go run ./e2e/bench --n $(N) --upstream; \
+	else echo "bench: upstream Flux's controllers did not build (above): the main run goes without the upstream column"; go run ./e2e/bench --n $(N); fi
 	go run ./e2e/bench --n $(N) --shards 2
 	go run ./e2e/bench --mode hubspoke --spokes 2 --n 100
 	go run ./e2e/bench --workload helmrelease --n $(N)

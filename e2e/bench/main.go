@@ -7,6 +7,7 @@
 //	go run ./e2e/bench --workload helmrelease --n 100
 //	go run ./e2e/bench --workload helmcharts --n 1000
 //	go run ./e2e/bench --mode webhook --pushes 30
+//	go run ./e2e/bench --n 1000 --upstream
 //
 // The helmrelease workload is flux-benchmark's HelmRelease one (N HelmReleases of podinfo);
 // the helmcharts workload measures source-controller alone building N HelmCharts.
@@ -18,7 +19,8 @@
 // Which controllers run, and from which binaries, follows the framework's environment
 // variables (GOTK_E2E_CONTROLLERS, GOTK_E2E_<NAME>_BIN, GOTK_E2E_<NAME>_ARGS), so the same
 // benchmark measures any controllers that speak the Flux API; --controllers overrides the
-// list.
+// list. --upstream runs the same workload again with upstream Flux's source- and
+// kustomize-controller (built by `make testbin-upstream`) and reports ours / upstream.
 package main
 
 import (
@@ -70,6 +72,8 @@ type flags struct {
 	pushes      int
 	floor       bool
 	spokes      int
+	upstream    bool
+	upstreamDir string
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -99,6 +103,9 @@ func parseFlags(args []string) (*flags, error) {
 	fs.DurationVar(&f.cfg.Steady, "steady", 0, "after the last phase, measure the steady state (CPU, API requests, reconciles with nothing changing) for this long (0: not at all)")
 	fs.DurationVar(&f.cfg.Interval, "interval", 0, "spec.interval of every object (default 60m as flux-benchmark, or --steady when that is set, so every object reconciles about once in the window)")
 	fs.BoolVar(&f.floor, "floor", true, "also run the floor (the same work with a plain client on a fresh cluster) and report ours as a multiple of it")
+	fs.BoolVar(&f.upstream, "upstream", false, "also run the same workload with upstream Flux's source-controller and kustomize-controller "+
+		UpstreamVersion+" (built into --upstream-bin by `make testbin-upstream`) on a fresh cluster with the same tuning, and report ours / upstream")
+	fs.StringVar(&f.upstreamDir, "upstream-bin", "", "directory of upstream's builds, <name>-<version> (default <repo>/bin/upstream)")
 	fs.IntVar(&f.spokes, "spokes", 2, "spoke clusters in --mode hubspoke")
 	fs.IntVar(&f.cfg.Shards, "shards", 1, "instances of source-, kustomize- and helm-controller: the primary (--watch-label-selector=!"+framework.ShardKeyLabel+") and shards-1 shard instances, the apps spread evenly over them by the "+framework.ShardKeyLabel+" label (kustomization workload)")
 	if err := fs.Parse(args); err != nil {
@@ -146,6 +153,9 @@ func parseFlags(args []string) (*flags, error) {
 	if f.workload != workloadHelmCharts {
 		f.cfg.Workload = f.workload
 	}
+	if f.upstream && (f.mode != "mttp" || f.workload != WorkloadKustomization || f.cfg.Shards > 1) {
+		return nil, errUpstreamFlags
+	}
 	for _, s := range strings.Split(*n, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || v <= 0 {
@@ -187,12 +197,22 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.out == "" {
+	if f.out == "" || (f.upstream && f.upstreamDir == "") {
 		root, err := workspace.Root()
 		if err != nil {
 			return err
 		}
-		f.out = filepath.Join(root, "e2e", "results")
+		if f.out == "" {
+			f.out = filepath.Join(root, "e2e", "results")
+		}
+		if f.upstreamDir == "" {
+			f.upstreamDir = filepath.Join(root, "bin", "upstream")
+		}
+	}
+	if f.upstream { // fail before the long runs when upstream's builds are missing
+		if _, err := upstreamOptions(opts, f.upstreamDir); err != nil {
+			return err
+		}
 	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
@@ -222,10 +242,17 @@ func run(ctx context.Context, args []string) error {
 				return fmt.Errorf("N=%d: %w", n, err)
 			}
 		}
+		var upPaths []string
+		if f.upstream {
+			if upPaths, err = addUpstream(ctx, opts, cfg, f.upstreamDir, f.out, res); err != nil {
+				return fmt.Errorf("N=%d: %w", n, err)
+			}
+		}
 		paths, err := res.Write(f.out)
 		if err != nil {
 			return err
 		}
+		paths = append(paths, upPaths...)
 		fmt.Println(res.Markdown())
 		fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
 	}

@@ -42,8 +42,12 @@ type Result struct {
 	} `json:"loadAverage"`
 	// ControlPlaneCPU is the CPU seconds of each control plane process by phase.
 	ControlPlaneCPU map[string]map[string]float64 `json:"controlPlaneCPU,omitempty"`
+	// Variant names a run of other controllers than ours ("upstream Flux v1.9.6"; empty for ours).
+	Variant string `json:"variant,omitempty"`
 	// Floor is the same workload done by a plain client (nil when not run).
 	Floor *FloorResult `json:"floor,omitempty"`
+	// Upstream is ours beside upstream Flux's controllers on the same workload (nil when not run).
+	Upstream *UpstreamComparison `json:"upstream,omitempty"`
 	// Steady is the steady state after the last phase (nil when not measured).
 	Steady *SteadyResult `json:"steady,omitempty"`
 	// Timeline is where each phase's time went, per stage (nil for runs without spans).
@@ -127,7 +131,11 @@ func (r *Result) controller(name string) *ControllerResult {
 // and API request counts.
 func (r *Result) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## MTTP benchmark: %d apps (%s)\n\n", r.N, r.Started.Format("2006-01-02 15:04 MST"))
+	variant := ""
+	if r.Variant != "" {
+		variant = ", " + r.Variant
+	}
+	fmt.Fprintf(&b, "## MTTP benchmark: %d apps (%s%s)\n\n", r.N, r.Started.Format("2006-01-02 15:04 MST"), variant)
 	if r.Shards > 1 {
 		fmt.Fprintf(&b, "Sharded: %d instances of each controller (the primary and %d shards, each reconciling 1/%d of the apps); "+
 			"the rows below are the primary's, every instance is in the table after them.\n\n", r.Shards, r.Shards-1, r.Shards)
@@ -183,6 +191,7 @@ func (r *Result) Markdown() string {
 		}
 	}
 	r.floorMarkdown(&b)
+	r.Upstream.markdown(&b)
 	r.Timeline.markdown(&b)
 	r.Steady.markdown(&b)
 	b.WriteString("\nArguments:\n\n")
@@ -197,7 +206,7 @@ func (r *Result) Markdown() string {
 }
 
 // Write stores bench-<N>.json and bench-<N>.md (bench-helmrelease-<N>.* for the HelmRelease
-// workload) in dir, and every reconcile span in <name>-spans.json (for digging deeper than the
+// workload, bench-<N>-upstream.* for upstream's run) in dir, and every reconcile span in <name>-spans.json (for digging deeper than the
 // timeline), and returns their paths.
 func (r *Result) Write(dir string) ([]string, error) {
 	name := fmt.Sprintf("bench-%d", r.N)
@@ -206,6 +215,9 @@ func (r *Result) Write(dir string) ([]string, error) {
 	}
 	if r.Shards > 1 {
 		name += fmt.Sprintf("-shards%d", r.Shards)
+	}
+	if r.Variant != "" {
+		name += "-upstream"
 	}
 	paths, err := writeResult(dir, name, r, r.Markdown())
 	if err != nil || r.spans == nil {

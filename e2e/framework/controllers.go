@@ -133,7 +133,9 @@ type processAddrs struct {
 // machine: manifestArgs, the addresses, paths and kubeconfig, then extra (user arguments
 // come last so they override: pflag keeps the last value of a repeated flag).
 //
-// eventsURL is notification-controller's event endpoint, empty when it does not run.
+// eventsURL is notification-controller's event endpoint, empty when it does not run. An
+// empty kubeconfig passes no --kubeconfig (a peer implementation without the flag reads
+// $KUBECONFIG).
 func argsFor(spec ControllerSpec, addrs processAddrs, kubeconfig, storagePath, eventsURL string, extra []string) []string {
 	args := append([]string{}, manifestArgs...)
 	if spec.ReceivesEvents {
@@ -144,8 +146,10 @@ func argsFor(spec ControllerSpec, addrs processAddrs, kubeconfig, storagePath, e
 	args = append(args,
 		"--metrics-addr="+addrs.Metrics,
 		"--health-addr="+addrs.Health,
-		"--kubeconfig="+kubeconfig,
 	)
+	if kubeconfig != "" {
+		args = append(args, "--kubeconfig="+kubeconfig)
+	}
 	if spec.Storage {
 		args = append(args, "--storage-path="+storagePath)
 	}

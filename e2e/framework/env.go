@@ -351,10 +351,14 @@ func (e *Env) newProcess(spec ControllerSpec, c ControllerOptions, bin, eventsUR
 	if c.Shard != "" {
 		extra = append([]string{"--watch-label-selector=" + ShardKeyLabel + "=" + c.Shard}, extra...)
 	}
+	kubeconfigFlag := e.Cluster.Kubeconfig
+	if c.Peer {
+		kubeconfigFlag = "" // upstream reads $KUBECONFIG (processEnv) and has no such flag
+	}
 	p := &Process{
 		Name:         c.Instance(),
 		Bin:          bin,
-		Args:         argsFor(spec, addrs, e.Cluster.Kubeconfig, storage, eventsURL, extra),
+		Args:         argsFor(spec, addrs, kubeconfigFlag, storage, eventsURL, extra),
 		Env:          processEnv(e.Cluster.Kubeconfig, tmp),
 		Logs:         filepath.Join(e.logDir(), c.Instance()+".log"),
 		HealthAddr:   addrs.Health,

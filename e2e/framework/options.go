@@ -32,6 +32,11 @@ type ControllerOptions struct {
 	// Bin is the executable. Empty builds this repository's controller with `go build`.
 	// Point it at another build (e.g. upstream Flux's) to run the same suite against it.
 	Bin string
+	// Peer marks Bin as another implementation of the controller (upstream Flux's build):
+	// it gets only the flags upstream's Deployment passes. Upstream has no --kubeconfig
+	// flag (its Pod runs in the cluster), so the process finds the cluster through
+	// $KUBECONFIG, which every controller process gets.
+	Peer bool
 	// Args are appended after the manifest-equivalent arguments (later flags win).
 	Args []string
 	// Shard, when set, runs this entry as a shard instance of the controller, named

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"gotk.dev/internal/testing/gitserver"
+	"gotk.dev/internal/testing/ports"
+
+	"gotk.dev/e2e/cluster"
 )
 
 func TestParseVmHWM(t *testing.T) {
@@ -374,5 +377,32 @@ func TestCommitDirMirrors(t *testing.T) {
 	slices.Sort(files)
 	if want := []string{"new.yaml", "sub/x.yaml"}; !slices.Equal(files, want) {
 		t.Fatalf("files after CommitDir at the root = %v, want %v", files, want)
+	}
+}
+
+// TestPeerGetsNoKubeconfigFlag: upstream Flux's controllers have no --kubeconfig flag (and
+// exit on an unknown one), so a peer finds the cluster through $KUBECONFIG alone; ours get
+// both.
+func TestPeerGetsNoKubeconfigFlag(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	e := &Env{Dir: dir, Cluster: &cluster.Cluster{Kubeconfig: kubeconfig}, Controllers: map[string]*Process{},
+		freePort: ports.Free}
+	spec, err := LookupController("source-controller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, peer := range []bool{false, true} {
+		p, err := e.newProcess(spec, ControllerOptions{Name: spec.Name, Peer: peer, Args: []string{"--concurrent=10"}}, "/bin/x", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(p.Args, "--kubeconfig="+kubeconfig); got == peer {
+			t.Errorf("peer=%v: --kubeconfig passed = %v: %v", peer, got, p.Args)
+		}
+		if !slices.Contains(p.Env, "KUBECONFIG="+kubeconfig) || !slices.Contains(p.Args, "--concurrent=10") ||
+			!slices.Contains(p.Args, "--storage-adv-addr="+p.StorageAddr) {
+			t.Errorf("peer=%v: env %v args %v lack KUBECONFIG, the tuning or the storage address", peer, p.Env, p.Args)
+		}
 	}
 }
