@@ -27,10 +27,12 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
 module_dir() { # module@version -> its extracted directory in the module cache
 	local json dir
-	json=$(cd "$BIN" && go mod download -json "$1")
-	dir=$(jq -r '.Dir // empty' <<<"$json")
+	json=$(cd "$BIN" && go mod download -json "$1") || true # its Error field says why
+	# go mod download -json prints one field per line ("Dir": "...", "Error": "..."); read
+	# them with sed rather than needing jq on the machine.
+	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
 	if [ -z "$dir" ]; then
-		echo "build-upstream: go mod download $1: $(jq -r '.Error // "no directory"' <<<"$json")" >&2
+		echo "build-upstream: go mod download $1: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")" >&2
 		return 1
 	fi
 	echo "$dir"
