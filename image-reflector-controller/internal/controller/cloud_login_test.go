@@ -30,14 +30,8 @@ func TestImageRepositoryCloudProviders(t *testing.T) {
 	logMark := suiteEnv.logs.Mark()
 	clouds := cloudapi.UseClouds(t)
 	secrets := clouds.Secrets
-	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, acr, gar)
+	front := startCloudRegistry(t, clouds, []string{"1.0.0", "1.1.0", "2.0.0"}, ecr, acr, gar)
 	front.ACRAccessToken, front.ACRRefreshToken = clouds.EntraID.AccessToken, clouds.ACRRefreshToken
-	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, "1.0.0", "1.1.0", "2.0.0")
 
 	ns := newNamespace(t, nil)
 	ca := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cloud-ca"}, Data: map[string][]byte{"ca.crt": front.CAPEM}}
@@ -167,12 +161,7 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 		c.AWSOptions.Verify, c.AWSOptions.RoleSubjects = verify, map[string]string{roleA: subject("team-a")}
 		c.EntraIDOptions.Verify, c.EntraIDOptions.FederatedSubjects = verify, map[string]string{clientB: subject("team-b")}
 	})
-	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, acr, gar)
+	front := startCloudRegistry(t, clouds, []string{"1.0.0", "2.0.0"}, ecr, acr, gar)
 	// GKE workload identity: team-c's token is exchanged at Google's STS for the cluster's
 	// pool, then impersonates team-c's Google service account; the token it gets is the
 	// registry's oauth2accesstoken password.
@@ -180,7 +169,6 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 	google := cloudapi.StartGoogleIAM(t, cloudapi.GoogleIAMOptions{Verify: verify, Pool: "gotk-test.svc.id.goog",
 		ServiceAccountSubjects: map[string]string{gsaC: subject("team-c")}, AccessToken: clouds.Metadata.Token})
 	front.ACRAccessToken, front.ACRRefreshToken = clouds.EntraID.AccessToken, clouds.ACRRefreshToken
-	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, "1.0.0", "2.0.0")
 
 	for name, ann := range map[string]map[string]string{
 		"team-a":   {cloud.AnnotationAWSRoleARN: roleA},
@@ -248,4 +236,18 @@ func TestImageRepositoryObjectLevelIdentity(t *testing.T) {
 	deleteAtEnd(t, mole)
 	leaks(waitFor(t, mole, time.Minute, authFailed("provider 'gcp'", "service account '"+ns+"/gcp-mole' (Google service account "+gsaC+")",
 		"generateAccessToken", "PERMISSION_DENIED")))
+}
+
+// startCloudRegistry starts a registry that accepts only the credentials the fake clouds
+// issue, behind a TLS front answering as hosts, with team/app's tags pushed.
+func startCloudRegistry(t *testing.T, clouds *cloudapi.Clouds, tags []string, hosts ...string) *cloudapi.Front {
+	t.Helper()
+	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	front := cloudapi.StartFront(t, "http://"+reg.Host(), hosts...)
+	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, tags...)
+	return front
 }

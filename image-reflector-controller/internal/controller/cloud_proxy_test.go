@@ -7,14 +7,12 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	imagev1 "gotk.dev/image-reflector-controller/api/v1"
 	"gotk.dev/internal/testing/cloudapi"
 	"gotk.dev/internal/testing/gitserver"
-	"gotk.dev/internal/testing/registry"
 	"gotk.dev/pkg/auth/cloud"
 )
 
@@ -35,13 +33,7 @@ func TestImageRepositoryCloudProxy(t *testing.T) {
 	})
 	google := cloudapi.StartGoogleIAM(t, cloudapi.GoogleIAMOptions{Verify: verify, Pool: "gotk-test.svc.id.goog",
 		ServiceAccountSubjects: map[string]string{gsaC: subject("team-c")}, AccessToken: clouds.Metadata.Token})
-	reg, err := registry.Start(registry.Options{Users: clouds.RegistryUsers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	front := cloudapi.StartFront(t, "http://"+reg.Host(), ecr, gar)
-	pushTags(t, reg.Host(), "team/app", &authn.Basic{Username: "AWS", Password: clouds.RegistryUsers()["AWS"]}, "1.0.0", "2.0.0")
+	front := startCloudRegistry(t, clouds, []string{"1.0.0", "2.0.0"}, ecr, gar)
 
 	proxy := gitserver.NewProxy(t, gitserver.ProxyOptions{Username: "flux", Password: proxyPassword, Dial: cloudapi.DialContext})
 	for _, s := range []*corev1.Secret{
