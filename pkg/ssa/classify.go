@@ -5,6 +5,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"gotk.dev/pkg/inventory"
 )
 
 // classify tells what an apply did from the API server's response alone, without a GET or
@@ -30,11 +32,12 @@ import (
 //     controller updating the status, say), or the Manager is new and nothing changed.
 func (m *Manager) classify(u *unstructured.Unstructured, start time.Time, inPrevious bool) Action {
 	threshold := start.Add(-time.Second)
-	rv, known := m.memory.get(u.GetUID())
+	prev, known := m.memory.get(inventory.FromObject(u))
+	known = known && prev.uid == u.GetUID()
 	if !known && !inPrevious && u.GetCreationTimestamp().After(threshold) && m.onlyOurEntry(u) {
 		return Created
 	}
-	if known && rv == u.GetResourceVersion() {
+	if known && prev.resourceVersion == u.GetResourceVersion() {
 		return Unchanged
 	}
 	if ours, ok := m.ourApplyTime(u); ok && ours.After(threshold) {
@@ -58,11 +61,6 @@ func (m *Manager) onlyOurEntry(u *unstructured.Unstructured) bool {
 		}
 	}
 	return true
-}
-
-// remember records the response of an apply (or of a patch of its managed fields).
-func (m *Manager) remember(u *unstructured.Unstructured) {
-	m.memory.put(u.GetUID(), u.GetResourceVersion())
 }
 
 // ourApplyTime returns the time of our manager's Apply entry for the main resource in u's

@@ -97,7 +97,7 @@ func (m *Manager) pruneOne(ctx context.Context, o inventory.ObjMetadata, policy 
 		}
 		return nil, objectError(o, err)
 	}
-	m.memory.forget(uid)
+	m.memory.forget(o)
 	return entry, nil
 }
 
