@@ -93,8 +93,16 @@ func NewLogger(o *options.Runtime) logr.Logger { return newLogger(o, nil) }
 
 // newLogger is NewLogger writing to w (stderr when nil).
 func newLogger(o *options.Runtime, w io.Writer) logr.Logger {
+	// logr's V(1) is zap's -1 ("debug") and V(2) is -2, which zap's encoders name
+	// "Level(-2)" (JSON) and "LEVEL(-2)" (console): upstream's runtime logger prints trace
+	// lines so too, and log queries written against upstream look for that name.
 	level := map[string]zapcore.Level{"trace": -2, "debug": -1, "info": 0, "error": zapcore.ErrorLevel}[o.LogLevel]
-	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(zapcore.PanicLevel)}
+	// As upstream: error lines carry a stack trace at trace and debug level only.
+	stack := zapcore.PanicLevel
+	if level < zapcore.InfoLevel {
+		stack = zapcore.ErrorLevel
+	}
+	zo := []zap.Opts{zap.Level(level), zap.StacktraceLevel(stack)}
 	// ISO-8601 timestamps, as upstream controllers log them (log tooling parses them). Given
 	// to the encoder itself: zap.Options.TimeEncoder only reaches the default encoder.
 	isoTime := func(c *zapcore.EncoderConfig) { c.EncodeTime = zapcore.ISO8601TimeEncoder }

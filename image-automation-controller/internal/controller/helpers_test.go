@@ -182,13 +182,30 @@ func readyIs(status metav1.ConditionStatus, reason, msgPrefix string) func(*imag
 }
 
 // pushed waits for a push of another commit than last, and Ready.
+//
+// Ready's message is that of the last run, which need not be the run that pushed: an
+// ImagePolicy or GitRepository event the manager handles after the pushing run started (the
+// test wrote those objects just before the automation, and under load their watch events
+// arrive late) runs the automation again, and that run finds the pushed revision and says
+// "no change since last reconciliation". Both messages follow a successful push; a test that
+// polled for the first one alone missed it whenever the second run came first.
 func pushed(last string) func(*imagev1.ImageUpdateAutomation) error {
 	return func(a *imagev1.ImageUpdateAutomation) error {
 		if a.Status.LastPushCommit == "" || a.Status.LastPushCommit == last {
 			return fmt.Errorf("no new push (last push %q)", a.Status.LastPushCommit)
 		}
-		return readyIs(metav1.ConditionTrue, meta.SucceededReason, upToDateMessage)(a)
+		return readyAfterRun(a)
 	}
+}
+
+// readyAfterRun checks that the last run succeeded: it updated the repository (or found
+// nothing to update), or found nothing changed since the run before.
+func readyAfterRun(a *imagev1.ImageUpdateAutomation) error {
+	err := readyIs(metav1.ConditionTrue, meta.SucceededReason, upToDateMessage)(a)
+	if err != nil && readyIs(metav1.ConditionTrue, meta.SucceededReason, unchangedMessage)(a) == nil {
+		return nil
+	}
+	return err
 }
 
 // requestReconcile sets reconcile.fluxcd.io/requestedAt as flux reconcile does.

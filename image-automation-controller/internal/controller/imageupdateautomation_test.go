@@ -79,24 +79,38 @@ func TestAutomationCommitsAndPushes(t *testing.T) {
 	}
 
 	// A reconcile with nothing changed (here the GitRepository's spec changed) ends after one
-	// ref listing, without a clone or a push.
+	// ref listing, without a clone or a push. The server's request counts tell the runs apart:
+	// Ready's message alone may be that of an earlier or later run (see pushed).
 	var src sourcev1.GitRepository
 	if err := k8s().Get(testCtx(t), objKey(ns, "fleet"), &src); err != nil {
 		t.Fatal(err)
 	}
+	before := s.Requests()
 	src.Spec.Interval = metav1.Duration{Duration: 2 * time.Hour}
 	if err := k8s().Update(testCtx(t), &src); err != nil {
 		t.Fatal(err)
 	}
-	a = waitFor(t, a, 30*time.Second, readyIs(metav1.ConditionTrue, meta.SucceededReason, unchangedMessage))
+	a = waitFor(t, a, 30*time.Second, func(a *imagev1.ImageUpdateAutomation) error {
+		if s.Requests().InfoRefs == before.InfoRefs {
+			return fmt.Errorf("no ref listing since the GitRepository changed")
+		}
+		return readyIs(metav1.ConditionTrue, meta.SucceededReason, unchangedMessage)(a)
+	})
+	if got := s.Requests(); got.UploadPack != before.UploadPack || got.ReceivePack != before.ReceivePack {
+		t.Errorf("a run with nothing changed cloned or pushed: requests %+v, before %+v", got, before)
+	}
 	// A requested run clones and finds nothing to change: no commit either.
+	before = s.Requests()
 	token := requestReconcile(t, a)
 	a = waitFor(t, a, 30*time.Second, func(a *imagev1.ImageUpdateAutomation) error {
 		if a.Status.LastHandledReconcileAt != token {
 			return fmt.Errorf("request not handled")
 		}
-		return readyIs(metav1.ConditionTrue, meta.SucceededReason, upToDateMessage)(a)
+		return readyAfterRun(a)
 	})
+	if got := s.Requests(); got.UploadPack == before.UploadPack || got.ReceivePack != before.ReceivePack {
+		t.Errorf("the requested run did not clone, or pushed: requests %+v, before %+v", got, before)
+	}
 	if head, _ := s.Resolve("fleet", "main"); head != second || a.Status.LastPushCommit != second {
 		t.Errorf("main = %s, lastPushCommit %s; want no new commit after %s", head, a.Status.LastPushCommit, second)
 	}
@@ -149,7 +163,18 @@ func TestAutomationPushBranchOverSSH(t *testing.T) {
 	// rebuilt on the new main.
 	mainNow := s.Commit("fleet").Branch("main").File("NEWS.md", "merged\n").MustDo(t)
 	setPolicy(t, ns, "podinfo", podinfoImage, "6.6.0", nil)
-	a = waitFor(t, a, 30*time.Second, pushed(a.Status.LastPushCommit))
+	// A run may see main move before the policy does and rebuild the branch with 6.5.0 first:
+	// wait for the push of 6.6.0.
+	last := a.Status.LastPushCommit
+	a = waitFor(t, a, 30*time.Second, func(a *imagev1.ImageUpdateAutomation) error {
+		if got := a.Status.ObservedPolicies["podinfo"].Tag; got != "6.6.0" {
+			return fmt.Errorf("observed podinfo tag %q", got)
+		}
+		return pushed(last)(a)
+	})
+	if got := gitOut(t, bare, "show", "image-updates:apps/podinfo.yaml"); !strings.Contains(got, "podinfo:6.6.0") {
+		t.Errorf("the push branch lacks the new image: %s", got)
+	}
 	if parent := gitOut(t, bare, "rev-parse", "image-updates^"); parent != mainNow {
 		t.Errorf("rebuilt push branch parent = %s, want %s", parent, mainNow)
 	}
