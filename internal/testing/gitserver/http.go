@@ -59,7 +59,15 @@ type Server struct {
 	infoRefs    atomic.Int64
 	uploadPack  atomic.Int64
 	receivePack atomic.Int64
+
+	// backendLog is git http-backend's error output. Tests provoke refusals on purpose (a
+	// push racing another one prints "cannot lock ref"): on the test binary's stderr they
+	// read like failures even when the test passes.
+	backendLog syncBuffer
 }
+
+// BackendLog returns what git http-backend wrote to its error output so far.
+func (s *Server) BackendLog() string { return s.backendLog.String() }
 
 // RequestCounts counts the Git requests a server answered (authenticated
 // ones only), so tests can assert e.g. that nothing was cloned.
@@ -270,7 +278,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.ContentLength = int64(len(data))
 		r.TransferEncoding = nil
 	}
-	h := &cgi.Handler{Path: s.backend, Root: "/", Env: env}
+	h := &cgi.Handler{Path: s.backend, Root: "/", Env: env, Stderr: &s.backendLog}
 	h.ServeHTTP(w, r)
 }
 
