@@ -46,6 +46,9 @@ type Result struct {
 	Variant string `json:"variant,omitempty"`
 	// Floor is the same workload done by a plain client (nil when not run).
 	Floor *FloorResult `json:"floor,omitempty"`
+	// FluxFloor is the floor plus the API writes any upstream-compatible Flux makes per app
+	// (floor_flux.go; nil when not run).
+	FluxFloor *FloorResult `json:"fluxFloor,omitempty"`
 	// Upstream is ours beside upstream Flux's controllers on the same workload (nil when not run).
 	Upstream *UpstreamComparison `json:"upstream,omitempty"`
 	// Steady is the steady state after the last phase (nil when not measured).
