@@ -48,7 +48,10 @@ type FloorResult struct {
 	APIRequests   floorAPIReqs `json:"apiRequests"`
 	// ControlPlaneCPU is the CPU seconds of each control plane process by phase.
 	ControlPlaneCPU map[string]map[string]float64 `json:"controlPlaneCPU"`
-	LoadAverage     string                        `json:"loadAverage"`
+	// ClientCPUSeconds is the benchmark process's own CPU seconds by phase: the floor's client
+	// does the controllers' part of the work.
+	ClientCPUSeconds map[string]float64 `json:"clientCPUSeconds,omitempty"`
+	LoadAverage      string             `json:"loadAverage"`
 }
 
 type floorAPIReqs struct {
@@ -111,7 +114,7 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 		return nil, err
 	}
 	out.LoadAverage = framework.LoadAverage()
-	cpBefore := env.ControlPlaneCPU()
+	cpBefore, selfBefore := env.ControlPlaneCPU(), selfCPUSeconds()
 	cfg.Logf("floor: pulling %d artifacts (%d workers) and applying %d apps (%d workers)", cfg.N, sourceWorkers, cfg.N, applyWorkers)
 	apps := make([]floorApp, cfg.N)
 	var stages stageSet
@@ -171,6 +174,8 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 	out.APIRequests.Install = framework.Diff(apiBefore, apiInstalled)
 	cpInstalled := env.ControlPlaneCPU()
 	out.ControlPlaneCPU = map[string]map[string]float64{"install": cpuDiff(cpBefore, cpInstalled)}
+	selfInstalled := selfCPUSeconds()
+	out.ClientCPUSeconds = map[string]float64{"install": selfInstalled - selfBefore}
 
 	if cfg.Upgrade {
 		w.reset()
@@ -195,6 +200,7 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 		}
 		out.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
 		out.ControlPlaneCPU["upgrade"] = cpuDiff(cpInstalled, env.ControlPlaneCPU())
+		out.ClientCPUSeconds["upgrade"] = selfCPUSeconds() - selfInstalled
 	}
 	return out, nil
 }

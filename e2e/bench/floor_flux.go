@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -137,7 +138,7 @@ func RunFluxFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWor
 	if out.APIRequests.Install, err = m.phase(ctx, "install"); err != nil {
 		return nil, err
 	}
-	out.ControlPlaneCPU = m.cpu
+	out.ControlPlaneCPU, out.ClientCPUSeconds = m.cpu, m.self
 	if !cfg.Upgrade {
 		return out, nil
 	}
@@ -327,13 +328,17 @@ type meter struct {
 	env *framework.Env
 	api framework.APIRequests
 	cp  map[string]float64
-	// cpu is each phase's control plane CPU seconds by process.
-	cpu map[string]map[string]float64
+	// cpu is each phase's control plane CPU seconds by process, self the benchmark
+	// process's own.
+	cpu       map[string]map[string]float64
+	self      map[string]float64
+	selfStart float64
 }
 
 func startMeter(ctx context.Context, env *framework.Env) (*meter, error) {
 	api, err := env.APIRequests(ctx)
-	return &meter{env: env, api: api, cp: env.ControlPlaneCPU(), cpu: map[string]map[string]float64{}}, err
+	return &meter{env: env, api: api, cp: env.ControlPlaneCPU(), cpu: map[string]map[string]float64{},
+		self: map[string]float64{}, selfStart: selfCPUSeconds()}, err
 }
 
 // phase records the CPU since the last mark under name and returns the requests since then.
@@ -344,7 +349,17 @@ func (m *meter) phase(ctx context.Context, name string) (framework.APIRequests, 
 	}
 	cp := m.env.ControlPlaneCPU()
 	diff := framework.Diff(m.api, api)
-	m.cpu[name] = cpuDiff(m.cp, cp)
-	m.api, m.cp = api, cp
+	self := selfCPUSeconds()
+	m.cpu[name], m.self[name] = cpuDiff(m.cp, cp), self-m.selfStart
+	m.api, m.cp, m.selfStart = api, cp, self
 	return diff, nil
+}
+
+// selfCPUSeconds is the benchmark process's user+system CPU time so far.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -60,6 +60,7 @@ func (r *Result) floorMarkdown(b *strings.Builder) {
 	if upgraded {
 		reqRow("API requests upgrade", r.APIRequests.Upgrade.Total(), f.APIRequests.Upgrade.Total(), fluxReqs.Upgrade.Total())
 	}
+	r.cpuRows(b, ff != nil)
 	for _, fl := range []struct {
 		name string
 		f    *FloorResult
@@ -106,4 +107,50 @@ func floorStages(b *strings.Builder, name string, f *FloorResult) {
 			fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", s.Name, s.N, ms(s.P50), ms(s.P90), ms(s.Max))
 		}
 	}
+}
+
+// cpuRows add each phase's CPU of every process (control plane, controllers or the floor's
+// client, the benchmark itself) and what it bounds: on a machine of Host.CPUs cores no run
+// can finish faster than that CPU divided by the cores.
+func (r *Result) cpuRows(b *strings.Builder, withFlux bool) {
+	cpus := float64(max(r.Host.CPUs, 1))
+	for _, phase := range []string{"install", "upgrade"} {
+		ours := sum(r.ControlPlaneCPU[phase]) + r.ClientCPUSeconds[phase]
+		for _, c := range r.Controllers {
+			if phase == "install" {
+				ours += c.InstallCPUSeconds
+			} else {
+				ours += c.UpgradeCPUSeconds
+			}
+		}
+		floor := r.Floor.totalCPU(phase)
+		if ours == 0 || floor == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "| CPU %s, all processes | %.1fs | %.1fs | |", phase, ours, floor)
+		if withFlux {
+			fmt.Fprintf(b, " %.1fs | |", r.FluxFloor.totalCPU(phase))
+		}
+		fmt.Fprintf(b, "\n| that CPU / %d cores: the fastest %s this machine allows | %s | %s | |", int(cpus), phase, dur(ours/cpus), dur(floor/cpus))
+		if withFlux {
+			fmt.Fprintf(b, " %s | |", dur(r.FluxFloor.totalCPU(phase)/cpus))
+		}
+		b.WriteString("\n")
+	}
+}
+
+// totalCPU is a floor phase's CPU seconds: the control plane's and its client's.
+func (f *FloorResult) totalCPU(phase string) float64 {
+	if f == nil {
+		return 0
+	}
+	return sum(f.ControlPlaneCPU[phase]) + f.ClientCPUSeconds[phase]
+}
+
+func sum(m map[string]float64) float64 {
+	var s float64
+	for _, v := range m {
+		s += v
+	}
+	return s
 }
