@@ -248,8 +248,12 @@ func (f *fluxFloor) apply(ctx context.Context, i int, install bool) error {
 	if err := changeSetEvent(ctx, f.env.Client, a.ks, f.revision, changeSetMessage(objs, install)); err != nil {
 		return err
 	}
+	stage := "apply (4 objects, event)"
+	if install {
+		stage = "apply (finalizer, 4 objects, event)"
+	}
 	f.mu.Lock()
-	f.stages.add("apply (finalizer, 4 objects, event)", time.Since(a.started))
+	f.stages.add(stage, time.Since(a.started))
 	f.lastApplied = later(f.lastApplied, time.Now())
 	f.mu.Unlock()
 	gen, err := deploymentGeneration(objs, i)
