@@ -115,6 +115,7 @@ bench: testbin ## The MTTP benchmark: Kustomization and HelmRelease workloads (N
 	@if $(MAKE) --no-print-directory testbin-upstream; then go run ./e2e/bench --n $(N) --upstream; \
 	else echo "bench: upstream Flux's controllers did not build (above): the main run goes without the upstream column"; go run ./e2e/bench --n $(N); fi
 	go run ./e2e/bench --n $(N) --shards 2
+	go run ./e2e/bench --mode apicost --n $(N)
 	go run ./e2e/bench --mode hubspoke --spokes 2 --n 100
 	go run ./e2e/bench --workload helmrelease --n $(N)
 	go run ./e2e/bench --mode webhook --pushes 30

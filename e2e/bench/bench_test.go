@@ -72,6 +72,19 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	checkReport(t, res, n)
 
+	// The Flux floor and the API cost classes want a cluster without controllers: stop them
+	// (the benchmark is done) and run both here in their own namespaces (make bench runs
+	// each on a fresh cluster).
+	for _, p := range env.Controllers {
+		p.Stop()
+	}
+	res.FluxFloor, err = RunFluxFloor(ctx, env, Config{N: n, Namespace: "fluxfloor", Upgrade: true, Timeout: 3 * time.Minute, Logf: t.Logf}, 10, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFluxFloor(ctx, t, env, res, n)
+	checkAPICostSmoke(ctx, t, env)
+
 	dir := t.TempDir()
 	paths, err := res.Write(dir)
 	if err != nil {

@@ -48,7 +48,10 @@ type FloorResult struct {
 	APIRequests   floorAPIReqs `json:"apiRequests"`
 	// ControlPlaneCPU is the CPU seconds of each control plane process by phase.
 	ControlPlaneCPU map[string]map[string]float64 `json:"controlPlaneCPU"`
-	LoadAverage     string                        `json:"loadAverage"`
+	// ClientCPUSeconds is the benchmark process's own CPU seconds by phase: the floor's client
+	// does the controllers' part of the work.
+	ClientCPUSeconds map[string]float64 `json:"clientCPUSeconds,omitempty"`
+	LoadAverage      string             `json:"loadAverage"`
 }
 
 type floorAPIReqs struct {
@@ -111,7 +114,7 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 		return nil, err
 	}
 	out.LoadAverage = framework.LoadAverage()
-	cpBefore := env.ControlPlaneCPU()
+	cpBefore, selfBefore := env.ControlPlaneCPU(), selfCPUSeconds()
 	cfg.Logf("floor: pulling %d artifacts (%d workers) and applying %d apps (%d workers)", cfg.N, sourceWorkers, cfg.N, applyWorkers)
 	apps := make([]floorApp, cfg.N)
 	var stages stageSet
@@ -171,6 +174,8 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 	out.APIRequests.Install = framework.Diff(apiBefore, apiInstalled)
 	cpInstalled := env.ControlPlaneCPU()
 	out.ControlPlaneCPU = map[string]map[string]float64{"install": cpuDiff(cpBefore, cpInstalled)}
+	selfInstalled := selfCPUSeconds()
+	out.ClientCPUSeconds = map[string]float64{"install": selfInstalled - selfBefore}
 
 	if cfg.Upgrade {
 		w.reset()
@@ -195,6 +200,7 @@ func RunFloor(ctx context.Context, env *framework.Env, cfg Config, sourceWorkers
 		}
 		out.APIRequests.Upgrade = framework.Diff(apiInstalled, apiUpgraded)
 		out.ControlPlaneCPU["upgrade"] = cpuDiff(cpInstalled, env.ControlPlaneCPU())
+		out.ClientCPUSeconds["upgrade"] = selfCPUSeconds() - selfInstalled
 	}
 	return out, nil
 }
@@ -242,36 +248,51 @@ func pullManifest(ctx context.Context, c *oci.Client, env *framework.Env, i int)
 // applyApp renders app i's manifest with its variables and applies every object; it returns
 // the Deployment's generation after the apply.
 func applyApp(ctx context.Context, env *framework.Env, cfg Config, i int, manifest []byte, mcpu string) (int64, error) {
+	objs, err := renderApp(manifest, cfg.Namespace, i, mcpu)
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range objs {
+		if err := env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(floorFieldOwner), client.ForceOwnership); err != nil {
+			return 0, fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), cfg.Namespace, u.GetName(), err)
+		}
+	}
+	return deploymentGeneration(objs, i)
+}
+
+// renderApp substitutes app i's variables in manifest and decodes its objects into namespace.
+func renderApp(manifest []byte, namespace string, i int, mcpu string) ([]*unstructured.Unstructured, error) {
 	vars := map[string]string{"INDEX": strconv.Itoa(i), "PODS": "0", "MCPU": mcpu}
 	text, err := substitute.Expand(string(manifest), vars, substitute.Options{})
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", appName(i), err)
+		return nil, fmt.Errorf("%s: %w", appName(i), err)
 	}
 	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
-	var gen int64
+	var objs []*unstructured.Unstructured
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); err != nil {
 			if errors.Is(err, io.EOF) {
-				break
+				return objs, nil
 			}
-			return 0, fmt.Errorf("%s: decode: %w", appName(i), err)
+			return nil, fmt.Errorf("%s: decode: %w", appName(i), err)
 		}
 		if len(u.Object) == 0 {
 			continue
 		}
-		u.SetNamespace(cfg.Namespace)
-		if err := env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(floorFieldOwner), client.ForceOwnership); err != nil {
-			return 0, fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), cfg.Namespace, u.GetName(), err)
-		}
-		if u.GetKind() == "Deployment" {
-			gen = u.GetGeneration()
+		u.SetNamespace(namespace)
+		objs = append(objs, u)
+	}
+}
+
+// deploymentGeneration is the generation of the Deployment among app i's applied objects.
+func deploymentGeneration(objs []*unstructured.Unstructured, i int) (int64, error) {
+	for _, u := range objs {
+		if u.GetKind() == "Deployment" && u.GetGeneration() > 0 {
+			return u.GetGeneration(), nil
 		}
 	}
-	if gen == 0 {
-		return 0, fmt.Errorf("%s: the manifest has no Deployment", appName(i))
-	}
-	return gen, nil
+	return 0, fmt.Errorf("%s: the manifest has no Deployment", appName(i))
 }
 
 // deploymentWatch records when each Deployment was first seen Current (kstatus) at the
@@ -283,6 +304,9 @@ type deploymentWatch struct {
 	current map[string]seen      // latest Current observation by name
 	readyAt map[string]time.Time
 	changed chan struct{}
+	// notify, when set, receives each name once per phase as it turns Current at its applied
+	// generation (buffered for a whole phase: the informer must never block on it).
+	notify chan string
 }
 
 type seen struct {
@@ -313,6 +337,15 @@ func startDeploymentWatch(ctx context.Context, env *framework.Env, namespace str
 		return nil, fmt.Errorf("deployment informer in %s did not sync", namespace)
 	}
 	return w, nil
+}
+
+// notifyReady returns a channel that receives each name as it turns Current at its applied
+// generation, once per phase; perPhase bounds how many a phase has.
+func (w *deploymentWatch) notifyReady(perPhase int) <-chan string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.notify = make(chan string, perPhase)
+	return w.notify
 }
 
 func (w *deploymentWatch) reset() {
@@ -362,6 +395,12 @@ func (w *deploymentWatch) markLocked(name string) {
 		return
 	}
 	w.readyAt[name] = cur.at
+	if w.notify != nil {
+		select {
+		case w.notify <- name:
+		default: // only when a failed phase left names unread
+		}
+	}
 	close(w.changed)
 	w.changed = make(chan struct{})
 }
@@ -399,50 +438,5 @@ func (w *deploymentWatch) stages(set *stageSet, name string) {
 	defer w.mu.Unlock()
 	for app, at := range w.readyAt {
 		set.add(name, nonNegative(at.Sub(w.applied[app])))
-	}
-}
-
-// floorMarkdown renders ours beside the floor and the ratio.
-func (r *Result) floorMarkdown(b *strings.Builder) {
-	f := r.Floor
-	if f == nil {
-		return
-	}
-	fmt.Fprintf(b, "\nThe floor (a plain client on a fresh cluster: pull each app's artifact on %d workers, apply its 4 objects "+
-		"on %d, wait through a watch until its Deployment is Current):\n\n", f.SourceWorkers, f.ApplyWorkers)
-	b.WriteString("| Phase | ours | floor | ours / floor |\n|---|---|---|---|\n")
-	ratio := func(ours, floor float64) string {
-		if floor <= 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f times the floor", ours/floor)
-	}
-	fmt.Fprintf(b, "| install: all Kustomizations Ready | %s | %s | %s |\n", dur(r.Install.KustomizationsReadySeconds),
-		dur(f.Install.ReadySeconds), ratio(r.Install.KustomizationsReadySeconds, f.Install.ReadySeconds))
-	if r.Upgrade != nil && f.Upgrade != nil {
-		fmt.Fprintf(b, "| upgrade: all Kustomizations Ready | %s | %s | %s |\n", dur(r.Upgrade.KustomizationsReadySeconds),
-			dur(f.Upgrade.ReadySeconds), ratio(r.Upgrade.KustomizationsReadySeconds, f.Upgrade.ReadySeconds))
-	}
-	fmt.Fprintf(b, "| API requests install | %d | %d | |\n", r.APIRequests.Install.Total(), f.APIRequests.Install.Total())
-	if r.Upgrade != nil && f.Upgrade != nil {
-		fmt.Fprintf(b, "| API requests upgrade | %d | %d | |\n", r.APIRequests.Upgrade.Total(), f.APIRequests.Upgrade.Total())
-	}
-	for _, phase := range []string{"install", "upgrade"} {
-		if cp := f.ControlPlaneCPU[phase]; cp != nil {
-			fmt.Fprintf(b, "\n- floor control plane CPU (%s): %s", phase, formatCPU(cp))
-		}
-	}
-	fmt.Fprintf(b, "\n- load average when the floor started: %s\n", f.LoadAverage)
-	for _, phase := range []struct {
-		name string
-		p    *FloorPhase
-	}{{"install", &f.Install}, {"upgrade", f.Upgrade}} {
-		if phase.p == nil {
-			continue
-		}
-		fmt.Fprintf(b, "\n| floor %s stage | n | p50 | p90 | max |\n|---|---|---|---|---|\n", phase.name)
-		for _, s := range phase.p.Stages {
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", s.Name, s.N, ms(s.P50), ms(s.P90), ms(s.Max))
-		}
 	}
 }

@@ -8,6 +8,7 @@
 //	go run ./e2e/bench --workload helmcharts --n 1000
 //	go run ./e2e/bench --mode webhook --pushes 30
 //	go run ./e2e/bench --n 1000 --upstream
+//	go run ./e2e/bench --mode apicost --n 1000
 //
 // The helmrelease workload is flux-benchmark's HelmRelease one (N HelmReleases of podinfo);
 // the helmcharts workload measures source-controller alone building N HelmCharts.
@@ -70,6 +71,7 @@ type flags struct {
 	nodes       int
 	mode        string
 	pushes      int
+	settle      time.Duration
 	floor       bool
 	spokes      int
 	upstream    bool
@@ -98,11 +100,13 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.out, "out", "", "results directory (default <repo>/e2e/results)")
 	fs.BoolVar(&f.keep, "keep", false, "keep the environment's state directory (also $"+framework.EnvKeep+")")
 	fs.IntVar(&f.nodes, "nodes", 1, "kwok nodes")
-	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps), webhook (push to applied through a Receiver, --pushes times) or hubspoke (a hub applying --n apps to each of --spokes spoke clusters through spec.kubeConfig)")
+	fs.StringVar(&f.mode, "mode", "mttp", "mttp (the MTTP workload of --n apps), webhook (push to applied through a Receiver, --pushes times), hubspoke (a hub applying --n apps to each of --spokes spoke clusters through spec.kubeConfig) "+
+		"or apicost (kube-apiserver and etcd CPU per request of each class a Flux reconcile sends, --n of each, on a cluster without controllers)")
+	fs.DurationVar(&f.settle, "settle", 3*time.Second, "pause after each request class in --mode apicost, counted with it")
 	fs.IntVar(&f.pushes, "pushes", 30, "pushes measured in --mode webhook")
 	fs.DurationVar(&f.cfg.Steady, "steady", 0, "after the last phase, measure the steady state (CPU, API requests, reconciles with nothing changing) for this long (0: not at all)")
 	fs.DurationVar(&f.cfg.Interval, "interval", 0, "spec.interval of every object (default 60m as flux-benchmark, or --steady when that is set, so every object reconciles about once in the window)")
-	fs.BoolVar(&f.floor, "floor", true, "also run the floor (the same work with a plain client on a fresh cluster) and report ours as a multiple of it")
+	fs.BoolVar(&f.floor, "floor", true, "also run the floor (the same work with a plain client on a fresh cluster) and the Flux floor (that plus the API writes of any upstream-compatible Flux: its objects' finalizers, statuses and events), each on a fresh cluster, and report ours as a multiple of them")
 	fs.BoolVar(&f.upstream, "upstream", false, "also run the same workload with upstream Flux's source-controller and kustomize-controller "+
 		UpstreamVersion+" (built into --upstream-bin by `make testbin-upstream`) on a fresh cluster with the same tuning, and report ours / upstream")
 	fs.StringVar(&f.upstreamDir, "upstream-bin", "", "directory of upstream's builds, <name>-<version> (default <repo>/bin/upstream)")
@@ -117,8 +121,8 @@ func parseFlags(args []string) (*flags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
-	if f.mode != "mttp" && f.mode != "webhook" && f.mode != "hubspoke" {
-		return nil, fmt.Errorf("--mode %q: want mttp, webhook or hubspoke", f.mode)
+	if f.mode != "mttp" && f.mode != "webhook" && f.mode != "hubspoke" && f.mode != modeAPICost {
+		return nil, fmt.Errorf("--mode %q: want mttp, webhook, hubspoke or %s", f.mode, modeAPICost)
 	}
 	if f.spokes < 1 {
 		return nil, fmt.Errorf("--spokes %d: want at least 1", f.spokes)
@@ -227,6 +231,9 @@ func run(ctx context.Context, args []string) error {
 	if f.mode == "hubspoke" {
 		return runHubSpoke(ctx, opts, f, logf)
 	}
+	if f.mode == modeAPICost {
+		return runAPICost(ctx, opts, f, logf)
+	}
 	if f.workload == workloadHelmCharts {
 		return runHelmChartsWorkload(ctx, f, opts, logf)
 	}
@@ -240,6 +247,11 @@ func run(ctx context.Context, args []string) error {
 		if f.floor {
 			if err := addFloor(ctx, opts, cfg, f.tuning, res); err != nil {
 				return fmt.Errorf("N=%d: %w", n, err)
+			}
+			if cfg.Workload == WorkloadKustomization {
+				if err := addFluxFloor(ctx, opts, cfg, f.tuning, res); err != nil {
+					return fmt.Errorf("N=%d: %w", n, err)
+				}
 			}
 		}
 		var upPaths []string
@@ -294,6 +306,34 @@ func runHelmChartsWorkload(ctx context.Context, f *flags, opts framework.Options
 			fmt.Println(res.Markdown())
 			fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
 		}
+	}
+	return nil
+}
+
+// modeAPICost measures the control plane's CPU per request class (apicost.go).
+const modeAPICost = "apicost"
+
+// runAPICost runs --mode apicost for each N on a fresh cluster with the CRDs and no controllers.
+func runAPICost(ctx context.Context, opts framework.Options, f *flags, logf func(string, ...any)) error {
+	for _, n := range f.ns {
+		env, err := framework.Start(ctx, opts.WithControllers())
+		if err != nil {
+			return err
+		}
+		res, err := RunAPICost(ctx, env, APICostConfig{N: n, Workers: f.cfg.Workers, Namespace: f.cfg.Namespace, Settle: f.settle, Logf: logf})
+		if err != nil {
+			logs, stopErr := env.StopFailed()
+			return errors.Join(fmt.Errorf("N=%d: %w\n(logs of every process kept in %s)", n, err, logs), stopErr)
+		}
+		if err := env.Stop(); err != nil {
+			return err
+		}
+		paths, err := res.Write(f.out)
+		if err != nil {
+			return err
+		}
+		fmt.Println(res.Markdown())
+		fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
 	}
 	return nil
 }

@@ -42,10 +42,15 @@ type Result struct {
 	} `json:"loadAverage"`
 	// ControlPlaneCPU is the CPU seconds of each control plane process by phase.
 	ControlPlaneCPU map[string]map[string]float64 `json:"controlPlaneCPU,omitempty"`
+	// ClientCPUSeconds is the benchmark process's own CPU seconds by phase.
+	ClientCPUSeconds map[string]float64 `json:"clientCPUSeconds,omitempty"`
 	// Variant names a run of other controllers than ours ("upstream Flux v1.9.6"; empty for ours).
 	Variant string `json:"variant,omitempty"`
 	// Floor is the same workload done by a plain client (nil when not run).
 	Floor *FloorResult `json:"floor,omitempty"`
+	// FluxFloor is the floor plus the API writes any upstream-compatible Flux makes per app
+	// (floor_flux.go; nil when not run).
+	FluxFloor *FloorResult `json:"fluxFloor,omitempty"`
 	// Upstream is ours beside upstream Flux's controllers on the same workload (nil when not run).
 	Upstream *UpstreamComparison `json:"upstream,omitempty"`
 	// Steady is the steady state after the last phase (nil when not measured).

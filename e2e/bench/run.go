@@ -59,7 +59,7 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpuBefore := cpuSeconds(env)
+	cpuBefore, selfBefore := cpuSeconds(env), selfCPUSeconds()
 	cpBefore := env.ControlPlaneCPU()
 	clientBefore := env.ClientRequests()
 	cfg.Logf("bench: creating %d apps with %d workers", cfg.N, cfg.Workers)
@@ -99,7 +99,8 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 	installMarks.ready["OCIRepository"] = tr.readyTimes("OCIRepository")
 	installMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
 	var upgradeMarks *marks
-	cpuInstalled := cpuSeconds(env)
+	cpuInstalled, selfInstalled := cpuSeconds(env), selfCPUSeconds()
+	res.ClientCPUSeconds = map[string]float64{"install": selfInstalled - selfBefore}
 	res.recordPhase(env, "install", cpuBefore, cpuInstalled)
 
 	// Upgrade.
@@ -138,6 +139,7 @@ func Run(ctx context.Context, env *framework.Env, cfg Config) (*Result, error) {
 		res.ControlPlaneCPU["upgrade"] = cpuDiff(cpInstalled, env.ControlPlaneCPU())
 		upgradeMarks.ready["Kustomization"] = tr.readyTimes("Kustomization")
 		res.recordPhase(env, "upgrade", cpuInstalled, cpuSeconds(env))
+		res.ClientCPUSeconds["upgrade"] = selfCPUSeconds() - selfInstalled
 	}
 
 	if err := res.finish(ctx, env, cfg, clientBefore, &runTrace{spans: spans, install: installMarks, upgrade: upgradeMarks}); err != nil {
