@@ -36,7 +36,8 @@ const (
 // maxMessageLength is the longest message notification-controller accepts.
 const maxMessageLength = 39000
 
-// writers is the number of Kubernetes Event writers. client-go's broadcaster writes its
+// writers is the number of Kubernetes Event writers, and of the workers that forward events
+// to notification-controller. client-go's broadcaster writes its
 // events one request at a time and drops what does not fit its queue (1000 events): at the
 // rate 20 workers reconcile, hundreds of events a second at 1000 Kustomizations, a single
 // writer fell tens of seconds behind and dropped about half of them. Each object's events
@@ -105,10 +106,10 @@ func (r *Recorder) Start(ctx context.Context) error {
 	return nil
 }
 
-// writerOf returns the index of the writer of obj's Kubernetes Events.
-func writerOf(obj client.Object) int {
+// writerOf returns the index of the writer of an object's events.
+func writerOf(namespace, name string) int {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(obj.GetNamespace() + "/" + obj.GetName()))
+	_, _ = h.Write([]byte(namespace + "/" + name))
 	return int(h.Sum32() % writers)
 }
 
@@ -127,7 +128,7 @@ func (r *Recorder) Event(obj client.Object, severity, reason, message string, an
 		eventType = corev1.EventTypeWarning
 	}
 	if severity != SeverityTrace {
-		r.k8s[writerOf(obj)].AnnotatedEventf(obj, annotations, eventType, reason, "%s", message)
+		r.k8s[writerOf(obj.GetNamespace(), obj.GetName())].AnnotatedEventf(obj, annotations, eventType, reason, "%s", message)
 	}
 	if r.webhook == nil {
 		return

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1beta1"
@@ -24,13 +25,14 @@ const (
 	drainTimeout = 5 * time.Second
 )
 
-// webhookSender POSTs events to notification-controller from one background worker.
+// webhookSender POSTs events to notification-controller from background workers, one queue
+// each (see writers); an object's events always go through the same one, in order.
 type webhookSender struct {
 	url string
 	// logURL is url with any password masked, for logs.
 	logURL string
 	client *retryablehttp.Client
-	queue  chan *eventv1.Event
+	queues []chan *eventv1.Event
 	log    logr.Logger
 }
 
@@ -56,7 +58,11 @@ func newWebhookSender(addr string, log logr.Logger) (*webhookSender, error) {
 	c.CheckRetry = shouldRetry
 	// After the last retry, return the response instead of an opaque "giving up" error.
 	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	return &webhookSender{url: addr, logURL: u.Redacted(), client: c, queue: make(chan *eventv1.Event, queueSize), log: log}, nil
+	s := &webhookSender{url: addr, logURL: u.Redacted(), client: c, log: log}
+	for range writers {
+		s.queues = append(s.queues, make(chan *eventv1.Event, queueSize))
+	}
+	return s, nil
 }
 
 // shouldRetry retries connection failures and server errors. 429 means notification-controller
@@ -73,7 +79,7 @@ func shouldRetry(ctx context.Context, resp *http.Response, err error) (bool, err
 
 func (s *webhookSender) enqueue(ev *eventv1.Event) {
 	select {
-	case s.queue <- ev:
+	case s.queues[writerOf(ev.InvolvedObject.Namespace, ev.InvolvedObject.Name)] <- ev:
 	default:
 		s.log.Info("event queue full, dropping event for notification-controller",
 			"reason", ev.Reason, "object", ev.InvolvedObject.Namespace+"/"+ev.InvolvedObject.Name)
@@ -82,18 +88,27 @@ func (s *webhookSender) enqueue(ev *eventv1.Event) {
 
 // run delivers queued events until ctx ends, then delivers what is left with a short deadline.
 func (s *webhookSender) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, q := range s.queues {
+		wg.Go(func() { s.deliver(ctx, q) })
+	}
+	wg.Wait()
+}
+
+// deliver is run for one queue.
+func (s *webhookSender) deliver(ctx context.Context, queue chan *eventv1.Event) {
 	for {
 		select {
-		case ev := <-s.queue:
+		case ev := <-queue:
 			// select picks at random among ready cases: an event taken after ctx ended must
 			// go out with the drain deadline, not fail at once on the cancelled ctx.
 			if ctx.Err() != nil {
-				s.drain(ev)
+				s.drain(queue, ev)
 				return
 			}
 			s.post(ctx, ev)
 		case <-ctx.Done():
-			s.drain(nil)
+			s.drain(queue, nil)
 			return
 		}
 	}
@@ -102,7 +117,7 @@ func (s *webhookSender) run(ctx context.Context) {
 // drain delivers first (when set) and the queued events until the queue is empty or
 // drainTimeout has passed, so a shutdown neither loses queued events nor hangs on an absent
 // notification-controller.
-func (s *webhookSender) drain(first *eventv1.Event) {
+func (s *webhookSender) drain(queue chan *eventv1.Event, first *eventv1.Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if first != nil {
@@ -110,7 +125,7 @@ func (s *webhookSender) drain(first *eventv1.Event) {
 	}
 	for ctx.Err() == nil {
 		select {
-		case ev := <-s.queue:
+		case ev := <-queue:
 			s.post(ctx, ev)
 		default:
 			return

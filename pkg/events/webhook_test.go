@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"gotk.dev/internal/testing/eventsink"
+	"gotk.dev/internal/testing/testkind"
 )
 
 func TestWebhookRetries(t *testing.T) {
@@ -233,4 +235,27 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// TestWebhookBurstOfManyObjects: a burst about many objects, beyond what one queue holds,
+// all reaches notification-controller; each object's events keep their order.
+func TestWebhookBurstOfManyObjects(t *testing.T) {
+	const objects, each = 1000, 3
+	rc := eventsink.New(t)
+	r := newRecorder(t, rc.URL, false) // not started: the burst must fit the queues
+	ns := newObject(t).Namespace
+	for i := range objects * each {
+		obj := &testkind.TestObject{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%d", i%objects), Namespace: ns}}
+		r.Event(obj, SeverityTrace, "Progressing", fmt.Sprintf("event %d", i/objects), nil)
+	}
+	startRecorder(t, r)
+	waitFor(t, 30*time.Second, "the burst", func() bool { return len(rc.Received()) >= objects*each })
+	next := map[string]int{}
+	for _, got := range rc.Received() {
+		name := got.Event.InvolvedObject.Name
+		if want := fmt.Sprintf("event %d", next[name]); got.Event.Message != want {
+			t.Fatalf("%s: got %q, want %q: an object's events out of order", name, got.Event.Message, want)
+		}
+		next[name]++
+	}
 }
