@@ -193,16 +193,8 @@ func (r *applyRun) applyOne(ctx context.Context, u *unstructured.Unstructured) (
 		}
 	}
 
-	if live, ok := m.unchangedSinceApply(ctx, u, data); ok {
-		u.Object = live.Object
-		entry.Action = Unchanged
-		return entry, nil
-	}
-
 	start := time.Now()
 	recreated := false
-	// sent is the body of the last apply: memory keeps its digest with the response.
-	sent := data
 	if err := m.patchApply(ctx, u, data); err != nil {
 		if !isImmutableError(err) {
 			return entry, objectError(id, err)
@@ -218,7 +210,7 @@ func (r *applyRun) applyOne(ctx context.Context, u *unstructured.Unstructured) (
 		if err := m.recreate(ctx, u, data); err != nil {
 			return entry, objectError(id, err)
 		}
-		recreated, sent = true, data
+		recreated = true
 	} else if full != nil && m.createdSince(u, start) {
 		// The ignored paths were left out on the belief that the object existed (the
 		// inventory was unknown or stale), but this apply created it: a created object
@@ -226,22 +218,16 @@ func (r *applyRun) applyOne(ctx context.Context, u *unstructured.Unstructured) (
 		if err := m.patchApply(ctx, u, full); err != nil {
 			return entry, objectError(id, err)
 		}
-		recreated, sent = true, full
+		recreated = true
 	}
 
 	entry.Action = Created
 	if !recreated {
 		entry.Action = m.classify(u, start, inPrevious)
 	}
-	appliedRV := u.GetResourceVersion()
 	tookOver, err := m.fixManagedFields(ctx, u, pol == policyOverride, r.cleanup, ignored)
 	if err != nil {
 		return entry, objectError(id, err)
-	}
-	if !tookOver && u.GetResourceVersion() != appliedRV {
-		// The managed fields were patched after the apply: applying sent again would not be
-		// a no-op, so it must not be skipped next time.
-		sent = nil
 	}
 	if tookOver {
 		// Apply again now that we own what kubectl added: the API server removes the fields
@@ -250,12 +236,11 @@ func (r *applyRun) applyOne(ctx context.Context, u *unstructured.Unstructured) (
 		if err := m.patchApply(ctx, u, data); err != nil {
 			return entry, objectError(id, err)
 		}
-		sent = data
 		if entry.Action == Unchanged && u.GetResourceVersion() != rv {
 			entry.Action = Configured
 		}
 	}
-	m.remember(u, sent, entry.Action)
+	m.remember(u)
 	return entry, nil
 }
 

@@ -5,8 +5,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"gotk.dev/pkg/inventory"
 )
 
 // classify tells what an apply did from the API server's response alone, without a GET or
@@ -32,12 +30,11 @@ import (
 //     controller updating the status, say), or the Manager is new and nothing changed.
 func (m *Manager) classify(u *unstructured.Unstructured, start time.Time, inPrevious bool) Action {
 	threshold := start.Add(-time.Second)
-	prev, known := m.memory.get(inventory.FromObject(u))
-	known = known && prev.uid == u.GetUID()
+	rv, known := m.memory.get(u.GetUID())
 	if !known && !inPrevious && u.GetCreationTimestamp().After(threshold) && m.onlyOurEntry(u) {
 		return Created
 	}
-	if known && prev.resourceVersion == u.GetResourceVersion() {
+	if known && rv == u.GetResourceVersion() {
 		return Unchanged
 	}
 	if ours, ok := m.ourApplyTime(u); ok && ours.After(threshold) {
@@ -61,6 +58,11 @@ func (m *Manager) onlyOurEntry(u *unstructured.Unstructured) bool {
 		}
 	}
 	return true
+}
+
+// remember records the response of an apply (or of a patch of its managed fields).
+func (m *Manager) remember(u *unstructured.Unstructured) {
+	m.memory.put(u.GetUID(), u.GetResourceVersion())
 }
 
 // ourApplyTime returns the time of our manager's Apply entry for the main resource in u's

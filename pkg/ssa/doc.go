@@ -1,14 +1,11 @@
 // Package ssa is the server-side apply engine of the controllers: it applies objects in
 // stages, prunes stale ones and diffs manifests against the cluster.
 //
-// The design goal is few API requests, and cheap ones. Applying an object costs one
-// server-side apply request, whose response both updates the object in place (the caller
-// evaluates health from it) and tells what the apply did, without a GET or dry-run before it
-// (see classify). An unchanged object is a no-op on the API server, but not a free one: when
-// the Manager applied the same manifest last time and the object stayed quiet (see
-// remember), the apply is replaced by one read, and made
-// only when the read shows someone wrote the object since (unchangedSinceApply). Extra
-// requests are spent only where the behaviour needs them:
+// The design goal is few API requests. Applying an object costs one server-side apply
+// request, whose response both updates the object in place (the caller evaluates health from
+// it) and tells what the apply did, without a GET or dry-run before it (see classify). An
+// unchanged object is a no-op on the API server. Extra requests are spent only where the
+// behaviour needs them:
 //
 //   - <group>/ssa: IfNotPresent (and <group>/reconcile: disabled): one GET; the object is
 //     applied only when it does not exist, and left alone (Skipped) otherwise.

@@ -1,21 +1,17 @@
 package ssa
 
 import (
-	"crypto/sha256"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"gotk.dev/pkg/inventory"
 )
 
 // concurrency bounds the requests one call has in flight: enough to hide the round trip of
 // a few objects, small enough that 1000 reconciles at once do not flood the API server.
 const concurrency = 4
 
-// memoryLimit bounds the number of objects the Manager remembers (about 200 bytes each).
+// memoryLimit bounds the number of objects the Manager remembers (about 80 bytes each).
 const memoryLimit = 1 << 16
 
 // Manager applies, prunes and diffs objects with server-side apply as one field owner.
@@ -30,7 +26,7 @@ type Manager struct {
 // service account. c should share its RESTMapper with the controller's other clients: each
 // mapper discovers the API on its own.
 func NewManager(c client.Client, owner Owner) *Manager {
-	return &Manager{client: c, owner: owner, memory: newMemory()}
+	return &Manager{client: c, owner: owner, memory: &memory{entries: make(map[types.UID]string)}}
 }
 
 // WithClient returns a Manager using c that shares m's memory of applied objects, for a
@@ -40,51 +36,28 @@ func (m *Manager) WithClient(c client.Client) *Manager {
 	return &Manager{client: c, owner: m.owner, memory: m.memory}
 }
 
-// memory remembers, per object, what the API server answered to this Manager's last apply:
-// the UID and resourceVersion of the response (see classify) and a digest of the request
-// that produced exactly that state (see unchangedSinceApply). It is bounded: when full, an
-// arbitrary quarter is forgotten (those objects are applied and classified from their
-// managed fields once).
+// memory maps object UIDs to the resourceVersion of the API server's response to their last
+// apply by this Manager. It is bounded: when full, an arbitrary
+// quarter is forgotten (those objects fall back to the managed-fields heuristic once).
 type memory struct {
 	mu      sync.Mutex
-	entries map[inventory.ObjMetadata]applied
+	entries map[types.UID]string
 }
 
-// applied is what memory keeps of one object.
-type applied struct {
-	uid             types.UID
-	resourceVersion string
-	generation      int64
-	// at is when the apply was answered.
-	at time.Time
-	// request is the digest of the apply request whose response had resourceVersion, while
-	// the object is quiet (see remember); zero otherwise, and then the next reconcile
-	// applies without reading first.
-	request digest
-}
-
-// digest is the SHA-256 of an apply request's body: a tenant must not be able to make two
-// manifests look alike.
-type digest [sha256.Size]byte
-
-func newMemory() *memory {
-	return &memory{entries: make(map[inventory.ObjMetadata]applied)}
-}
-
-func (m *memory) get(id inventory.ObjMetadata) (applied, bool) {
+func (m *memory) get(uid types.UID) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a, ok := m.entries[id]
+	a, ok := m.entries[uid]
 	return a, ok
 }
 
-func (m *memory) put(id inventory.ObjMetadata, a applied) {
-	if a.uid == "" {
+func (m *memory) put(uid types.UID, resourceVersion string) {
+	if uid == "" {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.entries[id]; !ok && len(m.entries) >= memoryLimit {
+	if _, ok := m.entries[uid]; !ok && len(m.entries) >= memoryLimit {
 		drop := memoryLimit / 4
 		for k := range m.entries {
 			delete(m.entries, k)
@@ -93,11 +66,11 @@ func (m *memory) put(id inventory.ObjMetadata, a applied) {
 			}
 		}
 	}
-	m.entries[id] = a
+	m.entries[uid] = resourceVersion
 }
 
-func (m *memory) forget(id inventory.ObjMetadata) {
+func (m *memory) forget(uid types.UID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.entries, id)
+	delete(m.entries, uid)
 }

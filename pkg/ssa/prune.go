@@ -97,7 +97,7 @@ func (m *Manager) pruneOne(ctx context.Context, o inventory.ObjMetadata, policy 
 		}
 		return nil, objectError(o, err)
 	}
-	m.memory.forget(o)
+	m.memory.forget(uid)
 	return entry, nil
 }
 
