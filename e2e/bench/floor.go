@@ -77,18 +77,10 @@ type floorApp struct {
 // addFloor runs the floor on a fresh environment without controllers and attaches it to res.
 func addFloor(ctx context.Context, opts framework.Options, cfg Config, t Tuning, res *Result) error {
 	cfg.defaults()
-	opts = opts.WithControllers()
-	env, err := framework.Start(ctx, opts)
-	if err != nil {
+	return onFreshCluster(ctx, opts.WithControllers(), "floor", func(env *framework.Env) (err error) {
+		res.Floor, err = RunFloor(ctx, env, cfg, max(t.SourceConcurrent, 1), max(t.KustomizeConcurrent, 1))
 		return err
-	}
-	floor, err := RunFloor(ctx, env, cfg, max(t.SourceConcurrent, 1), max(t.KustomizeConcurrent, 1))
-	if err != nil {
-		logs, stopErr := env.StopFailed()
-		return errors.Join(fmt.Errorf("floor: %w\n(logs of every process kept in %s)", err, logs), stopErr)
-	}
-	res.Floor = floor
-	return env.Stop()
+	})
 }
 
 // RunFloor runs the floor workload of cfg on env (which needs no controllers).

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -41,17 +40,10 @@ import (
 // building, queueing): "ours / Flux floor" is the part of our time that is ours alone.
 func addFluxFloor(ctx context.Context, opts framework.Options, cfg Config, t Tuning, res *Result) error {
 	cfg.defaults()
-	env, err := framework.Start(ctx, opts.WithControllers())
-	if err != nil {
+	return onFreshCluster(ctx, opts.WithControllers(), "Flux floor", func(env *framework.Env) (err error) {
+		res.FluxFloor, err = RunFluxFloor(ctx, env, cfg, max(t.SourceConcurrent, 1), max(t.KustomizeConcurrent, 1))
 		return err
-	}
-	floor, err := RunFluxFloor(ctx, env, cfg, max(t.SourceConcurrent, 1), max(t.KustomizeConcurrent, 1))
-	if err != nil {
-		logs, stopErr := env.StopFailed()
-		return errors.Join(fmt.Errorf("Flux floor: %w\n(logs of every process kept in %s)", err, logs), stopErr)
-	}
-	res.FluxFloor = floor
-	return env.Stop()
+	})
 }
 
 // fluxFloorApp is one app's objects as the Flux floor last wrote them.

@@ -48,16 +48,11 @@ func runHubSpoke(ctx context.Context, opts framework.Options, f *flags, logf fun
 		cfg := f.cfg
 		cfg.N, cfg.Logf = n, logf
 		cfg.defaults()
-		env, err := framework.Start(ctx, opts)
-		if err != nil {
+		var res *HubResult
+		if err := onFreshCluster(ctx, opts, fmt.Sprintf("N=%d", n), func(env *framework.Env) (err error) {
+			res, err = RunHubSpoke(ctx, env, cfg, f.spokes)
 			return err
-		}
-		res, err := RunHubSpoke(ctx, env, cfg, f.spokes)
-		if err != nil {
-			logs, stopErr := env.StopFailed()
-			return errors.Join(fmt.Errorf("N=%d: %w\n(logs kept in %s)", n, err, logs), stopErr)
-		}
-		if err := env.Stop(); err != nil {
+		}); err != nil {
 			return err
 		}
 		paths, err := writeResult(f.out, fmt.Sprintf("hubspoke-%dx%d", f.spokes, n), res, res.Markdown())

@@ -286,17 +286,12 @@ func runHelmChartsWorkload(ctx context.Context, f *flags, opts framework.Options
 	}
 	for _, n := range f.ns {
 		for _, kind := range []string{helmHTTP, helmOCI} {
-			env, err := framework.Start(ctx, opts)
-			if err != nil {
+			var res *HelmResult
+			if err := onFreshCluster(ctx, opts, fmt.Sprintf("N=%d %s", n, kind), func(env *framework.Env) (err error) {
+				res, err = RunHelmCharts(ctx, env, HelmConfig{N: n, Repository: kind, Namespace: f.cfg.Namespace,
+					Workers: f.cfg.Workers, Timeout: f.cfg.Timeout, Logf: logf})
 				return err
-			}
-			res, err := RunHelmCharts(ctx, env, HelmConfig{N: n, Repository: kind, Namespace: f.cfg.Namespace,
-				Workers: f.cfg.Workers, Timeout: f.cfg.Timeout, Logf: logf})
-			if err != nil {
-				logs, stopErr := env.StopFailed()
-				return errors.Join(fmt.Errorf("N=%d %s: %w\n(logs of every process kept in %s)", n, kind, err, logs), stopErr)
-			}
-			if err := env.Stop(); err != nil {
+			}); err != nil {
 				return err
 			}
 			paths, err := res.Write(f.out)
@@ -316,16 +311,11 @@ const modeAPICost = "apicost"
 // runAPICost runs --mode apicost for each N on a fresh cluster with the CRDs and no controllers.
 func runAPICost(ctx context.Context, opts framework.Options, f *flags, logf func(string, ...any)) error {
 	for _, n := range f.ns {
-		env, err := framework.Start(ctx, opts.WithControllers())
-		if err != nil {
+		var res *APICostResult
+		if err := onFreshCluster(ctx, opts.WithControllers(), fmt.Sprintf("N=%d", n), func(env *framework.Env) (err error) {
+			res, err = RunAPICost(ctx, env, APICostConfig{N: n, Workers: f.cfg.Workers, Namespace: f.cfg.Namespace, Settle: f.settle, Logf: logf})
 			return err
-		}
-		res, err := RunAPICost(ctx, env, APICostConfig{N: n, Workers: f.cfg.Workers, Namespace: f.cfg.Namespace, Settle: f.settle, Logf: logf})
-		if err != nil {
-			logs, stopErr := env.StopFailed()
-			return errors.Join(fmt.Errorf("N=%d: %w\n(logs of every process kept in %s)", n, err, logs), stopErr)
-		}
-		if err := env.Stop(); err != nil {
+		}); err != nil {
 			return err
 		}
 		paths, err := res.Write(f.out)
@@ -338,33 +328,41 @@ func runAPICost(ctx context.Context, opts framework.Options, f *flags, logf func
 	return nil
 }
 
-// runOne runs the benchmark on a fresh environment; a failed run keeps every log.
-func runOne(ctx context.Context, opts framework.Options, cfg Config) (*Result, error) {
+// onFreshCluster starts a fresh environment with opts, runs run on it and stops it. When run
+// fails, every process's logs are kept and the error names their directory, after what (a
+// prefix naming the run; empty for none).
+func onFreshCluster(ctx context.Context, opts framework.Options, what string, run func(*framework.Env) error) error {
 	env, err := framework.Start(ctx, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res, err := Run(ctx, env, cfg)
-	if err != nil {
+	if err := run(env); err != nil {
+		if what != "" {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
 		logs, stopErr := env.StopFailed()
-		return nil, errors.Join(fmt.Errorf("%w\n(logs of every process kept in %s)", err, logs), stopErr)
+		return errors.Join(fmt.Errorf("%w\n(logs of every process kept in %s)", err, logs), stopErr)
 	}
-	return res, env.Stop()
+	return env.Stop()
+}
+
+// runOne runs the benchmark on a fresh environment; a failed run keeps every log.
+func runOne(ctx context.Context, opts framework.Options, cfg Config) (res *Result, err error) {
+	err = onFreshCluster(ctx, opts, "", func(env *framework.Env) (err error) {
+		res, err = Run(ctx, env, cfg)
+		return err
+	})
+	return res, err
 }
 
 // runWebhook runs the webhook mode on a fresh environment (notification-controller among
 // the controllers unless --controllers says otherwise).
 func runWebhook(ctx context.Context, opts framework.Options, f *flags, logf func(string, ...any)) error {
-	env, err := framework.Start(ctx, opts)
-	if err != nil {
+	var res *WebhookResult
+	if err := onFreshCluster(ctx, opts, "", func(env *framework.Env) (err error) {
+		res, err = RunWebhook(ctx, env, f.pushes, logf)
 		return err
-	}
-	res, err := RunWebhook(ctx, env, f.pushes, logf)
-	if err != nil {
-		logs, stopErr := env.StopFailed()
-		return errors.Join(fmt.Errorf("%w\n(logs of every process kept in %s)", err, logs), stopErr)
-	}
-	if err := env.Stop(); err != nil {
+	}); err != nil {
 		return err
 	}
 	paths, err := res.Write(f.out)
