@@ -204,3 +204,31 @@ func grantServiceAccount(t *testing.T, ns string, resources, verbs []string) str
 func schemaService() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Version: "v1", Kind: "Service"}
 }
+
+// widgetCRD is the definition of a Widget kind in group, served as v1, whose spec has size
+// and the properties in extra (lines indented as spec's properties, e.g.
+// "              color: {type: string}\n").
+func widgetCRD(group, extra string) string {
+	return strings.ReplaceAll(`
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.GROUP
+spec:
+  group: GROUP
+  names: {kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+`+extra, "GROUP", group)
+}

@@ -28,30 +28,7 @@ import (
 func TestReapplySurfacesCRDSchemaChange(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	group := ns + ".review.gotk.dev"
-	crdTmpl := `
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.GROUP
-spec:
-  group: GROUP
-  names: {kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: {type: integer}
-PROPS
-`
+	group := ns + ".test.gotk.dev"
 	cr := `
 apiVersion: GROUP/v1
 kind: Widget
@@ -62,8 +39,8 @@ spec:
   size: 3
   color: blue
 `
-	v1 := strings.ReplaceAll(strings.ReplaceAll(crdTmpl, "PROPS", "              color: {type: string}"), "GROUP", group) + "---\n" + strings.ReplaceAll(cr, "GROUP", group)
-	v2 := strings.ReplaceAll(strings.ReplaceAll(crdTmpl, "PROPS", ""), "GROUP", group) + "---\n" + strings.ReplaceAll(cr, "GROUP", group)
+	v1 := widgetCRD(group, "              color: {type: string}\n") + "---\n" + strings.ReplaceAll(cr, "GROUP", group)
+	v2 := widgetCRD(group, "") + "---\n" + strings.ReplaceAll(cr, "GROUP", group)
 	crdGVK := schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 	t.Cleanup(func() {
 		u := &unstructured.Unstructured{}
@@ -86,7 +63,7 @@ spec:
 	}
 	apply(m, v1)
 	time.Sleep(1100 * time.Millisecond)
-	apply(m, v1) // the Widget is now quiet: next time it is read
+	apply(m, v1)
 	cnt.take()
 
 	// The definition drops spec.color (an operator upgrade removing a deprecated field),
@@ -131,18 +108,7 @@ data: {color: blue}
 	if err := cluster(t).Client.Update(ctx, role); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the authorizer sees it: a fresh Manager's apply is refused.
-	deadline := time.Now().Add(10 * time.Second)
-	var freshErr error
-	for time.Now().Before(deadline) {
-		if _, freshErr = NewManager(c, testOwner).ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{}); freshErr != nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if freshErr == nil {
-		t.Fatal("the change never took effect for a new Manager's apply")
-	}
+	waitRefused(t, c, ns, cm) // until the authorizer sees it
 	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{})
 	if err == nil {
 		t.Errorf("no error, change set %v; want the Forbidden an apply gets", actions(cs))
@@ -183,17 +149,7 @@ data: {color: blue}
 		}
 		t.Cleanup(func() { _ = cluster(t).Client.Delete(context.Background(), o) })
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	var freshErr error
-	for time.Now().Before(deadline) {
-		if _, freshErr = NewManager(c, testOwner).ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{}); freshErr != nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if freshErr == nil {
-		t.Fatal("the change never took effect for a new Manager's apply")
-	}
+	waitRefused(t, c, ns, cm) // until the API server enforces the policy
 	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{})
 	if err == nil {
 		t.Errorf("no error, change set %v; want the policy's refusal", actions(cs))
@@ -271,4 +227,16 @@ spec:
 	if got := live(t, configMapGVK, ns, "settings").GetLabels()["team"]; got != "platform" {
 		t.Errorf("label team = %q after a reconcile, want platform (an apply goes through the policy)", got)
 	}
+}
+
+// waitRefused waits until an apply of manifest by a new Manager is refused: changes to RBAC
+// and admission take a moment to take effect.
+func waitRefused(t *testing.T, c client.Client, ns, manifest string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := NewManager(c, testOwner).ApplyAllStaged(context.Background(), objects(t, ns, manifest), ApplyOptions{}); err != nil {
+			return
+		}
+	}
+	t.Fatal("the change never took effect for a new Manager's apply")
 }

@@ -28,28 +28,7 @@ metadata:
   namespace: NS
 spec:
   size: 3
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.GROUP
-spec:
-  group: GROUP
-  names: {kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: {type: integer}
-`, "GROUP", group)
+`, "GROUP", group) + "---" + widgetCRD(group, "")
 	crd := schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 	t.Cleanup(func() {
 		u := &unstructured.Unstructured{}
