@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/inventory"
@@ -89,16 +90,7 @@ func TestReapplySurfacesRevokedWrite(t *testing.T) {
 	ns := newNamespace(t)
 	sa := grantServiceAccount(t, ns, []string{"configmaps"}, []string{"get", "list", "patch", "create"})
 	c, _ := countingClient(t, sa)
-	m := NewManager(c, testOwner)
-	const cm = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings, namespace: NS}
-data: {color: blue}
-`
-	if _, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	m := applySettings(t, c, ns)
 	// Revoke write: get and list only.
 	role := &rbacv1.Role{}
 	if err := cluster(t).Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "applier"}, role); err != nil {
@@ -108,8 +100,8 @@ data: {color: blue}
 	if err := cluster(t).Client.Update(ctx, role); err != nil {
 		t.Fatal(err)
 	}
-	waitRefused(t, c, ns, cm) // until the authorizer sees it
-	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{})
+	waitRefused(t, c, ns, settingsCM) // until the authorizer sees it
+	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, settingsCM), ApplyOptions{})
 	if err == nil {
 		t.Errorf("no error, change set %v; want the Forbidden an apply gets", actions(cs))
 	}
@@ -121,20 +113,11 @@ func TestReapplySurfacesValidatingPolicy(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	c, _ := countingClient(t, "")
-	m := NewManager(c, testOwner)
-	const cm = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings, namespace: NS}
-data: {color: blue}
-`
-	if _, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	m := applySettings(t, c, ns)
 	fail := admissionv1.Deny
 	pol := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "no-blue-" + ns},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptr(admissionv1.Fail),
+			FailurePolicy: ptr.To(admissionv1.Fail),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionv1.RuleWithOperations{Operations: []admissionv1.OperationType{"CREATE", "UPDATE"},
 					Rule: admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}}}},
@@ -149,14 +132,12 @@ data: {color: blue}
 		}
 		t.Cleanup(func() { _ = cluster(t).Client.Delete(context.Background(), o) })
 	}
-	waitRefused(t, c, ns, cm) // until the API server enforces the policy
-	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{})
+	waitRefused(t, c, ns, settingsCM) // until the API server enforces the policy
+	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, settingsCM), ApplyOptions{})
 	if err == nil {
 		t.Errorf("no error, change set %v; want the policy's refusal", actions(cs))
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // TestReapplyGoesThroughMutatingPolicy: a MutatingAdmissionPolicy (or a webhook, a Kyverno
 // mutate rule...) added after the last apply: the next apply brings its mutation, as
@@ -165,16 +146,7 @@ func TestReapplyGoesThroughMutatingPolicy(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	c, cnt := countingClient(t, "")
-	m := NewManager(c, testOwner)
-	const cm = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings, namespace: NS}
-data: {color: blue}
-`
-	if _, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	m := applySettings(t, c, ns)
 	for _, u := range objects(t, ns, `
 apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingAdmissionPolicy
@@ -209,7 +181,7 @@ spec:
 	// Wait until the policy mutates (a dry-run apply, which leaves the object alone).
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		u := objects(t, ns, cm)[0]
+		u := objects(t, ns, settingsCM)[0]
 		if err := cluster(t).Client.Patch(ctx, u, client.Apply, client.FieldOwner("kustomize-controller"), client.ForceOwnership, client.DryRunAll); err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +191,7 @@ spec:
 		time.Sleep(200 * time.Millisecond)
 	}
 	cnt.take()
-	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, cm), ApplyOptions{})
+	cs, err := m.ApplyAllStaged(ctx, objects(t, ns, settingsCM), ApplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,4 +211,22 @@ func waitRefused(t *testing.T, c client.Client, ns, manifest string) {
 		}
 	}
 	t.Fatal("the change never took effect for a new Manager's apply")
+}
+
+// settingsCM is the ConfigMap the admission and RBAC tests apply.
+const settingsCM = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: NS}
+data: {color: blue}
+`
+
+// applySettings applies settingsCM in ns through c and returns the Manager that did.
+func applySettings(t *testing.T, c client.Client, ns string) *Manager {
+	t.Helper()
+	m := NewManager(c, testOwner)
+	if _, err := m.ApplyAllStaged(context.Background(), objects(t, ns, settingsCM), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
