@@ -20,6 +20,8 @@ import (
 
 	"gotk.dev/e2e/framework"
 	kustomizev1 "gotk.dev/kustomize-controller/api/v1"
+	"gotk.dev/pkg/cluster"
+	"gotk.dev/pkg/inventory"
 	"gotk.dev/pkg/reconcile"
 	sourcev1 "gotk.dev/source-controller/api/v1"
 )
@@ -91,9 +93,8 @@ func setKustomizationReady(obj *kustomizev1.Kustomization, revision string, objs
 	inv := &kustomizev1.ResourceInventory{}
 	var ids []string
 	for _, u := range objs {
-		gvk := u.GroupVersionKind()
-		id := strings.Join([]string{u.GetNamespace(), u.GetName(), gvk.Group, gvk.Kind}, "_")
-		inv.Entries = append(inv.Entries, kustomizev1.ResourceRef{ID: id, Version: gvk.Version})
+		id := inventory.FromObject(u).ID()
+		inv.Entries = append(inv.Entries, kustomizev1.ResourceRef{ID: id, Version: u.GroupVersionKind().Version})
 		ids = append(ids, id+"@"+u.GetResourceVersion())
 	}
 	gen := obj.Generation
@@ -171,7 +172,7 @@ func finishedEvent(ctx context.Context, c client.Client, obj *kustomizev1.Kustom
 // the impersonation and then every apply as that user).
 func impersonating(env *framework.Env, namespace string) (client.Client, error) {
 	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + namespace + ":" + serviceAccount}
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: cluster.ServiceAccountUser(namespace, serviceAccount)}
 	return client.New(cfg, client.Options{Scheme: env.Scheme})
 }
 

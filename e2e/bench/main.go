@@ -260,13 +260,9 @@ func run(ctx context.Context, args []string) error {
 				return fmt.Errorf("N=%d: %w", n, err)
 			}
 		}
-		paths, err := res.Write(f.out)
-		if err != nil {
+		if err := printResult(f.out, res, upPaths...); err != nil {
 			return err
 		}
-		paths = append(paths, upPaths...)
-		fmt.Println(res.Markdown())
-		fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
 	}
 	return nil
 }
@@ -294,12 +290,9 @@ func runHelmChartsWorkload(ctx context.Context, f *flags, opts framework.Options
 			}); err != nil {
 				return err
 			}
-			paths, err := res.Write(f.out)
-			if err != nil {
+			if err := printResult(f.out, res); err != nil {
 				return err
 			}
-			fmt.Println(res.Markdown())
-			fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
 		}
 	}
 	return nil
@@ -318,12 +311,9 @@ func runAPICost(ctx context.Context, opts framework.Options, f *flags, logf func
 		}); err != nil {
 			return err
 		}
-		paths, err := res.Write(f.out)
-		if err != nil {
+		if err := printResult(f.out, res); err != nil {
 			return err
 		}
-		fmt.Println(res.Markdown())
-		fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
 	}
 	return nil
 }
@@ -365,11 +355,26 @@ func runWebhook(ctx context.Context, opts framework.Options, f *flags, logf func
 	}); err != nil {
 		return err
 	}
-	paths, err := res.Write(f.out)
+	if err := printResult(f.out, res); err != nil {
+		return err
+	}
+	return nil
+}
+
+// result is what each mode reports.
+type result interface {
+	Write(dir string) ([]string, error)
+	Markdown() string
+}
+
+// printResult writes res into dir and prints it with the files written (and also, files
+// written before).
+func printResult(dir string, res result, also ...string) error {
+	paths, err := res.Write(dir)
 	if err != nil {
 		return err
 	}
 	fmt.Println(res.Markdown())
-	fmt.Printf("written: %s\n\n", strings.Join(paths, ", "))
+	fmt.Printf("written: %s\n\n", strings.Join(append(paths, also...), ", "))
 	return nil
 }
