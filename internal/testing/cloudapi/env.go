@@ -136,6 +136,18 @@ func UseAWSWebIdentity(t *testing.T) *AWS {
 	return a
 }
 
+// UseAzureWorkloadIdentity starts an Entra ID endpoint for opts and points the Azure SDK's
+// workload identity variables at it, as the AKS webhook does for a pod, for t only.
+func UseAzureWorkloadIdentity(t *testing.T, opts EntraIDOptions) *EntraID {
+	t.Helper()
+	e := StartEntraID(t, opts)
+	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
+	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
+	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
+	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", TokenFile(t, opts.FederatedToken))
+	return e
+}
+
 // NoSecretIn fails t when msg (an error, a condition) contains any of the non-empty secrets.
 func NoSecretIn(t testing.TB, msg string, secrets ...string) {
 	t.Helper()

@@ -18,11 +18,7 @@ func TestMain(m *testing.M) {
 func TestAzureDevOpsToken(t *testing.T) {
 	cloudapi.IsolateEnv(t)
 	opts := cloudapi.EntraIDOptions{TenantID: "tenant-2", ClientID: "client-2", FederatedToken: cloudapi.Secret("projected-")}
-	e := cloudapi.StartEntraID(t, opts)
-	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
-	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
-	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", cloudapi.TokenFile(t, opts.FederatedToken))
+	e := cloudapi.UseAzureWorkloadIdentity(t, opts)
 	l := &Logins{HTTPClient: cloudapi.HTTPClient(), AzureDisableInstanceDiscovery: true}
 	tok, err := l.AzureDevOpsToken(context.Background(), "ns", "")
 	if err != nil {

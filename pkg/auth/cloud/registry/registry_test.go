@@ -111,11 +111,7 @@ func TestGCPLoginFromMetadataServer(t *testing.T) {
 func TestACRLoginWithWorkloadIdentity(t *testing.T) {
 	cloudapi.IsolateEnv(t)
 	opts := cloudapi.EntraIDOptions{TenantID: "tenant-1", ClientID: "client-1", FederatedToken: cloudapi.Secret("projected-")}
-	e := cloudapi.StartEntraID(t, opts)
-	t.Setenv("AZURE_AUTHORITY_HOST", e.URL)
-	t.Setenv("AZURE_TENANT_ID", opts.TenantID)
-	t.Setenv("AZURE_CLIENT_ID", opts.ClientID)
-	t.Setenv("AZURE_FEDERATED_TOKEN_FILE", cloudapi.TokenFile(t, opts.FederatedToken))
+	e := cloudapi.UseAzureWorkloadIdentity(t, opts)
 	front := cloudapi.StartFront(t, "http://127.0.0.1:1", acrHostName)
 	front.ACRAccessToken, front.ACRRefreshToken = e.AccessToken, cloudapi.ACRRefreshToken(3*time.Hour)
 
